@@ -1,0 +1,253 @@
+// Engine-level layers: the vocabulary the builder optimizes and the kernels implement.
+//
+// Each layer kind has one parameter struct. `fields(v)` lists its fields once; the plan
+// serializer, the plan reader, the inspector and equality all walk that list, so adding a field
+// is one line here. The LayerParams variant's order defines LayerKind's values (the plan
+// format stores them): append, never reorder.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "ir/dtype.h"
+#include "ir/symbolic.h"
+
+namespace ingot::net {
+
+using ir::DType;
+using ir::Shape;
+using ir::SymExpr;
+
+// ---- enumerations used by parameters (serialized as integers; kCount bounds them)
+
+enum class BinaryOp : uint8_t {
+  kAdd, kSub, kMul, kDiv, kFloorDiv, kRemainder, kPow, kMax, kMin,
+  kEq, kNe, kLt, kLe, kGt, kGe, kLogicalAnd, kLogicalOr, kLogicalXor,
+  kBitwiseAnd, kBitwiseOr, kBitwiseXor, kTruncDiv, kAtan2,
+  kCount
+};
+bool is_comparison(BinaryOp op);  // result is bool
+
+enum class UnaryOp : uint8_t {
+  kIdentity, kRelu, kSigmoid, kTanh, kGeluErf, kGeluTanh, kSilu, kExp, kLog, kSqrt, kRsqrt,
+  kNeg, kAbs, kErf, kSin, kCos, kReciprocal, kFloor, kCeil, kRound, kSign, kLogicalNot,
+  kLeakyRelu,   // alpha = negative slope
+  kElu,         // alpha, beta = scale (selu uses both)
+  kClamp,       // alpha = min, beta = max (±inf for no bound)
+  kHardSigmoid, kHardSwish, kSoftplus /* alpha = beta, beta = threshold */, kMish, kLog1p, kExpm1,
+  kTan, kAsin, kAcos, kAtan, kSinh, kCosh, kAsinh, kAcosh, kAtanh, kLog2, kLog10, kExp2,
+  kTrunc, kIsNan, kIsInf, kBitwiseNot, kFrac, kSquare,
+  kCount
+};
+bool unary_result_is_bool(UnaryOp op);
+
+enum class ReduceOp : uint8_t { kSum, kMean, kMax, kMin, kProd, kAny, kAll, kVar, kCount };
+enum class NormKind : uint8_t { kLayer, kGroup, kBatch, kRms, kCount };
+enum class PoolKind : uint8_t { kMax, kAvg, kCount };
+
+const char* enum_name(BinaryOp op);
+const char* enum_name(UnaryOp op);
+const char* enum_name(ReduceOp op);
+const char* enum_name(NormKind k);
+const char* enum_name(PoolKind k);
+
+// ---- parameter structs. Inputs of each kind are listed in its comment; -1 marks an absent
+// optional input.
+
+// in: x [N, C, *spatial], w [O, C/groups, *k] (transposed: [C, O/groups, *k]), bias? [O]
+struct ConvolutionParams {
+  static constexpr const char* kName = "convolution";
+  std::vector<int64_t> stride, padding, dilation, output_padding;
+  int64_t groups = 1;
+  bool transposed = false;
+  template <typename V> void fields(V& v) {
+    v("stride", stride); v("padding", padding); v("dilation", dilation);
+    v("output_padding", output_padding); v("groups", groups); v("transposed", transposed);
+  }
+};
+
+// in: a [*, M, K], b [*, K, N] (or transposed), bias? broadcast to the result. Batch dims
+// broadcast as in torch.matmul. Both operands have rank >= 2.
+struct MatMulParams {
+  static constexpr const char* kName = "matmul";
+  bool transpose_a = false;
+  bool transpose_b = false;
+  template <typename V> void fields(V& v) { v("transpose_a", transpose_a); v("transpose_b", transpose_b); }
+};
+
+// in: a, b (same dtype, broadcast). out dtype: bool for comparisons/logical, else the input's.
+struct ElementwiseParams {
+  static constexpr const char* kName = "elementwise";
+  BinaryOp op = BinaryOp::kAdd;
+  template <typename V> void fields(V& v) { v("op", op); }
+};
+
+// in: x. out dtype: bool for logical_not / isnan / isinf, else the input's.
+struct UnaryParams {
+  static constexpr const char* kName = "unary";
+  UnaryOp op = UnaryOp::kIdentity;
+  double alpha = 0.0, beta = 0.0;
+  template <typename V> void fields(V& v) { v("op", op); v("alpha", alpha); v("beta", beta); }
+};
+
+// in: condition (bool), a, b (same dtype); all broadcast.
+struct SelectParams {
+  static constexpr const char* kName = "select";
+  template <typename V> void fields(V&) {}
+};
+
+// in: x. axes sorted, non-negative. kVar uses `correction` (Bessel: 1).
+// out dtype: bool for any/all, else the input's.
+struct ReduceParams {
+  static constexpr const char* kName = "reduce";
+  ReduceOp op = ReduceOp::kSum;
+  std::vector<int64_t> axes;
+  bool keepdim = false;
+  double correction = 0.0;
+  template <typename V> void fields(V& v) { v("op", op); v("axes", axes); v("keepdim", keepdim); v("correction", correction); }
+};
+
+// in: x.
+struct SoftmaxParams {
+  static constexpr const char* kName = "softmax";
+  int64_t axis = -1;
+  bool log = false;
+  template <typename V> void fields(V& v) { v("axis", axis); v("log", log); }
+};
+
+// kLayer/kRms: normalize over dims [axis, rank); in: x, weight?, bias? (shape x.shape[axis:]).
+// kGroup: x [N, C, *], num_groups; in: x, weight? [C], bias? [C].
+// kBatch (inference): x [N, C, *]; in: x, weight?, bias?, running_mean [C], running_var [C].
+struct NormalizationParams {
+  static constexpr const char* kName = "normalization";
+  NormKind kind = NormKind::kLayer;
+  int64_t axis = -1;
+  int64_t num_groups = 1;
+  double eps = 1e-5;
+  template <typename V> void fields(V& v) { v("kind", kind); v("axis", axis); v("num_groups", num_groups); v("eps", eps); }
+};
+
+// in: x. Same number of elements, row-major order kept.
+struct ReshapeParams {
+  static constexpr const char* kName = "reshape";
+  Shape shape;
+  template <typename V> void fields(V& v) { v("shape", shape); }
+};
+
+// in: x. out.shape[i] = x.shape[perm[i]].
+struct PermuteParams {
+  static constexpr const char* kName = "permute";
+  std::vector<int64_t> perm;
+  template <typename V> void fields(V& v) { v("perm", perm); }
+};
+
+// in: x; broadcast to `shape` (numpy rules; x may have lower rank).
+struct ExpandParams {
+  static constexpr const char* kName = "expand";
+  Shape shape;
+  template <typename V> void fields(V& v) { v("shape", shape); }
+};
+
+// in: x0, x1, ... (same dtype, same shape except `axis`).
+struct ConcatParams {
+  static constexpr const char* kName = "concat";
+  int64_t axis = 0;
+  template <typename V> void fields(V& v) { v("axis", axis); }
+};
+
+// in: x. For each listed axis: elements start, start+step, ... < end. start/end already
+// clamped to [0, dim]; step > 0.
+struct SliceParams {
+  static constexpr const char* kName = "slice";
+  std::vector<int64_t> axes;
+  Shape starts, ends;
+  std::vector<int64_t> steps;
+  template <typename V> void fields(V& v) { v("axes", axes); v("starts", starts); v("ends", ends); v("steps", steps); }
+};
+
+// in: data, indices (i32/i64). out = data[..., indices, ...] along axis, i.e. shape
+// data[:axis] + indices.shape + data[axis+1:]. Negative indices count from the end.
+struct GatherParams {
+  static constexpr const char* kName = "gather";
+  int64_t axis = 0;
+  template <typename V> void fields(V& v) { v("axis", axis); }
+};
+
+// in: x [N, C, *spatial]. divisor_override 0 means none.
+struct PoolingParams {
+  static constexpr const char* kName = "pooling";
+  PoolKind kind = PoolKind::kMax;
+  std::vector<int64_t> kernel, stride, padding, dilation;
+  bool ceil_mode = false;
+  bool count_include_pad = true;
+  int64_t divisor_override = 0;
+  template <typename V> void fields(V& v) {
+    v("kind", kind); v("kernel", kernel); v("stride", stride); v("padding", padding);
+    v("dilation", dilation); v("ceil_mode", ceil_mode); v("count_include_pad", count_include_pad);
+    v("divisor_override", divisor_override);
+  }
+};
+
+// in: x.
+struct CastParams {
+  static constexpr const char* kName = "cast";
+  DType to = DType::kFloat32;
+  template <typename V> void fields(V& v) { v("to", to); }
+};
+
+// in: q [*, L, E], k [*, S, E], v [*, S, Ev], mask? broadcast to [*, L, S] (bool: true keeps;
+// float: added to the scores). out [*, L, Ev].
+struct AttentionParams {
+  static constexpr const char* kName = "attention";
+  double scale = 1.0;
+  bool causal = false;
+  template <typename V> void fields(V& v) { v("scale", scale); v("causal", causal); }
+};
+
+// in: none. A tensor of `shape` filled with `value`.
+struct FillParams {
+  static constexpr const char* kName = "fill";
+  Shape shape;
+  DType dtype = DType::kFloat32;
+  double value = 0.0;
+  template <typename V> void fields(V& v) { v("shape", shape); v("dtype", dtype); v("value", value); }
+};
+
+// in: x. A copy (engine outputs that alias inputs or constants).
+struct IdentityParams {
+  static constexpr const char* kName = "identity";
+  template <typename V> void fields(V&) {}
+};
+
+// in: none. out[i] = start + i * step for i in [0, size).
+struct IotaParams {
+  static constexpr const char* kName = "iota";
+  SymExpr size;
+  double start = 0.0, step = 1.0;
+  DType dtype = DType::kInt64;
+  template <typename V> void fields(V& v) { v("size", size); v("start", start); v("step", step); v("dtype", dtype); }
+};
+
+using LayerParams =
+    std::variant<ConvolutionParams, MatMulParams, ElementwiseParams, UnaryParams, SelectParams,
+                 ReduceParams, SoftmaxParams, NormalizationParams, ReshapeParams, PermuteParams,
+                 ExpandParams, ConcatParams, SliceParams, GatherParams, PoolingParams, CastParams,
+                 AttentionParams, FillParams, IdentityParams, IotaParams>;
+
+enum class LayerKind : uint8_t {
+  kConvolution, kMatMul, kElementwise, kUnary, kSelect, kReduce, kSoftmax, kNormalization,
+  kReshape, kPermute, kExpand, kConcat, kSlice, kGather, kPooling, kCast, kAttention, kFill,
+  kIdentity, kIota,
+  kCount
+};
+static_assert(static_cast<size_t>(LayerKind::kCount) == std::variant_size_v<LayerParams>);
+
+inline LayerKind kind_of(const LayerParams& p) { return static_cast<LayerKind>(p.index()); }
+const char* layer_kind_name(LayerKind k);
+
+// Parameters equal field by field.
+bool params_equal(const LayerParams& a, const LayerParams& b);
+
+}  // namespace ingot::net
