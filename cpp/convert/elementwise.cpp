@@ -1,0 +1,326 @@
+// Elementwise converters: binary arithmetic, comparisons and logical ops, torch.where, and the
+// unary functions. Binary and unary ops are tables (every op looks the same); the ones with
+// extra arguments have their own functions below.
+#include <cmath>
+#include <limits>
+
+#include "convert/registry.h"
+
+namespace ingot::convert {
+namespace {
+
+using ir::Arg;
+using net::BinaryOp;
+using net::UnaryOp;
+
+// ---------------------------------------------------------------- binary
+
+enum class OtherKind { kTensor, kScalar };
+
+struct BinaryEntry {
+  const char* schema;
+  BinaryOp op;
+  OtherKind other;
+  bool has_alpha;  // self op alpha*other
+  bool reversed;   // rsub: other - alpha*self
+};
+
+const BinaryEntry kBinary[] = {
+    {"aten::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", BinaryOp::kAdd, OtherKind::kTensor, true, false},
+    {"aten::add.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor", BinaryOp::kAdd, OtherKind::kScalar, true, false},
+    {"aten::sub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", BinaryOp::kSub, OtherKind::kTensor, true, false},
+    {"aten::sub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor", BinaryOp::kSub, OtherKind::kScalar, true, false},
+    {"aten::rsub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", BinaryOp::kSub, OtherKind::kTensor, true, true},
+    {"aten::rsub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor", BinaryOp::kSub, OtherKind::kScalar, true, true},
+    {"aten::mul.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kMul, OtherKind::kTensor, false, false},
+    {"aten::mul.Scalar(Tensor self, Scalar other) -> Tensor", BinaryOp::kMul, OtherKind::kScalar, false, false},
+    {"aten::div.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kDiv, OtherKind::kTensor, false, false},
+    {"aten::div.Scalar(Tensor self, Scalar other) -> Tensor", BinaryOp::kDiv, OtherKind::kScalar, false, false},
+    {"aten::pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor", BinaryOp::kPow, OtherKind::kTensor, false, false},
+    {"aten::pow.Tensor_Scalar(Tensor self, Scalar exponent) -> Tensor", BinaryOp::kPow, OtherKind::kScalar, false, false},
+    {"aten::maximum(Tensor self, Tensor other) -> Tensor", BinaryOp::kMax, OtherKind::kTensor, false, false},
+    {"aten::minimum(Tensor self, Tensor other) -> Tensor", BinaryOp::kMin, OtherKind::kTensor, false, false},
+    {"aten::floor_divide(Tensor self, Tensor other) -> Tensor", BinaryOp::kFloorDiv, OtherKind::kTensor, false, false},
+    {"aten::floor_divide.Scalar(Tensor self, Scalar other) -> Tensor", BinaryOp::kFloorDiv, OtherKind::kScalar, false, false},
+    {"aten::remainder.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kRemainder, OtherKind::kTensor, false, false},
+    {"aten::remainder.Scalar(Tensor self, Scalar other) -> Tensor", BinaryOp::kRemainder, OtherKind::kScalar, false, false},
+    {"aten::atan2(Tensor self, Tensor other) -> Tensor", BinaryOp::kAtan2, OtherKind::kTensor, false, false},
+    {"aten::eq.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kEq, OtherKind::kTensor, false, false},
+    {"aten::eq.Scalar(Tensor self, Scalar other) -> Tensor", BinaryOp::kEq, OtherKind::kScalar, false, false},
+    {"aten::ne.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kNe, OtherKind::kTensor, false, false},
+    {"aten::ne.Scalar(Tensor self, Scalar other) -> Tensor", BinaryOp::kNe, OtherKind::kScalar, false, false},
+    {"aten::lt.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kLt, OtherKind::kTensor, false, false},
+    {"aten::lt.Scalar(Tensor self, Scalar other) -> Tensor", BinaryOp::kLt, OtherKind::kScalar, false, false},
+    {"aten::le.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kLe, OtherKind::kTensor, false, false},
+    {"aten::le.Scalar(Tensor self, Scalar other) -> Tensor", BinaryOp::kLe, OtherKind::kScalar, false, false},
+    {"aten::gt.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kGt, OtherKind::kTensor, false, false},
+    {"aten::gt.Scalar(Tensor self, Scalar other) -> Tensor", BinaryOp::kGt, OtherKind::kScalar, false, false},
+    {"aten::ge.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kGe, OtherKind::kTensor, false, false},
+    {"aten::ge.Scalar(Tensor self, Scalar other) -> Tensor", BinaryOp::kGe, OtherKind::kScalar, false, false},
+    {"aten::logical_and(Tensor self, Tensor other) -> Tensor", BinaryOp::kLogicalAnd, OtherKind::kTensor, false, false},
+    {"aten::logical_or(Tensor self, Tensor other) -> Tensor", BinaryOp::kLogicalOr, OtherKind::kTensor, false, false},
+    {"aten::logical_xor(Tensor self, Tensor other) -> Tensor", BinaryOp::kLogicalXor, OtherKind::kTensor, false, false},
+    {"aten::bitwise_and.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kBitwiseAnd, OtherKind::kTensor, false, false},
+    {"aten::bitwise_or.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kBitwiseOr, OtherKind::kTensor, false, false},
+    {"aten::bitwise_xor.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kBitwiseXor, OtherKind::kTensor, false, false},
+};
+
+const BinaryEntry* find_binary(const std::string& op) {
+  for (const auto& e : kBinary) {
+    if (op == std::string(e.schema).substr(0, std::string(e.schema).find('('))) return &e;
+  }
+  return nullptr;
+}
+
+bool is_logical(BinaryOp op) {
+  return op == BinaryOp::kLogicalAnd || op == BinaryOp::kLogicalOr || op == BinaryOp::kLogicalXor;
+}
+
+Status convert_binary(Context& ctx, const ir::Node& n) {
+  const BinaryEntry* e = find_binary(n.op());
+  if (!e) return ctx.fail(n, "not a binary op");
+  INGOT_ASSIGN_OR_RETURN(int self, ctx.arg_tensor(n, 0));
+  const ir::TensorType& self_t = ctx.type(self);
+  const Arg& other_arg = n.arg(1);
+  DType out = n.output()->dtype();
+
+  // The dtype the op computes in: the output's for arithmetic, torch.result_type for
+  // comparisons; bool for logical ops.
+  Operand a{&self_t, Arg::Kind::kNone}, b;
+  int other = -1;
+  if (e->other == OtherKind::kTensor) {
+    INGOT_ASSIGN_OR_RETURN(other, ctx.arg_tensor(n, 1));
+    b.type = &ctx.type(other);
+  } else {
+    if (!other_arg.is_scalar()) return ctx.fail(n, "the scalar operand must be a number, got ", other_arg.str());
+    b.scalar_kind = other_arg.kind();
+  }
+  DType compute = net::is_comparison(e->op) ? result_type(a, b) : out;
+  if (is_logical(e->op)) compute = DType::kBool;
+  if (e->op == BinaryOp::kDiv && !ir::is_floating(compute)) return ctx.fail(n, "true division needs a floating result");
+  if (e->op == BinaryOp::kAtan2 && !ir::is_floating(compute)) return ctx.fail(n, "atan2 needs a floating result");
+
+  INGOT_ASSIGN_OR_RETURN(self, ctx.cast(n, self, compute));
+  if (e->other == OtherKind::kTensor) {
+    INGOT_ASSIGN_OR_RETURN(other, ctx.cast(n, other, compute));
+  } else {
+    INGOT_ASSIGN_OR_RETURN(double v, ctx.number_arg(n, 1));
+    if (!ir::is_floating(compute) && compute != DType::kBool && v != std::floor(v)) {
+      return ctx.fail(n, "non-integer scalar ", v, " with integer computation");
+    }
+    other = ctx.scalar(compute, v);
+  }
+  if (e->has_alpha) {
+    INGOT_ASSIGN_OR_RETURN(double alpha, ctx.number_arg(n, 2));
+    if (alpha != 1.0) {
+      int scaled_operand = e->reversed ? self : other;
+      INGOT_ASSIGN_OR_RETURN(int scaled, ctx.add(n, net::ElementwiseParams{BinaryOp::kMul},
+                                                 {scaled_operand, ctx.scalar(compute, alpha)}, "alpha"));
+      (e->reversed ? self : other) = scaled;
+    }
+  }
+  int lhs = e->reversed ? other : self, rhs = e->reversed ? self : other;
+  INGOT_ASSIGN_OR_RETURN(int result, ctx.add(n, net::ElementwiseParams{e->op}, {lhs, rhs}));
+  INGOT_ASSIGN_OR_RETURN(result, ctx.cast(n, result, out));
+  ctx.bind(n.output(), result);
+  return Status::ok();
+}
+
+// div with rounding_mode: None -> true division, "trunc", "floor".
+Status convert_div_mode(Context& ctx, const ir::Node& n) {
+  INGOT_ASSIGN_OR_RETURN(int self, ctx.arg_tensor(n, 0));
+  DType out = n.output()->dtype();
+  int other;
+  if (n.arg(1).is_tensor()) {
+    INGOT_ASSIGN_OR_RETURN(other, ctx.arg_tensor(n, 1));
+    INGOT_ASSIGN_OR_RETURN(other, ctx.cast(n, other, out));
+  } else {
+    INGOT_ASSIGN_OR_RETURN(double v, ctx.number_arg(n, 1));
+    other = ctx.scalar(out, v);
+  }
+  INGOT_ASSIGN_OR_RETURN(self, ctx.cast(n, self, out));
+  BinaryOp op = BinaryOp::kDiv;
+  if (!n.arg(2).is_none()) {
+    const std::string& mode = n.arg(2).str_value();
+    if (mode == "trunc") op = BinaryOp::kTruncDiv;
+    else if (mode == "floor") op = BinaryOp::kFloorDiv;
+    else return ctx.fail(n, "unknown rounding_mode '", mode, "'");
+  } else if (!ir::is_floating(out)) {
+    return ctx.fail(n, "true division needs a floating result");
+  }
+  INGOT_ASSIGN_OR_RETURN(int result, ctx.add(n, net::ElementwiseParams{op}, {self, other}));
+  ctx.bind(n.output(), result);
+  return Status::ok();
+}
+
+// pow(Scalar self, Tensor exponent)
+Status convert_pow_scalar_base(Context& ctx, const ir::Node& n) {
+  INGOT_ASSIGN_OR_RETURN(double base, ctx.number_arg(n, 0));
+  INGOT_ASSIGN_OR_RETURN(int exponent, ctx.arg_tensor(n, 1));
+  DType out = n.output()->dtype();
+  INGOT_ASSIGN_OR_RETURN(exponent, ctx.cast(n, exponent, out));
+  INGOT_ASSIGN_OR_RETURN(int result, ctx.add(n, net::ElementwiseParams{BinaryOp::kPow},
+                                             {ctx.scalar(out, base), exponent}));
+  ctx.bind(n.output(), result);
+  return Status::ok();
+}
+
+Status convert_where(Context& ctx, const ir::Node& n) {
+  INGOT_ASSIGN_OR_RETURN(int cond, ctx.arg_tensor(n, 0));
+  INGOT_ASSIGN_OR_RETURN(int a, ctx.arg_tensor(n, 1));
+  INGOT_ASSIGN_OR_RETURN(int b, ctx.arg_tensor(n, 2));
+  DType out = n.output()->dtype();
+  INGOT_ASSIGN_OR_RETURN(cond, ctx.cast(n, cond, DType::kBool));
+  INGOT_ASSIGN_OR_RETURN(a, ctx.cast(n, a, out));
+  INGOT_ASSIGN_OR_RETURN(b, ctx.cast(n, b, out));
+  INGOT_ASSIGN_OR_RETURN(int result, ctx.add(n, net::SelectParams{}, {cond, a, b}));
+  ctx.bind(n.output(), result);
+  return Status::ok();
+}
+
+// ---------------------------------------------------------------- unary
+
+struct UnaryEntry {
+  const char* schema;
+  UnaryOp op;
+  bool floating_only;  // integer inputs are computed in the (floating) output dtype
+};
+
+const UnaryEntry kUnary[] = {
+    {"aten::relu(Tensor self) -> Tensor", UnaryOp::kRelu, false},
+    {"aten::sigmoid(Tensor self) -> Tensor", UnaryOp::kSigmoid, true},
+    {"aten::tanh(Tensor self) -> Tensor", UnaryOp::kTanh, true},
+    {"aten::silu(Tensor self) -> Tensor", UnaryOp::kSilu, true},
+    {"aten::mish(Tensor self) -> Tensor", UnaryOp::kMish, true},
+    {"aten::hardsigmoid(Tensor self) -> Tensor", UnaryOp::kHardSigmoid, true},
+    {"aten::hardswish(Tensor self) -> Tensor", UnaryOp::kHardSwish, true},
+    {"aten::exp(Tensor self) -> Tensor", UnaryOp::kExp, true},
+    {"aten::exp2(Tensor self) -> Tensor", UnaryOp::kExp2, true},
+    {"aten::expm1(Tensor self) -> Tensor", UnaryOp::kExpm1, true},
+    {"aten::log(Tensor self) -> Tensor", UnaryOp::kLog, true},
+    {"aten::log2(Tensor self) -> Tensor", UnaryOp::kLog2, true},
+    {"aten::log10(Tensor self) -> Tensor", UnaryOp::kLog10, true},
+    {"aten::log1p(Tensor self) -> Tensor", UnaryOp::kLog1p, true},
+    {"aten::sqrt(Tensor self) -> Tensor", UnaryOp::kSqrt, true},
+    {"aten::rsqrt(Tensor self) -> Tensor", UnaryOp::kRsqrt, true},
+    {"aten::reciprocal(Tensor self) -> Tensor", UnaryOp::kReciprocal, true},
+    {"aten::erf(Tensor self) -> Tensor", UnaryOp::kErf, true},
+    {"aten::sin(Tensor self) -> Tensor", UnaryOp::kSin, true},
+    {"aten::cos(Tensor self) -> Tensor", UnaryOp::kCos, true},
+    {"aten::tan(Tensor self) -> Tensor", UnaryOp::kTan, true},
+    {"aten::asin(Tensor self) -> Tensor", UnaryOp::kAsin, true},
+    {"aten::acos(Tensor self) -> Tensor", UnaryOp::kAcos, true},
+    {"aten::atan(Tensor self) -> Tensor", UnaryOp::kAtan, true},
+    {"aten::sinh(Tensor self) -> Tensor", UnaryOp::kSinh, true},
+    {"aten::cosh(Tensor self) -> Tensor", UnaryOp::kCosh, true},
+    {"aten::asinh(Tensor self) -> Tensor", UnaryOp::kAsinh, true},
+    {"aten::acosh(Tensor self) -> Tensor", UnaryOp::kAcosh, true},
+    {"aten::atanh(Tensor self) -> Tensor", UnaryOp::kAtanh, true},
+    {"aten::neg(Tensor self) -> Tensor", UnaryOp::kNeg, false},
+    {"aten::abs(Tensor self) -> Tensor", UnaryOp::kAbs, false},
+    {"aten::sign(Tensor self) -> Tensor", UnaryOp::kSign, false},
+    {"aten::square(Tensor self) -> Tensor", UnaryOp::kSquare, false},
+    {"aten::floor(Tensor self) -> Tensor", UnaryOp::kFloor, false},
+    {"aten::ceil(Tensor self) -> Tensor", UnaryOp::kCeil, false},
+    {"aten::round(Tensor self) -> Tensor", UnaryOp::kRound, false},
+    {"aten::trunc(Tensor self) -> Tensor", UnaryOp::kTrunc, false},
+    {"aten::frac(Tensor self) -> Tensor", UnaryOp::kFrac, true},
+    {"aten::logical_not(Tensor self) -> Tensor", UnaryOp::kLogicalNot, false},
+    {"aten::bitwise_not(Tensor self) -> Tensor", UnaryOp::kBitwiseNot, false},
+    {"aten::isnan(Tensor self) -> Tensor", UnaryOp::kIsNan, false},
+    {"aten::isinf(Tensor self) -> Tensor", UnaryOp::kIsInf, false},
+};
+
+// Adds a unary layer computing in the output's dtype (or the input's, for bool results).
+Status emit_unary(Context& ctx, const ir::Node& n, UnaryOp op, double alpha, double beta, bool floating_only) {
+  INGOT_ASSIGN_OR_RETURN(int x, ctx.arg_tensor(n, 0));
+  DType out = n.output()->dtype();
+  if (!net::unary_result_is_bool(op)) {
+    if (floating_only && !ir::is_floating(out)) return ctx.fail(n, "needs a floating result, got ", ir::dtype_name(out));
+    INGOT_ASSIGN_OR_RETURN(x, ctx.cast(n, x, out));
+  }
+  if (op == UnaryOp::kBitwiseNot && ir::is_floating(ctx.type(x).dtype)) return ctx.fail(n, "bitwise_not needs an integer input");
+  net::UnaryParams p;
+  p.op = op;
+  p.alpha = alpha;
+  p.beta = beta;
+  INGOT_ASSIGN_OR_RETURN(int y, ctx.add(n, p, {x}));
+  ctx.bind(n.output(), y);
+  return Status::ok();
+}
+
+Status convert_unary(Context& ctx, const ir::Node& n) {
+  for (const auto& e : kUnary) {
+    std::string s(e.schema);
+    if (n.op() == s.substr(0, s.find('('))) return emit_unary(ctx, n, e.op, 0, 0, e.floating_only);
+  }
+  return ctx.fail(n, "not a unary op");
+}
+
+Status convert_gelu(Context& ctx, const ir::Node& n) {
+  const std::string& approx = n.arg(1).str_value();
+  if (approx == "none") return emit_unary(ctx, n, UnaryOp::kGeluErf, 0, 0, true);
+  if (approx == "tanh") return emit_unary(ctx, n, UnaryOp::kGeluTanh, 0, 0, true);
+  return ctx.fail(n, "unknown approximate='", approx, "'");
+}
+
+Status convert_leaky_relu(Context& ctx, const ir::Node& n) {
+  INGOT_ASSIGN_OR_RETURN(double slope, ctx.number_arg(n, 1));
+  return emit_unary(ctx, n, UnaryOp::kLeakyRelu, slope, 0, true);
+}
+
+Status convert_elu(Context& ctx, const ir::Node& n) {
+  INGOT_ASSIGN_OR_RETURN(double alpha, ctx.number_arg(n, 1));
+  INGOT_ASSIGN_OR_RETURN(double scale, ctx.number_arg(n, 2));
+  INGOT_ASSIGN_OR_RETURN(double input_scale, ctx.number_arg(n, 3));
+  if (input_scale != 1.0) return ctx.fail(n, "input_scale != 1 is not supported");
+  return emit_unary(ctx, n, UnaryOp::kElu, alpha, scale, true);
+}
+
+Status convert_softplus(Context& ctx, const ir::Node& n) {
+  INGOT_ASSIGN_OR_RETURN(double beta, ctx.number_arg(n, 1));
+  INGOT_ASSIGN_OR_RETURN(double threshold, ctx.number_arg(n, 2));
+  return emit_unary(ctx, n, UnaryOp::kSoftplus, beta, threshold, true);
+}
+
+Status convert_hardtanh(Context& ctx, const ir::Node& n) {
+  INGOT_ASSIGN_OR_RETURN(double lo, ctx.number_arg(n, 1));
+  INGOT_ASSIGN_OR_RETURN(double hi, ctx.number_arg(n, 2));
+  return emit_unary(ctx, n, UnaryOp::kClamp, lo, hi, false);
+}
+
+Status convert_relu6(Context& ctx, const ir::Node& n) { return emit_unary(ctx, n, UnaryOp::kClamp, 0, 6, false); }
+
+Status convert_clamp(Context& ctx, const ir::Node& n) {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  double lo = -kInf, hi = kInf;
+  if (!n.arg(1).is_none()) { INGOT_ASSIGN_OR_RETURN(lo, ctx.number_arg(n, 1)); }
+  if (!n.arg(2).is_none()) { INGOT_ASSIGN_OR_RETURN(hi, ctx.number_arg(n, 2)); }
+  if (!ir::is_floating(n.output()->dtype()) && (lo != std::floor(lo) || hi != std::floor(hi)) &&
+      std::isfinite(lo) && std::isfinite(hi)) {
+    return ctx.fail(n, "non-integer bounds on an integer tensor");
+  }
+  return emit_unary(ctx, n, UnaryOp::kClamp, lo, hi, false);
+}
+
+const bool kTablesRegistered = [] {
+  for (const auto& e : kBinary) Registry::global().add(e.schema, convert_binary, __FILE__);
+  for (const auto& e : kUnary) Registry::global().add(e.schema, convert_unary, __FILE__);
+  return true;
+}();
+
+}  // namespace
+
+INGOT_CONVERTER("aten::div.Tensor_mode(Tensor self, Tensor other, *, str? rounding_mode) -> Tensor", convert_div_mode);
+INGOT_CONVERTER("aten::div.Scalar_mode(Tensor self, Scalar other, *, str? rounding_mode) -> Tensor", convert_div_mode);
+INGOT_CONVERTER("aten::pow.Scalar(Scalar self, Tensor exponent) -> Tensor", convert_pow_scalar_base);
+INGOT_CONVERTER("aten::where.self(Tensor condition, Tensor self, Tensor other) -> Tensor", convert_where);
+INGOT_CONVERTER("aten::gelu(Tensor self, *, str approximate=\"none\") -> Tensor", convert_gelu);
+INGOT_CONVERTER("aten::leaky_relu(Tensor self, Scalar negative_slope=0.01) -> Tensor", convert_leaky_relu);
+INGOT_CONVERTER("aten::elu(Tensor self, Scalar alpha=1, Scalar scale=1, Scalar input_scale=1) -> Tensor", convert_elu);
+INGOT_CONVERTER("aten::softplus(Tensor self, Scalar beta=1, Scalar threshold=20) -> Tensor", convert_softplus);
+INGOT_CONVERTER("aten::hardtanh(Tensor self, Scalar min_val=-1, Scalar max_val=1) -> Tensor", convert_hardtanh);
+INGOT_CONVERTER("aten::relu6(Tensor self) -> Tensor", convert_relu6);
+INGOT_CONVERTER("aten::clamp(Tensor self, Scalar? min=None, Scalar? max=None) -> Tensor", convert_clamp);
+
+}  // namespace ingot::convert

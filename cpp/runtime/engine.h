@@ -1,0 +1,84 @@
+// Engine and ExecutionContext: the runtime.
+//
+// An Engine is immutable and shareable: it holds the verified plan and its weights. Per-call
+// state (shapes bound for this call, activation memory) lives in an ExecutionContext, so
+// several threads can run one engine at once, each with its own context.
+//
+//   auto engine = Engine::deserialize(bytes);               // verifies every byte
+//   auto ctx = (*engine)->create_context();
+//   ctx->set_input_shapes({{2, 3, 224, 224}});              // checks ranks, dims, ranges
+//   auto out_dims = ctx->output_dims(0);                    // allocate outputs
+//   ctx->execute(inputs, outputs);                          // checks dtypes and shapes again
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ir/dtype.h"
+#include "plan/plan.h"
+#include "support/status.h"
+
+namespace ingot::runtime {
+
+struct TensorArg {
+  void* data = nullptr;
+  ir::DType dtype = ir::DType::kFloat32;
+  std::vector<int64_t> dims;
+};
+
+class ExecutionContext;
+
+class Engine : public std::enable_shared_from_this<Engine> {
+ public:
+  // Verifies and loads plan bytes; the engine keeps its own copy of the weights.
+  static Expected<std::shared_ptr<const Engine>> deserialize(std::span<const uint8_t> bytes);
+  // Wraps an in-memory plan (the build path, and constant folding).
+  static Expected<std::shared_ptr<const Engine>> from_plan(plan::Plan plan);
+
+  const plan::Plan& plan() const { return plan_; }
+  const std::string& name() const { return plan_.name; }
+  size_t num_inputs() const { return plan_.network.inputs().size(); }
+  size_t num_outputs() const { return plan_.network.outputs().size(); }
+  const std::string& input_name(size_t i) const;
+  const ir::TensorType& input_type(size_t i) const;
+  const std::string& output_name(size_t i) const;
+  const ir::TensorType& output_type(size_t i) const;
+
+  // The engine's I/O description as JSON: name, backend, and per input/output the name, dtype
+  // and symbolic shape. The torch op's shape function reads it.
+  std::string signature() const;
+
+  std::unique_ptr<ExecutionContext> create_context() const;
+
+ private:
+  explicit Engine(plan::Plan plan) : plan_(std::move(plan)) {}
+  plan::Plan plan_;
+};
+
+class ExecutionContext {
+ public:
+  explicit ExecutionContext(std::shared_ptr<const Engine> engine);
+
+  // Binds the symbols from the input shapes and computes every tensor's shape. Errors name the
+  // input, the dimension, the value and what was expected (a constant or a range).
+  Status set_input_shapes(const std::vector<std::vector<int64_t>>& shapes);
+  const std::vector<int64_t>& output_dims(size_t i) const;
+
+  // Runs the engine. Inputs and outputs must match the shapes set last and the engine's dtypes.
+  // `stream` is the CUDA stream for GPU engines (ignored by the CPU backend).
+  Status execute(const std::vector<TensorArg>& inputs, const std::vector<TensorArg>& outputs, void* stream = nullptr);
+
+  // Shape-and-run in one call (set_input_shapes from the inputs' dims).
+  Status run(const std::vector<TensorArg>& inputs, const std::vector<TensorArg>& outputs, void* stream = nullptr);
+
+ private:
+  std::shared_ptr<const Engine> engine_;
+  bool shapes_set_ = false;
+  std::vector<std::vector<int64_t>> input_shapes_;
+  std::vector<std::vector<int64_t>> dims_;  // per tensor id
+  std::vector<uint8_t> arena_;
+};
+
+}  // namespace ingot::runtime

@@ -1,0 +1,151 @@
+// torch.ops.ingot.execute_engine(Tensor[] inputs, Tensor plan, str signature) -> Tensor[]
+//
+// Runs an ingot engine inside a PyTorch program. `plan` is the serialized engine as a 1-D
+// uint8 CPU tensor (a buffer of the module, so that torch.export saves it with the program);
+// `signature` is the engine's I/O description, which the op's shape function (registered in
+// Python) reads. Engines are cached per plan buffer: the first call verifies and loads the
+// bytes, later calls reuse the engine and a pool of execution contexts.
+#include <ATen/ATen.h>
+#include <torch/library.h>
+
+#include <mutex>
+#include <unordered_map>
+
+#include "runtime/engine.h"
+
+namespace {
+
+using ingot::ir::DType;
+using ingot::runtime::Engine;
+using ingot::runtime::ExecutionContext;
+
+DType to_ingot(at::ScalarType t) {
+  switch (t) {
+    case at::kFloat: return DType::kFloat32;
+    case at::kHalf: return DType::kFloat16;
+    case at::kBFloat16: return DType::kBFloat16;
+    case at::kChar: return DType::kInt8;
+    case at::kByte: return DType::kUInt8;
+    case at::kInt: return DType::kInt32;
+    case at::kLong: return DType::kInt64;
+    case at::kBool: return DType::kBool;
+    case at::kDouble: return DType::kFloat64;
+    case at::kShort: return DType::kInt16;
+    default: return DType::kOpaque;
+  }
+}
+
+at::ScalarType to_torch(DType t) {
+  switch (t) {
+    case DType::kFloat32: return at::kFloat;
+    case DType::kFloat16: return at::kHalf;
+    case DType::kBFloat16: return at::kBFloat16;
+    case DType::kInt8: return at::kChar;
+    case DType::kUInt8: return at::kByte;
+    case DType::kInt32: return at::kInt;
+    case DType::kInt64: return at::kLong;
+    case DType::kBool: return at::kBool;
+    case DType::kFloat64: return at::kDouble;
+    case DType::kInt16: return at::kShort;
+    case DType::kOpaque: break;
+  }
+  TORCH_CHECK(false, "ingot: engine uses a dtype torch cannot represent");
+}
+
+struct CachedEngine {
+  explicit CachedEngine(c10::weak_intrusive_ptr<c10::StorageImpl> s) : storage(std::move(s)) {}
+  c10::weak_intrusive_ptr<c10::StorageImpl> storage;  // the plan buffer this entry was loaded from
+  size_t nbytes = 0;
+  std::shared_ptr<const Engine> engine;
+  std::mutex pool_mutex;
+  std::vector<std::unique_ptr<ExecutionContext>> pool;
+};
+
+std::mutex g_cache_mutex;
+std::unordered_map<const void*, std::shared_ptr<CachedEngine>> g_cache;
+
+std::shared_ptr<CachedEngine> lookup(const at::Tensor& plan) {
+  TORCH_CHECK(plan.device().is_cpu() && plan.scalar_type() == at::kByte && plan.dim() == 1 && plan.is_contiguous(),
+              "ingot: the plan argument of execute_engine must be a 1-D contiguous uint8 CPU tensor, got ",
+              plan.scalar_type(), " on ", plan.device(), " with shape ", plan.sizes());
+  const void* key = plan.data_ptr();
+  size_t nbytes = static_cast<size_t>(plan.numel());
+  c10::StorageImpl* storage = plan.storage().unsafeGetStorageImpl();
+  std::lock_guard<std::mutex> lock(g_cache_mutex);
+  auto it = g_cache.find(key);
+  if (it != g_cache.end()) {
+    auto alive = it->second->storage.lock();
+    if (alive.get() == storage && it->second->nbytes == nbytes) return it->second;
+  }
+  // Drop entries whose plan buffers are gone.
+  for (auto e = g_cache.begin(); e != g_cache.end();) {
+    e = e->second->storage.expired() ? g_cache.erase(e) : std::next(e);
+  }
+  auto engine = Engine::deserialize({static_cast<const uint8_t*>(key), nbytes});
+  TORCH_CHECK(engine.has_value(), "ingot: cannot load engine: ", engine.status().message());
+  auto entry = std::make_shared<CachedEngine>(plan.storage().getWeakStorageImpl());
+  entry->nbytes = nbytes;
+  entry->engine = std::move(*engine);
+  g_cache[key] = entry;
+  return entry;
+}
+
+std::vector<at::Tensor> execute_engine(const std::vector<at::Tensor>& inputs, const at::Tensor& plan,
+                                       c10::string_view signature) {
+  std::shared_ptr<CachedEngine> cached = lookup(plan);
+  const Engine& engine = *cached->engine;
+  TORCH_CHECK(inputs.size() == engine.num_inputs(), "ingot: engine '", engine.name(), "' takes ", engine.num_inputs(),
+              " input(s), got ", inputs.size());
+
+  std::vector<at::Tensor> contiguous;
+  std::vector<ingot::runtime::TensorArg> in_args;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const at::Tensor& t = inputs[i];
+    TORCH_CHECK(t.device().is_cpu(), "ingot: engine '", engine.name(), "' runs on the CPU reference backend, but input '",
+                engine.input_name(i), "' is on ", t.device());
+    DType want = engine.input_type(i).dtype;
+    TORCH_CHECK(to_ingot(t.scalar_type()) == want, "ingot: engine '", engine.name(), "' input '", engine.input_name(i),
+                "' must be ", c10::toString(to_torch(want)), ", got ", t.scalar_type());
+    contiguous.push_back(t.contiguous());
+    in_args.push_back({contiguous.back().data_ptr(), want, contiguous.back().sizes().vec()});
+  }
+
+  std::unique_ptr<ExecutionContext> ctx;
+  {
+    std::lock_guard<std::mutex> lock(cached->pool_mutex);
+    if (!cached->pool.empty()) {
+      ctx = std::move(cached->pool.back());
+      cached->pool.pop_back();
+    }
+  }
+  if (!ctx) ctx = engine.create_context();
+
+  std::vector<std::vector<int64_t>> shapes;
+  for (const auto& a : in_args) shapes.push_back(a.dims);
+  ingot::Status s = ctx->set_input_shapes(shapes);
+  TORCH_CHECK(s.is_ok(), "ingot: ", s.message());
+  std::vector<at::Tensor> outputs;
+  std::vector<ingot::runtime::TensorArg> out_args;
+  for (size_t i = 0; i < engine.num_outputs(); ++i) {
+    DType dt = engine.output_type(i).dtype;
+    outputs.push_back(at::empty(ctx->output_dims(i), at::TensorOptions().dtype(to_torch(dt)).device(at::kCPU)));
+    out_args.push_back({outputs.back().data_ptr(), dt, ctx->output_dims(i)});
+  }
+  s = ctx->execute(in_args, out_args);
+  {
+    std::lock_guard<std::mutex> lock(cached->pool_mutex);
+    cached->pool.push_back(std::move(ctx));
+  }
+  TORCH_CHECK(s.is_ok(), "ingot: ", s.message());
+  (void)signature;
+  return outputs;
+}
+
+}  // namespace
+
+TORCH_LIBRARY(ingot, m) {
+  m.def("execute_engine(Tensor[] inputs, Tensor plan, str signature) -> Tensor[]");
+}
+
+TORCH_LIBRARY_IMPL(ingot, CPU, m) { m.impl("execute_engine", &execute_engine); }
+TORCH_LIBRARY_IMPL(ingot, CUDA, m) { m.impl("execute_engine", &execute_engine); }

@@ -1,0 +1,19 @@
+"""ingot: compile PyTorch models into inference engines.
+
+    import ingot
+    trt = ingot.compile(model, ir="dynamo", inputs=[ingot.Input(shape=(2, 3, 224, 224))])
+    ingot.save(trt, "model.pt2")
+    again = ingot.load("model.pt2")
+
+The API mirrors torch_tensorrt for the common calls.
+"""
+
+from ingot._errors import Error
+from ingot import _runtime  # noqa: F401  (registers torch.ops.ingot.execute_engine)
+from ingot._input import Input
+from ingot._compile import compile, list_supported_ops, segmentation_report
+from ingot._save_load import load, save
+
+__version__ = "0.1.0"
+
+__all__ = ["Error", "Input", "compile", "list_supported_ops", "load", "save", "segmentation_report", "__version__"]

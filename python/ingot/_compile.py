@@ -1,0 +1,166 @@
+"""ingot.compile: nn.Module or ExportedProgram -> torch.fx.GraphModule with engines inside."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Dict, Optional, Sequence
+
+import torch
+from torch.export import Dim, ExportedProgram
+
+from ingot import _C, _frontend, _regenerate
+from ingot._errors import Error
+from ingot._input import Input
+from ingot._settings import CompileSettings, make_settings
+
+logger = logging.getLogger("ingot")
+
+# Ops kept whole instead of decomposed: the engine has a layer for them.
+_KEEP = [torch.ops.aten.scaled_dot_product_attention.default]
+
+
+def decomposition_table():
+    table = torch.export.default_decompositions()
+    for op in _KEEP:
+        table.pop(op, None)
+    return table
+
+
+def _as_inputs(inputs) -> list:
+    out = []
+    for i, x in enumerate(inputs or []):
+        if isinstance(x, Input):
+            out.append(x)
+        elif isinstance(x, torch.Tensor):
+            out.append(Input.from_tensor(x))
+        else:
+            raise Error(f"inputs[{i}] must be an ingot.Input or a torch.Tensor, got {type(x).__name__}")
+    return out
+
+
+def _export(module: torch.nn.Module, inputs: list, example_tensors, kwarg_inputs) -> ExportedProgram:
+    args = example_tensors if example_tensors is not None else tuple(i.example_tensor() for i in inputs)
+    dynamic = None
+    if any(i.is_dynamic() for i in inputs):
+        dynamic = []
+        for k, spec in enumerate(inputs):
+            dims = {}
+            for d in spec.dynamic_dims():
+                dims[d] = Dim(f"input{k}_dim{d}", min=spec.min_shape[d], max=spec.max_shape[d])
+            dynamic.append(dims or None)
+        dynamic = tuple(dynamic)
+    try:
+        return torch.export.export(module, tuple(args), kwargs=kwarg_inputs or None, dynamic_shapes=dynamic)
+    except Exception as e:  # torch.export raises many types; name the stage
+        raise Error(f"torch.export could not capture the model: {type(e).__name__}: {e}") from e
+
+
+def compile(
+    module,
+    ir: str = "default",
+    inputs: Optional[Sequence] = None,
+    *,
+    arg_inputs: Optional[Sequence] = None,
+    kwarg_inputs: Optional[Dict[str, Any]] = None,
+    enabled_precisions=None,
+    min_block_size: int = 5,
+    torch_executed_ops=None,
+    require_full_compilation: bool = False,
+    device=None,
+    optimization_level: Optional[int] = None,
+    disable_tf32: bool = False,
+    dryrun: bool = False,
+    **unknown,
+) -> torch.fx.GraphModule:
+    """Compiles `module` (an nn.Module or a torch.export ExportedProgram) into a GraphModule
+    whose supported parts run in ingot engines and whose other parts stay PyTorch code.
+
+    The arguments mirror torch_tensorrt.compile. `inputs` are ingot.Input specs or example
+    tensors (required for an nn.Module). `device` picks the backend: a CUDA device builds CUDA
+    engines, anything else the CPU reference backend.
+    """
+    if unknown:
+        raise Error(f"unknown compile setting(s): {', '.join(sorted(unknown))}")
+    if ir not in ("default", "dynamo"):
+        raise Error(f"ir={ir!r} is not supported; use 'dynamo' (or 'default')")
+    settings = make_settings(enabled_precisions, min_block_size, torch_executed_ops, require_full_compilation,
+                             device, optimization_level, disable_tf32, dryrun)
+    if arg_inputs is not None:
+        if inputs is not None:
+            raise Error("give inputs= or arg_inputs=, not both")
+        inputs = arg_inputs
+    t0 = time.perf_counter()
+    if isinstance(module, ExportedProgram):
+        ep = module
+        specs = _as_inputs(inputs) if inputs else [
+            Input.from_tensor(n.meta["val"]) if not _has_symbols(n.meta["val"]) else None
+            for n in ep.graph.nodes if n.op == "placeholder" and n.name in ep.graph_signature.user_inputs]
+        example = None
+    elif isinstance(module, torch.nn.Module):
+        if not inputs:
+            raise Error("compiling an nn.Module needs inputs=[ingot.Input(...) or example tensors]")
+        specs = _as_inputs(inputs)
+        tensors = [x for x in inputs if isinstance(x, torch.Tensor)]
+        example = tuple(inputs) if len(tensors) == len(specs) else None
+        module = module.eval()
+        ep = _export(module, specs, example, kwarg_inputs)
+    else:
+        raise Error(f"cannot compile a {type(module).__name__}; give an nn.Module or an ExportedProgram")
+    ep = ep.run_decompositions(decomposition_table())
+    t_export = time.perf_counter() - t0
+
+    builder = _frontend.GraphBuilder(ep)
+    graph = builder.build()
+    result = _C.compile(graph, settings.to_spec("engine"))
+    for w in result.warnings:
+        logger.warning("%s", w)
+    report = result.report
+    logger.info("%s", report["text"])
+    if settings.dryrun:
+        print(report["text"])
+        return None
+
+    input_specs = _input_specs(builder, specs)
+    mb = _regenerate.ModuleBuilder(result, builder, input_specs, settings.device)
+    gm = mb.build(ep.call_spec.in_spec, ep.call_spec.out_spec)
+    gm._ingot_settings = settings
+    gm._ingot_report = report
+    gm._ingot_input_specs = [s for s in specs if s is not None]
+    gm._ingot_build_seconds = time.perf_counter() - t0
+    gm._ingot_export_seconds = t_export
+    return gm
+
+
+def _has_symbols(val) -> bool:
+    return any(not isinstance(d, int) for d in val.shape)
+
+
+def _input_specs(builder, specs):
+    """(name, dtype, ((min, max), ...)) per user input, from the exported shapes and Input ranges."""
+    out = []
+    for k, (name, val) in enumerate(zip(builder.user_inputs, builder.input_meta)):
+        spec = specs[k] if k < len(specs) else None
+        dims = []
+        for d, size in enumerate(val.shape):
+            if isinstance(size, int):
+                dims.append((size, size))
+            elif spec is not None:
+                dims.append((spec.min_shape[d], spec.max_shape[d]))
+            else:
+                dims.append((0, None))
+        out.append((name, str(val.dtype).replace("torch.", ""), tuple(dims)))
+    return tuple(out)
+
+
+def list_supported_ops():
+    """The exact ATen schemas that ingot converts (read from the converter registry)."""
+    return list(_C.list_supported_ops())
+
+
+def segmentation_report(module) -> dict:
+    """The partition report of a module returned by ingot.compile."""
+    report = getattr(module, "_ingot_report", None)
+    if report is None:
+        raise Error("this module was not produced by ingot.compile")
+    return report
