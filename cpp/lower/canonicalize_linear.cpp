@@ -88,7 +88,8 @@ class LinearCanonicalizer {
   }
 
   // The [N, K] weight W such that `mat2` (a [K, N] matrix) is W transposed: the input of
-  // permute(W, [1, 0]) for a 2-D constant W, or a new transposed copy of a 2-D constant.
+  // permute(W, [1, 0]) for a 2-D constant W, or a new transposed copy of a 2-D constant that
+  // only matrix products read.
   Value* linear_weight(Value* mat2) {
     if (!mat2 || mat2->rank() != 2) return nullptr;
     if (Node* p = detail::producer_of(mat2, {"aten::permute"})) {
@@ -100,9 +101,21 @@ class LinearCanonicalizer {
     if (!mat2->is_constant() || mat2->dtype() == ir::DType::kOpaque) return nullptr;
     auto it = transposed_.find(mat2);
     if (it != transposed_.end()) return it->second;
+    if (!only_right_operand_of_products(mat2)) return nullptr;  // the copy would not replace it
     Value* w = g_.add_constant(mat2->name() + "_t", detail::transpose_2d(mat2->constant()));
     transposed_[mat2] = w;
     return w;
+  }
+
+  // Whether every reader of `c` takes it as the right matrix of mm/matmul/addmm: then the
+  // transposed copy replaces c instead of doubling the weight's memory.
+  bool only_right_operand_of_products(const Value* c) const {
+    if (g_.is_output(c)) return false;
+    return std::all_of(c->uses().begin(), c->uses().end(), [](const ir::Use& u) {
+      const std::string& op = u.node->op();
+      if (op == "aten::mm" || op == "aten::matmul") return u.arg_index == 1;
+      return op == "aten::addmm" && u.arg_index == 2;
+    });
   }
 
   Node* make_linear(Node* replaced, Value* x, Value* w, Value* bias, const ir::TensorType& type) {

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "lower/passes.h"
 #include "lower/rewrite_util.h"
 
@@ -15,10 +17,15 @@ bool has_static_scalars(const ir::Node& n) {
   return true;
 }
 
-// Whether `n` may be evaluated now: deterministic, every tensor argument a constant, every
+// Whether `n` may be evaluated now: deterministic, live, every tensor argument a constant, every
 // shape static, and a result that neither exceeds the limit nor grows the data much.
 bool is_foldable(const ir::Node& n, const LowerOptions& options) {
   if (detail::has_side_effects(n) || detail::is_nondeterministic(n) || !has_static_scalars(n)) return false;
+  // A dead node is left to dead-code elimination rather than computed.
+  const ir::Graph& g = *n.graph();
+  if (std::all_of(n.outputs().begin(), n.outputs().end(), [&](const ir::Value* v) { return detail::is_unused(g, v); })) {
+    return false;
+  }
   size_t input_bytes = 0;
   for (const ir::Value* v : n.input_values()) {
     if (!v->is_constant()) return false;
