@@ -401,7 +401,9 @@ void Graph::erase_node(Node* node) {
   for (size_t i = 0; i < node->args_.size(); ++i) remove_uses(node, i);
   order_.erase(std::remove(order_.begin(), order_.end(), node), order_.end());
   for (Value* v : node->outputs_) by_name_.erase(v->name_);
-  // Storage is kept until the graph dies: raw pointers held by callers stay valid.
+  // Storage is kept until the graph dies: raw pointers held by callers stay valid, and a
+  // pass holding a list of nodes can tell an erased one by its null graph().
+  node->graph_ = nullptr;
 }
 
 void Graph::erase_constant(Value* v) {

@@ -164,6 +164,7 @@ class Node {
   // Tensor values this node reads, in argument order, without nulls or repeats.
   std::vector<Value*> input_values() const;
 
+  // The graph that holds the node; nullptr once the node has been erased.
   Graph* graph() const { return graph_; }
   std::string str() const;  // one line of IR text
 
@@ -200,7 +201,7 @@ class Graph {
   // --- editing
   void set_arg(Node* node, size_t i, Arg arg);
   void replace_all_uses(Value* from, Value* to);  // graph outputs included
-  void erase_node(Node* node);                    // its outputs must be unused
+  void erase_node(Node* node);                    // its outputs must be unused; node->graph() becomes null
   void erase_constant(Value* v);                  // must be unused
   void erase_input(Value* v);                     // must be unused
   // Node order is topological: this restores it after edits that may break it (stable).

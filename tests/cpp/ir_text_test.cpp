@@ -82,4 +82,15 @@ TEST(IrGraph, EditingKeepsUsesConsistent) {
   EXPECT_EQ(graph.find_value("c")->producer()->arg(0).tensors()[1], conv);
 }
 
+TEST(IrGraph, ErasedNodeHasNoGraph) {
+  auto g = parse_graph(kGraph);
+  ASSERT_TRUE(g.has_value());
+  Graph& graph = **g;
+  Node* idx2 = graph.find_value("idx2")->producer();
+  EXPECT_EQ(idx2->graph(), &graph);
+  graph.erase_node(idx2);
+  EXPECT_EQ(idx2->graph(), nullptr);
+  EXPECT_TRUE(graph.verify().is_ok()) << graph.verify().message();
+}
+
 }  // namespace
