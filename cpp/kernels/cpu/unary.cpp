@@ -1,4 +1,5 @@
 // Unary elementwise ops (activations, math functions, rounding, predicates) and casts.
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/cpu/elements.h"
@@ -16,6 +17,10 @@ void map(const T* x, R* y, int64_t n, Op op) {
 }
 
 float sign_of(float x) { return static_cast<float>((0.0f < x) - (x < 0.0f)); }
+
+// min(max(x + 3, 0), 6), NaN propagating (std::max / std::min return their first argument
+// when the comparison is false).
+float relu6_shifted(float x) { return std::min(std::max(x + 3.0f, 0.0f), 6.0f); }
 
 // Floating ops in float, as eager PyTorch computes them (f16/bf16 upcast to float).
 Status unary_float(const net::UnaryParams& p, const float* x, float* y, int64_t n) {
@@ -61,10 +66,10 @@ Status unary_float(const net::UnaryParams& p, const float* x, float* y, int64_t 
       });
       break;
     case UnaryOp::kHardSigmoid:
-      map(x, y, n, [](float v) { return std::fmin(std::fmax(v + 3.0f, 0.0f), 6.0f) / 6.0f; });
+      map(x, y, n, [](float v) { return relu6_shifted(v) / 6.0f; });
       break;
     case UnaryOp::kHardSwish:
-      map(x, y, n, [](float v) { return v * std::fmin(std::fmax(v + 3.0f, 0.0f), 6.0f) / 6.0f; });
+      map(x, y, n, [](float v) { return v * relu6_shifted(v) / 6.0f; });
       break;
     case UnaryOp::kSoftplus:  // alpha = beta, beta = threshold
       map(x, y, n, [=](float v) { return v * alpha > beta ? v : std::log1p(std::exp(v * alpha)) / alpha; });
