@@ -84,6 +84,17 @@ TEST(CpuElementwise, FloatOpsMatchTorch) {
   }
 }
 
+TEST(CpuElementwise, SignedZerosMatchTorch) {
+  // torch: maximum(-0., 0.) = -0., minimum(0., -0.) = 0., remainder(-4., 2.) = -0.,
+  // floor_divide(-0., 2.) = -0., floor_divide(0., -2.) = -0.
+  Tensor a = f32({2}, {-0.0, 0.0}), b = f32({2}, {0.0, -0.0});
+  expect_exact(run1(binary(BinaryOp::kMax), {&a, &b}, DType::kFloat32, {2}).values(), {-0.0, 0.0});
+  expect_exact(run1(binary(BinaryOp::kMin), {&b, &a}, DType::kFloat32, {2}).values(), {0.0, -0.0});
+  Tensor c = f32({3}, {-4.0, -0.0, 0.0}), d = f32({3}, {2.0, 2.0, -2.0});
+  expect_exact(run1(binary(BinaryOp::kRemainder), {&c, &d}, DType::kFloat32, {3}).values(), {-0.0, -0.0, 0.0});
+  expect_exact(run1(binary(BinaryOp::kFloorDiv), {&c, &d}, DType::kFloat32, {3}).values(), {-2.0, -0.0, -0.0});
+}
+
 TEST(CpuElementwise, FloatRoundsOnceOnStore) {
   // The float sums 1 + 2^-11 and 1 + 3 * 2^-11 lie halfway between f16 neighbours: rounding
   // once to nearest even gives 1 and 1 + 2^-9.

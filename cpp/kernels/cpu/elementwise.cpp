@@ -64,16 +64,17 @@ float remainder_float(float a, float b) {
   return mod;
 }
 
+// torch.maximum / torch.minimum: NaN wins; between equal values (-0 and +0) the first.
 float max_nan(float a, float b) {
   if (std::isnan(a)) return a;
   if (std::isnan(b)) return b;
-  return a > b ? a : b;
+  return a < b ? b : a;
 }
 
 float min_nan(float a, float b) {
   if (std::isnan(a)) return a;
   if (std::isnan(b)) return b;
-  return a < b ? a : b;
+  return a > b ? b : a;
 }
 
 Status binary_float(BinaryOp op, const StridedWalk& w, const TensorView& a, const TensorView& b, const TensorView& y) {
