@@ -172,6 +172,16 @@ TEST(CpuElementwise, Int64IsExact) {
   EXPECT_EQ(run1(binary(BinaryOp::kLt), {&a, &c}, DType::kBool, {3}).ints(), (std::vector<int64_t>{1, 0, 0}));
 }
 
+TEST(CpuElementwise, UnsignedBytesWrap) {
+  // torch uint8: 3 - 5 = 254, 200 + 100 = 44, 16 * 17 = 16, 250 // 7 = 35, max(3, 250) = 250.
+  Tensor a = make(DType::kUInt8, {5}, {3, 200, 16, 250, 3}), b = make(DType::kUInt8, {5}, {5, 100, 17, 7, 250});
+  EXPECT_EQ(run1(binary(BinaryOp::kSub), {&a, &b}, DType::kUInt8, {5}).ints(), (std::vector<int64_t>{254, 100, 255, 243, 9}));
+  EXPECT_EQ(run1(binary(BinaryOp::kAdd), {&a, &b}, DType::kUInt8, {5}).ints(), (std::vector<int64_t>{8, 44, 33, 1, 253}));
+  EXPECT_EQ(run1(binary(BinaryOp::kMul), {&a, &b}, DType::kUInt8, {5}).ints(), (std::vector<int64_t>{15, 32, 16, 214, 238}));
+  EXPECT_EQ(run1(binary(BinaryOp::kFloorDiv), {&a, &b}, DType::kUInt8, {5}).ints(), (std::vector<int64_t>{0, 2, 0, 35, 0}));
+  EXPECT_EQ(run1(binary(BinaryOp::kMax), {&a, &b}, DType::kUInt8, {5}).ints(), (std::vector<int64_t>{5, 200, 17, 250, 250}));
+}
+
 TEST(CpuElementwise, IntegerDivisionByZeroIsAnError) {
   Tensor a = make(DType::kInt32, {2}, {1, 2}), b = make(DType::kInt32, {2}, {1, 0});
   for (BinaryOp op : {BinaryOp::kFloorDiv, BinaryOp::kRemainder, BinaryOp::kTruncDiv}) {
