@@ -1,0 +1,111 @@
+// run_layer: checks the tensors against the layer's shape function, then runs the kernel of
+// the layer's kind.
+#include <map>
+#include <string>
+
+#include "kernels/cpu/ops.h"
+#include "net/network.h"
+
+namespace ingot::kernels::cpu {
+
+namespace {
+
+using detail::Tensors;
+using SymBindings = std::map<std::string, ir::SymExpr>;
+
+// Symbols that stand alone as an output dim take that dim's value.
+void bind_from_dims(const ir::Shape& shape, const TensorView* out, SymBindings& bindings) {
+  if (!out || out->dims.size() != shape.size()) return;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i].is_symbol()) bindings.emplace(shape[i].symbol_name(), ir::SymExpr(out->dims[i]));
+  }
+}
+
+Status substitute(ir::SymExpr& e, const SymBindings& bindings, const char* layer) {
+  if (e.is_constant()) return Status::ok();
+  e = e.substitute(bindings);
+  if (e.is_constant()) return Status::ok();
+  return unsupported(layer, ": parameter ", e.str(), " is symbolic; substitute the symbols' values into the "
+                     "parameters before running the layer");
+}
+
+Status substitute(ir::Shape& shape, const SymBindings& bindings, const char* layer) {
+  for (auto& e : shape) INGOT_RETURN_IF_ERROR(substitute(e, bindings, layer));
+  return Status::ok();
+}
+
+// Parameters with symbolic dims (reshape / expand / fill shapes, slice bounds, iota size)
+// made concrete: symbols that appear alone in an output dim are read from the output's dims;
+// any other symbol is an error (the caller resolves those).
+Status resolve_symbols(net::LayerParams& params, const Tensors& outputs) {
+  const TensorView* out = outputs.empty() ? nullptr : &outputs[0];
+  SymBindings b;
+  if (auto* p = std::get_if<net::ReshapeParams>(&params)) {
+    bind_from_dims(p->shape, out, b);
+    return substitute(p->shape, b, p->kName);
+  }
+  if (auto* p = std::get_if<net::ExpandParams>(&params)) {
+    bind_from_dims(p->shape, out, b);
+    return substitute(p->shape, b, p->kName);
+  }
+  if (auto* p = std::get_if<net::FillParams>(&params)) {
+    bind_from_dims(p->shape, out, b);
+    return substitute(p->shape, b, p->kName);
+  }
+  if (auto* p = std::get_if<net::IotaParams>(&params)) {
+    bind_from_dims({p->size}, out, b);
+    return substitute(p->size, b, p->kName);
+  }
+  if (auto* p = std::get_if<net::SliceParams>(&params)) {
+    INGOT_RETURN_IF_ERROR(substitute(p->starts, b, p->kName));
+    return substitute(p->ends, b, p->kName);
+  }
+  return Status::ok();
+}
+
+std::string view_str(const TensorView& t) {
+  return str_cat(ir::dtype_name(t.dtype), ingot::shape_str(t.dims));
+}
+
+}  // namespace
+
+Status run_layer(const net::LayerParams& params, const std::vector<TensorView>& inputs,
+                 const std::vector<TensorView>& outputs) {
+  const char* layer = net::layer_kind_name(net::kind_of(params));
+  net::LayerParams resolved = params;
+  INGOT_RETURN_IF_ERROR(resolve_symbols(resolved, outputs));
+
+  std::vector<ir::TensorType> types(inputs.size());
+  std::vector<const ir::TensorType*> type_ptrs(inputs.size(), nullptr);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const TensorView& t = inputs[i];
+    for (int64_t d : t.dims) {
+      if (d < 0) return invalid_argument(layer, ": input #", i, " has a negative dimension: ", view_str(t));
+    }
+    if (!t.present()) continue;
+    types[i] = ir::TensorType{t.dtype, ir::shape_of(t.dims)};
+    type_ptrs[i] = &types[i];
+  }
+  auto expected = net::infer_types(resolved, type_ptrs);
+  if (!expected.has_value()) return expected.status();
+  if (outputs.size() != expected->size()) {
+    return invalid_argument(layer, ": expected ", expected->size(), " outputs, got ", outputs.size());
+  }
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const TensorView& o = outputs[i];
+    const ir::TensorType& want = (*expected)[i];
+    bool same = o.dtype == want.dtype && o.dims.size() == want.rank();
+    for (size_t d = 0; same && d < o.dims.size(); ++d) {
+      auto c = want.shape[d].as_constant();
+      same = c && *c == o.dims[d];
+    }
+    if (!same) {
+      return invalid_argument(layer, ": output #", i, " is ", view_str(o), " but the layer gives ", want.str());
+    }
+    if (!o.data && o.numel() > 0) return invalid_argument(layer, ": output #", i, " has no data");
+  }
+  Status s = std::visit([&](const auto& p) { return detail::run(p, inputs, outputs); }, resolved);
+  return s;
+}
+
+}  // namespace ingot::kernels::cpu
