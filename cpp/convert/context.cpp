@@ -26,6 +26,15 @@ Expected<int> Context::arg_tensor(const ir::Node& n, size_t i) {
   return tensor(n.arg(i).tensor());
 }
 
+Expected<int> Context::tensor_or_scalar(const ir::Node& n, size_t i, DType dtype) {
+  if (i < n.num_args() && n.arg(i).is_tensor()) {
+    INGOT_ASSIGN_OR_RETURN(int t, arg_tensor(n, i));
+    return cast(n, t, dtype);
+  }
+  INGOT_ASSIGN_OR_RETURN(double v, number_arg(n, i));
+  return scalar(dtype, v);
+}
+
 Expected<int> Context::optional_arg_tensor(const ir::Node& n, size_t i) {
   if (i >= n.num_args() || n.arg(i).is_none()) return -1;
   return arg_tensor(n, i);

@@ -40,6 +40,8 @@ class Context {
   Expected<int> tensor(const ir::Value* v);
   // The tensor of argument `i`, which must be a tensor.
   Expected<int> arg_tensor(const ir::Node& n, size_t i);
+  // A tensor argument cast to `dtype`, or a Python number passed in its place as a 0-d constant.
+  Expected<int> tensor_or_scalar(const ir::Node& n, size_t i, DType dtype);
   // The tensor of an optional tensor argument: -1 for None.
   Expected<int> optional_arg_tensor(const ir::Node& n, size_t i);
   const ir::TensorType& type(int tensor) const { return net_.tensor(tensor).type; }

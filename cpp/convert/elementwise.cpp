@@ -88,7 +88,9 @@ Status convert_binary(Context& ctx, const ir::Node& n) {
   // comparisons; bool for logical ops.
   Operand a{&self_t, Arg::Kind::kNone}, b;
   int other = -1;
-  if (e->other == OtherKind::kTensor) {
+  // torch.export passes Python numbers in Tensor slots too (x + 1.0 is add.Tensor(x, 1.0)).
+  bool other_is_tensor = e->other == OtherKind::kTensor && other_arg.is_tensor();
+  if (other_is_tensor) {
     INGOT_ASSIGN_OR_RETURN(other, ctx.arg_tensor(n, 1));
     b.type = &ctx.type(other);
   } else {
@@ -101,7 +103,7 @@ Status convert_binary(Context& ctx, const ir::Node& n) {
   if (e->op == BinaryOp::kAtan2 && !ir::is_floating(compute)) return ctx.fail(n, "atan2 needs a floating result");
 
   INGOT_ASSIGN_OR_RETURN(self, ctx.cast(n, self, compute));
-  if (e->other == OtherKind::kTensor) {
+  if (other_is_tensor) {
     INGOT_ASSIGN_OR_RETURN(other, ctx.cast(n, other, compute));
   } else {
     INGOT_ASSIGN_OR_RETURN(double v, ctx.number_arg(n, 1));
@@ -128,17 +130,9 @@ Status convert_binary(Context& ctx, const ir::Node& n) {
 
 // div with rounding_mode: None -> true division, "trunc", "floor".
 Status convert_div_mode(Context& ctx, const ir::Node& n) {
-  INGOT_ASSIGN_OR_RETURN(int self, ctx.arg_tensor(n, 0));
   DType out = n.output()->dtype();
-  int other;
-  if (n.arg(1).is_tensor()) {
-    INGOT_ASSIGN_OR_RETURN(other, ctx.arg_tensor(n, 1));
-    INGOT_ASSIGN_OR_RETURN(other, ctx.cast(n, other, out));
-  } else {
-    INGOT_ASSIGN_OR_RETURN(double v, ctx.number_arg(n, 1));
-    other = ctx.scalar(out, v);
-  }
-  INGOT_ASSIGN_OR_RETURN(self, ctx.cast(n, self, out));
+  INGOT_ASSIGN_OR_RETURN(int self, ctx.tensor_or_scalar(n, 0, out));
+  INGOT_ASSIGN_OR_RETURN(int other, ctx.tensor_or_scalar(n, 1, out));
   BinaryOp op = BinaryOp::kDiv;
   if (!n.arg(2).is_none()) {
     const std::string& mode = n.arg(2).str_value();
@@ -166,13 +160,10 @@ Status convert_pow_scalar_base(Context& ctx, const ir::Node& n) {
 }
 
 Status convert_where(Context& ctx, const ir::Node& n) {
-  INGOT_ASSIGN_OR_RETURN(int cond, ctx.arg_tensor(n, 0));
-  INGOT_ASSIGN_OR_RETURN(int a, ctx.arg_tensor(n, 1));
-  INGOT_ASSIGN_OR_RETURN(int b, ctx.arg_tensor(n, 2));
   DType out = n.output()->dtype();
-  INGOT_ASSIGN_OR_RETURN(cond, ctx.cast(n, cond, DType::kBool));
-  INGOT_ASSIGN_OR_RETURN(a, ctx.cast(n, a, out));
-  INGOT_ASSIGN_OR_RETURN(b, ctx.cast(n, b, out));
+  INGOT_ASSIGN_OR_RETURN(int cond, ctx.tensor_or_scalar(n, 0, DType::kBool));
+  INGOT_ASSIGN_OR_RETURN(int a, ctx.tensor_or_scalar(n, 1, out));
+  INGOT_ASSIGN_OR_RETURN(int b, ctx.tensor_or_scalar(n, 2, out));
   INGOT_ASSIGN_OR_RETURN(int result, ctx.add(n, net::SelectParams{}, {cond, a, b}));
   ctx.bind(n.output(), result);
   return Status::ok();

@@ -191,8 +191,36 @@ Status convert_embedding(Context& ctx, const ir::Node& n) {
   return Status::ok();
 }
 
+// split_with_sizes(self, split_sizes, dim) / split.Tensor(self, split_size, dim): one slice
+// per output that is read.
+Status convert_split(Context& ctx, const ir::Node& n) {
+  INGOT_ASSIGN_OR_RETURN(int x, ctx.arg_tensor(n, 0));
+  const ir::TensorType& t = ctx.type(x);
+  INGOT_ASSIGN_OR_RETURN(int64_t dim, ctx.int_arg(n, 2));
+  auto axis = net::normalize_axis(dim, static_cast<int64_t>(t.rank()));
+  if (!axis || t.rank() == 0) return ctx.fail(n, "dim ", dim, " out of range for ", t.str());
+  SymExpr start(0);
+  for (size_t i = 0; i < n.outputs().size(); ++i) {
+    const ir::Value* out = n.output(i);
+    SymExpr len = out->shape()[static_cast<size_t>(*axis)];
+    if (out->has_uses() || ctx.graph().is_output(out)) {
+      net::SliceParams p;
+      p.axes = {*axis};
+      p.starts = {start};
+      p.ends = {start + len};
+      p.steps = {1};
+      INGOT_ASSIGN_OR_RETURN(int y, ctx.add(n, p, {x}, "part" + std::to_string(i)));
+      ctx.bind(out, y);
+    }
+    start = start + len;
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
+INGOT_CONVERTER("aten::split_with_sizes(Tensor(a -> *) self, SymInt[] split_sizes, int dim=0) -> Tensor(a)[]", convert_split);
+INGOT_CONVERTER("aten::split.Tensor(Tensor(a -> *) self, SymInt split_size, int dim=0) -> Tensor(a)[]", convert_split);
 INGOT_CONVERTER("aten::view(Tensor(a) self, SymInt[] size) -> Tensor(a)", convert_reshape_like);
 INGOT_CONVERTER("aten::reshape(Tensor(a) self, SymInt[] shape) -> Tensor(a)", convert_reshape_like);
 INGOT_CONVERTER("aten::_unsafe_view(Tensor self, SymInt[] size) -> Tensor", convert_reshape_like);

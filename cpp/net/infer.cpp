@@ -239,7 +239,8 @@ Expected<Types> infer(const NormalizationParams& p, const Inputs& in) {
       break;
     }
     case NormKind::kBatch: {
-      INGOT_RETURN_IF_ERROR(need_inputs(L, in, 5, 5));
+      // weight and bias (inputs 1, 2) are optional; the statistics are not.
+      if (in.size() != 5 || !in[3] || !in[4]) return bad(L, "batch norm takes x, weight?, bias?, running_mean, running_var");
       if (x->rank() < 2) return bad(L, "batch norm needs rank >= 2, got ", x->str());
       for (size_t i = 1; i < 5; ++i) {
         INGOT_RETURN_IF_ERROR(check_param(i, {x->shape[1]}, i == 3 ? "running_mean" : i == 4 ? "running_var" : i == 1 ? "weight" : "bias"));

@@ -104,6 +104,38 @@ std::string params_str(const LayerParams& p) {
   return printer.os.str();
 }
 
+namespace {
+
+// Visits the symbolic fields of a parameter struct.
+template <typename Fn>
+struct SymFieldVisitor {
+  Fn fn;
+  void operator()(const char*, SymExpr& e) { fn(e); }
+  void operator()(const char*, Shape& s) { for (auto& e : s) fn(e); }
+  template <typename T>
+  void operator()(const char*, T&) {}
+};
+
+template <typename Fn>
+void for_each_sym(LayerParams& p, Fn fn) {
+  SymFieldVisitor<Fn> v{fn};
+  std::visit([&](auto& params) { params.fields(v); }, p);
+}
+
+}  // namespace
+
+bool params_have_symbols(const LayerParams& p) {
+  bool any = false;
+  for_each_sym(const_cast<LayerParams&>(p), [&](SymExpr& e) { any |= !e.is_constant(); });
+  return any;
+}
+
+void substitute_symbols(LayerParams& p, const std::map<std::string, SymExpr>& values) {
+  for_each_sym(p, [&](SymExpr& e) {
+    if (!e.is_constant()) e = e.substitute(values);
+  });
+}
+
 bool params_equal(const LayerParams& a, const LayerParams& b) {
   if (a.index() != b.index()) return false;
   return params_str(a) == params_str(b);

@@ -96,4 +96,9 @@ Expected<int64_t> normalize_axis(int64_t axis, int64_t rank);
 // One line per field: "stride=[2, 2] padding=[3, 3] ..."
 std::string params_str(const LayerParams& p);
 
+// True if any parameter (a shape, a slice bound, a size) is a symbolic expression.
+bool params_have_symbols(const LayerParams& p);
+// Replaces symbols in every symbolic parameter by the given values.
+void substitute_symbols(LayerParams& p, const std::map<std::string, SymExpr>& values);
+
 }  // namespace ingot::net

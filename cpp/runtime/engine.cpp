@@ -160,6 +160,16 @@ Status ExecutionContext::set_input_shapes(const std::vector<std::vector<int64_t>
       }
     }
   }
+  std::map<std::string, ir::SymExpr> values;
+  for (const auto& [name, v] : env) values[name] = ir::SymExpr(v);
+  concrete_params_.clear();
+  for (size_t l = 0; l < net.layers().size(); ++l) {
+    const net::LayerParams& p = net.layers()[l].params;
+    if (!net::params_have_symbols(p)) continue;
+    net::LayerParams concrete = p;
+    net::substitute_symbols(concrete, values);
+    concrete_params_.emplace(l, std::move(concrete));
+  }
   dims_ = std::move(dims);
   input_shapes_ = shapes;
   shapes_set_ = true;
@@ -210,11 +220,13 @@ Status ExecutionContext::execute(const std::vector<TensorArg>& inputs, const std
     v.dims = dims_[static_cast<size_t>(id)];
     return v;
   };
-  for (const net::Layer& layer : net.layers()) {
+  for (size_t l = 0; l < net.layers().size(); ++l) {
+    const net::Layer& layer = net.layers()[l];
     std::vector<kernels::cpu::TensorView> ins, outs;
     for (int id : layer.inputs) ins.push_back(view(id));
     for (int id : layer.outputs) outs.push_back(view(id));
-    Status s = kernels::cpu::run_layer(layer.params, ins, outs);
+    auto concrete = concrete_params_.find(l);
+    Status s = kernels::cpu::run_layer(concrete == concrete_params_.end() ? layer.params : concrete->second, ins, outs);
     if (!s.is_ok()) return s.with_context(str_cat("engine '", e.name(), "' layer '", layer.name, "': "));
   }
   return Status::ok();

@@ -11,6 +11,7 @@
 //   ctx->execute(inputs, outputs);                          // checks dtypes and shapes again
 #pragma once
 
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -78,6 +79,8 @@ class ExecutionContext {
   bool shapes_set_ = false;
   std::vector<std::vector<int64_t>> input_shapes_;
   std::vector<std::vector<int64_t>> dims_;  // per tensor id
+  // Layers whose parameters hold symbols, with the symbols replaced for the current shapes.
+  std::map<size_t, net::LayerParams> concrete_params_;
   std::vector<uint8_t> arena_;
 };
 
