@@ -2,6 +2,7 @@
 // converters, the plan verifier and the runtime all rely on them.
 #include <algorithm>
 #include <numeric>
+#include <optional>
 
 #include "net/network.h"
 
@@ -58,8 +59,27 @@ Expected<Shape> broadcast_shapes(const Shape& a, const Shape& b) {
 
 namespace {
 
-SymExpr conv_out(const SymExpr& in, int64_t k, int64_t s, int64_t p, int64_t d) {
-  return SymExpr::floordiv(in + SymExpr(2 * p - d * (k - 1) - 1), SymExpr(s)) + SymExpr(1);
+// Parameters may come from an untrusted plan file: integer arithmetic on them is checked.
+bool overflows(int64_t& out, int64_t a, int64_t b, char op) {
+  switch (op) {
+    case '+': return __builtin_add_overflow(a, b, &out);
+    case '-': return __builtin_sub_overflow(a, b, &out);
+    default: return __builtin_mul_overflow(a, b, &out);
+  }
+}
+
+// 2 * pad - dilation * (kernel - 1) - 1: how a sliding window changes a dim (before the stride).
+std::optional<int64_t> window_shift(int64_t pad, int64_t dilation, int64_t kernel) {
+  int64_t twice_pad, km1, span, r;
+  if (overflows(twice_pad, pad, 2, '*') || overflows(km1, kernel, 1, '-') ||
+      overflows(span, dilation, km1, '*') || overflows(r, twice_pad, span, '-') || overflows(r, r, 1, '-')) {
+    return std::nullopt;
+  }
+  return r;
+}
+
+SymExpr conv_out(const SymExpr& in, int64_t shift, int64_t s) {
+  return SymExpr::floordiv(in + SymExpr(shift), SymExpr(s)) + SymExpr(1);
 }
 
 Expected<Types> infer(const ConvolutionParams& p, const Inputs& in) {
@@ -86,18 +106,19 @@ Expected<Types> infer(const ConvolutionParams& p, const Inputs& in) {
   if (!wdims) return bad(L, "weight shape must be static, got ", w.str());
   auto cin = x.shape[1].as_constant();
   if (!cin) return bad(L, "input channels must be static, got ", x.str());
-  int64_t out_channels;
+  int64_t out_channels, grouped;
+  if (overflows(grouped, (*wdims)[1], p.groups, '*')) return bad(L, "groups=", p.groups, " is too large for weight ", w.str());
   if (!p.transposed) {
-    if ((*wdims)[0] % p.groups != 0 || *cin != (*wdims)[1] * p.groups) {
+    if ((*wdims)[0] % p.groups != 0 || *cin != grouped) {
       return bad(L, "input ", x.str(), " has ", *cin, " channels; weight ", w.str(), " with groups=",
-                 p.groups, " expects ", (*wdims)[1] * p.groups);
+                 p.groups, " expects ", grouped);
     }
     out_channels = (*wdims)[0];
   } else {
     if (*cin != (*wdims)[0] || (*wdims)[0] % p.groups != 0) {
       return bad(L, "transposed: input ", x.str(), " has ", *cin, " channels; weight ", w.str(), " expects ", (*wdims)[0]);
     }
-    out_channels = (*wdims)[1] * p.groups;
+    out_channels = grouped;
   }
   if (in.size() == 3 && in[2]) {
     const TensorType& b = *in[2];
@@ -108,12 +129,16 @@ Expected<Types> infer(const ConvolutionParams& p, const Inputs& in) {
   Shape out{x.shape[0], SymExpr(out_channels)};
   for (size_t i = 0; i < nsp; ++i) {
     int64_t k = (*wdims)[2 + i];
+    auto shift = window_shift(p.padding[i], p.dilation[i], k);
+    int64_t grow = 0;  // transposed: -shift + output_padding
+    if (!shift || (p.transposed && (overflows(grow, 0, *shift, '-') || overflows(grow, grow, p.output_padding[i], '+')))) {
+      return bad(L, "padding, dilation and kernel size overflow for weight ", w.str());
+    }
     SymExpr o;
     if (!p.transposed) {
-      o = conv_out(x.shape[2 + i], k, p.stride[i], p.padding[i], p.dilation[i]);
+      o = conv_out(x.shape[2 + i], *shift, p.stride[i]);
     } else {
-      o = (x.shape[2 + i] - SymExpr(1)) * SymExpr(p.stride[i]) +
-          SymExpr(-2 * p.padding[i] + p.dilation[i] * (k - 1) + p.output_padding[i] + 1);
+      o = (x.shape[2 + i] - SymExpr(1)) * SymExpr(p.stride[i]) + SymExpr(grow);
     }
     if (auto c = o.as_constant(); c && *c < 1) {
       return bad(L, "output size ", *c, " is not positive for input ", x.str(), " and kernel ", w.str());
@@ -347,17 +372,25 @@ Expected<Types> infer(const PoolingParams& p, const Inputs& in) {
   Shape out{x.shape[0], x.shape[1]};
   for (size_t i = 0; i < nsp; ++i) {
     int64_t k = p.kernel[i], s = p.stride[i], pad = p.padding[i], dl = p.dilation[i];
-    if (k < 1 || s < 1 || dl < 1 || pad < 0 || pad * 2 > k * dl) return bad(L, "invalid kernel/stride/padding/dilation");
+    int64_t window;
+    if (k < 1 || s < 1 || dl < 1 || pad < 0 || overflows(window, k, dl, '*') || pad > window / 2) {
+      return bad(L, "invalid kernel/stride/padding/dilation");
+    }
+    auto shift = window_shift(pad, dl, k);
+    if (!shift) return bad(L, "invalid kernel/stride/padding/dilation");
     const SymExpr& d = x.shape[2 + i];
-    SymExpr span = d + SymExpr(2 * pad - dl * (k - 1) - 1);
     if (!p.ceil_mode) {
-      out.push_back(SymExpr::floordiv(span, SymExpr(s)) + SymExpr(1));
+      out.push_back(conv_out(d, *shift, s));
       continue;
     }
     auto dc = d.as_constant();
     if (!dc) return bad(L, "ceil_mode needs a static spatial size, got ", x.str());
-    int64_t o = (*dc + 2 * pad - dl * (k - 1) - 1 + (s - 1)) / s + 1;
-    if ((o - 1) * s >= *dc + pad) --o;
+    int64_t o, last, limit;
+    if (overflows(o, *dc, *shift, '+') || overflows(o, o, s - 1, '+') || overflows(limit, *dc, pad, '+')) {
+      return bad(L, "spatial size ", *dc, " overflows with the window");
+    }
+    if (overflows(o, o / s, 1, '+')) return bad(L, "spatial size ", *dc, " overflows with the window");
+    if (overflows(last, o - 1, s, '*') || last >= limit) --o;  // the last window starts in the padding
     out.push_back(SymExpr(o));
   }
   for (size_t i = 2; i < out.size(); ++i) {
