@@ -390,6 +390,14 @@ NB_MODULE(_C, m) {
     return new PyCompileResult(unwrap(std::move(r)));
   }, "graph"_a, "spec"_a, nb::rv_policy::take_ownership);
 
+  m.def("backends", [] {
+    std::vector<std::string> out{"cpu"};
+#ifdef INGOT_HAVE_CUDA_BACKEND
+    out.push_back("cuda");
+#endif
+    return out;
+  }, "The engine backends built into this ingot.");
+
   m.def("list_supported_ops", [] {
     std::vector<std::string> out;
     for (const auto* c : convert::Registry::global().list()) out.push_back(c->schema);

@@ -15,7 +15,7 @@ using net::UnaryOp;
 
 // ---------------------------------------------------------------- binary
 
-enum class OtherKind { kTensor, kScalar };
+enum class OtherKind { kTensor, kScalar };  // documentation only: both forms are read alike
 
 struct BinaryEntry {
   const char* schema;
@@ -76,49 +76,55 @@ bool is_logical(BinaryOp op) {
   return op == BinaryOp::kLogicalAnd || op == BinaryOp::kLogicalOr || op == BinaryOp::kLogicalXor;
 }
 
+// An operand of a binary op: a tensor, or a Python number (torch.export passes numbers in
+// Tensor slots too: 1.0 - x is sub.Tensor(1.0, x)).
+struct BinaryOperand {
+  int tensor = -1;
+  Operand promo;
+  double number = 0;
+};
+
+Expected<BinaryOperand> read_operand(Context& ctx, const ir::Node& n, size_t i) {
+  BinaryOperand o;
+  if (n.arg(i).is_tensor()) {
+    INGOT_ASSIGN_OR_RETURN(o.tensor, ctx.arg_tensor(n, i));
+    o.promo.type = &ctx.type(o.tensor);
+    return o;
+  }
+  if (!n.arg(i).is_scalar()) return ctx.fail(n, "operand #", i, " must be a tensor or a number, got ", n.arg(i).str());
+  INGOT_ASSIGN_OR_RETURN(o.number, ctx.number_arg(n, i));
+  o.promo.scalar_kind = n.arg(i).kind();
+  return o;
+}
+
+Expected<int> materialize(Context& ctx, const ir::Node& n, const BinaryOperand& o, DType dtype) {
+  if (o.tensor >= 0) return ctx.cast(n, o.tensor, dtype);
+  if (!ir::is_floating(dtype) && dtype != DType::kBool && o.number != std::floor(o.number)) {
+    return ctx.fail(n, "non-integer scalar ", o.number, " with integer computation");
+  }
+  return ctx.scalar(dtype, o.number);
+}
+
 Status convert_binary(Context& ctx, const ir::Node& n) {
   const BinaryEntry* e = find_binary(n.op());
   if (!e) return ctx.fail(n, "not a binary op");
-  INGOT_ASSIGN_OR_RETURN(int self, ctx.arg_tensor(n, 0));
-  const ir::TensorType& self_t = ctx.type(self);
-  const Arg& other_arg = n.arg(1);
+  INGOT_ASSIGN_OR_RETURN(BinaryOperand a, read_operand(ctx, n, 0));
+  INGOT_ASSIGN_OR_RETURN(BinaryOperand b, read_operand(ctx, n, 1));
   DType out = n.output()->dtype();
-
   // The dtype the op computes in: the output's for arithmetic, torch.result_type for
-  // comparisons; bool for logical ops.
-  Operand a{&self_t, Arg::Kind::kNone}, b;
-  int other = -1;
-  // torch.export passes Python numbers in Tensor slots too (x + 1.0 is add.Tensor(x, 1.0)).
-  bool other_is_tensor = e->other == OtherKind::kTensor && other_arg.is_tensor();
-  if (other_is_tensor) {
-    INGOT_ASSIGN_OR_RETURN(other, ctx.arg_tensor(n, 1));
-    b.type = &ctx.type(other);
-  } else {
-    if (!other_arg.is_scalar()) return ctx.fail(n, "the scalar operand must be a number, got ", other_arg.str());
-    b.scalar_kind = other_arg.kind();
-  }
-  DType compute = net::is_comparison(e->op) ? result_type(a, b) : out;
+  // comparisons, bool for logical ops.
+  DType compute = net::is_comparison(e->op) ? result_type(a.promo, b.promo) : out;
   if (is_logical(e->op)) compute = DType::kBool;
   if (e->op == BinaryOp::kDiv && !ir::is_floating(compute)) return ctx.fail(n, "true division needs a floating result");
   if (e->op == BinaryOp::kAtan2 && !ir::is_floating(compute)) return ctx.fail(n, "atan2 needs a floating result");
-
-  INGOT_ASSIGN_OR_RETURN(self, ctx.cast(n, self, compute));
-  if (other_is_tensor) {
-    INGOT_ASSIGN_OR_RETURN(other, ctx.cast(n, other, compute));
-  } else {
-    INGOT_ASSIGN_OR_RETURN(double v, ctx.number_arg(n, 1));
-    if (!ir::is_floating(compute) && compute != DType::kBool && v != std::floor(v)) {
-      return ctx.fail(n, "non-integer scalar ", v, " with integer computation");
-    }
-    other = ctx.scalar(compute, v);
-  }
+  INGOT_ASSIGN_OR_RETURN(int self, materialize(ctx, n, a, compute));
+  INGOT_ASSIGN_OR_RETURN(int other, materialize(ctx, n, b, compute));
   if (e->has_alpha) {
     INGOT_ASSIGN_OR_RETURN(double alpha, ctx.number_arg(n, 2));
     if (alpha != 1.0) {
-      int scaled_operand = e->reversed ? self : other;
-      INGOT_ASSIGN_OR_RETURN(int scaled, ctx.add(n, net::ElementwiseParams{BinaryOp::kMul},
-                                                 {scaled_operand, ctx.scalar(compute, alpha)}, "alpha"));
-      (e->reversed ? self : other) = scaled;
+      int& scaled_operand = e->reversed ? self : other;
+      INGOT_ASSIGN_OR_RETURN(scaled_operand, ctx.add(n, net::ElementwiseParams{BinaryOp::kMul},
+                                                     {scaled_operand, ctx.scalar(compute, alpha)}, "alpha"));
     }
   }
   int lhs = e->reversed ? other : self, rhs = e->reversed ? self : other;

@@ -58,11 +58,17 @@ int64_t checked_mul(int64_t a, int64_t b) {
 }
 
 int64_t py_floordiv(int64_t a, int64_t b) {
+  // INT64_MIN / -1 overflows (and traps); the true result does not fit, so saturate.
+  if (b == -1) return a == INT64_MIN ? INT64_MAX : -a;
   int64_t q = a / b;
   if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
   return q;
 }
-int64_t py_mod(int64_t a, int64_t b) { return a - py_floordiv(a, b) * b; }
+int64_t py_mod(int64_t a, int64_t b) {
+  if (b == -1 || b == 1) return 0;
+  int64_t r = a % b;
+  return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+}
 
 using Terms = std::vector<std::pair<SymMonomial, int64_t>>;
 

@@ -66,7 +66,7 @@ struct Report {
   double avg_ops_per_engine = 0;
   size_t max_ops_per_engine = 0, min_ops_per_engine = 0;
   std::vector<BlockSizeOption> options;  // one per candidate min_block_size, ascending
-  BlockSizeOption fewest_engines;        // smallest min_block_size giving the fewest engines (>= 1)
+  BlockSizeOption fewest_engines;        // the smallest min_block_size giving the fewest engines (>= 1)
   int64_t current_min_block_size = 0;
   std::string text;
 };

@@ -44,15 +44,16 @@ Report make_report(const ir::Graph& g, const Partition& p, const SupportMap& sup
     r.avg_ops_per_engine = static_cast<double>(r.ops_in_engines) / static_cast<double>(r.num_engines);
   }
 
-  // What other min_block_size values would give: try the sizes of the blocks that exist with
-  // min_block_size=1 (only those thresholds change the outcome).
+  // What other min_block_size values would give. Thresholds that change the outcome are 1 and
+  // one more than each block size of the min_block_size=1 partition (the smallest value that
+  // demotes that block).
   if (!settings.require_full_compilation) {
     Settings one = settings;
     one.min_block_size = 1;
-    std::set<int64_t> candidates;
+    std::set<int64_t> candidates{1};
     if (auto base = partition_graph(g, support, one)) {
       for (const Segment& s : base->segments) {
-        if (s.kind == SegmentKind::kEngine) candidates.insert(static_cast<int64_t>(s.nodes.size()));
+        if (s.kind == SegmentKind::kEngine) candidates.insert(static_cast<int64_t>(s.nodes.size()) + 1);
       }
     }
     candidates.insert(std::max<int64_t>(settings.min_block_size, 1));

@@ -86,6 +86,14 @@ def compile(
         raise Error(f"ir={ir!r} is not supported; use 'dynamo' (or 'default')")
     settings = make_settings(enabled_precisions, min_block_size, torch_executed_ops, require_full_compilation,
                              device, optimization_level, disable_tf32, dryrun)
+    if settings.device.type not in ("cpu", "cuda"):
+        raise Error(f"device {settings.device} is not supported; use a CUDA device or 'cpu'")
+    if settings.device.type == "cuda":
+        if "cuda" not in _C.backends():
+            raise Error("device='cuda' needs the CUDA backend, which this build of ingot does not have "
+                        f"(backends: {', '.join(_C.backends())})")
+        if not torch.cuda.is_available():
+            raise Error("device='cuda' was requested, but PyTorch sees no CUDA GPU")
     if arg_inputs is not None:
         if inputs is not None:
             raise Error("give inputs= or arg_inputs=, not both")

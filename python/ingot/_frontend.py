@@ -26,6 +26,15 @@ _DTYPE_NAMES = {
 }
 
 
+# Assertions that torch.export inserts about metadata it already traced (dtypes, devices, symbol
+# ranges). They produce nothing; the compiled module checks its inputs itself.
+_TRACE_ASSERTS = {
+    "aten::_assert_tensor_metadata", "aten::_assert_scalar", "aten::_assert_async", "aten::_assert_async.msg",
+    "aten::sym_constrain_range", "aten::sym_constrain_range_for_size", "aten::_functional_assert_async.msg",
+    "aten::_functional_sym_constrain_range", "aten::_functional_sym_constrain_range_for_size",
+}
+
+
 def dtype_name(dt: torch.dtype) -> str:
     return _DTYPE_NAMES.get(dt, "opaque")
 
@@ -184,6 +193,8 @@ class GraphBuilder:
             raise Error(f"node %{node.name} calls {name}, which is not an ATen op; ingot cannot represent it")
         schema = target._schema
         op = schema.name + (f".{schema.overload_name}" if schema.overload_name else "")
+        if op in _TRACE_ASSERTS:
+            return
         args = self._args(node, schema)
         names = self.graph.add_node(op, str(schema), args, _out_types(node), node.name, _source(node))
         multi = len(schema.returns) != 1 or str(schema.returns[0].type).startswith("List")

@@ -20,6 +20,9 @@ from ingot import _runtime
 from ingot._errors import Error
 
 
+_VIEW_AS_RESHAPE = {"aten::view": "aten::reshape", "aten::_unsafe_view": "aten::reshape"}
+
+
 def resolve_op(op: str) -> torch._ops.OpOverload:
     ns, _, rest = op.partition("::")
     name, _, overload = rest.partition(".")
@@ -165,7 +168,10 @@ class ModuleBuilder:
 
     def _torch_node(self, node_name: str):
         info = self.r.node(node_name)
-        target = resolve_op(info["op"])
+        # Lowering drops copies (clone, contiguous) that made a view's input contiguous; in
+        # PyTorch the view must then be a reshape, which copies only when it has to.
+        op = _VIEW_AS_RESHAPE.get(info["op"], info["op"])
+        target = resolve_op(op)
         schema = target._schema
         args, kwargs = [], {}
         for a, tagged in zip(schema.arguments, info["args"]):

@@ -159,13 +159,17 @@ TEST(PartitionReport, NumbersOnAKnownGraph) {
   EXPECT_EQ(r.max_ops_per_engine, 3u);
   EXPECT_EQ(r.min_ops_per_engine, 2u);
   EXPECT_DOUBLE_EQ(r.avg_ops_per_engine, 2.5);
-  // Candidates are the block sizes (2, 3) and the current setting (2).
-  ASSERT_EQ(r.options.size(), 2u);
-  EXPECT_EQ(r.options[0].min_block_size, 2);
+  // Candidates: 1, each block size + 1 (3, 4), and the current setting (2).
+  ASSERT_EQ(r.options.size(), 4u);
+  EXPECT_EQ(r.options[0].min_block_size, 1);
   EXPECT_EQ(r.options[0].engines, 2u);
-  EXPECT_EQ(r.options[1].min_block_size, 3);
-  EXPECT_EQ(r.options[1].engines, 1u);
-  EXPECT_EQ(r.options[1].ops_in_engines, 3u);
+  EXPECT_EQ(r.options[1].min_block_size, 2);
+  EXPECT_EQ(r.options[1].engines, 2u);
+  EXPECT_EQ(r.options[2].min_block_size, 3);
+  EXPECT_EQ(r.options[2].engines, 1u);
+  EXPECT_EQ(r.options[2].ops_in_engines, 3u);
+  EXPECT_EQ(r.options[3].min_block_size, 4);
+  EXPECT_EQ(r.options[3].engines, 0u);
   EXPECT_EQ(r.fewest_engines.min_block_size, 3);
   EXPECT_NE(r.text.find("recommendation: min_block_size=3"), std::string::npos) << r.text;
 }

@@ -88,3 +88,14 @@ TEST(SymExpr, ParseErrorsNamePosition) {
 }
 
 }  // namespace
+
+namespace {
+TEST(SymExpr, ExtremeDivisionsDoNotTrap) {
+  EXPECT_EQ(P("9223372036854775807 % 7").constant_value(), 9223372036854775807LL % 7);
+  auto e = P("s0 // s1");
+  EXPECT_EQ(*e.evaluate({{"s0", INT64_MIN}, {"s1", -1}}), INT64_MAX);
+  EXPECT_EQ(*P("s0 % s1").evaluate({{"s0", INT64_MIN}, {"s1", -1}}), 0);
+  EXPECT_EQ(*P("s0 % s1").evaluate({{"s0", -7}, {"s1", 3}}), 2);
+  EXPECT_EQ(*P("s0 % s1").evaluate({{"s0", 7}, {"s1", -3}}), -2);
+}
+}  // namespace
