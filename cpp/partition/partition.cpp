@@ -101,6 +101,18 @@ void fill_boundaries(const ir::Graph& g, std::vector<Segment>& segments) {
         if (escapes) seg.outputs.push_back(v);
       }
     }
+    // Graph inputs first, in the graph's order, then the rest by first use; graph outputs
+    // first, in the graph's order. A block that is the whole graph then has its signature.
+    auto rank_in = [&](const ir::Value* v) {
+      auto it = std::find(g.inputs().begin(), g.inputs().end(), v);
+      return it == g.inputs().end() ? g.inputs().size() : static_cast<size_t>(it - g.inputs().begin());
+    };
+    auto rank_out = [&](const ir::Value* v) {
+      auto it = std::find(g.outputs().begin(), g.outputs().end(), v);
+      return it == g.outputs().end() ? g.outputs().size() : static_cast<size_t>(it - g.outputs().begin());
+    };
+    std::stable_sort(seg.inputs.begin(), seg.inputs.end(), [&](auto* a, auto* b) { return rank_in(a) < rank_in(b); });
+    std::stable_sort(seg.outputs.begin(), seg.outputs.end(), [&](auto* a, auto* b) { return rank_out(a) < rank_out(b); });
   }
 }
 

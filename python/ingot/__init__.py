@@ -11,9 +11,9 @@ The API mirrors torch_tensorrt for the common calls.
 from ingot._errors import Error
 from ingot import _runtime  # noqa: F401  (registers torch.ops.ingot.execute_engine)
 from ingot._input import Input
-from ingot._compile import compile, list_supported_ops, segmentation_report
+from ingot._compile import compile, convert_method_to_engine, list_supported_ops, segmentation_report
 from ingot._save_load import load, save
 
 __version__ = "0.1.0"
 
-__all__ = ["Error", "Input", "compile", "list_supported_ops", "load", "save", "segmentation_report", "__version__"]
+__all__ = ["Error", "Input", "compile", "convert_method_to_engine", "list_supported_ops", "load", "save", "segmentation_report", "__version__"]

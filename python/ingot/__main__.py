@@ -13,6 +13,7 @@ import argparse
 import statistics
 import sys
 import time
+import warnings
 
 import torch
 
@@ -40,6 +41,8 @@ def main(argv=None) -> int:
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     ap.add_argument("--iters", type=int, default=5)
     args = ap.parse_args(argv)
+    # torch.export's own pytree code warns about its internals; nothing for the user to act on.
+    warnings.filterwarnings("ignore", category=FutureWarning, message=".*LeafSpec.*")
 
     import torchvision
 

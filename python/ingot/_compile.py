@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import operator
 import time
 from typing import Any, Dict, Optional, Sequence
 
@@ -172,3 +173,32 @@ def segmentation_report(module) -> dict:
     if report is None:
         raise Error("this module was not produced by ingot.compile")
     return report
+
+
+def convert_method_to_engine(module, method_name: str = "forward", *, inputs=None, ir: str = "dynamo",
+                             enabled_precisions=None, device=None, **kwargs) -> bytes:
+    """Compiles a whole model into one engine and returns its serialized plan (the bytes of an
+    .ingot file), for the C++ API and the `ingot` command-line tool. Every op must convert;
+    the engine's inputs and outputs are the model's, in order."""
+    if method_name != "forward":
+        raise Error(f"only method_name='forward' is supported, got {method_name!r}")
+    if kwargs.get("dryrun"):
+        raise Error("dryrun builds no engine; use ingot.compile(..., dryrun=True)")
+    kwargs.update(require_full_compilation=True, min_block_size=1)
+    gm = compile(module, ir=ir, inputs=inputs, enabled_precisions=enabled_precisions, device=device, **kwargs)
+    calls = [n for n in gm.graph.nodes if n.target == torch.ops.ingot.execute_engine.default]
+    placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
+    outputs = [n for n in gm.graph.nodes if n.op == "output"][0].args[0]
+    if len(calls) != 1:
+        raise Error(f"the model compiles to {len(calls)} engines, not one; it cannot be a single engine file")
+    call = calls[0]
+    if list(call.args[0]) != placeholders:
+        raise Error("the engine's inputs are not exactly the model's inputs (an input is unused, or read twice); "
+                    "it cannot be a standalone engine file")
+    outs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    if any(o.target is not operator.getitem or o.args[0] is not call or o.args[1] != i
+           for i, o in enumerate(outs)):
+        raise Error("the model's outputs are not exactly the engine's outputs (an output is an input, a constant, "
+                    "or returned twice); it cannot be a standalone engine file")
+    plan = getattr(gm, call.args[1].target)
+    return plan.numpy().tobytes()

@@ -1,0 +1,74 @@
+"""Standalone engine files: ingot.convert_method_to_engine and the `ingot` command-line tool."""
+
+import os
+import subprocess
+
+import pytest
+import torch
+
+import ingot
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def cli() -> str:
+    for build in ("python", "dev"):
+        path = os.path.join(ROOT, "build", build, "tools", "ingot")
+        if os.path.exists(path):
+            return path
+    raise AssertionError("the ingot command-line tool is not built (build/python/tools/ingot)")
+
+
+class MLP(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Linear(16, 32)
+        self.b = torch.nn.Linear(32, 4)
+
+    def forward(self, x):
+        return self.b(torch.nn.functional.gelu(self.a(x)))
+
+
+@pytest.fixture(scope="module")
+def engine_file(tmp_path_factory):
+    data = ingot.convert_method_to_engine(MLP().eval(), inputs=[ingot.Input(shape=(3, 16))])
+    path = tmp_path_factory.mktemp("engine") / "mlp.ingot"
+    path.write_bytes(data)
+    return path
+
+
+def test_engine_bytes_verify_and_describe_the_model(engine_file):
+    import json
+
+    sig = json.loads(ingot._C.verify_plan(engine_file.read_bytes()))
+    assert [i["shape"] for i in sig["inputs"]] == [[3, 16]]
+    assert [o["shape"] for o in sig["outputs"]] == [[3, 4]]
+
+
+def test_cli_inspect_and_run(engine_file):
+    out = subprocess.run([cli(), "inspect", str(engine_file)], capture_output=True, text=True, check=True).stdout
+    assert "input  x : float32[3, 16]" in out and "matmul" in out
+    out = subprocess.run([cli(), "run", str(engine_file), "--iters", "3"], capture_output=True, text=True,
+                         check=True).stdout
+    assert "output" in out and "float32[3x4]" in out and "time per run" in out
+
+
+def test_cli_rejects_corrupt_and_truncated_files(engine_file, tmp_path):
+    data = engine_file.read_bytes()
+    for name, bad in (("flipped", data[:100] + bytes([data[100] ^ 1]) + data[101:]), ("truncated", data[:-10])):
+        p = tmp_path / f"{name}.ingot"
+        p.write_bytes(bad)
+        r = subprocess.run([cli(), "verify", str(p)], capture_output=True, text=True)
+        assert r.returncode == 1
+        assert str(p) in r.stderr and ("checksum" in r.stderr or "truncated" in r.stderr), r.stderr
+    r = subprocess.run([cli(), "run", str(tmp_path / "missing.ingot")], capture_output=True, text=True)
+    assert r.returncode == 1 and "cannot open" in r.stderr
+
+
+def test_not_a_single_engine_is_refused():
+    class TwoParts(torch.nn.Module):
+        def forward(self, x):
+            return torch.special.erfinv(torch.tanh(x))
+
+    with pytest.raises(ingot.Error, match="require_full_compilation"):
+        ingot.convert_method_to_engine(TwoParts(), inputs=[torch.randn(2, 2)])
