@@ -1,0 +1,46 @@
+// CUDA kernels of ingot's own (no cuDNN, no cuBLAS, no torch): one host launcher per layer kind.
+//
+// Contract (mirrors kernels/cpu/kernels.h, which defines the semantics):
+// - Tensors are dense, contiguous, row-major, in device memory; `dims` are the concrete dims
+//   of this call; data == nullptr marks an absent optional input.
+// - launch() only enqueues work on `stream`: no allocation, no synchronization, no host
+//   reads of device memory, so that a whole engine can be captured into a CUDA graph.
+// - Parameters hold no symbols here (the runtime substitutes them first).
+// - f16/bf16 compute in float; integers exactly; same results as the CPU reference up to
+//   floating-point rounding (tests compare every kind against it).
+// - Convolution, matmul and attention are not here (cuDNN / cuBLASLt paths in
+//   runtime/cuda/); supports() says which kinds launch() handles.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "ir/dtype.h"
+#include "net/layers.h"
+#include "support/status.h"
+
+namespace ingot::kernels::cuda {
+
+struct DeviceTensor {
+  void* data = nullptr;
+  ir::DType dtype = ir::DType::kFloat32;
+  std::vector<int64_t> dims;
+
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int64_t d : dims) n *= d;
+    return n;
+  }
+};
+
+// True if launch() implements this layer kind (for these input dtypes).
+bool supports(const net::LayerParams& params, const std::vector<ir::DType>& input_dtypes);
+
+// Enqueues one layer on `stream`. Errors: unsupported parameters/dtypes, or a failed launch
+// (cudaGetLastError after the launch), each naming the layer kind.
+Status launch(const net::LayerParams& params, const std::vector<DeviceTensor>& inputs,
+              const std::vector<DeviceTensor>& outputs, cudaStream_t stream);
+
+}  // namespace ingot::kernels::cuda
