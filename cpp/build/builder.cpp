@@ -2,12 +2,12 @@
 
 #include <set>
 
+#include "runtime/backend.h"
+
 namespace ingot::build {
 
-namespace {
-
 // Drops layers whose outputs nothing reads (walking backwards), then unused constants.
-net::Network prune(const net::Network& in) {
+net::Network prune_network(const net::Network& in) {
   const auto& layers = in.layers();
   std::vector<bool> live_tensor(in.tensors().size(), false);
   for (int id : in.outputs()) live_tensor[static_cast<size_t>(id)] = true;
@@ -48,6 +48,8 @@ net::Network prune(const net::Network& in) {
   return out;
 }
 
+namespace {
+
 // Every symbol used anywhere must be some input's dimension, so that the runtime can bind it.
 Status check_symbols_derivable(const net::Network& net) {
   std::set<std::string> bindable;
@@ -83,23 +85,30 @@ Status check_outputs(const net::Network& net) {
 
 }  // namespace
 
-Expected<plan::Plan> build_plan(net::Network network, const BuildSettings& settings) {
-  if (settings.backend != plan::Backend::kCpu) {
-    return unsupported("backend #", static_cast<int>(settings.backend), " is not available in this build of ingot; only the CPU reference backend is");
-  }
-  INGOT_RETURN_IF_ERROR(network.validate().with_context("network for engine '" + settings.name + "' is invalid: "));
-  net::Network net = prune(network);
+Status check_engine_network(const net::Network& net) {
   INGOT_RETURN_IF_ERROR(check_outputs(net));
-  INGOT_RETURN_IF_ERROR(check_symbols_derivable(net));
+  return check_symbols_derivable(net);
+}
+
+Expected<plan::Plan> finish_plan(net::Network network, const BuildSettings& settings, plan::Backend backend,
+                                 const std::string& device) {
+  net::Network net = prune_network(network);
+  INGOT_RETURN_IF_ERROR(check_engine_network(net));
   INGOT_ASSIGN_OR_RETURN(plan::MemoryPlan memory, plan_memory(net));
   plan::Plan p;
-  p.backend = settings.backend;
-  p.device = "cpu";
+  p.backend = backend;
+  p.device = device;
   p.producer = "ingot 0.1.0";
   p.name = settings.name;
   p.network = std::move(net);
   p.memory = std::move(memory);
   return p;
+}
+
+Expected<plan::Plan> build_plan(net::Network network, const BuildSettings& settings) {
+  INGOT_RETURN_IF_ERROR(network.validate().with_context("network for engine '" + settings.name + "' is invalid: "));
+  INGOT_ASSIGN_OR_RETURN(const runtime::Backend* backend, runtime::get_backend(settings.backend));
+  return backend->build(std::move(network), settings);
 }
 
 }  // namespace ingot::build

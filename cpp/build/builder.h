@@ -22,10 +22,19 @@ struct BuildSettings {
   std::string name = "engine";
 };
 
+// Builds with the backend settings.backend names (loading it if needed).
 Expected<plan::Plan> build_plan(net::Network network, const BuildSettings& settings);
 
-// Memory planning on its own (used by build_plan; exposed for tests).
+// The steps every backend's build shares:
+// removes layers nothing reads (and constants nothing reads), renumbering tensors;
+net::Network prune_network(const net::Network& network);
+// checks that outputs are produced by layers and distinct, and that every symbol is an input dim;
+Status check_engine_network(const net::Network& network);
+// plans activation memory;
 inline constexpr uint64_t kArenaAlignment = 256;
 Expected<plan::MemoryPlan> plan_memory(const net::Network& network);
+// and all three, then wraps the network into a plan for `backend` on `device`.
+Expected<plan::Plan> finish_plan(net::Network network, const BuildSettings& settings, plan::Backend backend,
+                                 const std::string& device);
 
 }  // namespace ingot::build

@@ -78,13 +78,25 @@ std::optional<int64_t> window_shift(int64_t pad, int64_t dilation, int64_t kerne
   return r;
 }
 
+// Fused epilogue of convolution / matmul: an activation and an optional residual (input #3)
+// of exactly the output's type.
+Status check_epilogue(const char* L, UnaryOp act, const Inputs& in, const TensorType& out) {
+  if (act >= UnaryOp::kCount || net::unary_result_is_bool(act) || act == UnaryOp::kBitwiseNot) {
+    return bad(L, "activation ", enum_name(act), " cannot be fused");
+  }
+  if (in.size() == 4 && in[3] && !(*in[3] == out)) {
+    return bad(L, "residual ", in[3]->str(), " must have the output's type ", out.str());
+  }
+  return Status::ok();
+}
+
 SymExpr conv_out(const SymExpr& in, int64_t shift, int64_t s) {
   return SymExpr::floordiv(in + SymExpr(shift), SymExpr(s)) + SymExpr(1);
 }
 
 Expected<Types> infer(const ConvolutionParams& p, const Inputs& in) {
   const char* L = "convolution";
-  INGOT_RETURN_IF_ERROR(need_inputs(L, in, 2, 3));
+  INGOT_RETURN_IF_ERROR(need_inputs(L, in, 2, 4));
   const TensorType &x = *in[0], &w = *in[1];
   size_t nsp = w.rank() >= 2 ? w.rank() - 2 : 0;
   if (nsp < 1 || nsp > 3) return bad(L, "weight must have rank 3 to 5, got ", w.str());
@@ -145,12 +157,13 @@ Expected<Types> infer(const ConvolutionParams& p, const Inputs& in) {
     }
     out.push_back(o);
   }
+  INGOT_RETURN_IF_ERROR(check_epilogue(L, p.activation, in, {x.dtype, out}));
   return Types{{x.dtype, out}};
 }
 
 Expected<Types> infer(const MatMulParams& p, const Inputs& in) {
   const char* L = "matmul";
-  INGOT_RETURN_IF_ERROR(need_inputs(L, in, 2, 3));
+  INGOT_RETURN_IF_ERROR(need_inputs(L, in, 2, 4));
   const TensorType &a = *in[0], &b = *in[1];
   if (a.rank() < 2 || b.rank() < 2) return bad(L, "operands need rank >= 2, got ", a.str(), " and ", b.str());
   if (a.dtype != b.dtype || !ir::is_floating(a.dtype)) {
@@ -170,6 +183,7 @@ Expected<Types> infer(const MatMulParams& p, const Inputs& in) {
     INGOT_ASSIGN_OR_RETURN(Shape with_bias, broadcast_shapes(batch, in[2]->shape));
     if (with_bias != batch) return bad(L, "bias ", in[2]->str(), " does not broadcast to ", ir::shape_str(batch));
   }
+  INGOT_RETURN_IF_ERROR(check_epilogue(L, p.activation, in, {a.dtype, batch}));
   return Types{{a.dtype, batch}};
 }
 

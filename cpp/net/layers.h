@@ -56,25 +56,36 @@ const char* enum_name(PoolKind k);
 // ---- parameter structs. Inputs of each kind are listed in its comment; -1 marks an absent
 // optional input.
 
-// in: x [N, C, *spatial], w [O, C/groups, *k] (transposed: [C, O/groups, *k]), bias? [O]
+// in: x [N, C, *spatial], w [O, C/groups, *k] (transposed: [C, O/groups, *k]), bias? [O],
+// residual? (the output's type). y = activation(conv(x, w) + bias + residual): the builder
+// fuses a following bias / residual add / activation into the layer.
 struct ConvolutionParams {
   static constexpr const char* kName = "convolution";
   std::vector<int64_t> stride, padding, dilation, output_padding;
   int64_t groups = 1;
   bool transposed = false;
+  UnaryOp activation = UnaryOp::kIdentity;
+  double act_alpha = 0.0, act_beta = 0.0;  // parameters of the activation (UnaryParams alpha/beta)
   template <typename V> void fields(V& v) {
     v("stride", stride); v("padding", padding); v("dilation", dilation);
     v("output_padding", output_padding); v("groups", groups); v("transposed", transposed);
+    v("activation", activation); v("act_alpha", act_alpha); v("act_beta", act_beta);
   }
 };
 
-// in: a [*, M, K], b [*, K, N] (or transposed), bias? broadcast to the result. Batch dims
-// broadcast as in torch.matmul. Both operands have rank >= 2.
+// in: a [*, M, K], b [*, K, N] (or transposed), bias? broadcast to the result, residual? (the
+// output's type). y = activation(a @ b + bias + residual). Batch dims broadcast as in
+// torch.matmul. Both operands have rank >= 2.
 struct MatMulParams {
   static constexpr const char* kName = "matmul";
   bool transpose_a = false;
   bool transpose_b = false;
-  template <typename V> void fields(V& v) { v("transpose_a", transpose_a); v("transpose_b", transpose_b); }
+  UnaryOp activation = UnaryOp::kIdentity;
+  double act_alpha = 0.0, act_beta = 0.0;
+  template <typename V> void fields(V& v) {
+    v("transpose_a", transpose_a); v("transpose_b", transpose_b);
+    v("activation", activation); v("act_alpha", act_alpha); v("act_beta", act_beta);
+  }
 };
 
 // in: a, b (same dtype, broadcast). out dtype: bool for comparisons/logical, else the input's.

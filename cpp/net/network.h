@@ -35,6 +35,7 @@ struct Layer {
   std::vector<int> inputs;   // -1: absent optional input
   std::vector<int> outputs;
   std::vector<std::string> origins;  // ATen nodes this layer came from
+  std::string tactic;                // backend's implementation choice ("" = default)
 
   LayerKind kind() const { return kind_of(params); }
 };

@@ -28,7 +28,7 @@
 //     "LAYR" u32 n, then n x { kind: u8 (LayerKind), name: str, u32 n_in + n_in x i32 tensor
 //            id (-1: absent optional input), u32 n_out + n_out x i32 tensor id, params: u32 byte
 //            size + the fields of the kind's parameter struct in fields() order, u32 n +
-//            n x origin: str }
+//            n x origin: str, tactic: str }
 //     "MEMP" arena_bytes: u64, u32 n (== tensor count), then n x { offset: i64, size: u64 }
 //     zero bytes up to weights_offset
 //     weights section: each constant's bytes, in tensor id order, the first at 0 and each
@@ -66,7 +66,7 @@
 namespace ingot::plan {
 
 inline constexpr char kMagic[8] = {'I', 'N', 'G', 'O', 'T', 'P', 'L', 'N'};
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;  // 2: fused epilogues, layer tactics
 inline constexpr size_t kHeaderSize = 64;
 inline constexpr size_t kWeightAlignment = 64;
 

@@ -304,6 +304,7 @@ class PlanReader {
       read_params(r, kind, layer);
       uint32_t n_origins = r.count("origin count", 4);
       for (uint32_t k = 0; k < n_origins && r.ok(); ++k) layer.origins.push_back(r.str("origin"));
+      layer.tactic = r.str("tactic");
       if (!r.ok()) return;
       layers_.push_back(std::move(layer));
     }

@@ -107,6 +107,7 @@ void write_layers(ByteWriter& w, const net::Network& net) {
     w.set_prefix(w.mapping() ? str_cat("layers[", i, "].") : std::string());
     w.count(layer.origins.size(), "origins.count");
     for (const auto& o : layer.origins) w.str(o, "origins");
+    w.str(layer.tactic, "tactic");
   }
 }
 

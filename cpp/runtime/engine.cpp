@@ -4,8 +4,8 @@
 #include <map>
 #include <sstream>
 
-#include "kernels/cpu/kernels.h"
 #include "support/check.h"
+#include "support/hash.h"
 
 namespace ingot::runtime {
 
@@ -50,14 +50,20 @@ Expected<std::shared_ptr<const Engine>> Engine::deserialize(std::span<const uint
 }
 
 Expected<std::shared_ptr<const Engine>> Engine::from_plan(plan::Plan plan) {
-  if (plan.backend != plan::Backend::kCpu) {
-    return error(ErrorCode::kBackendMismatch, "engine '", plan.name, "' was built for the ", plan::backend_name(plan.backend),
-                 " backend (device '", plan.device, "'); this runtime runs only the CPU reference backend");
-  }
   if (plan.memory.offsets.size() != plan.network.tensors().size()) {
     return error(ErrorCode::kCorruptPlan, "engine '", plan.name, "': memory plan does not cover every tensor");
   }
-  return std::shared_ptr<const Engine>(new Engine(std::move(plan)));
+  auto backend = get_backend(plan.backend);
+  if (!backend) {
+    return error(ErrorCode::kBackendMismatch, "engine '", plan.name, "' was built for the ",
+                 plan::backend_name(plan.backend), " backend (device '", plan.device, "'): ", backend.status().message());
+  }
+  // The backend engine refers to the plan it was loaded from: load it from the engine's copy.
+  std::shared_ptr<Engine> engine(new Engine(std::move(plan), nullptr));
+  auto be = (*backend)->load(engine->plan_);
+  if (!be) return be.status().with_context("engine '" + engine->plan_.name + "': ");
+  engine->backend_engine_ = std::move(*be);
+  return std::shared_ptr<const Engine>(std::move(engine));
 }
 
 const std::string& Engine::input_name(size_t i) const { return plan_.network.tensor(plan_.network.inputs().at(i)).name; }
@@ -82,7 +88,8 @@ std::unique_ptr<ExecutionContext> Engine::create_context() const {
 
 // ---------------------------------------------------------------- ExecutionContext
 
-ExecutionContext::ExecutionContext(std::shared_ptr<const Engine> engine) : engine_(std::move(engine)) {}
+ExecutionContext::ExecutionContext(std::shared_ptr<const Engine> engine)
+    : engine_(std::move(engine)), backend_(engine_->backend_engine().create_context()) {}
 
 Status ExecutionContext::set_input_shapes(const std::vector<std::vector<int64_t>>& shapes) {
   if (shapes_set_ && shapes == input_shapes_) return Status::ok();
@@ -160,17 +167,25 @@ Status ExecutionContext::set_input_shapes(const std::vector<std::vector<int64_t>
       }
     }
   }
+  BoundShapes bound;
   std::map<std::string, ir::SymExpr> values;
   for (const auto& [name, v] : env) values[name] = ir::SymExpr(v);
-  concrete_params_.clear();
   for (size_t l = 0; l < net.layers().size(); ++l) {
     const net::LayerParams& p = net.layers()[l].params;
     if (!net::params_have_symbols(p)) continue;
     net::LayerParams concrete = p;
     net::substitute_symbols(concrete, values);
-    concrete_params_.emplace(l, std::move(concrete));
+    bound.concrete.emplace(l, std::move(concrete));
   }
-  dims_ = std::move(dims);
+  std::vector<int64_t> flat;
+  for (const auto& sh : shapes) {
+    flat.push_back(static_cast<int64_t>(sh.size()));
+    flat.insert(flat.end(), sh.begin(), sh.end());
+  }
+  bound.key = hash64(flat.data(), flat.size() * sizeof(int64_t));
+  bound.dims = std::move(dims);
+  bound.symbols = std::move(env);
+  bound_ = std::move(bound);
   input_shapes_ = shapes;
   shapes_set_ = true;
   return Status::ok();
@@ -178,10 +193,10 @@ Status ExecutionContext::set_input_shapes(const std::vector<std::vector<int64_t>
 
 const std::vector<int64_t>& ExecutionContext::output_dims(size_t i) const {
   INGOT_CHECK(shapes_set_, "output_dims() before set_input_shapes()");
-  return dims_.at(static_cast<size_t>(engine_->plan().network.outputs().at(i)));
+  return bound_.dims.at(static_cast<size_t>(engine_->plan().network.outputs().at(i)));
 }
 
-Status ExecutionContext::execute(const std::vector<TensorArg>& inputs, const std::vector<TensorArg>& outputs, void*) {
+Status ExecutionContext::execute(const std::vector<TensorArg>& inputs, const std::vector<TensorArg>& outputs, void* stream) {
   const Engine& e = *engine_;
   const net::Network& net = e.plan().network;
   if (!shapes_set_) return invalid_argument("engine '", e.name(), "': set_input_shapes() must come before execute()");
@@ -189,47 +204,24 @@ Status ExecutionContext::execute(const std::vector<TensorArg>& inputs, const std
     return error(ErrorCode::kShapeMismatch, "engine '", e.name(), "' takes ", e.num_inputs(), " input(s) and ",
                  e.num_outputs(), " output(s), got ", inputs.size(), " and ", outputs.size());
   }
-  std::vector<void*> data(net.tensors().size(), nullptr);
+  std::vector<void*> io(net.tensors().size(), nullptr);
   auto bind = [&](const TensorArg& a, int id, const std::string& what) -> Status {
     const net::Tensor& t = net.tensor(id);
     if (a.dtype != t.type.dtype) {
       return error(ErrorCode::kShapeMismatch, "engine '", e.name(), "' ", what, " '", t.name, "' must be ",
                    ir::dtype_torch_name(t.type.dtype), ", got ", ir::dtype_torch_name(a.dtype));
     }
-    if (a.dims != dims_[static_cast<size_t>(id)]) {
+    if (a.dims != bound_.dims[static_cast<size_t>(id)]) {
       return error(ErrorCode::kShapeMismatch, "engine '", e.name(), "' ", what, " '", t.name, "' must have shape ",
-                   ingot::shape_str(dims_[static_cast<size_t>(id)]), ", got ", ingot::shape_str(a.dims));
+                   ingot::shape_str(bound_.dims[static_cast<size_t>(id)]), ", got ", ingot::shape_str(a.dims));
     }
-    data[static_cast<size_t>(id)] = a.data;
+    io[static_cast<size_t>(id)] = a.data;
     return Status::ok();
   };
   for (size_t i = 0; i < inputs.size(); ++i) INGOT_RETURN_IF_ERROR(bind(inputs[i], net.inputs()[i], "input"));
   for (size_t i = 0; i < outputs.size(); ++i) INGOT_RETURN_IF_ERROR(bind(outputs[i], net.outputs()[i], "output"));
-  const auto& mem = e.plan().memory;
-  if (arena_.size() < mem.arena_bytes) arena_.resize(mem.arena_bytes);
-  for (const net::Tensor& t : net.tensors()) {
-    if (t.constant) data[static_cast<size_t>(t.id)] = const_cast<void*>(t.constant->data);
-    int64_t off = mem.offsets[static_cast<size_t>(t.id)];
-    if (off >= 0) data[static_cast<size_t>(t.id)] = arena_.data() + off;
-  }
-  auto view = [&](int id) {
-    kernels::cpu::TensorView v;
-    if (id < 0) return v;
-    v.data = data[static_cast<size_t>(id)];
-    v.dtype = net.tensor(id).type.dtype;
-    v.dims = dims_[static_cast<size_t>(id)];
-    return v;
-  };
-  for (size_t l = 0; l < net.layers().size(); ++l) {
-    const net::Layer& layer = net.layers()[l];
-    std::vector<kernels::cpu::TensorView> ins, outs;
-    for (int id : layer.inputs) ins.push_back(view(id));
-    for (int id : layer.outputs) outs.push_back(view(id));
-    auto concrete = concrete_params_.find(l);
-    Status s = kernels::cpu::run_layer(concrete == concrete_params_.end() ? layer.params : concrete->second, ins, outs);
-    if (!s.is_ok()) return s.with_context(str_cat("engine '", e.name(), "' layer '", layer.name, "': "));
-  }
-  return Status::ok();
+  Status s = backend_->execute(bound_, io, stream);
+  return s.with_context(str_cat("engine '", e.name(), "': "));
 }
 
 Status ExecutionContext::run(const std::vector<TensorArg>& inputs, const std::vector<TensorArg>& outputs, void* stream) {

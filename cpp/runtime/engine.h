@@ -19,6 +19,7 @@
 
 #include "ir/dtype.h"
 #include "plan/plan.h"
+#include "runtime/backend.h"
 #include "support/status.h"
 
 namespace ingot::runtime {
@@ -52,10 +53,12 @@ class Engine : public std::enable_shared_from_this<Engine> {
   std::string signature() const;
 
   std::unique_ptr<ExecutionContext> create_context() const;
+  const BackendEngine& backend_engine() const { return *backend_engine_; }
 
  private:
-  explicit Engine(plan::Plan plan) : plan_(std::move(plan)) {}
+  Engine(plan::Plan plan, std::unique_ptr<BackendEngine> be) : plan_(std::move(plan)), backend_engine_(std::move(be)) {}
   plan::Plan plan_;
+  std::unique_ptr<BackendEngine> backend_engine_;
 };
 
 class ExecutionContext {
@@ -67,8 +70,9 @@ class ExecutionContext {
   Status set_input_shapes(const std::vector<std::vector<int64_t>>& shapes);
   const std::vector<int64_t>& output_dims(size_t i) const;
 
-  // Runs the engine. Inputs and outputs must match the shapes set last and the engine's dtypes.
-  // `stream` is the CUDA stream for GPU engines (ignored by the CPU backend).
+  // Runs the engine. Inputs and outputs must match the shapes set last and the engine's dtypes,
+  // and live where the engine computes (host memory for CPU engines, device memory for CUDA).
+  // `stream` is the CUDA stream (cudaStream_t) for GPU engines, ignored by the CPU backend.
   Status execute(const std::vector<TensorArg>& inputs, const std::vector<TensorArg>& outputs, void* stream = nullptr);
 
   // Shape-and-run in one call (set_input_shapes from the inputs' dims).
@@ -76,12 +80,10 @@ class ExecutionContext {
 
  private:
   std::shared_ptr<const Engine> engine_;
+  std::unique_ptr<BackendContext> backend_;
   bool shapes_set_ = false;
   std::vector<std::vector<int64_t>> input_shapes_;
-  std::vector<std::vector<int64_t>> dims_;  // per tensor id
-  // Layers whose parameters hold symbols, with the symbols replaced for the current shapes.
-  std::map<size_t, net::LayerParams> concrete_params_;
-  std::vector<uint8_t> arena_;
+  BoundShapes bound_;
 };
 
 }  // namespace ingot::runtime

@@ -413,8 +413,10 @@ TEST(PlanCorrupt, HostileParameterValues) {
 TEST(PlanCorrupt, VersionBackendAndTrailingBytes) {
   const auto bytes = bytes_of(small_plan());
   auto copy = bytes;
-  store_le(copy, 8, 2, 4);
-  expect_error(copy, ErrorCode::kVersionMismatch, "plan has format version 2, but this build of ingot reads version 1");
+  store_le(copy, 8, plan::kFormatVersion + 1, 4);
+  expect_error(copy, ErrorCode::kVersionMismatch,
+               str_cat("plan has format version ", plan::kFormatVersion + 1, ", but this build of ingot reads version ",
+                       plan::kFormatVersion));
   store_le(copy, 8, 0, 4);
   expect_error(copy, ErrorCode::kVersionMismatch, "format version 0");
 

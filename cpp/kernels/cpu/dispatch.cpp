@@ -67,6 +67,21 @@ std::string view_str(const TensorView& t) {
   return str_cat(ir::dtype_name(t.dtype), ingot::shape_str(t.dims));
 }
 
+// The fused epilogue of convolution and matmul (their kernels compute op + bias): add the
+// residual (input #3), then apply the activation, in place.
+Status apply_epilogue(net::UnaryOp act, double alpha, double beta, const std::vector<TensorView>& inputs,
+                      const TensorView& out) {
+  if (inputs.size() > 3 && inputs[3].present()) {
+    INGOT_RETURN_IF_ERROR(detail::run(net::ElementwiseParams{net::BinaryOp::kAdd}, {out, inputs[3]}, {out}));
+  }
+  if (act == net::UnaryOp::kIdentity) return Status::ok();
+  net::UnaryParams u;
+  u.op = act;
+  u.alpha = alpha;
+  u.beta = beta;
+  return detail::run(u, {out}, {out});
+}
+
 }  // namespace
 
 Status run_layer(const net::LayerParams& params, const std::vector<TensorView>& inputs,
@@ -104,8 +119,14 @@ Status run_layer(const net::LayerParams& params, const std::vector<TensorView>& 
     }
     if (!o.data && o.numel() > 0) return invalid_argument(layer, ": output #", i, " has no data");
   }
-  Status s = std::visit([&](const auto& p) { return detail::run(p, inputs, outputs); }, resolved);
-  return s;
+  INGOT_RETURN_IF_ERROR(std::visit([&](const auto& p) { return detail::run(p, inputs, outputs); }, resolved));
+  if (auto* c = std::get_if<net::ConvolutionParams>(&resolved)) {
+    return apply_epilogue(c->activation, c->act_alpha, c->act_beta, inputs, outputs[0]);
+  }
+  if (auto* m = std::get_if<net::MatMulParams>(&resolved)) {
+    return apply_epilogue(m->activation, m->act_alpha, m->act_beta, inputs, outputs[0]);
+  }
+  return Status::ok();
 }
 
 }  // namespace ingot::kernels::cpu

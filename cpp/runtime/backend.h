@@ -1,0 +1,66 @@
+// Backends: the CPU reference backend is built into libingot; the CUDA backend lives in
+// libingot_cuda.so, loaded on first use (so libingot runs on machines without CUDA), and
+// registers itself when loaded. A backend builds plans (its optimizations and tactic choices)
+// and loads them into engines that run layers.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "net/network.h"
+#include "plan/plan.h"
+#include "support/status.h"
+
+namespace ingot::build {
+struct BuildSettings;
+}
+
+namespace ingot::runtime {
+
+// Everything shape-dependent for one set of input shapes, computed once per shape by the
+// ExecutionContext and handed to the backend.
+struct BoundShapes {
+  uint64_t key = 0;                                // identifies this set of input shapes
+  std::vector<std::vector<int64_t>> dims;          // per tensor id
+  std::map<size_t, net::LayerParams> concrete;     // layers whose params held symbols, substituted
+  std::map<std::string, int64_t> symbols;          // symbol values
+
+  const net::LayerParams& params(const net::Network& net, size_t layer) const {
+    auto it = concrete.find(layer);
+    return it == concrete.end() ? net.layers()[layer].params : it->second;
+  }
+};
+
+class BackendContext {
+ public:
+  virtual ~BackendContext() = default;
+  // Runs the engine. `io` holds a data pointer for every engine input and output tensor id
+  // (null elsewhere); inputs and outputs live where the backend computes (host or device).
+  virtual Status execute(const BoundShapes& shapes, const std::vector<void*>& io, void* stream) = 0;
+};
+
+class BackendEngine {
+ public:
+  virtual ~BackendEngine() = default;
+  virtual std::unique_ptr<BackendContext> create_context() const = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual plan::Backend kind() const = 0;
+  // Optimizes a converted network into a plan for this backend.
+  virtual Expected<plan::Plan> build(net::Network network, const build::BuildSettings& settings) const = 0;
+  // Checks that this machine can run the plan (device, architecture) and prepares it.
+  virtual Expected<std::unique_ptr<BackendEngine>> load(const plan::Plan& plan) const = 0;
+};
+
+// Called by a backend library when it is loaded.
+void register_backend(const Backend* backend);
+// The backend of that kind; loads libingot_cuda.so for CUDA on first use. The error says why
+// it is unavailable (library missing, no CUDA driver, ...).
+Expected<const Backend*> get_backend(plan::Backend kind);
+
+}  // namespace ingot::runtime

@@ -1,0 +1,79 @@
+// The CPU reference backend: runs every layer with kernels/cpu, activations in one host arena.
+#include "build/builder.h"
+#include "kernels/cpu/kernels.h"
+#include "runtime/backend.h"
+
+namespace ingot::runtime {
+namespace {
+
+class CpuContext : public BackendContext {
+ public:
+  explicit CpuContext(const plan::Plan& plan) : plan_(plan) {}
+
+  Status execute(const BoundShapes& shapes, const std::vector<void*>& io, void*) override {
+    const net::Network& net = plan_.network;
+    const plan::MemoryPlan& mem = plan_.memory;
+    if (arena_.size() < mem.arena_bytes) arena_.resize(mem.arena_bytes);
+    auto view = [&](int id) {
+      kernels::cpu::TensorView v;
+      if (id < 0) return v;
+      const net::Tensor& t = net.tensor(id);
+      size_t i = static_cast<size_t>(id);
+      if (t.constant) {
+        v.data = const_cast<void*>(t.constant->data);
+      } else if (mem.offsets[i] >= 0) {
+        v.data = arena_.data() + mem.offsets[i];
+      } else {
+        v.data = io[i];
+      }
+      v.dtype = t.type.dtype;
+      v.dims = shapes.dims[i];
+      return v;
+    };
+    for (size_t l = 0; l < net.layers().size(); ++l) {
+      const net::Layer& layer = net.layers()[l];
+      std::vector<kernels::cpu::TensorView> ins, outs;
+      for (int id : layer.inputs) ins.push_back(view(id));
+      for (int id : layer.outputs) outs.push_back(view(id));
+      Status s = kernels::cpu::run_layer(shapes.params(net, l), ins, outs);
+      if (!s.is_ok()) return s.with_context("layer '" + layer.name + "': ");
+    }
+    return Status::ok();
+  }
+
+ private:
+  const plan::Plan& plan_;
+  std::vector<uint8_t> arena_;
+};
+
+class CpuEngine : public BackendEngine {
+ public:
+  explicit CpuEngine(const plan::Plan& plan) : plan_(plan) {}
+  std::unique_ptr<BackendContext> create_context() const override { return std::make_unique<CpuContext>(plan_); }
+
+ private:
+  const plan::Plan& plan_;
+};
+
+class CpuBackend : public Backend {
+ public:
+  plan::Backend kind() const override { return plan::Backend::kCpu; }
+
+  Expected<plan::Plan> build(net::Network network, const build::BuildSettings& settings) const override {
+    // The reference backend computes every layer as converted: no fusion, no precision change.
+    return build::finish_plan(std::move(network), settings, plan::Backend::kCpu, "cpu");
+  }
+
+  Expected<std::unique_ptr<BackendEngine>> load(const plan::Plan& plan) const override {
+    return std::unique_ptr<BackendEngine>(new CpuEngine(plan));
+  }
+};
+
+const bool kRegistered = [] {
+  static CpuBackend backend;
+  register_backend(&backend);
+  return true;
+}();
+
+}  // namespace
+}  // namespace ingot::runtime
