@@ -34,6 +34,12 @@ Expected<CompiledEngine> build_engine(const ir::Graph& g, const partition::Segme
   auto plan = build::build_plan(std::move(*net), bs);
   if (!plan) {
     failure->status = plan.status();
+    // A backend that cannot run a layer names the ATen node it came from.
+    if (!plan.status().node().empty()) {
+      for (const ir::Node* n : seg.nodes) {
+        if (n->name() == plan.status().node()) failure->node = n;
+      }
+    }
     return plan.status();
   }
   INGOT_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, plan::serialize(*plan));

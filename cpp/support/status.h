@@ -41,14 +41,26 @@ class [[nodiscard]] Status {
   // Prefixes context ("while converting node %3: ") to the message of an error.
   Status with_context(const std::string& context) const {
     if (is_ok()) return *this;
-    return Status(code_, context + message_);
+    Status s(code_, context + message_);
+    s.node_ = node_;
+    return s;
   }
+
+  // The graph node an error is about (an ATen node name), when one is known: the compile
+  // driver moves that node to PyTorch and tries again.
+  Status with_node(std::string node) const {
+    Status s = *this;
+    s.node_ = std::move(node);
+    return s;
+  }
+  const std::string& node() const { return node_; }
 
   std::string to_string() const;
 
  private:
   ErrorCode code_ = ErrorCode::kOk;
   std::string message_;
+  std::string node_;
 };
 
 template <typename... Args>

@@ -1,0 +1,22 @@
+// Builder passes over net::Network (backend-independent; backends pick which to run).
+#pragma once
+
+#include "ir/dtype.h"
+#include "net/network.h"
+#include "support/status.h"
+
+namespace ingot::build {
+
+// Folds what follows a convolution or matmul into its epilogue, when the intermediate has no
+// other reader: an add of a per-channel (conv) / per-column (matmul) constant becomes the bias,
+// an add of a tensor of the output's type becomes the residual, and a unary activation the
+// activation. y = act(op(x) + bias + residual). Returns how many layers were absorbed.
+Expected<net::Network> fuse_epilogues(const net::Network& net, int* absorbed = nullptr);
+
+// Computes floating-point activations in `dtype` (f16 or bf16): float32 weights are
+// converted, casts keep the engine's float32 inputs and outputs float32, and layers that
+// produced float32 produce `dtype`. Statistics inside normalization and softmax kernels are
+// accumulated in float32 whatever the storage type.
+Expected<net::Network> lower_precision(const net::Network& net, ir::DType dtype);
+
+}  // namespace ingot::build
