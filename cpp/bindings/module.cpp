@@ -11,6 +11,7 @@
 
 #include "api/compile.h"
 #include "convert/registry.h"
+#include "runtime/backend.h"
 #include "runtime/engine.h"
 #include "support/check.h"
 
@@ -390,13 +391,14 @@ NB_MODULE(_C, m) {
     return new PyCompileResult(unwrap(std::move(r)));
   }, "graph"_a, "spec"_a, nb::rv_policy::take_ownership);
 
-  m.def("backends", [] {
-    std::vector<std::string> out{"cpu"};
-#ifdef INGOT_HAVE_CUDA_BACKEND
-    out.push_back("cuda");
-#endif
-    return out;
-  }, "The engine backends built into this ingot.");
+  m.def("backend_status", [](const std::string& name) -> std::string {
+    plan::Backend kind;
+    if (name == "cpu") kind = plan::Backend::kCpu;
+    else if (name == "cuda") kind = plan::Backend::kCuda;
+    else return "unknown backend '" + name + "'";
+    auto b = runtime::get_backend(kind);
+    return b ? std::string() : b.status().message();
+  }, "name"_a, "Empty if the backend can be used here, else why not (e.g. the CUDA library failed to load).");
 
   m.def("list_supported_ops", [] {
     std::vector<std::string> out;

@@ -100,6 +100,7 @@ Expected<plan::Plan> finish_plan(net::Network network, const BuildSettings& sett
   p.device = device;
   p.producer = "ingot 0.1.0";
   p.name = settings.name;
+  p.allow_tf32 = !settings.disable_tf32;
   p.network = std::move(net);
   p.memory = std::move(memory);
   return p;

@@ -19,7 +19,7 @@ Status convert_sdpa(Context& ctx, const ir::Node& n) {
   if (n.arg(7).kind() == ir::Arg::Kind::kBool && n.arg(7).boolean()) {
     if (!(ctx.type(q).shape == ctx.type(k).shape)) return ctx.fail(n, "enable_gqa with different head counts is not supported");
   }
-  const ir::TensorType& qt = ctx.type(q);
+  const ir::TensorType qt = ctx.type(q);
   if (qt.rank() < 2) return ctx.fail(n, "query must have rank >= 2");
   auto e = qt.shape.back().as_constant();
   if (!e || *e <= 0) return ctx.fail(n, "head size must be static, got ", qt.str());

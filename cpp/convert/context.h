@@ -44,6 +44,7 @@ class Context {
   Expected<int> tensor_or_scalar(const ir::Node& n, size_t i, DType dtype);
   // The tensor of an optional tensor argument: -1 for None.
   Expected<int> optional_arg_tensor(const ir::Node& n, size_t i);
+  // The reference is invalidated when layers or constants are added: copy what must outlive that.
   const ir::TensorType& type(int tensor) const { return net_.tensor(tensor).type; }
 
   // --- adding layers: named after the node (plus `suffix`), with the node as origin

@@ -88,7 +88,7 @@ Status convert_avg_pool(Context& ctx, const ir::Node& n) {
 // global case (output 1) is a mean.
 Status convert_adaptive_avg_pool(Context& ctx, const ir::Node& n) {
   INGOT_ASSIGN_OR_RETURN(int x, ctx.arg_tensor(n, 0));
-  const ir::TensorType& t = ctx.type(x);
+  const ir::TensorType t = ctx.type(x);
   INGOT_ASSIGN_OR_RETURN(std::vector<int64_t> out, ctx.ints_arg(n, 1));
   if (t.rank() < 3 || out.size() != t.rank() - 2) return ctx.fail(n, "input ", t.str(), " does not fit output size ", ingot::shape_str(out));
   if (!ir::is_floating(t.dtype)) return ctx.fail(n, "needs a floating input");

@@ -80,7 +80,9 @@ bool is_logical(BinaryOp op) {
 // Tensor slots too: 1.0 - x is sub.Tensor(1.0, x)).
 struct BinaryOperand {
   int tensor = -1;
-  Operand promo;
+  ir::TensorType type;  // a copy: adding layers may move the network's tensors
+  Operand promo() const { return tensor >= 0 ? Operand{&type, Arg::Kind::kNone} : Operand{nullptr, scalar_kind}; }
+  Arg::Kind scalar_kind = Arg::Kind::kNone;
   double number = 0;
 };
 
@@ -88,12 +90,12 @@ Expected<BinaryOperand> read_operand(Context& ctx, const ir::Node& n, size_t i) 
   BinaryOperand o;
   if (n.arg(i).is_tensor()) {
     INGOT_ASSIGN_OR_RETURN(o.tensor, ctx.arg_tensor(n, i));
-    o.promo.type = &ctx.type(o.tensor);
+    o.type = ctx.type(o.tensor);
     return o;
   }
   if (!n.arg(i).is_scalar()) return ctx.fail(n, "operand #", i, " must be a tensor or a number, got ", n.arg(i).str());
   INGOT_ASSIGN_OR_RETURN(o.number, ctx.number_arg(n, i));
-  o.promo.scalar_kind = n.arg(i).kind();
+  o.scalar_kind = n.arg(i).kind();
   return o;
 }
 
@@ -113,7 +115,7 @@ Status convert_binary(Context& ctx, const ir::Node& n) {
   DType out = n.output()->dtype();
   // The dtype the op computes in: the output's for arithmetic, torch.result_type for
   // comparisons, bool for logical ops.
-  DType compute = net::is_comparison(e->op) ? result_type(a.promo, b.promo) : out;
+  DType compute = net::is_comparison(e->op) ? result_type(a.promo(), b.promo()) : out;
   if (is_logical(e->op)) compute = DType::kBool;
   if (e->op == BinaryOp::kDiv && !ir::is_floating(compute)) return ctx.fail(n, "true division needs a floating result");
   if (e->op == BinaryOp::kAtan2 && !ir::is_floating(compute)) return ctx.fail(n, "atan2 needs a floating result");

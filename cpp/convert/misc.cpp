@@ -8,7 +8,13 @@ namespace {
 // _to_copy(self, *, dtype=None, layout=None, device=None, pin_memory=None, non_blocking=False,
 //          memory_format=None): a dtype cast; device moves stay in PyTorch.
 Status convert_to_copy(Context& ctx, const ir::Node& n) {
-  if (!n.arg(3).is_none()) return ctx.fail(n, "a device move (device=", n.arg(3).str(), ") runs in PyTorch");
+  // A device argument naming the engine's own kind of device (what export records for
+  // x.to(device) on the model's device) moves nothing; other moves stay in PyTorch.
+  if (!n.arg(3).is_none()) {
+    const std::string& dev = n.arg(3).str_value();
+    bool same = ctx.settings().cuda ? dev.rfind("cuda", 0) == 0 : dev == "cpu";
+    if (!same) return ctx.fail(n, "a device move (device=", n.arg(3).str(), ") runs in PyTorch");
+  }
   INGOT_ASSIGN_OR_RETURN(int x, ctx.arg_tensor(n, 0));
   int y;
   if (ctx.type(x).dtype == n.output()->dtype()) {

@@ -88,7 +88,7 @@ SymExpr clamp_bound(const SymExpr& v, const SymExpr& dim) {
 // slice.Tensor(self, dim=0, start=None, end=None, step=1)
 Status convert_slice(Context& ctx, const ir::Node& n) {
   INGOT_ASSIGN_OR_RETURN(int x, ctx.arg_tensor(n, 0));
-  const ir::TensorType& t = ctx.type(x);
+  const ir::TensorType t = ctx.type(x);
   INGOT_ASSIGN_OR_RETURN(int64_t dim, ctx.int_arg(n, 1));
   auto axis = net::normalize_axis(dim, static_cast<int64_t>(t.rank()));
   if (!axis || t.rank() == 0) return ctx.fail(n, "dim ", dim, " out of range for ", t.str());
@@ -110,7 +110,7 @@ Status convert_slice(Context& ctx, const ir::Node& n) {
 // select.int(self, dim, index): a one-element slice, then the dim is dropped.
 Status convert_select(Context& ctx, const ir::Node& n) {
   INGOT_ASSIGN_OR_RETURN(int x, ctx.arg_tensor(n, 0));
-  const ir::TensorType& t = ctx.type(x);
+  const ir::TensorType t = ctx.type(x);
   INGOT_ASSIGN_OR_RETURN(int64_t dim, ctx.int_arg(n, 1));
   auto axis = net::normalize_axis(dim, static_cast<int64_t>(t.rank()));
   if (!axis || t.rank() == 0) return ctx.fail(n, "dim ", dim, " out of range for ", t.str());
@@ -195,7 +195,7 @@ Status convert_embedding(Context& ctx, const ir::Node& n) {
 // per output that is read.
 Status convert_split(Context& ctx, const ir::Node& n) {
   INGOT_ASSIGN_OR_RETURN(int x, ctx.arg_tensor(n, 0));
-  const ir::TensorType& t = ctx.type(x);
+  const ir::TensorType t = ctx.type(x);
   INGOT_ASSIGN_OR_RETURN(int64_t dim, ctx.int_arg(n, 2));
   auto axis = net::normalize_axis(dim, static_cast<int64_t>(t.rank()));
   if (!axis || t.rank() == 0) return ctx.fail(n, "dim ", dim, " out of range for ", t.str());

@@ -17,7 +17,7 @@
 //   payload (offsets below are relative to its first byte):
 //     u64 weights_offset   multiple of 64: the structured part rounded up to 64 bytes
 //     u64 weights_size     weights_offset + weights_size == payload size
-//     "META" backend: u32 (same as the header's), device: str, producer: str, name: str
+//     "META" backend: u32 (same as the header's), device: str, producer: str, name: str, allow_tf32: u8
 //     "SYMB" u32 n, then n x { name: str, min: i64, max: i64 }   (max INT64_MAX: unbounded)
 //            names are identifiers, in strictly increasing byte order
 //     "TENS" u32 n, then n x { name: str, dtype: u8, kind: u8 (0 activation, 1 input,
@@ -97,6 +97,7 @@ struct Plan {
   std::string device;    // "cpu", or the GPU name and architecture the plan was tuned for
   std::string producer;  // "ingot 0.1.0"
   std::string name;      // engine name, for messages
+  bool allow_tf32 = true;  // float32 matrix products may use TF32 tensor cores
   net::Network network;
   MemoryPlan memory;
 };

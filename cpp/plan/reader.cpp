@@ -179,6 +179,9 @@ class PlanReader {
     plan.device = r.str("device");
     plan.producer = r.str("producer");
     plan.name = r.str("name");
+    uint8_t tf32 = r.u8("allow_tf32");
+    if (r.ok() && tf32 > 1) return r.fail("allow_tf32 must be 0 or 1, got ", int(tf32));
+    plan.allow_tf32 = tf32 == 1;
   }
 
   void read_symbols(ByteReader& r) {

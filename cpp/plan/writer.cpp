@@ -139,6 +139,7 @@ Expected<std::vector<uint8_t>> encode(const Plan& plan, std::vector<FieldSpan>* 
   w.str(plan.device, "device");
   w.str(plan.producer, "producer");
   w.str(plan.name, "name");
+  w.u8(plan.allow_tf32 ? 1 : 0, "allow_tf32");
 
   w.set_prefix("symbols.");
   w.u32(kTagSymbols, "tag");

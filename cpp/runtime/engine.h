@@ -75,6 +75,11 @@ class ExecutionContext {
   // `stream` is the CUDA stream (cudaStream_t) for GPU engines, ignored by the CPU backend.
   Status execute(const std::vector<TensorArg>& inputs, const std::vector<TensorArg>& outputs, void* stream = nullptr);
 
+  // The shapes bound by the last set_input_shapes(), and the backend's context (for tools
+  // that drive a backend directly, like build-time tactic timing).
+  const BoundShapes& bound_shapes() const { return bound_; }
+  BackendContext& backend_context() { return *backend_; }
+
   // Shape-and-run in one call (set_input_shapes from the inputs' dims).
   Status run(const std::vector<TensorArg>& inputs, const std::vector<TensorArg>& outputs, void* stream = nullptr);
 

@@ -6,12 +6,18 @@
 // Python) reads. Engines are cached per plan buffer: the first call verifies and loads the
 // bytes, later calls reuse the engine and a pool of execution contexts.
 #include <ATen/ATen.h>
+#include <c10/core/DeviceGuard.h>
+#include <c10/core/impl/VirtualGuardImpl.h>
 #include <torch/library.h>
 
 #include <mutex>
 #include <unordered_map>
 
 #include "runtime/engine.h"
+
+// Engines run where their backend computes: CPU engines on host tensors, CUDA engines on the
+// caller's device and current stream (taken through c10's device-generic API, so that this
+// library needs no CUDA headers).
 
 namespace {
 
@@ -92,17 +98,26 @@ std::shared_ptr<CachedEngine> lookup(const at::Tensor& plan) {
 
 std::vector<at::Tensor> execute_engine(const std::vector<at::Tensor>& inputs, const at::Tensor& plan,
                                        c10::string_view signature) {
+  // Load (first call) and run on the inputs' device.
+  std::optional<c10::DeviceGuard> guard;
+  if (!inputs.empty() && inputs[0].device().is_cuda()) guard.emplace(inputs[0].device());
   std::shared_ptr<CachedEngine> cached = lookup(plan);
   const Engine& engine = *cached->engine;
+  const bool cuda = engine.plan().backend == ingot::plan::Backend::kCuda;
   TORCH_CHECK(inputs.size() == engine.num_inputs(), "ingot: engine '", engine.name(), "' takes ", engine.num_inputs(),
               " input(s), got ", inputs.size());
 
+  c10::Device device(c10::kCPU);
+  if (cuda) {
+    device = !inputs.empty() && inputs[0].is_cuda() ? inputs[0].device() : c10::Device(c10::DeviceType::CUDA, 0);
+  }
   std::vector<at::Tensor> contiguous;
   std::vector<ingot::runtime::TensorArg> in_args;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const at::Tensor& t = inputs[i];
-    TORCH_CHECK(t.device().is_cpu(), "ingot: engine '", engine.name(), "' runs on the CPU reference backend, but input '",
-                engine.input_name(i), "' is on ", t.device());
+    TORCH_CHECK(t.device() == device, "ingot: engine '", engine.name(), "' runs on ", device, " (",
+                ingot::plan::backend_name(engine.plan().backend), " backend), but input '", engine.input_name(i),
+                "' is on ", t.device());
     DType want = engine.input_type(i).dtype;
     TORCH_CHECK(to_ingot(t.scalar_type()) == want, "ingot: engine '", engine.name(), "' input '", engine.input_name(i),
                 "' must be ", c10::toString(to_torch(want)), ", got ", t.scalar_type());
@@ -123,15 +138,21 @@ std::vector<at::Tensor> execute_engine(const std::vector<at::Tensor>& inputs, co
   std::vector<std::vector<int64_t>> shapes;
   for (const auto& a : in_args) shapes.push_back(a.dims);
   ingot::Status s = ctx->set_input_shapes(shapes);
-  TORCH_CHECK(s.is_ok(), "ingot: ", s.message());
   std::vector<at::Tensor> outputs;
   std::vector<ingot::runtime::TensorArg> out_args;
-  for (size_t i = 0; i < engine.num_outputs(); ++i) {
-    DType dt = engine.output_type(i).dtype;
-    outputs.push_back(at::empty(ctx->output_dims(i), at::TensorOptions().dtype(to_torch(dt)).device(at::kCPU)));
-    out_args.push_back({outputs.back().data_ptr(), dt, ctx->output_dims(i)});
+  if (s.is_ok()) {
+    for (size_t i = 0; i < engine.num_outputs(); ++i) {
+      DType dt = engine.output_type(i).dtype;
+      outputs.push_back(at::empty(ctx->output_dims(i), at::TensorOptions().dtype(to_torch(dt)).device(device)));
+      out_args.push_back({outputs.back().data_ptr(), dt, ctx->output_dims(i)});
+    }
+    void* stream = nullptr;
+    if (cuda) {
+      c10::impl::VirtualGuardImpl impl(c10::DeviceType::CUDA);
+      stream = impl.getStream(device).native_handle();
+    }
+    s = ctx->execute(in_args, out_args, stream);
   }
-  s = ctx->execute(in_args, out_args);
   {
     std::lock_guard<std::mutex> lock(cached->pool_mutex);
     cached->pool.push_back(std::move(ctx));

@@ -90,11 +90,11 @@ def compile(
     if settings.device.type not in ("cpu", "cuda"):
         raise Error(f"device {settings.device} is not supported; use a CUDA device or 'cpu'")
     if settings.device.type == "cuda":
-        if "cuda" not in _C.backends():
-            raise Error("device='cuda' needs the CUDA backend, which this build of ingot does not have "
-                        f"(backends: {', '.join(_C.backends())})")
         if not torch.cuda.is_available():
             raise Error("device='cuda' was requested, but PyTorch sees no CUDA GPU")
+        why = _C.backend_status("cuda")
+        if why:
+            raise Error(f"device='cuda' needs ingot's CUDA backend: {why}")
     if arg_inputs is not None:
         if inputs is not None:
             raise Error("give inputs= or arg_inputs=, not both")

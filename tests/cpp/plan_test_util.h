@@ -191,6 +191,7 @@ inline Plan all_kinds_plan() {
 }
 
 inline void expect_plans_equal(const Plan& a, const Plan& b) {
+  EXPECT_EQ(a.allow_tf32, b.allow_tf32);
   EXPECT_EQ(a.backend, b.backend);
   EXPECT_EQ(a.device, b.device);
   EXPECT_EQ(a.producer, b.producer);

@@ -165,6 +165,13 @@ ROWS = [
     ("split_sizes", lambda x: torch.split(x, [1, 3, 2], dim=-1)[1] * 2, lambda: [r(2, 6)]),
     ("index_select", lambda x, i: torch.index_select(x, 1, i), lambda: [r(3, 5), torch.tensor([4, 0, 2, 2])]),
     ("embedding", lambda i, w: F.embedding(i, w), lambda: [torch.tensor([[1, 0, 3], [2, 2, 1]]), r(4, 6)]),
+    ("gather", lambda x, i: torch.gather(x, 1, i), lambda: [r(3, 5), torch.tensor([[4, 0], [1, 1], [2, 3]])]),
+    ("gather_dim0", lambda x, i: torch.gather(x, 0, i), lambda: [r(3, 4, 2), torch.randint(0, 3, (2, 4, 2))]),
+    ("index_one_tensor", lambda x, i: x[:, i], lambda: [r(3, 5, 2), torch.tensor([[4, -1], [0, 2]])]),
+    ("index_leading_broadcast", lambda x, a, b: x[a, b], lambda: [r(4, 5, 3), torch.tensor([[0], [3], [-1]]),
+                                                                  torch.tensor([1, 4, 0, -2])]),
+    ("index_bool_values", lambda m, a, b: m[a, b], lambda: [torch.rand(2, 6) > 0.5, torch.tensor([1, 0])[:, None],
+                                                            torch.arange(6)[None, :]]),
     ("non_contiguous_input", lambda x: x * 2 + 1, lambda: [r(4, 3).t()]),
     # --- casts and constant producers
     ("to_fp16", lambda x: x.to(torch.float16) * 2, lambda: [r(3, 4)]),

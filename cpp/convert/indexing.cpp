@@ -1,0 +1,132 @@
+// Indexing converters built from existing layers: the flat index into the source is computed
+// with integer arithmetic (iota, multiply, add, remainder), then one gather reads the values.
+//   gather(self, dim, index)        torch.gather: out[..i..] = self[.. index[..i..] ..]
+//   index.Tensor(self, indices)     advanced indexing with integer index tensors
+#include "convert/registry.h"
+
+namespace ingot::convert {
+namespace {
+
+using net::BinaryOp;
+
+Expected<int> binary(Context& ctx, const ir::Node& n, BinaryOp op, int a, int b, const std::string& suffix) {
+  return ctx.add(n, net::ElementwiseParams{op}, {a, b}, suffix);
+}
+
+// Row-major strides of a static shape.
+std::vector<int64_t> strides_of(const std::vector<int64_t>& dims) {
+  std::vector<int64_t> s(dims.size(), 1);
+  for (size_t i = dims.size(); i-- > 1;) s[i - 1] = s[i] * dims[i];
+  return s;
+}
+
+// Negative indices count from the end of a dim of `size` (Python-style remainder).
+Expected<int> wrap(Context& ctx, const ir::Node& n, int idx, int64_t size, const std::string& suffix) {
+  INGOT_ASSIGN_OR_RETURN(idx, ctx.cast(n, idx, DType::kInt64));
+  return binary(ctx, n, BinaryOp::kRemainder, idx, ctx.scalar(DType::kInt64, static_cast<double>(size)), suffix);
+}
+
+// gather(self, dim, index, *, sparse_grad=False)
+Status convert_gather(Context& ctx, const ir::Node& n) {
+  INGOT_ASSIGN_OR_RETURN(int self, ctx.arg_tensor(n, 0));
+  INGOT_ASSIGN_OR_RETURN(int64_t dim, ctx.int_arg(n, 1));
+  INGOT_ASSIGN_OR_RETURN(int index, ctx.arg_tensor(n, 2));
+  auto dims = ir::static_dims(ctx.type(self).shape);
+  auto idims = ir::static_dims(ctx.type(index).shape);
+  if (!dims || !idims) return ctx.fail(n, "needs static shapes");
+  if (dims->size() != idims->size() || dims->empty()) return ctx.fail(n, "index and self must have the same rank");
+  auto axis = net::normalize_axis(dim, static_cast<int64_t>(dims->size()));
+  if (!axis) return ctx.fail(n, axis.status().message());
+  std::vector<int64_t> strides = strides_of(*dims);
+  INGOT_ASSIGN_OR_RETURN(int flat, ctx.cast(n, index, DType::kInt64));
+  INGOT_ASSIGN_OR_RETURN(flat, binary(ctx, n, BinaryOp::kMul, flat,
+                                      ctx.scalar(DType::kInt64, static_cast<double>(strides[static_cast<size_t>(*axis)])), "scale"));
+  for (size_t k = 0; k < dims->size(); ++k) {
+    if (static_cast<int64_t>(k) == *axis) continue;
+    net::IotaParams iota;
+    iota.size = SymExpr((*idims)[k]);
+    iota.dtype = DType::kInt64;
+    iota.step = static_cast<double>(strides[k]);
+    INGOT_ASSIGN_OR_RETURN(int coord, ctx.add(n, iota, {}, "coord" + std::to_string(k)));
+    Shape shape(dims->size(), SymExpr(1));
+    shape[k] = SymExpr((*idims)[k]);
+    INGOT_ASSIGN_OR_RETURN(coord, ctx.reshape(n, coord, shape, "coord" + std::to_string(k) + "_shape"));
+    INGOT_ASSIGN_OR_RETURN(flat, binary(ctx, n, BinaryOp::kAdd, flat, coord, "offset" + std::to_string(k)));
+  }
+  int64_t total = 1;
+  for (int64_t d : *dims) total *= d;
+  INGOT_ASSIGN_OR_RETURN(int source, ctx.reshape(n, self, {SymExpr(total)}, "flat"));
+  INGOT_ASSIGN_OR_RETURN(int y, ctx.add(n, net::GatherParams{0}, {source, flat}));
+  ctx.bind(n.output(), y);
+  return Status::ok();
+}
+
+// index.Tensor(self, indices): one index tensor at any position (Nones elsewhere), or index
+// tensors for a leading run of dims, broadcast together.
+Status convert_index(Context& ctx, const ir::Node& n) {
+  INGOT_ASSIGN_OR_RETURN(int self, ctx.arg_tensor(n, 0));
+  const ir::Arg& list = n.arg(1);
+  if (list.kind() != ir::Arg::Kind::kTensorList) return ctx.fail(n, "indices must be a tensor list");
+  const auto& indices = list.tensors();
+  const Shape shape = ctx.type(self).shape;  // a copy: adding layers may move the network's tensors
+  std::vector<size_t> present;
+  for (size_t i = 0; i < indices.size(); ++i) {
+    if (!indices[i]) continue;
+    if (indices[i]->dtype() != DType::kInt64 && indices[i]->dtype() != DType::kInt32) {
+      return ctx.fail(n, "index %", indices[i]->name(), " is ", ir::dtype_name(indices[i]->dtype()),
+                      "; boolean masks (data-dependent shapes) run in PyTorch");
+    }
+    present.push_back(i);
+  }
+  if (present.empty() || indices.size() > shape.size()) return ctx.fail(n, "unsupported index pattern");
+  if (present.size() == 1) {
+    size_t d = present[0];
+    auto size = shape[d].as_constant();
+    if (!size) return ctx.fail(n, "the indexed dim must be static");
+    INGOT_ASSIGN_OR_RETURN(int idx, ctx.tensor(indices[d]));
+    INGOT_ASSIGN_OR_RETURN(idx, wrap(ctx, n, idx, *size, "wrap"));
+    INGOT_ASSIGN_OR_RETURN(int y, ctx.add(n, net::GatherParams{static_cast<int64_t>(d)}, {self, idx}));
+    ctx.bind(n.output(), y);
+    return Status::ok();
+  }
+  for (size_t i = 0; i < present.size(); ++i) {
+    if (present[i] != i) return ctx.fail(n, "index tensors separated by None run in PyTorch");
+  }
+  size_t k = present.size();
+  std::vector<int64_t> lead;
+  for (size_t i = 0; i < k; ++i) {
+    auto size = shape[i].as_constant();
+    if (!size) return ctx.fail(n, "indexed dims must be static");
+    lead.push_back(*size);
+  }
+  std::vector<int64_t> strides = strides_of(lead);
+  int flat = -1;
+  for (size_t i = 0; i < k; ++i) {
+    INGOT_ASSIGN_OR_RETURN(int idx, ctx.tensor(indices[i]));
+    INGOT_ASSIGN_OR_RETURN(idx, wrap(ctx, n, idx, lead[i], "wrap" + std::to_string(i)));
+    if (strides[i] != 1) {
+      INGOT_ASSIGN_OR_RETURN(idx, binary(ctx, n, BinaryOp::kMul, idx, ctx.scalar(DType::kInt64, static_cast<double>(strides[i])),
+                                         "scale" + std::to_string(i)));
+    }
+    if (flat < 0) {
+      flat = idx;
+    } else {
+      INGOT_ASSIGN_OR_RETURN(flat, binary(ctx, n, BinaryOp::kAdd, flat, idx, "sum" + std::to_string(i)));
+    }
+  }
+  int64_t rows = 1;
+  for (int64_t d : lead) rows *= d;
+  Shape source_shape{SymExpr(rows)};
+  source_shape.insert(source_shape.end(), shape.begin() + static_cast<long>(k), shape.end());
+  INGOT_ASSIGN_OR_RETURN(int source, ctx.reshape(n, self, source_shape, "rows"));
+  INGOT_ASSIGN_OR_RETURN(int y, ctx.add(n, net::GatherParams{0}, {source, flat}));
+  ctx.bind(n.output(), y);
+  return Status::ok();
+}
+
+}  // namespace
+
+INGOT_CONVERTER("aten::gather(Tensor self, int dim, Tensor index, *, bool sparse_grad=False) -> Tensor", convert_gather);
+INGOT_CONVERTER("aten::index.Tensor(Tensor self, Tensor?[] indices) -> Tensor", convert_index);
+
+}  // namespace ingot::convert

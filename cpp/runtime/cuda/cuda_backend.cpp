@@ -1,0 +1,126 @@
+// The CUDA backend: build (fusion, precision, broadcast materialization, tactic timing) and
+// load. libingot_cuda.so registers it when loaded.
+#include "build/builder.h"
+#include "build/passes.h"
+#include "build/rewriter.h"
+#include "runtime/cuda/cuda_engine.h"
+#include "runtime/engine.h"
+
+namespace ingot::runtime::cuda {
+namespace {
+
+// True if `batch` (right-aligned against `out`) equals it or is all ones.
+bool batch_ok(const ir::Shape& batch, const ir::Shape& out) {
+  if (batch.size() > out.size()) return false;
+  bool ones = true, equal = true;
+  size_t off = out.size() - batch.size();
+  for (size_t i = 0; i < out.size(); ++i) {
+    ir::SymExpr d = i < off ? ir::SymExpr(1) : batch[i - off];
+    ones &= d.as_constant() == 1;
+    equal &= d == out[i];
+  }
+  return ones || equal;
+}
+
+// cuBLASLt batches share one stride per operand: an operand whose batch dims broadcast in a
+// mixed way (some dims 1, others not) is expanded first.
+Expected<net::Network> materialize_broadcasts(const net::Network& net) {
+  build::NetworkRewriter rw(net);
+  for (size_t l = 0; l < net.layers().size(); ++l) {
+    const net::Layer& layer = net.layers()[l];
+    size_t operands = layer.kind() == net::LayerKind::kMatMul ? 2 : layer.kind() == net::LayerKind::kAttention ? 3 : 0;
+    if (operands == 0) {
+      INGOT_RETURN_IF_ERROR(rw.copy(l));
+      continue;
+    }
+    const ir::Shape& out = net.tensor(layer.outputs[0]).type.shape;
+    ir::Shape out_batch(out.begin(), out.end() - 2);
+    std::vector<int> inputs;
+    for (size_t i = 0; i < layer.inputs.size(); ++i) {
+      int id = rw.map(layer.inputs[i]);
+      if (i < operands && id >= 0) {
+        const ir::Shape& s = rw.out().tensor(id).type.shape;
+        ir::Shape batch(s.begin(), s.end() - 2);
+        bool ok = batch_ok(batch, out_batch);
+        if (layer.kind() == net::LayerKind::kAttention) ok = batch == out_batch;  // the runner needs them equal
+        if (!ok) {
+          net::ExpandParams e;
+          e.shape = out_batch;
+          e.shape.push_back(s[s.size() - 2]);
+          e.shape.push_back(s[s.size() - 1]);
+          INGOT_ASSIGN_OR_RETURN(std::vector<int> x, rw.add(e, {id}, layer.name + ".expand" + std::to_string(i), layer.origins));
+          id = x[0];
+        }
+      }
+      inputs.push_back(id);
+    }
+    INGOT_ASSIGN_OR_RETURN(std::vector<int> outs, rw.add(layer.params, inputs, layer.name, layer.origins, layer.tactic));
+    for (size_t i = 0; i < outs.size(); ++i) rw.set(layer.outputs[i], outs[i]);
+  }
+  return rw.finish();
+}
+
+class CudaBackend : public Backend {
+ public:
+  plan::Backend kind() const override { return plan::Backend::kCuda; }
+
+  Expected<plan::Plan> build(net::Network network, const build::BuildSettings& settings) const override {
+    INGOT_ASSIGN_OR_RETURN(net::Network net, build::fuse_epilogues(network));
+    const auto& prec = settings.enabled_precisions;
+    if (prec.count(ir::DType::kFloat16)) {
+      INGOT_ASSIGN_OR_RETURN(net, build::lower_precision(net, ir::DType::kFloat16));
+    } else if (prec.count(ir::DType::kBFloat16)) {
+      INGOT_ASSIGN_OR_RETURN(net, build::lower_precision(net, ir::DType::kBFloat16));
+    }
+    INGOT_ASSIGN_OR_RETURN(net, materialize_broadcasts(net));
+    for (const net::Layer& layer : net.layers()) {
+      Status s = cuda_supports(layer, net);
+      if (!s.is_ok()) {
+        Status named = s.with_context("the CUDA backend cannot run layer '" + layer.name + "': ");
+        return layer.origins.empty() ? named : named.with_node(layer.origins.front());
+      }
+    }
+    INGOT_ASSIGN_OR_RETURN(std::string device, device_description());
+    INGOT_ASSIGN_OR_RETURN(plan::Plan plan, build::finish_plan(std::move(net), settings, plan::Backend::kCuda, device));
+    if (settings.optimization_level > 0) INGOT_RETURN_IF_ERROR(tune(plan, settings.optimization_level));
+    return plan;
+  }
+
+  Expected<std::unique_ptr<BackendEngine>> load(const plan::Plan& plan) const override {
+    INGOT_ASSIGN_OR_RETURN(std::unique_ptr<CudaEngine> e, CudaEngine::load(plan));
+    return std::unique_ptr<BackendEngine>(std::move(e));
+  }
+
+ private:
+  // Times the candidates of every convolution and matmul at the largest input shapes the
+  // symbol ranges allow, and records the winners as the layers' tactics.
+  static Status tune(plan::Plan& plan, int level) {
+    INGOT_ASSIGN_OR_RETURN(auto engine, Engine::from_plan(plan));
+    auto ctx = engine->create_context();
+    const net::Network& net = plan.network;
+    std::vector<std::vector<int64_t>> shapes;
+    for (int id : net.inputs()) {
+      std::vector<int64_t> dims;
+      for (const auto& d : net.tensor(id).type.shape) {
+        ir::SymRange r = d.bounds([&](const std::string& s) { return net.symbol_range(s); });
+        dims.push_back(r.max);
+      }
+      shapes.push_back(dims);
+    }
+    INGOT_RETURN_IF_ERROR(ctx->set_input_shapes(shapes));
+    auto* cuda_ctx = dynamic_cast<CudaContext*>(&ctx->backend_context());
+    if (!cuda_ctx) return error(ErrorCode::kInternal, "tuning: not a CUDA context");
+    INGOT_ASSIGN_OR_RETURN(std::vector<std::string> tactics, cuda_ctx->tune(ctx->bound_shapes(), level));
+    for (size_t l = 0; l < tactics.size(); ++l) plan.network.mutable_layers()[l].tactic = tactics[l];
+    return Status::ok();
+  }
+};
+
+const bool kRegistered = [] {
+  static CudaBackend backend;
+  register_backend(&backend);
+  return true;
+}();
+
+}  // namespace
+}  // namespace ingot::runtime::cuda

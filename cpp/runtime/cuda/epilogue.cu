@@ -1,0 +1,156 @@
+// Our fused epilogue (y = act(y + bias[channel] + residual), in place) and the masked softmax
+// of the attention runner.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <cfloat>
+
+#include "kernels/cuda/cuda_common.cuh"
+#include "runtime/cuda/runner.h"
+
+namespace ingot::runtime::cuda {
+
+namespace {
+
+using kernels::cuda::detail::from_float;
+using kernels::cuda::detail::to_float;
+
+// The activations an epilogue can apply; formulas as the CPU reference's unary kernel.
+__device__ __forceinline__ float activate(net::UnaryOp op, float x, float alpha, float beta) {
+  switch (op) {
+    case net::UnaryOp::kIdentity: return x;
+    case net::UnaryOp::kRelu: return x > 0.0f ? x : (x != x ? x : 0.0f);
+    case net::UnaryOp::kSigmoid: return 1.0f / (1.0f + expf(-x));
+    case net::UnaryOp::kTanh: return tanhf(x);
+    case net::UnaryOp::kGeluErf: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    case net::UnaryOp::kGeluTanh: {
+      float inner = 0.7978845608028654f * (x + 0.044715f * x * x * x);
+      return 0.5f * x * (1.0f + tanhf(inner));
+    }
+    case net::UnaryOp::kSilu: return x / (1.0f + expf(-x));
+    case net::UnaryOp::kLeakyRelu: return x > 0.0f ? x : x * alpha;
+    case net::UnaryOp::kClamp: return x != x ? x : fminf(fmaxf(x, alpha), beta);
+    case net::UnaryOp::kHardSigmoid: return x != x ? x : fminf(fmaxf(x / 6.0f + 0.5f, 0.0f), 1.0f);
+    case net::UnaryOp::kHardSwish: return x != x ? x : x * fminf(fmaxf(x + 3.0f, 0.0f), 6.0f) / 6.0f;
+    case net::UnaryOp::kElu: return x > 0.0f ? beta * x : beta * alpha * expm1f(x);
+    default: return x;
+  }
+}
+
+template <typename T>
+__global__ void epilogue_kernel(T* y, int64_t n, const T* bias, const T* residual, int64_t channels, int64_t inner,
+                                net::UnaryOp op, float alpha, float beta) {
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    float v = to_float(y[i]);
+    if (bias) v += to_float(bias[(i / inner) % channels]);
+    if (residual) v += to_float(residual[i]);
+    y[i] = from_float<T>(activate(op, v, alpha, beta));
+  }
+}
+
+template <typename T>
+Status run_epilogue(const DeviceTensor& y, const Epilogue& e, cudaStream_t stream) {
+  int64_t n = y.numel();
+  if (n == 0) return Status::ok();
+  int threads = 256;
+  unsigned blocks = kernels::cuda::detail::grid_for(n, threads);
+  epilogue_kernel<T><<<blocks, threads, 0, stream>>>(static_cast<T*>(y.data), n, static_cast<const T*>(e.bias),
+                                                      static_cast<const T*>(e.residual), e.channels, e.inner,
+                                                      e.activation, e.alpha, e.beta);
+  return kernels::cuda::detail::check_launch("epilogue");
+}
+
+// One warp per row of `cols` scores: max, sum of exponentials, then the normalized values.
+template <typename T>
+__global__ void attention_softmax_kernel(const float* scores, T* probs, AttentionSoftmax a) {
+  const int64_t rows_total = a.batch * a.rows;
+  const int lane = threadIdx.x & 31;
+  const int64_t warps = static_cast<int64_t>(gridDim.x) * (blockDim.x / 32);
+  for (int64_t r = static_cast<int64_t>(blockIdx.x) * (blockDim.x / 32) + (threadIdx.x / 32); r < rows_total; r += warps) {
+    const int64_t b = r / a.rows, l = r % a.rows;
+    const float* row = scores + r * a.cols;
+    T* out = probs + r * a.cols;
+    int64_t mask_base = 0;
+    if (a.mask) {
+      int64_t rem = b;
+      for (int d = a.mask_batch_rank - 1; d >= 0; --d) {
+        int64_t idx = rem % a.mask_batch_dims[d];
+        rem /= a.mask_batch_dims[d];
+        mask_base += idx * a.mask_batch_strides[d];
+      }
+      mask_base += l * a.mask_row_stride;
+    }
+    auto value = [&](int64_t s) -> float {
+      if (a.causal && s > l) return -INFINITY;
+      float v = row[s];
+      if (a.mask) {
+        int64_t off = mask_base + s * a.mask_col_stride;
+        if (a.mask_dtype == ir::DType::kBool) {
+          if (!static_cast<const uint8_t*>(a.mask)[off]) return -INFINITY;
+        } else if (a.mask_dtype == ir::DType::kFloat32) {
+          v += static_cast<const float*>(a.mask)[off];
+        } else if (a.mask_dtype == ir::DType::kFloat16) {
+          v += __half2float(static_cast<const __half*>(a.mask)[off]);
+        } else {
+          v += __bfloat162float(static_cast<const __nv_bfloat16*>(a.mask)[off]);
+        }
+      }
+      return v;
+    };
+    float m = -INFINITY;
+    for (int64_t s = lane; s < a.cols; s += 32) m = fmaxf(m, value(s));
+    for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+    float sum = 0.0f;
+    if (m != -INFINITY) {
+      for (int64_t s = lane; s < a.cols; s += 32) sum += expf(value(s) - m);
+    }
+    for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+    // A fully masked row gives zeros (as the CPU reference and PyTorch's SDPA do).
+    float inv = (m == -INFINITY || sum == 0.0f) ? 0.0f : 1.0f / sum;
+    for (int64_t s = lane; s < a.cols; s += 32) {
+      float p = m == -INFINITY ? 0.0f : expf(value(s) - m) * inv;
+      out[s] = from_float<T>(p);
+    }
+  }
+}
+
+}  // namespace
+
+bool epilogue_supports(net::UnaryOp op) {
+  switch (op) {
+    case net::UnaryOp::kIdentity: case net::UnaryOp::kRelu: case net::UnaryOp::kSigmoid: case net::UnaryOp::kTanh:
+    case net::UnaryOp::kGeluErf: case net::UnaryOp::kGeluTanh: case net::UnaryOp::kSilu: case net::UnaryOp::kLeakyRelu:
+    case net::UnaryOp::kClamp: case net::UnaryOp::kHardSigmoid: case net::UnaryOp::kHardSwish: case net::UnaryOp::kElu:
+      return true;
+    default:
+      return false;
+  }
+}
+
+Status launch_epilogue(const DeviceTensor& y, const Epilogue& e, cudaStream_t stream) {
+  if (!epilogue_supports(e.activation)) return unsupported("epilogue activation ", net::enum_name(e.activation));
+  switch (y.dtype) {
+    case ir::DType::kFloat32: return run_epilogue<float>(y, e, stream);
+    case ir::DType::kFloat16: return run_epilogue<__half>(y, e, stream);
+    case ir::DType::kBFloat16: return run_epilogue<__nv_bfloat16>(y, e, stream);
+    default: return unsupported("epilogue on ", ir::dtype_name(y.dtype));
+  }
+}
+
+Status launch_attention_softmax(const float* scores, void* probs, ir::DType probs_dtype, const AttentionSoftmax& a,
+                                cudaStream_t stream) {
+  int64_t rows = a.batch * a.rows;
+  if (rows == 0 || a.cols == 0) return Status::ok();
+  const int threads = 256, rows_per_block = threads / 32;
+  unsigned blocks = kernels::cuda::detail::grid_for((rows + rows_per_block - 1) / rows_per_block, 1);
+  switch (probs_dtype) {
+    case ir::DType::kFloat32: attention_softmax_kernel<float><<<blocks, threads, 0, stream>>>(scores, static_cast<float*>(probs), a); break;
+    case ir::DType::kFloat16: attention_softmax_kernel<__half><<<blocks, threads, 0, stream>>>(scores, static_cast<__half*>(probs), a); break;
+    case ir::DType::kBFloat16: attention_softmax_kernel<__nv_bfloat16><<<blocks, threads, 0, stream>>>(scores, static_cast<__nv_bfloat16*>(probs), a); break;
+    default: return unsupported("attention softmax into ", ir::dtype_name(probs_dtype));
+  }
+  return kernels::cuda::detail::check_launch("attention softmax");
+}
+
+}  // namespace ingot::runtime::cuda

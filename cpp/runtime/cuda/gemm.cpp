@@ -1,0 +1,176 @@
+#include "runtime/cuda/gemm.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "runtime/cuda/cuda_util.h"
+
+namespace ingot::runtime::cuda {
+
+namespace {
+
+constexpr const char* kTacticPrefix = "lt:";
+
+std::string encode_algo(const cublasLtMatmulAlgo_t& algo) {
+  static const char* hex = "0123456789abcdef";
+  std::string s = kTacticPrefix;
+  const auto* bytes = reinterpret_cast<const uint8_t*>(&algo);
+  for (size_t i = 0; i < sizeof(algo); ++i) {
+    s += hex[bytes[i] >> 4];
+    s += hex[bytes[i] & 15];
+  }
+  return s;
+}
+
+bool decode_algo(const std::string& s, cublasLtMatmulAlgo_t* algo) {
+  size_t p = std::strlen(kTacticPrefix);
+  if (s.compare(0, p, kTacticPrefix) != 0 || s.size() != p + 2 * sizeof(*algo)) return false;
+  auto* bytes = reinterpret_cast<uint8_t*>(algo);
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < sizeof(*algo); ++i) {
+    int hi = nibble(s[p + 2 * i]), lo = nibble(s[p + 2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    bytes[i] = static_cast<uint8_t>(hi * 16 + lo);
+  }
+  return true;
+}
+
+Status set_batch(cublasLtMatrixLayout_t l, int64_t batch, int64_t stride) {
+  if (batch <= 1) return Status::ok();
+  int32_t count = static_cast<int32_t>(batch);
+  INGOT_CUBLAS_TRY(cublasLtMatrixLayoutSetAttribute(l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof(count)));
+  INGOT_CUBLAS_TRY(cublasLtMatrixLayoutSetAttribute(l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride, sizeof(stride)));
+  return Status::ok();
+}
+
+}  // namespace
+
+Gemm::~Gemm() { destroy(); }
+
+void Gemm::destroy() {
+  if (op_) cublasLtMatmulDescDestroy(op_);
+  for (auto* l : {la_, lb_, lc_, ld_}) {
+    if (l) cublasLtMatrixLayoutDestroy(l);
+  }
+  op_ = nullptr;
+  la_ = lb_ = lc_ = ld_ = nullptr;
+}
+
+Status Gemm::configure(cublasLtHandle_t lt, const GemmShape& s, const std::string& tactic, size_t max_workspace) {
+  destroy();
+  max_workspace_ = max_workspace;
+  if (s.batch > INT32_MAX) return unsupported("matmul batch ", s.batch, " is too large for cuBLASLt");
+  INGOT_ASSIGN_OR_RETURN(cudaDataType_t ta, cuda_dtype(s.a_type));
+  INGOT_ASSIGN_OR_RETURN(cudaDataType_t tb, cuda_dtype(s.b_type));
+  INGOT_ASSIGN_OR_RETURN(cudaDataType_t td, cuda_dtype(s.d_type));
+  bool f32 = s.a_type == ir::DType::kFloat32;
+  cublasComputeType_t compute = f32 && s.allow_tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+  INGOT_CUBLAS_TRY(cublasLtMatmulDescCreate(&op_, compute, CUDA_R_32F));
+  // Row-major D = op(A) op(B) is column-major D^T = op(B)^T op(A)^T: cuBLASLt's first operand
+  // is our B, its second our A.
+  cublasOperation_t op_first = s.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
+  cublasOperation_t op_second = s.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
+  INGOT_CUBLAS_TRY(cublasLtMatmulDescSetAttribute(op_, CUBLASLT_MATMUL_DESC_TRANSA, &op_first, sizeof(op_first)));
+  INGOT_CUBLAS_TRY(cublasLtMatmulDescSetAttribute(op_, CUBLASLT_MATMUL_DESC_TRANSB, &op_second, sizeof(op_second)));
+  INGOT_CUBLAS_TRY(cublasLtMatmulDescSetAttribute(op_, CUBLASLT_MATMUL_DESC_EPILOGUE, &s.epilogue, sizeof(s.epilogue)));
+  if (s.bias) {
+    INGOT_CUBLAS_TRY(cublasLtMatmulDescSetAttribute(op_, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &td, sizeof(td)));
+  }
+  // Our B as column-major: rows n x cols k (trans_b: stored k x n).
+  uint64_t b_rows = s.trans_b ? s.k : s.n, b_cols = s.trans_b ? s.n : s.k;
+  uint64_t a_rows = s.trans_a ? s.m : s.k, a_cols = s.trans_a ? s.k : s.m;
+  INGOT_CUBLAS_TRY(cublasLtMatrixLayoutCreate(&la_, tb, b_rows, b_cols, static_cast<int64_t>(b_rows)));
+  INGOT_CUBLAS_TRY(cublasLtMatrixLayoutCreate(&lb_, ta, a_rows, a_cols, static_cast<int64_t>(a_rows)));
+  INGOT_CUBLAS_TRY(cublasLtMatrixLayoutCreate(&lc_, td, s.n, s.m, s.n));
+  INGOT_CUBLAS_TRY(cublasLtMatrixLayoutCreate(&ld_, td, s.n, s.m, s.n));
+  INGOT_RETURN_IF_ERROR(set_batch(la_, s.batch, s.stride_b));
+  INGOT_RETURN_IF_ERROR(set_batch(lb_, s.batch, s.stride_a));
+  INGOT_RETURN_IF_ERROR(set_batch(lc_, s.batch, s.stride_d));
+  INGOT_RETURN_IF_ERROR(set_batch(ld_, s.batch, s.stride_d));
+
+  if (!tactic.empty() && decode_algo(tactic, &algo_)) {
+    cublasLtMatmulHeuristicResult_t check{};
+    if (cublasLtMatmulAlgoCheck(lt, op_, la_, lb_, lc_, ld_, &algo_, &check) == CUBLAS_STATUS_SUCCESS &&
+        check.workspaceSize <= max_workspace) {
+      workspace_ = check.workspaceSize;
+      return Status::ok();
+    }
+  }
+  cublasLtMatmulPreference_t pref = nullptr;
+  INGOT_CUBLAS_TRY(cublasLtMatmulPreferenceCreate(&pref));
+  uint64_t ws = max_workspace;
+  cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws));
+  cublasLtMatmulHeuristicResult_t result{};
+  int found = 0;
+  cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(lt, op_, la_, lb_, lc_, ld_, pref, 1, &result, &found);
+  cublasLtMatmulPreferenceDestroy(pref);
+  if (st != CUBLAS_STATUS_SUCCESS || found == 0) {
+    return unsupported("cuBLASLt has no algorithm for a ", s.m, "x", s.k, " by ", s.k, "x", s.n, " product (batch ", s.batch,
+                       ", ", ir::dtype_name(s.a_type), "): ", cublas_status_name(st));
+  }
+  algo_ = result.algo;
+  workspace_ = result.workspaceSize;
+  return Status::ok();
+}
+
+Status Gemm::run(cublasLtHandle_t lt, const void* a, const void* b, const void* c, void* d, const void* bias,
+                 float alpha, float beta, void* workspace, cudaStream_t stream) const {
+  if (bias) {
+    INGOT_CUBLAS_TRY(cublasLtMatmulDescSetAttribute(op_, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
+  }
+  INGOT_CUBLAS_TRY(cublasLtMatmul(lt, op_, &alpha, b, la_, a, lb_, &beta, c ? c : d, lc_, d, ld_, &algo_, workspace,
+                                  workspace_, stream));
+  return Status::ok();
+}
+
+Expected<std::string> Gemm::tune(cublasLtHandle_t lt, const void* a, const void* b, void* d, const void* bias,
+                                 float alpha, void* workspace, size_t workspace_size, cudaStream_t stream) {
+  cublasLtMatmulPreference_t pref = nullptr;
+  INGOT_CUBLAS_TRY(cublasLtMatmulPreferenceCreate(&pref));
+  uint64_t ws = std::min(workspace_size, max_workspace_);
+  cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws));
+  std::vector<cublasLtMatmulHeuristicResult_t> results(8);
+  int found = 0;
+  cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(lt, op_, la_, lb_, lc_, ld_, pref, static_cast<int>(results.size()),
+                                                     results.data(), &found);
+  cublasLtMatmulPreferenceDestroy(pref);
+  if (st != CUBLAS_STATUS_SUCCESS || found == 0) return std::string();
+  if (bias) {
+    INGOT_CUBLAS_TRY(cublasLtMatmulDescSetAttribute(op_, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
+  }
+  cudaEvent_t start, stop;
+  INGOT_CUDA_TRY(cudaEventCreate(&start));
+  INGOT_CUDA_TRY(cudaEventCreate(&stop));
+  float best = 1e30f;
+  int best_i = -1;
+  float beta = 0.0f;
+  for (int i = 0; i < found; ++i) {
+    const auto& r = results[static_cast<size_t>(i)];
+    if (r.state != CUBLAS_STATUS_SUCCESS || r.workspaceSize > ws) continue;
+    bool ok = true;
+    for (int rep = 0; rep < 12 && ok; ++rep) {
+      if (rep == 2) cudaEventRecord(start, stream);
+      ok = cublasLtMatmul(lt, op_, &alpha, b, la_, a, lb_, &beta, d, lc_, d, ld_, &r.algo, workspace, r.workspaceSize,
+                          stream) == CUBLAS_STATUS_SUCCESS;
+    }
+    cudaEventRecord(stop, stream);
+    if (cudaEventSynchronize(stop) != cudaSuccess || !ok) continue;
+    float ms = 0;
+    cudaEventElapsedTime(&ms, start, stop);
+    if (ms < best) best = ms, best_i = i;
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  cudaGetLastError();
+  if (best_i < 0) return std::string();
+  algo_ = results[static_cast<size_t>(best_i)].algo;
+  workspace_ = results[static_cast<size_t>(best_i)].workspaceSize;
+  return encode_algo(algo_);
+}
+
+}  // namespace ingot::runtime::cuda

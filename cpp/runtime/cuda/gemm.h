@@ -1,0 +1,53 @@
+// One cuBLASLt matrix product, described in row-major terms:
+//   D[b] (m x n) = epilogue(alpha * opA(A[b]) * opB(B[b]) + beta * C[b] + bias)
+// with A m x k (or k x m when trans_a), B k x n (or n x k when trans_b), batch b with element
+// strides (0 broadcasts an operand), C of D's layout and type, bias a vector of n.
+#pragma once
+
+#include <cublasLt.h>
+#include <cuda_runtime.h>
+
+#include <string>
+
+#include "ir/dtype.h"
+#include "support/status.h"
+
+namespace ingot::runtime::cuda {
+
+struct GemmShape {
+  int64_t m = 0, n = 0, k = 0;
+  bool trans_a = false, trans_b = false;
+  int64_t batch = 1, stride_a = 0, stride_b = 0, stride_d = 0;
+  ir::DType a_type = ir::DType::kFloat32, b_type = ir::DType::kFloat32, d_type = ir::DType::kFloat32;
+  bool bias = false;
+  cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_DEFAULT;
+  bool allow_tf32 = true;
+};
+
+class Gemm {
+ public:
+  Gemm() = default;
+  Gemm(const Gemm&) = delete;
+  Gemm& operator=(const Gemm&) = delete;
+  ~Gemm();
+
+  // Creates the descriptors and picks the algorithm: the recorded `tactic` if it still fits,
+  // else cuBLASLt's first heuristic choice.
+  Status configure(cublasLtHandle_t lt, const GemmShape& s, const std::string& tactic, size_t max_workspace);
+  size_t workspace() const { return workspace_; }
+  Status run(cublasLtHandle_t lt, const void* a, const void* b, const void* c, void* d, const void* bias, float alpha,
+             float beta, void* workspace, cudaStream_t stream) const;
+  // Times cuBLASLt's candidate algorithms on these buffers; returns the fastest as a tactic.
+  Expected<std::string> tune(cublasLtHandle_t lt, const void* a, const void* b, void* d, const void* bias,
+                             float alpha, void* workspace, size_t workspace_size, cudaStream_t stream);
+
+ private:
+  void destroy();
+  cublasLtMatmulDesc_t op_ = nullptr;
+  cublasLtMatrixLayout_t la_ = nullptr, lb_ = nullptr, lc_ = nullptr, ld_ = nullptr;
+  cublasLtMatmulAlgo_t algo_{};
+  size_t workspace_ = 0;
+  size_t max_workspace_ = 0;
+};
+
+}  // namespace ingot::runtime::cuda

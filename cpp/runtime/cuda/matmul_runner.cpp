@@ -1,0 +1,193 @@
+// MatMul layers on cuBLASLt: bias and ReLU / tanh-GELU in cuBLASLt's epilogue, the residual
+// as its C matrix, other activations (and biases that are not a row vector) by our epilogue.
+#include "runtime/cuda/gemm.h"
+#include "runtime/cuda/runner.h"
+
+namespace ingot::runtime::cuda {
+namespace {
+
+int64_t prod(const std::vector<int64_t>& d, size_t begin, size_t end) {
+  int64_t p = 1;
+  for (size_t i = begin; i < end; ++i) p *= d[i];
+  return p;
+}
+
+class MatMulRunner : public LayerRunner {
+ public:
+  explicit MatMulRunner(std::string tactic) : tactic_(std::move(tactic)) {}
+
+  Status prepare(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
+                 size_t* workspace) override {
+    const auto& p = std::get<net::MatMulParams>(params);
+    const DeviceTensor &a = in[0], &b = in[1], &d = out[0];
+    size_t ra = a.dims.size(), rb = b.dims.size(), rd = d.dims.size();
+    GemmShape s;
+    s.trans_a = p.transpose_a;
+    s.trans_b = p.transpose_b;
+    s.m = p.transpose_a ? a.dims[ra - 1] : a.dims[ra - 2];
+    s.k = p.transpose_a ? a.dims[ra - 2] : a.dims[ra - 1];
+    s.n = p.transpose_b ? b.dims[rb - 2] : b.dims[rb - 1];
+    int64_t batch_a = prod(a.dims, 0, ra - 2), batch_b = prod(b.dims, 0, rb - 2), batch = prod(d.dims, 0, rd - 2);
+    if (batch_b == 1 && !p.transpose_a && batch_a == batch) {
+      s.m *= batch;  // B is shared: one product over all rows of A
+    } else if (batch_a == batch && batch_b == batch) {
+      s.batch = batch;
+      s.stride_a = s.m * s.k, s.stride_b = s.k * s.n, s.stride_d = s.m * s.n;
+    } else if (batch_a == 1 && batch_b == batch) {
+      s.batch = batch;
+      s.stride_a = 0, s.stride_b = s.k * s.n, s.stride_d = s.m * s.n;
+    } else if (batch_b == 1 && batch_a == batch) {
+      s.batch = batch;
+      s.stride_a = s.m * s.k, s.stride_b = 0, s.stride_d = s.m * s.n;
+    } else {
+      return unsupported("matmul: batch broadcast of ", ingot::shape_str(a.dims), " and ", ingot::shape_str(b.dims),
+                         " needs an expanded operand");
+    }
+    s.a_type = a.dtype, s.b_type = b.dtype, s.d_type = d.dtype;
+    s.allow_tf32 = env.allow_tf32;
+    bool has_bias = in.size() > 2 && in[2].data;
+    vector_bias_ = has_bias && in[2].numel() == s.n && (in[2].dims.empty() || in[2].dims.back() == s.n);
+    residual_ = in.size() > 3 && in[3].data;
+    // cuBLASLt applies its activation before anything we add afterwards: only use it when the
+    // bias (if any) is its row vector.
+    act_in_lt_ = (p.activation == net::UnaryOp::kIdentity || p.activation == net::UnaryOp::kRelu ||
+                  p.activation == net::UnaryOp::kGeluTanh) &&
+                 (!has_bias || vector_bias_);
+    s.bias = vector_bias_;
+    if (p.activation == net::UnaryOp::kRelu) s.epilogue = vector_bias_ ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_RELU;
+    else if (p.activation == net::UnaryOp::kGeluTanh) s.epilogue = vector_bias_ ? CUBLASLT_EPILOGUE_GELU_BIAS : CUBLASLT_EPILOGUE_GELU;
+    else s.epilogue = vector_bias_ ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
+    if (!act_in_lt_) s.epilogue = vector_bias_ ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
+    if (!act_in_lt_ && !epilogue_supports(p.activation)) {
+      return unsupported("matmul: activation ", net::enum_name(p.activation), " cannot be fused on the GPU");
+    }
+    INGOT_RETURN_IF_ERROR(gemm_.configure(env.lt, s, tactic_, kMaxLayerWorkspace));
+    *workspace = gemm_.workspace();
+    return Status::ok();
+  }
+
+  Status enqueue(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
+                 void* workspace, cudaStream_t stream) override {
+    const auto& p = std::get<net::MatMulParams>(params);
+    const void* bias = vector_bias_ ? in[2].data : nullptr;
+    const void* c = residual_ ? in[3].data : nullptr;
+    INGOT_RETURN_IF_ERROR(gemm_.run(env.lt, in[0].data, in[1].data, c, out[0].data, bias, 1.0f, residual_ ? 1.0f : 0.0f,
+                                    workspace, stream));
+    bool general_bias = in.size() > 2 && in[2].data && !vector_bias_;
+    if (general_bias) {
+      INGOT_RETURN_IF_ERROR(kernels::cuda::launch(net::ElementwiseParams{net::BinaryOp::kAdd}, {out[0], in[2]}, {out[0]}, stream));
+    }
+    if (!act_in_lt_) {
+      Epilogue e;
+      e.activation = p.activation;
+      e.alpha = static_cast<float>(p.act_alpha);
+      e.beta = static_cast<float>(p.act_beta);
+      INGOT_RETURN_IF_ERROR(launch_epilogue(out[0], e, stream));
+    }
+    return Status::ok();
+  }
+
+  Expected<std::string> tune(const RunnerEnv& env, const net::LayerParams&, const Tensors& in, const Tensors& out,
+                             void* workspace, size_t workspace_size, cudaStream_t stream) override {
+    return gemm_.tune(env.lt, in[0].data, in[1].data, out[0].data, vector_bias_ ? in[2].data : nullptr, 1.0f, workspace,
+                      workspace_size, stream);
+  }
+
+ private:
+  std::string tactic_;
+  Gemm gemm_;
+  bool vector_bias_ = false, residual_ = false, act_in_lt_ = true;
+};
+
+// softmax(q k^T * scale + mask) v as two batched products around a masked softmax.
+class AttentionRunner : public LayerRunner {
+ public:
+  explicit AttentionRunner(std::string tactic) : tactic_(std::move(tactic)) {}
+
+  Status prepare(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
+                 size_t* workspace) override {
+    const auto& p = std::get<net::AttentionParams>(params);
+    const DeviceTensor &q = in[0], &k = in[1], &v = in[2];
+    size_t r = q.dims.size();
+    L_ = q.dims[r - 2], E_ = q.dims[r - 1], S_ = k.dims[r - 2], Ev_ = v.dims[r - 1];
+    batch_ = prod(out[0].dims, 0, r - 2);
+    if (prod(q.dims, 0, r - 2) != batch_ || prod(k.dims, 0, r - 2) != batch_ || prod(v.dims, 0, r - 2) != batch_) {
+      return unsupported("attention: q, k and v need the same batch dims");
+    }
+    scale_ = static_cast<float>(p.scale);
+    GemmShape s1;
+    s1.m = L_, s1.n = S_, s1.k = E_, s1.trans_b = true, s1.batch = batch_;
+    s1.stride_a = L_ * E_, s1.stride_b = S_ * E_, s1.stride_d = L_ * S_;
+    s1.a_type = s1.b_type = q.dtype, s1.d_type = ir::DType::kFloat32;
+    s1.allow_tf32 = env.allow_tf32;
+    INGOT_RETURN_IF_ERROR(scores_.configure(env.lt, s1, "", kMaxLayerWorkspace));
+    GemmShape s2;
+    s2.m = L_, s2.n = Ev_, s2.k = S_, s2.batch = batch_;
+    s2.stride_a = L_ * S_, s2.stride_b = S_ * Ev_, s2.stride_d = L_ * Ev_;
+    s2.a_type = s2.b_type = s2.d_type = q.dtype;
+    s2.allow_tf32 = env.allow_tf32;
+    INGOT_RETURN_IF_ERROR(values_.configure(env.lt, s2, "", kMaxLayerWorkspace));
+    scores_bytes_ = align(static_cast<size_t>(batch_ * L_ * S_) * 4);
+    probs_bytes_ = align(static_cast<size_t>(batch_ * L_ * S_) * ir::dtype_size(q.dtype));
+    gemm_bytes_ = std::max(scores_.workspace(), values_.workspace());
+    *workspace = scores_bytes_ + probs_bytes_ + gemm_bytes_;
+
+    sm_ = AttentionSoftmax{};
+    sm_.batch = batch_, sm_.rows = L_, sm_.cols = S_, sm_.causal = p.causal;
+    if (in.size() > 3 && in[3].data) {
+      const DeviceTensor& m = in[3];
+      size_t mr = m.dims.size();
+      std::vector<int64_t> batch_dims(out[0].dims.begin(), out[0].dims.end() - 2);
+      if (batch_dims.size() > 6) return unsupported("attention: more than 6 batch dims");
+      // Right-aligned strides of the mask against [batch..., L, S]; broadcast dims get 0.
+      std::vector<int64_t> full = batch_dims;
+      full.push_back(L_);
+      full.push_back(S_);
+      std::vector<int64_t> strides(full.size(), 0);
+      int64_t st = 1;
+      for (size_t i = 0; i < mr; ++i) {
+        size_t md = mr - 1 - i, fd = full.size() - 1 - i;
+        strides[fd] = m.dims[md] == 1 ? 0 : st;
+        st *= m.dims[md];
+      }
+      sm_.mask_dtype = m.dtype;
+      sm_.mask_batch_rank = static_cast<int>(batch_dims.size());
+      for (size_t i = 0; i < batch_dims.size(); ++i) {
+        sm_.mask_batch_dims[i] = batch_dims[i];
+        sm_.mask_batch_strides[i] = strides[i];
+      }
+      sm_.mask_row_stride = strides[full.size() - 2];
+      sm_.mask_col_stride = strides[full.size() - 1];
+    }
+    return Status::ok();
+  }
+
+  Status enqueue(const RunnerEnv& env, const net::LayerParams&, const Tensors& in, const Tensors& out, void* workspace,
+                 cudaStream_t stream) override {
+    auto* base = static_cast<uint8_t*>(workspace);
+    auto* scores = reinterpret_cast<float*>(base);
+    void* probs = base + scores_bytes_;
+    void* gemm_ws = base + scores_bytes_ + probs_bytes_;
+    INGOT_RETURN_IF_ERROR(scores_.run(env.lt, in[0].data, in[1].data, nullptr, scores, nullptr, scale_, 0.0f, gemm_ws, stream));
+    AttentionSoftmax sm = sm_;
+    sm.mask = in.size() > 3 ? in[3].data : nullptr;
+    INGOT_RETURN_IF_ERROR(launch_attention_softmax(scores, probs, in[0].dtype, sm, stream));
+    return values_.run(env.lt, probs, in[2].data, nullptr, out[0].data, nullptr, 1.0f, 0.0f, gemm_ws, stream);
+  }
+
+ private:
+  static size_t align(size_t n) { return (n + 255) / 256 * 256; }
+  std::string tactic_;
+  Gemm scores_, values_;
+  AttentionSoftmax sm_;
+  int64_t L_ = 0, E_ = 0, S_ = 0, Ev_ = 0, batch_ = 1;
+  float scale_ = 1;
+  size_t scores_bytes_ = 0, probs_bytes_ = 0, gemm_bytes_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<LayerRunner> make_matmul_runner(const std::string& tactic) { return std::make_unique<MatMulRunner>(tactic); }
+std::unique_ptr<LayerRunner> make_attention_runner(const std::string& tactic) { return std::make_unique<AttentionRunner>(tactic); }
+
+}  // namespace ingot::runtime::cuda

@@ -1,0 +1,87 @@
+// Layer runners: how the CUDA backend executes one layer. A runner is created per layer per
+// execution context; prepare() does the shape-dependent setup (descriptors, algorithm choice,
+// workspace size) outside any CUDA graph capture, enqueue() only enqueues work on a stream.
+#pragma once
+
+#include <cublasLt.h>
+#include <cuda_runtime.h>
+#include <cudnn.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/cuda/kernels.h"
+#include "net/network.h"
+#include "support/status.h"
+
+namespace ingot::runtime::cuda {
+
+using kernels::cuda::DeviceTensor;
+using Tensors = std::vector<DeviceTensor>;
+
+struct RunnerEnv {
+  cudnnHandle_t cudnn = nullptr;
+  cublasLtHandle_t lt = nullptr;
+  bool allow_tf32 = true;
+};
+
+// Workspace that one layer may use (cuDNN / cuBLASLt scratch), at most.
+inline constexpr size_t kMaxLayerWorkspace = size_t(64) << 20;
+
+class LayerRunner {
+ public:
+  virtual ~LayerRunner() = default;
+  // Shape-dependent setup for these tensors (their data pointers may differ at enqueue time);
+  // sets the workspace this layer needs.
+  virtual Status prepare(const RunnerEnv& env, const net::LayerParams& p, const Tensors& in, const Tensors& out,
+                         size_t* workspace) = 0;
+  virtual Status enqueue(const RunnerEnv& env, const net::LayerParams& p, const Tensors& in, const Tensors& out,
+                         void* workspace, cudaStream_t stream) = 0;
+  // Build-time tactic search on real buffers (after prepare); returns the tactic to record, or
+  // "" for the default. The default implementation has nothing to choose.
+  virtual Expected<std::string> tune(const RunnerEnv& env, const net::LayerParams& p, const Tensors& in,
+                                     const Tensors& out, void* workspace, size_t workspace_size, cudaStream_t stream) {
+    return std::string();
+  }
+};
+
+// The runner for a layer kind; `tactic` is what the build recorded for this layer.
+std::unique_ptr<LayerRunner> make_conv_runner(const std::string& tactic);
+std::unique_ptr<LayerRunner> make_matmul_runner(const std::string& tactic);
+std::unique_ptr<LayerRunner> make_attention_runner(const std::string& tactic);
+std::unique_ptr<LayerRunner> make_kernel_runner();  // kernels/cuda
+std::unique_ptr<LayerRunner> make_runner(const net::Layer& layer);
+
+// Whether the CUDA backend can run this layer (with these input dtypes); the reason if not.
+Status cuda_supports(const net::Layer& layer, const net::Network& net);
+
+// Fused epilogue applied by our own kernel: y = act(y + bias[channel] + residual), in place.
+// `channels` and `inner` locate the channel of element i: (i / inner) % channels.
+struct Epilogue {
+  net::UnaryOp activation = net::UnaryOp::kIdentity;
+  float alpha = 0, beta = 0;
+  const void* bias = nullptr;      // [channels], y's dtype
+  const void* residual = nullptr;  // y's shape and dtype
+  int64_t channels = 1, inner = 1;
+};
+Status launch_epilogue(const DeviceTensor& y, const Epilogue& e, cudaStream_t stream);
+bool epilogue_supports(net::UnaryOp activation);
+
+// softmax(scores * 1 + mask) over the last axis, rows of `cols`, scores f32, probs in
+// `probs_dtype`; causal (top-left) masking and an optional bool / float mask broadcast to
+// [batch dims..., rows, cols] through `mask_strides` (elements; 0 for broadcast dims).
+struct AttentionSoftmax {
+  int64_t batch = 1, rows = 1, cols = 1;
+  bool causal = false;
+  const void* mask = nullptr;
+  ir::DType mask_dtype = ir::DType::kBool;
+  int mask_batch_rank = 0;
+  int64_t mask_batch_dims[6] = {1, 1, 1, 1, 1, 1};
+  int64_t mask_batch_strides[6] = {0, 0, 0, 0, 0, 0};
+  int64_t mask_row_stride = 0, mask_col_stride = 0;
+};
+Status launch_attention_softmax(const float* scores, void* probs, ir::DType probs_dtype, const AttentionSoftmax& a,
+                                cudaStream_t stream);
+
+}  // namespace ingot::runtime::cuda

@@ -1,0 +1,144 @@
+"""The CUDA backend against eager PyTorch (skipped without a GPU)."""
+
+import pytest
+import torch
+import torchvision
+
+import ingot
+from conftest import rel_l2
+from test_ops import ROWS, Fn
+
+pytestmark = pytest.mark.gpu
+
+# fp32 engines may use TF32 tensor cores (3e-3, shared/DESIGN.md); fp16 engines are compared
+# with eager fp32 by relative L2.
+TF32_RTOL = 3e-3
+FP16_REL_L2 = 1e-2
+
+
+def cuda(xs):
+    return [x.cuda() for x in xs]
+
+
+def close_tf32(actual, expected):
+    if isinstance(expected, (tuple, list)):
+        for a, e in zip(actual, expected):
+            close_tf32(a, e)
+        return
+    assert actual.device.type == "cuda" and actual.shape == expected.shape and actual.dtype == expected.dtype
+    if not expected.dtype.is_floating_point:
+        assert torch.equal(actual.cpu(), expected.cpu())
+        return
+    scale = expected.abs().float().nan_to_num(0, 0, 0).max().item() if expected.numel() else 0.0
+    torch.testing.assert_close(actual, expected, rtol=TF32_RTOL, atol=TF32_RTOL * max(scale, 1e-3), equal_nan=True)
+
+
+@pytest.mark.parametrize("name,fn,make", ROWS, ids=[r[0] for r in ROWS])
+def test_op_fp32_on_cuda(name, fn, make):
+    inputs = cuda(make())
+    module = Fn(fn).eval()
+    compiled = ingot.compile(module, inputs=inputs, min_block_size=1, require_full_compilation=True, device="cuda")
+    with torch.inference_mode():
+        expected = module(*inputs)
+        for _ in range(3):  # eager first run, then graph capture, then replay
+            actual = compiled(*inputs)
+    close_tf32(actual, expected)
+
+
+FP16_ROWS = [r for r in ROWS if r[0] in {
+    "relu", "gelu", "silu", "add", "mul", "div", "conv2d", "conv2d_groups", "conv2d_depthwise", "conv_transpose2d",
+    "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "mm", "bmm", "matmul_broadcast", "linear", "addmm",
+    "batch_norm", "layer_norm", "group_norm", "mean_dim", "softmax", "log_softmax", "permute", "cat", "slice",
+    "sdpa", "sdpa_causal", "sdpa_bool_mask", "sdpa_float_mask", "embedding"}]
+
+
+@pytest.mark.parametrize("name,fn,make", FP16_ROWS, ids=[r[0] for r in FP16_ROWS])
+def test_op_fp16_engine_vs_eager_fp32(name, fn, make):
+    inputs = cuda(make())
+    module = Fn(fn).eval()
+    compiled = ingot.compile(module, inputs=inputs, min_block_size=1, require_full_compilation=True, device="cuda",
+                             enabled_precisions={torch.float16})
+    with torch.inference_mode():
+        expected = module(*inputs)
+        actual = compiled(*inputs)
+        actual = compiled(*inputs)
+    if expected.dtype.is_floating_point:
+        assert actual.dtype == expected.dtype
+        assert rel_l2(actual.float(), expected.float()) <= FP16_REL_L2
+    else:
+        assert torch.equal(actual.cpu(), expected.cpu())
+
+
+@pytest.mark.parametrize("model_name,size,precision", [
+    ("resnet18", 64, torch.float32), ("resnet50", 128, torch.float16), ("resnet50", 128, torch.float32)])
+def test_torchvision_models(model_name, size, precision):
+    model = getattr(torchvision.models, model_name)(weights=None).eval().cuda()
+    x = torch.randn(2, 3, size, size, device="cuda")
+    compiled = ingot.compile(model, inputs=[x], device="cuda", enabled_precisions={precision})
+    report = ingot.segmentation_report(compiled)
+    assert report["num_engines"] == 1
+    with torch.inference_mode():
+        expected = model(x)
+        for _ in range(3):
+            actual = compiled(x)
+    assert rel_l2(actual, expected) <= (FP16_REL_L2 if precision == torch.float16 else TF32_RTOL)
+
+
+def test_transformer_encoder_layer_fp16():
+    layer = torch.nn.TransformerEncoderLayer(256, 4, 1024, batch_first=True).eval().cuda()
+    x = torch.randn(4, 33, 256, device="cuda")
+    compiled = ingot.compile(layer, inputs=[x], device="cuda", enabled_precisions={torch.float16},
+                             require_full_compilation=True)
+    with torch.inference_mode():
+        expected = layer(x)
+        actual = compiled(x)
+        actual = compiled(x)
+    assert rel_l2(actual, expected) <= FP16_REL_L2
+
+
+def test_graph_replay_sees_new_inputs():
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.Flatten(),
+                                torch.nn.Linear(8 * 16 * 16, 10)).eval().cuda()
+    x = torch.randn(2, 3, 16, 16, device="cuda")
+    compiled = ingot.compile(model, inputs=[x], device="cuda", min_block_size=1)
+    with torch.inference_mode():
+        for i in range(6):  # run 1 eager, 2 captures, 3+ replay: each must see its own input
+            xi = torch.randn(2, 3, 16, 16, device="cuda") * (i + 1)
+            close_tf32(compiled(xi), model(xi))
+
+
+def test_side_stream_and_inference_mode():
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.GELU(), torch.nn.Linear(64, 8)).eval().cuda()
+    x = torch.randn(16, 64, device="cuda")
+    compiled = ingot.compile(model, inputs=[x], device="cuda", min_block_size=1)
+    side = torch.cuda.Stream()
+    with torch.inference_mode():
+        expected = model(x)
+        compiled(x)
+        with torch.cuda.stream(side):
+            y = compiled(x)
+        side.synchronize()
+    close_tf32(y, expected)
+
+
+def test_save_load_cuda_engine(tmp_path):
+    model = torchvision.models.resnet18(weights=None).eval().cuda()
+    x = torch.randn(1, 3, 64, 64, device="cuda")
+    compiled = ingot.compile(model, inputs=[ingot.Input(shape=(1, 3, 64, 64))], device="cuda",
+                             enabled_precisions={torch.float16})
+    path = tmp_path / "r18.pt2"
+    ingot.save(compiled, path)
+    again = ingot.load(path)
+    with torch.inference_mode():
+        a = compiled(x)
+        b = again(x)
+    assert rel_l2(b, a) <= 1e-6
+
+
+def test_cuda_engine_refuses_cpu_inputs():
+    model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.ReLU()).eval().cuda()
+    compiled = ingot.compile(model, inputs=[torch.randn(2, 4, device="cuda")], device="cuda", min_block_size=1)
+    plan = next(b for n, b in compiled.named_buffers() if n.startswith("_ingot_engine_"))
+    node = next(n for n in compiled.graph.nodes if n.target == torch.ops.ingot.execute_engine.default)
+    with pytest.raises(RuntimeError, match="runs on cuda"):
+        torch.ops.ingot.execute_engine([torch.randn(2, 4)], plan, node.args[2])
