@@ -1,0 +1,184 @@
+// supports() and launch(): the dispatch from a layer's parameters to its family's launcher,
+// and the host-side index helpers of cuda_common.cuh.
+#include <type_traits>
+
+#include "kernels/cuda/cuda_common.cuh"
+#include "kernels/cuda/elementwise.cuh"
+#include "kernels/cuda/norm.cuh"
+#include "kernels/cuda/pooling.cuh"
+#include "kernels/cuda/reduce.cuh"
+#include "kernels/cuda/shuffle.cuh"
+#include "kernels/cuda/unary.cuh"
+
+namespace ingot::kernels::cuda {
+
+namespace detail {
+
+void collapse_dims(std::vector<int64_t>& dims, std::vector<std::vector<int64_t>>& strides) {
+  std::vector<int64_t> out_dims;
+  std::vector<std::vector<int64_t>> out_strides(strides.size());
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (dims[i] == 1) continue;
+    bool merge = !out_dims.empty();
+    for (size_t k = 0; merge && k < strides.size(); ++k) merge = out_strides[k].back() == strides[k][i] * dims[i];
+    if (merge) {
+      out_dims.back() *= dims[i];
+      for (size_t k = 0; k < strides.size(); ++k) out_strides[k].back() = strides[k][i];
+      continue;
+    }
+    out_dims.push_back(dims[i]);
+    for (size_t k = 0; k < strides.size(); ++k) out_strides[k].push_back(strides[k][i]);
+  }
+  if (out_dims.empty()) {
+    out_dims.push_back(1);
+    for (auto& s : out_strides) s.push_back(0);
+  }
+  dims = std::move(out_dims);
+  strides = std::move(out_strides);
+}
+
+bool broadcast_strides(const std::vector<int64_t>& in, const std::vector<int64_t>& out, std::vector<int64_t>* strides) {
+  if (in.size() > out.size()) return false;
+  std::vector<int64_t> dense = dense_strides(in);
+  strides->assign(out.size(), 0);
+  size_t shift = out.size() - in.size();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != out[i + shift] && in[i] != 1) return false;
+    (*strides)[i + shift] = in[i] == 1 ? 0 : dense[i];
+  }
+  return true;
+}
+
+std::vector<int64_t> dense_strides(const std::vector<int64_t>& dims) {
+  std::vector<int64_t> s(dims.size(), 1);
+  for (size_t i = dims.size(); i-- > 1;) s[i - 1] = s[i] * dims[i];
+  return s;
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::is_float_dtype;
+using ir::DType;
+
+bool all_engine(const std::vector<DType>& dtypes) {
+  for (DType t : dtypes) {
+    if (!ir::is_engine_dtype(t)) return false;
+  }
+  return true;
+}
+
+bool supports_kind(const net::ElementwiseParams& p, const std::vector<DType>& d) {
+  return d.size() == 2 && d[0] == d[1] && detail::elementwise_supports(p.op, d[0]);
+}
+bool supports_kind(const net::UnaryParams& p, const std::vector<DType>& d) {
+  return d.size() == 1 && detail::unary_supports(p.op, d[0]);
+}
+bool supports_kind(const net::SelectParams&, const std::vector<DType>& d) {
+  return d.size() == 3 && d[0] == DType::kBool && d[1] == d[2];
+}
+bool supports_kind(const net::ReduceParams& p, const std::vector<DType>& d) {
+  return d.size() == 1 && detail::reduce_supports(p.op, d[0]);
+}
+bool supports_kind(const net::SoftmaxParams&, const std::vector<DType>& d) { return d.size() == 1 && is_float_dtype(d[0]); }
+bool supports_kind(const net::NormalizationParams& p, const std::vector<DType>& d) {
+  if (d.empty() || p.kind >= net::NormKind::kCount) return false;
+  for (DType t : d) {
+    if (!is_float_dtype(t)) return false;
+  }
+  return true;
+}
+bool supports_kind(const net::GatherParams&, const std::vector<DType>& d) {
+  return d.size() == 2 && (d[1] == DType::kInt32 || d[1] == DType::kInt64);
+}
+bool supports_kind(const net::PoolingParams& p, const std::vector<DType>& d) {
+  if (d.size() != 1 || p.kind >= net::PoolKind::kCount) return false;
+  if (p.kind == net::PoolKind::kAvg) {
+    for (int64_t v : p.dilation) {
+      if (v != 1) return false;
+    }
+  }
+  return true;
+}
+bool supports_kind(const net::CastParams& p, const std::vector<DType>& d) {
+  return d.size() == 1 && ir::is_engine_dtype(p.to);
+}
+bool supports_kind(const net::FillParams& p, const std::vector<DType>& d) { return d.empty() && ir::is_engine_dtype(p.dtype); }
+bool supports_kind(const net::IotaParams& p, const std::vector<DType>& d) { return d.empty() && ir::is_engine_dtype(p.dtype); }
+bool supports_kind(const net::ReshapeParams&, const std::vector<DType>& d) { return d.size() == 1; }
+bool supports_kind(const net::IdentityParams&, const std::vector<DType>& d) { return d.size() == 1; }
+bool supports_kind(const net::PermuteParams&, const std::vector<DType>& d) { return d.size() == 1; }
+bool supports_kind(const net::ExpandParams&, const std::vector<DType>& d) { return d.size() == 1; }
+bool supports_kind(const net::SliceParams&, const std::vector<DType>& d) { return d.size() == 1; }
+bool supports_kind(const net::ConcatParams&, const std::vector<DType>& d) {
+  for (DType t : d) {
+    if (t != d[0]) return false;
+  }
+  return !d.empty();
+}
+// Convolution, matmul and attention run on cuDNN / cuBLASLt (runtime/cuda/).
+bool supports_kind(const net::ConvolutionParams&, const std::vector<DType>&) { return false; }
+bool supports_kind(const net::MatMulParams&, const std::vector<DType>&) { return false; }
+bool supports_kind(const net::AttentionParams&, const std::vector<DType>&) { return false; }
+
+using detail::Tensors;
+
+Status run(const net::ElementwiseParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_elementwise(p, in, out, s); }
+Status run(const net::UnaryParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_unary(p, in, out, s); }
+Status run(const net::SelectParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_select(p, in, out, s); }
+Status run(const net::ReduceParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_reduce(p, in, out, s); }
+Status run(const net::SoftmaxParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_softmax(p, in, out, s); }
+Status run(const net::NormalizationParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_normalization(p, in, out, s); }
+Status run(const net::ReshapeParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_reshape(p, in, out, s); }
+Status run(const net::PermuteParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_permute(p, in, out, s); }
+Status run(const net::ExpandParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_expand(p, in, out, s); }
+Status run(const net::ConcatParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_concat(p, in, out, s); }
+Status run(const net::SliceParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_slice(p, in, out, s); }
+Status run(const net::GatherParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_gather(p, in, out, s); }
+Status run(const net::PoolingParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_pooling(p, in, out, s); }
+Status run(const net::CastParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_cast(p, in, out, s); }
+Status run(const net::FillParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_fill(p, in, out, s); }
+Status run(const net::IdentityParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_identity(p, in, out, s); }
+Status run(const net::IotaParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_iota(p, in, out, s); }
+
+template <typename P>
+Status run(const P& p, const Tensors&, const Tensors&, cudaStream_t) {
+  return unsupported(P::kName, ": not implemented by the own CUDA kernels (runs on cuDNN / cuBLASLt)");
+}
+
+}  // namespace
+
+bool supports(const net::LayerParams& params, const std::vector<ir::DType>& input_dtypes) {
+  if (!all_engine(input_dtypes)) return false;
+  return std::visit([&](const auto& p) { return supports_kind(p, input_dtypes); }, params);
+}
+
+Status launch(const net::LayerParams& params, const std::vector<DeviceTensor>& inputs,
+              const std::vector<DeviceTensor>& outputs, cudaStream_t stream) {
+  const char* layer = net::layer_kind_name(net::kind_of(params));
+  for (const DeviceTensor& t : outputs) {
+    if (!ir::is_engine_dtype(t.dtype)) return invalid_argument(layer, ": output dtype ", ir::dtype_name(t.dtype), " is not an engine dtype");
+    for (int64_t d : t.dims) {
+      if (d < 0) return invalid_argument(layer, ": negative output dimension in ", ingot::shape_str(t.dims));
+    }
+    if (!t.data && t.numel() > 0) return invalid_argument(layer, ": output has no data");
+  }
+  const bool is_norm = net::kind_of(params) == net::LayerKind::kNormalization;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const DeviceTensor& t = inputs[i];
+    if (!t.data) {
+      // Absent: allowed for the optional weight / bias of normalization, and for empty tensors.
+      bool optional = is_norm && (i == 1 || i == 2);
+      if (!optional && t.numel() > 0) return invalid_argument(layer, ": input #", i, " has no data");
+      continue;
+    }
+    if (!ir::is_engine_dtype(t.dtype)) return invalid_argument(layer, ": input #", i, " dtype ", ir::dtype_name(t.dtype), " is not an engine dtype");
+    for (int64_t d : t.dims) {
+      if (d < 0) return invalid_argument(layer, ": negative dimension in input #", i, " ", ingot::shape_str(t.dims));
+    }
+  }
+  return std::visit([&](const auto& p) { return run(p, inputs, outputs, stream); }, params);
+}
+
+}  // namespace ingot::kernels::cuda

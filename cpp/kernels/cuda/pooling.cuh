@@ -1,0 +1,17 @@
+// Max and average pooling over 1 to 3 spatial dims of NCHW-style tensors (run as 3-d with
+// leading spatial dims of size 1): one thread per output element.
+//
+// Semantics are the CPU reference's (kernels/cpu/pooling.cpp): max takes the window's taps
+// inside the input, NaN wins; average divides as ATen's avg_pool does (window clipped to the
+// padded input for count_include_pad, else to the input; divisor_override wins). Floating
+// inputs sum in double; integer inputs sum exactly and divide with truncation. Average
+// pooling with dilation is unsupported, as on the CPU.
+#pragma once
+
+#include "kernels/cuda/cuda_common.cuh"
+
+namespace ingot::kernels::cuda::detail {
+
+Status launch_pooling(const net::PoolingParams& p, const Tensors& in, const Tensors& out, cudaStream_t stream);
+
+}  // namespace ingot::kernels::cuda::detail

@@ -1,0 +1,137 @@
+// ingot_cuda_kernel_bench: times a few hot kernels on BERT / ViT shapes in fp16 with CUDA
+// events and prints the achieved bandwidth (bytes read + written once / time). Not a test.
+//
+//   ingot_cuda_kernel_bench [iterations]
+#include <cuda_runtime.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "kernels/cuda/kernels.h"
+
+namespace {
+
+using ingot::ir::DType;
+using ingot::kernels::cuda::DeviceTensor;
+namespace net = ingot::net;
+
+#define BENCH_CHECK(call)                                                                 \
+  do {                                                                                    \
+    cudaError_t e_ = (call);                                                              \
+    if (e_ != cudaSuccess) {                                                              \
+      std::fprintf(stderr, "%s failed: %s\n", #call, cudaGetErrorString(e_));              \
+      std::exit(1);                                                                       \
+    }                                                                                     \
+  } while (0)
+
+struct Buffer {
+  void* ptr = nullptr;
+  explicit Buffer(size_t bytes) {
+    BENCH_CHECK(cudaMalloc(&ptr, bytes));
+    BENCH_CHECK(cudaMemset(ptr, 0, bytes));  // zeros are valid inputs for every kernel here
+  }
+  ~Buffer() { cudaFree(ptr); }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+};
+
+int64_t numel(const std::vector<int64_t>& d) {
+  int64_t n = 1;
+  for (int64_t v : d) n *= v;
+  return n;
+}
+
+// Times `params` on f16 inputs of the given shapes (output shaped like the first input).
+void bench(const char* name, const net::LayerParams& params, const std::vector<std::vector<int64_t>>& in_dims,
+           const std::vector<DType>& in_types, int iters, cudaStream_t stream) {
+  std::vector<Buffer*> owned;
+  std::vector<DeviceTensor> in;
+  double bytes = 0;
+  for (size_t i = 0; i < in_dims.size(); ++i) {
+    size_t b = static_cast<size_t>(numel(in_dims[i])) * ingot::ir::dtype_size(in_types[i]);
+    owned.push_back(new Buffer(b));
+    in.push_back(DeviceTensor{owned.back()->ptr, in_types[i], in_dims[i]});
+    bytes += static_cast<double>(b);
+  }
+  size_t out_bytes = static_cast<size_t>(numel(in_dims[0])) * 2;
+  owned.push_back(new Buffer(out_bytes));
+  std::vector<DeviceTensor> out{DeviceTensor{owned.back()->ptr, DType::kFloat16, in_dims[0]}};
+  bytes += static_cast<double>(out_bytes);
+
+  for (int i = 0; i < 10; ++i) {
+    ingot::Status s = ingot::kernels::cuda::launch(params, in, out, stream);
+    if (!s.is_ok()) {
+      std::fprintf(stderr, "%s: %s\n", name, s.message().c_str());
+      std::exit(1);
+    }
+  }
+  cudaEvent_t start, stop;
+  BENCH_CHECK(cudaEventCreate(&start));
+  BENCH_CHECK(cudaEventCreate(&stop));
+  BENCH_CHECK(cudaEventRecord(start, stream));
+  for (int i = 0; i < iters; ++i) (void)ingot::kernels::cuda::launch(params, in, out, stream);
+  BENCH_CHECK(cudaEventRecord(stop, stream));
+  BENCH_CHECK(cudaEventSynchronize(stop));
+  float ms = 0;
+  BENCH_CHECK(cudaEventElapsedTime(&ms, start, stop));
+  double us = 1000.0 * ms / iters;
+  std::string shape;
+  for (size_t i = 0; i < in_dims.size(); ++i) {
+    shape += i ? " x [" : "[";
+    for (size_t k = 0; k < in_dims[i].size(); ++k) {
+      if (k) shape += ",";
+      shape += std::to_string(in_dims[i][k]);
+    }
+    shape += "]";
+  }
+  std::printf("%-28s %-34s %9.2f us %9.1f GB/s\n", name, shape.c_str(), us, bytes / (us * 1e3));
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  for (Buffer* b : owned) delete b;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int iters = argc > 1 ? std::atoi(argv[1]) : 200;
+  int devices = 0;
+  if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
+    std::printf("no CUDA device\n");
+    return 0;
+  }
+  cudaDeviceProp prop{};
+  BENCH_CHECK(cudaGetDeviceProperties(&prop, 0));
+  std::printf("%s, %d SMs; fp16; %d iterations per shape (launch overhead included)\n", prop.name,
+              prop.multiProcessorCount, iters);
+  cudaStream_t stream;
+  BENCH_CHECK(cudaStreamCreate(&stream));
+  const DType H = DType::kFloat16;
+  struct Shape {
+    const char* tag;
+    int64_t rows, hidden, heads, seq;
+  };
+  const Shape shapes[] = {{"bert bs1", 128, 768, 12, 128}, {"bert bs32", 32 * 128, 768, 12, 128},
+                          {"vit bs1", 197, 768, 12, 197}, {"vit bs32", 32 * 197, 768, 12, 197}};
+  for (const Shape& s : shapes) {
+    std::printf("-- %s\n", s.tag);
+    int64_t batch = s.rows / s.seq;
+    bench("softmax", net::SoftmaxParams{.axis = -1}, {{batch * s.heads * s.seq, s.seq}}, {H}, iters, stream);
+    bench("layer_norm", net::NormalizationParams{.kind = net::NormKind::kLayer, .axis = 1},
+          {{s.rows, s.hidden}, {s.hidden}, {s.hidden}}, {H, H, H}, iters, stream);
+    bench("add", net::ElementwiseParams{.op = net::BinaryOp::kAdd}, {{s.rows, s.hidden}, {s.rows, s.hidden}}, {H, H}, iters,
+          stream);
+    bench("add_bias", net::ElementwiseParams{.op = net::BinaryOp::kAdd}, {{s.rows, 4 * s.hidden}, {4 * s.hidden}}, {H, H},
+          iters, stream);
+    bench("gelu", net::UnaryParams{.op = net::UnaryOp::kGeluErf}, {{s.rows, 4 * s.hidden}}, {H}, iters, stream);
+  }
+  std::printf("-- large (bandwidth)\n");
+  bench("add", net::ElementwiseParams{.op = net::BinaryOp::kAdd}, {{64 << 20}, {64 << 20}}, {H, H}, 20, stream);
+  bench("gelu", net::UnaryParams{.op = net::UnaryOp::kGeluErf}, {{64 << 20}}, {H}, 20, stream);
+  bench("layer_norm", net::NormalizationParams{.kind = net::NormKind::kLayer, .axis = 1}, {{65536, 1024}, {1024}, {1024}},
+        {H, H, H}, 20, stream);
+  bench("softmax", net::SoftmaxParams{.axis = -1}, {{262144, 256}}, {H}, 20, stream);
+  cudaStreamDestroy(stream);
+  return 0;
+}
