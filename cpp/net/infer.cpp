@@ -30,8 +30,6 @@ Status need_inputs(const char* layer, const Inputs& in, size_t min, size_t max) 
 
 bool dims_equal(const SymExpr& a, const SymExpr& b) { return a == b; }
 
-std::string ts(const TensorType* t) { return t ? t->str() : std::string("none"); }
-
 }  // namespace
 
 Expected<int64_t> normalize_axis(int64_t axis, int64_t rank) {

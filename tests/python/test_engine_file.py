@@ -12,11 +12,12 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
 def cli() -> str:
-    for build in ("python", "dev"):
-        path = os.path.join(ROOT, "build", build, "tools", "ingot")
-        if os.path.exists(path):
-            return path
-    raise AssertionError("the ingot command-line tool is not built (build/python/tools/ingot)")
+    import glob
+
+    found = sorted(glob.glob(os.path.join(ROOT, "build", "*", "tools", "ingot")), key=os.path.getmtime)
+    if not found:
+        raise AssertionError("the ingot command-line tool is not built (build/<dir>/tools/ingot)")
+    return found[-1]
 
 
 class MLP(torch.nn.Module):

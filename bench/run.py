@@ -1,0 +1,182 @@
+"""ingot against its PyTorch peers on the GPU, in one run, fp16.
+
+    python bench/run.py [--models resnet50,efficientnet_b0,bert,vit_b_16] [--batches 1,32]
+                        [--peers eager,compile,reduce-overhead,freeze] [--iters 100] [--json PATH]
+
+Each (model, batch) runs in its own process. Contestants: eager, torch.compile (default),
+torch.compile(mode="reduce-overhead"), torch.compile with inductor freezing +
+mode="reduce-overhead" (+ channels_last for CNNs), and ingot (enabled_precisions={fp16}).
+Times are medians of CUDA-event-timed calls after warm-up; every output is compared with eager
+fp32 by relative L2 error. Prints one table and writes the same as JSON.
+"""
+
+import argparse
+import copy
+import datetime
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PEERS = ["eager", "compile", "reduce-overhead", "freeze"]
+
+
+def time_calls(fn, inputs, iters, warmup):
+    import torch
+
+    for _ in range(warmup):
+        fn(*inputs)
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(iters):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn(*inputs)
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end))
+    return statistics.median(times)
+
+
+def worker(args):
+    import torch
+
+    sys.path.insert(0, HERE)
+    import models
+
+    torch.manual_seed(0)
+    model, make_inputs, is_cnn = models.build(args.model)
+    model = model.cuda()
+    inputs32 = make_inputs(args.batch, "cuda", torch.float32)
+    with torch.inference_mode():
+        ref = model(*inputs32).float()
+    half = copy.deepcopy(model).half()
+    inputs16 = tuple(x.half() if x.is_floating_point() else x for x in inputs32)
+    result = {"model": args.model, "batch": args.batch, "gpu": torch.cuda.get_device_name(), "results": {}}
+
+    def record(name, fn, build_s, inputs):
+        with torch.inference_mode():
+            out = fn(*inputs)
+            rel = ((out.float() - ref).norm() / ref.norm()).item()
+            ms = time_calls(fn, inputs, args.iters, args.warmup)
+        result["results"][name] = {"ms": ms, "rel_l2": rel, "build_s": build_s}
+        print(f"  {args.model} bs{args.batch} {name}: {ms:.3f} ms, rel-L2 {rel:.2e}, build {build_s:.1f} s", flush=True)
+
+    for peer in args.peers:
+        torch._dynamo.reset()
+        m = copy.deepcopy(half)
+        inputs = inputs16
+        t0 = time.perf_counter()
+        try:
+            if peer == "eager":
+                fn = m
+            elif peer == "compile":
+                fn = torch.compile(m)
+            elif peer == "reduce-overhead":
+                fn = torch.compile(m, mode="reduce-overhead")
+            elif peer == "freeze":
+                import torch._inductor.config as inductor_config
+
+                if is_cnn:
+                    m = m.to(memory_format=torch.channels_last)
+                    inputs = tuple(x.to(memory_format=torch.channels_last) for x in inputs16)
+                inductor_config.freezing = True
+                fn = torch.compile(m, mode="reduce-overhead")
+            with torch.inference_mode():
+                fn(*inputs)  # compile happens here
+                torch.cuda.synchronize()
+            record(peer, fn, time.perf_counter() - t0, inputs)
+        except Exception as e:  # a peer failing must not hide the others
+            result["results"][peer] = {"error": f"{type(e).__name__}: {e}"[:500]}
+            print(f"  {args.model} bs{args.batch} {peer}: FAILED {type(e).__name__}: {e}"[:500], flush=True)
+        finally:
+            if peer == "freeze":
+                import torch._inductor.config as inductor_config
+
+                inductor_config.freezing = False
+
+    if not args.no_ingot:
+        import ingot
+
+        torch._dynamo.reset()
+        t0 = time.perf_counter()
+        try:
+            compiled = ingot.compile(half, inputs=list(inputs16), enabled_precisions={torch.float16}, device="cuda",
+                                     optimization_level=args.opt_level)
+            build_s = time.perf_counter() - t0
+            report = ingot.segmentation_report(compiled)
+            result["ingot_engines"] = report["num_engines"]
+            result["ingot_ops_in_engines"] = f"{report['ops_in_engines']}/{report['num_ops']}"
+            record("ingot", compiled, build_s, inputs16)
+        except Exception as e:
+            result["results"]["ingot"] = {"error": f"{type(e).__name__}: {e}"[:2000]}
+            print(f"  {args.model} bs{args.batch} ingot: FAILED {type(e).__name__}: {e}"[:2000], flush=True)
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def table(rows, peers):
+    head = ["model", "batch"] + peers + ["ingot", "speedup", "ingot rel-L2", "ingot build s"]
+    lines = [" | ".join(head), " | ".join("---" for _ in head)]
+    for r in rows:
+        res = r["results"]
+        cells = [r["model"], str(r["batch"])]
+        best = None
+        for p in peers:
+            ms = res.get(p, {}).get("ms")
+            cells.append(f"{ms:.3f}" if ms else "fail")
+            if ms and (best is None or ms < best):
+                best = ms
+        ing = res.get("ingot", {})
+        cells.append(f"{ing['ms']:.3f}" if "ms" in ing else "fail")
+        cells.append(f"{best / ing['ms']:.2f}x" if "ms" in ing and best else "-")
+        cells.append(f"{ing['rel_l2']:.2e}" if "rel_l2" in ing else "-")
+        cells.append(f"{ing['build_s']:.1f}" if "build_s" in ing else "-")
+        lines.append(" | ".join(cells))
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--models", default="resnet50,efficientnet_b0,bert,vit_b_16")
+    ap.add_argument("--batches", default="1,32")
+    ap.add_argument("--peers", default=",".join(PEERS))
+    ap.add_argument("--iters", type=int, default=100)
+    ap.add_argument("--warmup", type=int, default=20)
+    ap.add_argument("--opt-level", type=int, default=3)
+    ap.add_argument("--no-ingot", action="store_true")
+    ap.add_argument("--json", default=None)
+    ap.add_argument("--worker", action="store_true")
+    ap.add_argument("--model")
+    ap.add_argument("--batch", type=int)
+    args = ap.parse_args()
+    args.peers = [p for p in args.peers.split(",") if p]
+    if args.worker:
+        worker(args)
+        return
+    rows = []
+    for model in args.models.split(","):
+        for batch in (int(b) for b in args.batches.split(",")):
+            cmd = [sys.executable, __file__, "--worker", "--model", model, "--batch", str(batch), "--peers",
+                   ",".join(args.peers), "--iters", str(args.iters), "--warmup", str(args.warmup), "--opt-level",
+                   str(args.opt_level)] + (["--no-ingot"] if args.no_ingot else [])
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            sys.stdout.write("".join(l + "\n" for l in proc.stdout.splitlines() if not l.startswith("RESULT ")))
+            got = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
+            if got:
+                rows.append(json.loads(got[-1][len("RESULT "):]))
+            else:
+                print(f"{model} bs{batch}: worker failed\n{proc.stderr[-3000:]}")
+                rows.append({"model": model, "batch": batch, "results": {}, "error": proc.stderr[-3000:]})
+    text = table(rows, args.peers)
+    print(text)
+    out = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "rows": rows, "table": text}
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(out, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
