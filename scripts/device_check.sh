@@ -9,6 +9,9 @@ OUT=${OUT:-$PWD/device_out}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0
 PY=$(command -v python3)
+# The image's CXX (/opt/gcc) links parts of libstdc++ statically into shared libraries, which
+# then carry a second, uninitialized copy of its locale: streams crash. Use the system GCC.
+export CC=/usr/bin/gcc CXX=/usr/bin/g++ CUDAHOSTCXX=/usr/bin/g++
 {
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
   "$PY" -c "import torch, sys; print(sys.version.split()[0], torch.__version__, torch.version.cuda, torch.backends.cudnn.version())"
