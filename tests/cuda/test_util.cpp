@@ -15,7 +15,13 @@ namespace ingot::kernels::cuda::testing {
 
 namespace {
 
-constexpr size_t kPad = 64;  // extra device bytes past every tensor
+// Extra device bytes past every tensor; none in the emulation, where AddressSanitizer then sees
+// any access past the end.
+#ifdef INGOT_CUDA_EMULATION
+constexpr size_t kPad = 0;
+#else
+constexpr size_t kPad = 64;
+#endif
 
 int64_t product(const Dims& d) {
   int64_t n = 1;

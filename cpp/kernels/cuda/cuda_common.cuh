@@ -13,6 +13,8 @@
 
 #include <array>
 #include <cstdint>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "kernels/cuda/kernels.h"
@@ -46,6 +48,47 @@ inline Status check_launch(const char* layer) {
   if (err == cudaSuccess) return Status::ok();
   return error(ErrorCode::kInternal, layer, ": kernel launch failed: ", cudaGetErrorName(err), " (",
                cudaGetErrorString(err), ")");
+}
+
+// ---------------------------------------------------------------- launching
+
+// Launches `kernel` on `stream`. Every launch goes through here, so that the host emulation
+// build (tests/cuda/emulation/, INGOT_CUDA_EMULATION) can run the same kernels on the CPU.
+template <typename... Params, typename... Args>
+void launch_kernel(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream, Args&&... args) {
+#ifdef INGOT_CUDA_EMULATION
+  ::ingot_emulation::run_kernel(kernel, grid, block, smem, std::forward<Args>(args)...);
+  (void)stream;
+#else
+  kernel<<<grid, block, smem, stream>>>(std::forward<Args>(args)...);
+#endif
+}
+
+// The dynamic shared memory of the launch.
+template <typename T>
+__device__ __forceinline__ T* dynamic_smem() {
+#ifdef INGOT_CUDA_EMULATION
+  return static_cast<T*>(::ingot_emulation::dynamic_smem());
+#else
+  extern __shared__ __align__(16) unsigned char ingot_dynamic_smem[];
+  return reinterpret_cast<T*>(ingot_dynamic_smem);
+#endif
+}
+
+#ifdef __CUDACC__
+#define INGOT_NOINLINE __noinline__
+#else
+#define INGOT_NOINLINE __attribute__((noinline))
+#endif
+
+// `p` as a pointer to V (a vector or copy unit); the emulation build checks the alignment that
+// the device requires.
+template <typename V, typename P>
+__device__ __forceinline__ V* vec_ptr(P* p) {
+#ifdef INGOT_CUDA_EMULATION
+  ::ingot_emulation::check_aligned(p, alignof(V));
+#endif
+  return reinterpret_cast<V*>(p);
 }
 
 // ---------------------------------------------------------------- launch geometry
@@ -179,7 +222,7 @@ template <int VEC, typename U>
 __device__ __forceinline__ void load_group_raw(const U* p, int64_t stride, int count, bool vector, U (&v)[VEC]) {
   if constexpr (VEC > 1) {
     if (vector && count == VEC) {
-      Vec<U, VEC> x = *reinterpret_cast<const Vec<U, VEC>*>(p);
+      Vec<U, VEC> x = *vec_ptr<const Vec<U, VEC>>(p);
 #pragma unroll
       for (int j = 0; j < VEC; ++j) v[j] = x.v[j];
       return;
@@ -196,7 +239,7 @@ __device__ __forceinline__ void store_group_raw(U* p, int count, bool vector, co
       Vec<U, VEC> x;
 #pragma unroll
       for (int j = 0; j < VEC; ++j) x.v[j] = v[j];
-      *reinterpret_cast<Vec<U, VEC>*>(p) = x;
+      *vec_ptr<Vec<U, VEC>>(p) = x;
       return;
     }
   }
@@ -458,7 +501,7 @@ __device__ __forceinline__ void load_row(const T* p, int64_t len, int lane, bool
     for (int c = 0; c < E / V; ++c) {
       int64_t at = (static_cast<int64_t>(c) * 32 + lane) * V;
       if (at < len) {
-        Vec<T, V> x = *reinterpret_cast<const Vec<T, V>*>(p + at);
+        Vec<T, V> x = *vec_ptr<const Vec<T, V>>(p + at);
 #pragma unroll
         for (int j = 0; j < V; ++j) v[c * V + j] = to_float(x.v[j]);
       } else {
@@ -486,7 +529,7 @@ __device__ __forceinline__ void store_row(T* p, int64_t len, int lane, bool vec,
         Vec<T, V> x;
 #pragma unroll
         for (int j = 0; j < V; ++j) x.v[j] = from_float<T>(v[c * V + j]);
-        *reinterpret_cast<Vec<T, V>*>(p + at) = x;
+        *vec_ptr<Vec<T, V>>(p + at) = x;
       }
     }
     return;

@@ -53,7 +53,7 @@ struct UnaryArgs {
 };
 
 // Every floating op; the per-element fallback of apply_float.
-__device__ __noinline__ float unary_float_any(UnaryOp op, float v, float alpha, float beta) {
+__device__ INGOT_NOINLINE float unary_float_any(UnaryOp op, float v, float alpha, float beta) {
   switch (op) {
     case UnaryOp::kIdentity: return v;
     case UnaryOp::kRelu: return op_relu(v);
@@ -195,7 +195,7 @@ template <int VEC, typename T, typename C>
 __device__ __forceinline__ void load_run(const T* p, int64_t base, int count, bool vector, C (&v)[VEC]) {
   if constexpr (VEC > 1) {
     if (vector && count == VEC) {
-      Vec<T, VEC> x = *reinterpret_cast<const Vec<T, VEC>*>(p + base);
+      Vec<T, VEC> x = *vec_ptr<const Vec<T, VEC>>(p + base);
 #pragma unroll
       for (int j = 0; j < VEC; ++j) v[j] = to_compute(x.v[j]);
       return;
@@ -212,7 +212,7 @@ __device__ __forceinline__ void store_run(T* p, int64_t base, int count, bool ve
       Vec<T, VEC> x;
 #pragma unroll
       for (int j = 0; j < VEC; ++j) x.v[j] = v[j];
-      *reinterpret_cast<Vec<T, VEC>*>(p + base) = x;
+      *vec_ptr<Vec<T, VEC>>(p + base) = x;
       return;
     }
   }
@@ -356,11 +356,11 @@ Status launch_unary(const net::UnaryParams& p, const Tensors& in, const Tensors&
     args.vec_in = aligned_to(x.data, V * sizeof(T));
     args.vec_out = aligned_to(y.data, V * (predicate ? 1 : sizeof(T)));
     if (V > 1 && args.vec_in && args.vec_out) {
-      unary_kernel<T, V><<<grid_for((n + V - 1) / V, kThreads), kThreads, 0, stream>>>(args);
+      launch_kernel(unary_kernel<T, V>, grid_for((n + V - 1) / V, kThreads), kThreads, 0, stream, args);
       return;
     }
     args.vec_in = args.vec_out = false;
-    unary_kernel<T, 1><<<grid_for(n, kThreads), kThreads, 0, stream>>>(args);
+    launch_kernel(unary_kernel<T, 1>, grid_for(n, kThreads), kThreads, 0, stream, args);
   });
   if (!dispatched) return unsupported(L, ": dtype ", ir::dtype_name(x.dtype));
   return check_launch(L);
@@ -394,11 +394,11 @@ Status launch_cast(const net::CastParams& p, const Tensors& in, const Tensors& o
             constexpr int V = kComputeVec<S> < kComputeVec<U> ? kComputeVec<S> : kComputeVec<U>;
             bool vin = aligned_to(x.data, V * sizeof(S)), vout = aligned_to(y.data, V * sizeof(U));
             if (vin && vout) {
-              cast_float_kernel<S, U, V><<<grid_for((n + V - 1) / V, kThreads), kThreads, 0, stream>>>(
-                  static_cast<const S*>(x.data), static_cast<U*>(y.data), n, true, true);
+              launch_kernel(cast_float_kernel<S, U, V>, grid_for((n + V - 1) / V, kThreads), kThreads, 0, stream,
+                            static_cast<const S*>(x.data), static_cast<U*>(y.data), n, true, true);
             } else {
-              cast_float_kernel<S, U, 1><<<grid_for(n, kThreads), kThreads, 0, stream>>>(
-                  static_cast<const S*>(x.data), static_cast<U*>(y.data), n, false, false);
+              launch_kernel(cast_float_kernel<S, U, 1>, grid_for(n, kThreads), kThreads, 0, stream,
+                            static_cast<const S*>(x.data), static_cast<U*>(y.data), n, false, false);
             }
           }
         });
@@ -407,7 +407,7 @@ Status launch_cast(const net::CastParams& p, const Tensors& in, const Tensors& o
   } else {
     dispatched = visit_dtype(x.dtype, [&](auto in_tag) {
       using S = decltype(in_tag);
-      cast_any_kernel<S><<<grid_for(n, kThreads), kThreads, 0, stream>>>(static_cast<const S*>(x.data), y.data, n, y.dtype);
+      launch_kernel(cast_any_kernel<S>, grid_for(n, kThreads), kThreads, 0, stream, static_cast<const S*>(x.data), y.data, n, y.dtype);
     });
   }
   if (!dispatched) return unsupported(L, ": from ", ir::dtype_name(x.dtype), " to ", ir::dtype_name(y.dtype));
