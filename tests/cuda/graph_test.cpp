@@ -3,7 +3,10 @@
 #include <cstring>
 #include <vector>
 
+#include <random>
+
 #include "ir/symbolic.h"
+#include "kernels/cuda/divisor.cuh"
 #include "support/half.h"
 #include "test_util.h"
 
@@ -208,6 +211,40 @@ TEST(CudaKernelsContract, ErrorsBeforeTouchingTheDevice) {
 
   s = launch(PermuteParams{.perm = {0, 0}}, {t(F32, {2, 2})}, {t(F32, {2, 2})}, nullptr);
   EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument) << s.message();
+}
+
+// The kernels' fast division (host and device share the arithmetic).
+TEST(CudaKernelsContract, DivisorMatchesIntegerDivision) {
+  using detail::Divisor;
+  std::mt19937_64 rng(7);
+  std::vector<int64_t> divisors;
+  for (int64_t d = 1; d <= 2000; ++d) divisors.push_back(d);
+  for (int k = 1; k < 63; ++k) {
+    int64_t p = int64_t{1} << k;
+    divisors.insert(divisors.end(), {p - 1, p, p + 1});
+  }
+  for (int i = 0; i < 2000; ++i) divisors.push_back(1 + static_cast<int64_t>(rng() >> (1 + rng() % 62)));
+  int failures = 0;
+  for (int64_t d : divisors) {
+    Divisor v = Divisor::make(d);
+    bool narrow_d = d < (int64_t{1} << 31);
+    std::vector<int64_t> ns{0, 1, d - 1, d, d + 1, 2 * d - 1, 2 * d, (int64_t{1} << 31) - 1, INT64_MAX};
+    for (int i = 0; i < 64; ++i) ns.push_back(static_cast<int64_t>(rng() >> 1));
+    for (int i = 0; i < 64; ++i) ns.push_back(static_cast<int64_t>(rng() >> 33));
+    for (int64_t n : ns) {
+      if (n < 0) continue;
+      if (v.div(n, false) != n / d && failures++ < 10) ADD_FAILURE() << n << " / " << d << " (64-bit) gave " << v.div(n, false);
+      if (narrow_d && n < (int64_t{1} << 31) && v.div(n, true) != n / d && failures++ < 10) {
+        ADD_FAILURE() << n << " / " << d << " (32-bit) gave " << v.div(n, true);
+      }
+    }
+  }
+  for (int64_t d = 1; d < 200; ++d) {
+    Divisor v = Divisor::make(d);
+    for (int64_t n = 0; n < 20000; ++n) {
+      if (v.div(n, true) != n / d && failures++ < 10) ADD_FAILURE() << n << " / " << d << " (32-bit) gave " << v.div(n, true);
+    }
+  }
 }
 
 }  // namespace

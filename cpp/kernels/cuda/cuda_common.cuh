@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "kernels/cuda/divisor.cuh"
 #include "kernels/cuda/kernels.h"
 #include "support/status.h"
 
@@ -26,8 +27,13 @@ using ir::DType;
 using Tensors = std::vector<DeviceTensor>;
 
 constexpr int kMaxRank = 8;              // after collapsing dims (see collapse_dims)
-constexpr int64_t kNarrowLimit = int64_t{1} << 31;
-constexpr int64_t kMaxGridBlocks = int64_t{1} << 20;  // grid-stride loops cover the rest
+// Grid-stride loops cover work beyond this many blocks. The emulation build lowers it, so that
+// its tests run every loop past its first iteration.
+#ifdef INGOT_CUDA_MAX_GRID_BLOCKS
+constexpr int64_t kMaxGridBlocks = INGOT_CUDA_MAX_GRID_BLOCKS;
+#else
+constexpr int64_t kMaxGridBlocks = int64_t{1} << 20;
+#endif
 
 // ---------------------------------------------------------------- errors
 
@@ -248,54 +254,6 @@ __device__ __forceinline__ void store_group_raw(U* p, int count, bool vector, co
     if (j < count) p[j] = v[j];
   }
 }
-
-// ---------------------------------------------------------------- fast division
-
-// Division by a fixed positive divisor through a multiply-high and a shift (Granlund and
-// Montgomery): q = (mulhi(n, mul) + n) >> shift, with shift = ceil(log2 d) and
-// mul = floor(2^N (2^shift - d) / d) + 1, exact for dividends below 2^(N-1). `narrow` (every
-// dividend and the divisor below 2^31) selects the 32-bit multiplier, else the 64-bit one;
-// no 64-bit division runs on the device (it would be a subroutine call).
-struct Divisor {
-  int64_t value = 1;
-  uint64_t mul64 = 1;
-  uint32_t mul32 = 1;
-  uint32_t shift = 0;
-
-  static Divisor make(int64_t d) {
-    Divisor r;
-    r.value = d < 1 ? 1 : d;
-    uint64_t u = static_cast<uint64_t>(r.value);
-    uint32_t s = 0;
-    while ((uint64_t{1} << s) < u) ++s;
-    r.shift = s;
-    unsigned __int128 m = ((static_cast<unsigned __int128>(1) << 64) * ((uint64_t{1} << s) - u)) / u + 1;
-    r.mul64 = static_cast<uint64_t>(m);
-    if (u < static_cast<uint64_t>(kNarrowLimit)) {
-      r.mul32 = static_cast<uint32_t>(((uint64_t{1} << 32) * ((uint64_t{1} << s) - u)) / u + 1);
-    }
-    return r;
-  }
-
-  __host__ __device__ __forceinline__ int64_t div(int64_t n, bool narrow) const {
-    if (narrow) {
-      uint32_t n32 = static_cast<uint32_t>(n);
-#ifdef __CUDA_ARCH__
-      uint32_t t = __umulhi(n32, mul32);
-#else
-      uint32_t t = static_cast<uint32_t>((static_cast<uint64_t>(n32) * mul32) >> 32);
-#endif
-      return static_cast<int64_t>((t + n32) >> shift);
-    }
-    uint64_t n64 = static_cast<uint64_t>(n);
-#ifdef __CUDA_ARCH__
-    uint64_t t = __umul64hi(n64, mul64);
-#else
-    uint64_t t = static_cast<uint64_t>((static_cast<unsigned __int128>(n64) * mul64) >> 64);
-#endif
-    return static_cast<int64_t>((t + n64) >> shift);
-  }
-};
 
 // ---------------------------------------------------------------- strided layouts
 
