@@ -51,10 +51,10 @@ class GraphTest : public ::testing::Test {
         {NormalizationParams{.kind = NormKind::kLayer, .axis = 1}, {3, 8}, 7},
         {IotaParams{.size = ir::SymExpr(kRows), .start = 0, .step = 1, .dtype = I64}, {}, 9},
     };
+    ASSERT_EQ(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), cudaSuccess);
     fill_input(0, 1);
     fill_input(1, 2);
     fill_input(8, 3);
-    ASSERT_EQ(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), cudaSuccess);
   }
 
   void TearDown() override {
@@ -74,15 +74,17 @@ class GraphTest : public ::testing::Test {
   }
 
   void upload(int i) {
-    ASSERT_EQ(cudaMemcpy(tensors_[static_cast<size_t>(i)].data, hosts_[static_cast<size_t>(i)].data(),
-                         hosts_[static_cast<size_t>(i)].nbytes(), cudaMemcpyHostToDevice),
+    // On stream_ (non-blocking): cudaMemcpy would run on the legacy stream, unordered with it.
+    ASSERT_EQ(cudaMemcpyAsync(tensors_[static_cast<size_t>(i)].data, hosts_[static_cast<size_t>(i)].data(),
+                              hosts_[static_cast<size_t>(i)].nbytes(), cudaMemcpyHostToDevice, stream_),
               cudaSuccess);
+    ASSERT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
   }
 
   void poison_outputs() {
     for (const Step& s : steps_) {
       const HostTensor& h = hosts_[static_cast<size_t>(s.output)];
-      ASSERT_EQ(cudaMemset(tensors_[static_cast<size_t>(s.output)].data, 0xFF, h.nbytes()), cudaSuccess);
+      ASSERT_EQ(cudaMemsetAsync(tensors_[static_cast<size_t>(s.output)].data, 0xFF, h.nbytes(), stream_), cudaSuccess);
     }
   }
 
@@ -101,9 +103,11 @@ class GraphTest : public ::testing::Test {
     for (const Step& s : steps_) {
       const HostTensor& h = hosts_[static_cast<size_t>(s.output)];
       out.emplace_back(h.nbytes());
-      EXPECT_EQ(cudaMemcpy(out.back().data(), tensors_[static_cast<size_t>(s.output)].data, h.nbytes(), cudaMemcpyDeviceToHost),
+      EXPECT_EQ(cudaMemcpyAsync(out.back().data(), tensors_[static_cast<size_t>(s.output)].data, h.nbytes(),
+                                cudaMemcpyDeviceToHost, stream_),
                 cudaSuccess);
     }
+    EXPECT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
     return out;
   }
 
