@@ -425,6 +425,8 @@ std::vector<Case> norm_cases() {
   add("layer_f16_64", layer(2), {in(F16, {3, 197, 64}), in(F16, {64}), in(F16, {64})});
   add("layer_f16_768_f32_params", layer(1), {in(F16, {5, 768}), in(F32, {768}), in(F32, {768})});
   add("layer_bf16_1024", layer(1), {in(BF16, {3, 1024}), in(BF16, {1024}), in(F32, {1024})});
+  add("layer_f32_700", layer(1), {in(F32, {3, 700}), in(F32, {700}), in(F32, {700})});
+  add("layer_f16_520", layer(1), {in(F16, {3, 520}), in(F16, {520}), in(F16, {520})});
   add("layer_f32_no_params", layer(1), {in(F32, {6, 100})});
   add("layer_f32_bias_only", layer(1), {in(F32, {6, 100}), absent(), in(F32, {100})});
   add("layer_f16_odd_197", layer(1), {in(F16, {4, 197}), in(F16, {197}), in(F16, {197})});

@@ -172,6 +172,7 @@ void launch_norm_warp(const NormArgs& a, int e, cudaStream_t stream) {
     case 4: launch_kernel(norm_warp_kernel<T, 4>, grid, kWarpRowsThreads, 0, stream, a); break;
     case 8: launch_kernel(norm_warp_kernel<T, 8>, grid, kWarpRowsThreads, 0, stream, a); break;
     case 16: launch_kernel(norm_warp_kernel<T, 16>, grid, kWarpRowsThreads, 0, stream, a); break;
+    case 24: launch_kernel(norm_warp_kernel<T, 24>, grid, kWarpRowsThreads, 0, stream, a); break;
     default: launch_kernel(norm_warp_kernel<T, 32>, grid, kWarpRowsThreads, 0, stream, a); break;
   }
 }
@@ -375,6 +376,7 @@ Status launch_normalization(const net::NormalizationParams& p, const Tensors& in
     }
     int e = 1;
     while (e * 32 < a.len) e *= 2;
+    if (e == 32 && a.len <= 24 * 32) e = 24;  // hidden size 768 (BERT / ViT base) exactly
     size_t v = static_cast<size_t>(std::min(e, kVec16<T>));
     a.vec = a.len % static_cast<int64_t>(v) == 0 && aligned_to(x.data, v * sizeof(T)) && aligned_to(y.data, v * sizeof(T));
     a.vec_w = a.w && aligned_to(a.w, v * ir::dtype_size(a.w_dtype));
