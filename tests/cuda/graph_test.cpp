@@ -3,7 +3,10 @@
 #include <cstring>
 #include <vector>
 
+#include <random>
+
 #include "ir/symbolic.h"
+#include "kernels/cuda/divisor.cuh"
 #include "support/half.h"
 #include "test_util.h"
 
@@ -48,10 +51,10 @@ class GraphTest : public ::testing::Test {
         {NormalizationParams{.kind = NormKind::kLayer, .axis = 1}, {3, 8}, 7},
         {IotaParams{.size = ir::SymExpr(kRows), .start = 0, .step = 1, .dtype = I64}, {}, 9},
     };
+    ASSERT_EQ(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), cudaSuccess);
     fill_input(0, 1);
     fill_input(1, 2);
     fill_input(8, 3);
-    ASSERT_EQ(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), cudaSuccess);
   }
 
   void TearDown() override {
@@ -71,15 +74,17 @@ class GraphTest : public ::testing::Test {
   }
 
   void upload(int i) {
-    ASSERT_EQ(cudaMemcpy(tensors_[static_cast<size_t>(i)].data, hosts_[static_cast<size_t>(i)].data(),
-                         hosts_[static_cast<size_t>(i)].nbytes(), cudaMemcpyHostToDevice),
+    // On stream_ (non-blocking): cudaMemcpy would run on the legacy stream, unordered with it.
+    ASSERT_EQ(cudaMemcpyAsync(tensors_[static_cast<size_t>(i)].data, hosts_[static_cast<size_t>(i)].data(),
+                              hosts_[static_cast<size_t>(i)].nbytes(), cudaMemcpyHostToDevice, stream_),
               cudaSuccess);
+    ASSERT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
   }
 
   void poison_outputs() {
     for (const Step& s : steps_) {
       const HostTensor& h = hosts_[static_cast<size_t>(s.output)];
-      ASSERT_EQ(cudaMemset(tensors_[static_cast<size_t>(s.output)].data, 0xFF, h.nbytes()), cudaSuccess);
+      ASSERT_EQ(cudaMemsetAsync(tensors_[static_cast<size_t>(s.output)].data, 0xFF, h.nbytes(), stream_), cudaSuccess);
     }
   }
 
@@ -98,9 +103,11 @@ class GraphTest : public ::testing::Test {
     for (const Step& s : steps_) {
       const HostTensor& h = hosts_[static_cast<size_t>(s.output)];
       out.emplace_back(h.nbytes());
-      EXPECT_EQ(cudaMemcpy(out.back().data(), tensors_[static_cast<size_t>(s.output)].data, h.nbytes(), cudaMemcpyDeviceToHost),
+      EXPECT_EQ(cudaMemcpyAsync(out.back().data(), tensors_[static_cast<size_t>(s.output)].data, h.nbytes(),
+                                cudaMemcpyDeviceToHost, stream_),
                 cudaSuccess);
     }
+    EXPECT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
     return out;
   }
 
@@ -208,6 +215,40 @@ TEST(CudaKernelsContract, ErrorsBeforeTouchingTheDevice) {
 
   s = launch(PermuteParams{.perm = {0, 0}}, {t(F32, {2, 2})}, {t(F32, {2, 2})}, nullptr);
   EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument) << s.message();
+}
+
+// The kernels' fast division (host and device share the arithmetic).
+TEST(CudaKernelsContract, DivisorMatchesIntegerDivision) {
+  using detail::Divisor;
+  std::mt19937_64 rng(7);
+  std::vector<int64_t> divisors;
+  for (int64_t d = 1; d <= 2000; ++d) divisors.push_back(d);
+  for (int k = 1; k < 63; ++k) {
+    int64_t p = int64_t{1} << k;
+    divisors.insert(divisors.end(), {p - 1, p, p + 1});
+  }
+  for (int i = 0; i < 2000; ++i) divisors.push_back(1 + static_cast<int64_t>(rng() >> (1 + rng() % 62)));
+  int failures = 0;
+  for (int64_t d : divisors) {
+    Divisor v = Divisor::make(d);
+    bool narrow_d = d < (int64_t{1} << 31);
+    std::vector<int64_t> ns{0, 1, d - 1, d, d + 1, 2 * d - 1, 2 * d, (int64_t{1} << 31) - 1, INT64_MAX};
+    for (int i = 0; i < 64; ++i) ns.push_back(static_cast<int64_t>(rng() >> 1));
+    for (int i = 0; i < 64; ++i) ns.push_back(static_cast<int64_t>(rng() >> 33));
+    for (int64_t n : ns) {
+      if (n < 0) continue;
+      if (v.div(n, false) != n / d && failures++ < 10) ADD_FAILURE() << n << " / " << d << " (64-bit) gave " << v.div(n, false);
+      if (narrow_d && n < (int64_t{1} << 31) && v.div(n, true) != n / d && failures++ < 10) {
+        ADD_FAILURE() << n << " / " << d << " (32-bit) gave " << v.div(n, true);
+      }
+    }
+  }
+  for (int64_t d = 1; d < 200; ++d) {
+    Divisor v = Divisor::make(d);
+    for (int64_t n = 0; n < 20000; ++n) {
+      if (v.div(n, true) != n / d && failures++ < 10) ADD_FAILURE() << n << " / " << d << " (32-bit) gave " << v.div(n, true);
+    }
+  }
 }
 
 }  // namespace

@@ -3,8 +3,12 @@
 // output shapes come from the layer's shape function. Cases cover the fast paths (contiguous,
 // vectorized, rows in registers) and the general ones (broadcast, strided, long rows, other
 // axes), odd and empty sizes, and the engine dtypes.
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
+#include <numeric>
+#include <random>
 
 #include "ir/symbolic.h"
 #include "test_util.h"
@@ -20,6 +24,12 @@ constexpr DType F32 = DType::kFloat32, F16 = DType::kFloat16, BF16 = DType::kBFl
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 std::string dt(DType t) { return std::string(ir::dtype_name(t)); }
+
+int64_t product(const Dims& d) {
+  int64_t n = 1;
+  for (int64_t x : d) n *= x;
+  return n;
+}
 
 class KernelTest : public ::testing::TestWithParam<Case> {};
 
@@ -415,6 +425,8 @@ std::vector<Case> norm_cases() {
   add("layer_f16_64", layer(2), {in(F16, {3, 197, 64}), in(F16, {64}), in(F16, {64})});
   add("layer_f16_768_f32_params", layer(1), {in(F16, {5, 768}), in(F32, {768}), in(F32, {768})});
   add("layer_bf16_1024", layer(1), {in(BF16, {3, 1024}), in(BF16, {1024}), in(F32, {1024})});
+  add("layer_f32_700", layer(1), {in(F32, {3, 700}), in(F32, {700}), in(F32, {700})});
+  add("layer_f16_520", layer(1), {in(F16, {3, 520}), in(F16, {520}), in(F16, {520})});
   add("layer_f32_no_params", layer(1), {in(F32, {6, 100})});
   add("layer_f32_bias_only", layer(1), {in(F32, {6, 100}), absent(), in(F32, {100})});
   add("layer_f16_odd_197", layer(1), {in(F16, {4, 197}), in(F16, {197}), in(F16, {197})});
@@ -472,6 +484,160 @@ std::vector<Case> pooling_cases() {
   return v;
 }
 
+// ---------------------------------------------------------------- randomized rows
+
+// Seeded random shapes and parameters for every family (same rows on every run): broadcast
+// patterns, permutations, slices, axis sets and windows that the hand-written rows miss.
+std::vector<Case> random_cases() {
+  std::vector<Case> v;
+  std::mt19937 rng(20240611);
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  // Random dims in [1, hi], shrunk until the tensor has at most 100k elements.
+  auto dims = [&](int rank, int hi) {
+    Dims d;
+    for (int i = 0; i < rank; ++i) d.push_back(pick(1, hi));
+    for (size_t i = 0; product(d) > 100000; i = (i + 1) % d.size()) d[i] = (d[i] + 1) / 2;
+    return d;
+  };
+  // `d` with some dims set to 1 and some leading dims dropped (still broadcasts to d).
+  auto broadcastable = [&](const Dims& d) {
+    Dims b(d.begin() + pick(0, static_cast<int>(d.size())), d.end());
+    for (int64_t& x : b) {
+      if (pick(0, 2) == 0) x = 1;
+    }
+    return b;
+  };
+  const DType all[] = {F32, F16, BF16, I8, U8, I32, I64, B};
+  auto name = [&](const char* kind, int i) { return std::string("random_") + kind + "_" + std::to_string(i); };
+
+  for (int i = 0; i < 40; ++i) {
+    DType t = all[pick(0, 7)];
+    Dims out = dims(pick(0, 5), 6);
+    std::vector<BinaryOp> ops;
+    for (int k = 0; k < static_cast<int>(BinaryOp::kCount); ++k) {
+      auto op = static_cast<BinaryOp>(k);
+      bool is_float = t == F32 || t == F16 || t == BF16;
+      bool int_only = op == BinaryOp::kBitwiseAnd || op == BinaryOp::kBitwiseOr || op == BinaryOp::kBitwiseXor;
+      bool float_only = op == BinaryOp::kDiv || op == BinaryOp::kAtan2;
+      if ((is_float && int_only) || (!is_float && float_only)) continue;
+      if (!is_float && op == BinaryOp::kPow) continue;  // huge exponents: slow, covered above
+      ops.push_back(op);
+    }
+    BinaryOp op = ops[static_cast<size_t>(pick(0, static_cast<int>(ops.size()) - 1))];
+    bool divides = op == BinaryOp::kFloorDiv || op == BinaryOp::kRemainder || op == BinaryOp::kTruncDiv;
+    v.push_back(make_case(name("elementwise", i), ElementwiseParams{.op = op},
+                          {in(t, broadcastable(out)), in(t, pick(0, 1) ? out : broadcastable(out), divides ? nonzero() : Dist{})}));
+  }
+  for (int i = 0; i < 15; ++i) {
+    DType t = all[pick(0, 7)];
+    Dims out = dims(pick(1, 5), 5);
+    v.push_back(make_case(name("select", i), SelectParams{}, {in(B, broadcastable(out)), in(t, out), in(t, broadcastable(out))}));
+  }
+  for (int i = 0; i < 25; ++i) {
+    DType t = all[pick(0, 7)];
+    int rank = pick(1, 6);
+    Dims x = dims(rank, i % 3 == 0 ? 40 : 7);
+    std::vector<int64_t> perm(static_cast<size_t>(rank));
+    std::iota(perm.begin(), perm.end(), 0);
+    std::shuffle(perm.begin(), perm.end(), rng);
+    v.push_back(make_case(name("permute", i), PermuteParams{.perm = perm}, {in(t, x)}));
+  }
+  for (int i = 0; i < 15; ++i) {
+    Dims out = dims(pick(1, 5), 6);
+    v.push_back(make_case(name("expand", i), ExpandParams{.shape = ir::shape_of(out)}, {in(all[pick(0, 7)], broadcastable(out))}));
+  }
+  for (int i = 0; i < 20; ++i) {
+    int rank = pick(1, 4);
+    Dims x = dims(rank, 9);
+    SliceParams p;
+    for (int a = 0; a < rank; ++a) {
+      if (pick(0, 1) == 0) continue;
+      int64_t d = x[static_cast<size_t>(a)];
+      int64_t start = pick(0, static_cast<int>(d)), end = pick(static_cast<int>(start), static_cast<int>(d));
+      p.axes.push_back(a);
+      p.starts.push_back(ir::SymExpr(start));
+      p.ends.push_back(ir::SymExpr(end));
+      p.steps.push_back(pick(1, 3));
+    }
+    v.push_back(make_case(name("slice", i), p, {in(all[pick(0, 7)], x)}));
+  }
+  for (int i = 0; i < 30; ++i) {
+    DType t = all[pick(0, 7)];
+    int rank = pick(1, 5);
+    Dims x = dims(rank, i % 4 == 0 ? 300 : 9);
+    std::vector<int64_t> axes;
+    for (int a = 0; a < rank; ++a) {
+      if (pick(0, 1)) axes.push_back(a);
+    }
+    std::vector<ReduceOp> ops{ReduceOp::kSum, ReduceOp::kMax, ReduceOp::kMin, ReduceOp::kAny, ReduceOp::kAll};
+    if (t == F32 || t == F16 || t == BF16) ops.insert(ops.end(), {ReduceOp::kMean, ReduceOp::kVar, ReduceOp::kProd});
+    ReduceOp op = ops[static_cast<size_t>(pick(0, static_cast<int>(ops.size()) - 1))];
+    Dist d = op == ReduceOp::kProd ? uniform(0.7, 1.3) : Dist{};
+    v.push_back(make_case(name("reduce", i), ReduceParams{.op = op, .axes = axes, .keepdim = pick(0, 1) == 1, .correction = pick(0, 1) * 1.0},
+                          {in(t, x, d)}));
+  }
+  for (int i = 0; i < 15; ++i) {
+    DType t = std::array<DType, 3>{F32, F16, BF16}[static_cast<size_t>(pick(0, 2))];
+    int rank = pick(1, 4);
+    Dims x = dims(rank, i % 3 == 0 ? 1500 : 40);
+    v.push_back(with_tol(make_case(name("softmax", i), SoftmaxParams{.axis = pick(-rank, rank - 1), .log = pick(0, 1) == 1}, {in(t, x)}),
+                         1e-5, 1e-5));
+  }
+  for (int i = 0; i < 15; ++i) {
+    DType t = all[pick(0, 7)];
+    int rank = pick(1, 4);
+    int64_t axis = pick(0, rank - 1);
+    Dims base = dims(rank, 6);
+    std::vector<InputSpec> inputs;
+    for (int k = pick(1, 5); k > 0; --k) {
+      Dims d = base;
+      d[static_cast<size_t>(axis)] = pick(0, 4);
+      inputs.push_back(in(t, d));
+    }
+    v.push_back(make_case(name("concat", i), ConcatParams{.axis = axis}, inputs));
+  }
+  for (int i = 0; i < 15; ++i) {
+    int rank = pick(1, 4);
+    Dims data = dims(rank, 8);
+    int64_t axis = pick(0, rank - 1);
+    int64_t size = data[static_cast<size_t>(axis)];
+    DType it = pick(0, 1) ? I64 : I32;
+    v.push_back(make_case(name("gather", i), GatherParams{.axis = axis},
+                          {in(all[pick(0, 7)], data), in(it, dims(pick(0, 2), 4), ints(static_cast<double>(-size), static_cast<double>(size - 1)))}));
+  }
+  for (int i = 0; i < 15; ++i) {
+    DType t = std::array<DType, 3>{F32, F16, BF16}[static_cast<size_t>(pick(0, 2))];
+    int rank = pick(2, 4);
+    Dims x = dims(rank, i % 3 == 0 ? 70 : 12);
+    int64_t axis = pick(1, rank - 1);
+    Dims norm(x.begin() + axis, x.end());
+    NormKind kind = pick(0, 1) ? NormKind::kLayer : NormKind::kRms;
+    std::vector<InputSpec> inputs{in(t, x)};
+    if (pick(0, 2)) inputs.push_back(in(pick(0, 1) ? t : F32, norm));
+    if (inputs.size() == 2 && pick(0, 1)) inputs.push_back(in(t, norm));
+    v.push_back(with_tol(make_case(name("norm", i), NormalizationParams{.kind = kind, .axis = axis, .eps = 1e-5}, inputs), 1e-5, 1e-5));
+  }
+  for (int i = 0; i < 20; ++i) {
+    DType t = all[pick(0, 6)];  // no bool
+    int nsp = pick(1, 3);
+    PoolingParams p;
+    p.kind = pick(0, 1) ? PoolKind::kMax : PoolKind::kAvg;
+    Dims x{pick(1, 2), pick(1, 3)};
+    for (int d = 0; d < nsp; ++d) {
+      int64_t k = pick(1, 3), dil = p.kind == PoolKind::kMax ? pick(1, 2) : 1;
+      p.kernel.push_back(k);
+      p.stride.push_back(pick(1, 3));
+      p.dilation.push_back(dil);
+      p.padding.push_back(pick(0, static_cast<int>(k * dil / 2)));
+      x.push_back(k * dil + pick(0, 6));
+    }
+    p.ceil_mode = pick(0, 1) == 1;
+    p.count_include_pad = pick(0, 1) == 1;
+    v.push_back(make_case(name("pooling", i), p, {in(t, x)}));
+  }
+  return v;
+}
+
 INSTANTIATE_TEST_SUITE_P(Elementwise, KernelTest, ::testing::ValuesIn(elementwise_cases()), CaseName());
 INSTANTIATE_TEST_SUITE_P(Select, KernelTest, ::testing::ValuesIn(select_cases()), CaseName());
 INSTANTIATE_TEST_SUITE_P(Unary, KernelTest, ::testing::ValuesIn(unary_cases()), CaseName());
@@ -482,6 +648,7 @@ INSTANTIATE_TEST_SUITE_P(Reduce, KernelTest, ::testing::ValuesIn(reduce_cases())
 INSTANTIATE_TEST_SUITE_P(Softmax, KernelTest, ::testing::ValuesIn(softmax_cases()), CaseName());
 INSTANTIATE_TEST_SUITE_P(Normalization, KernelTest, ::testing::ValuesIn(norm_cases()), CaseName());
 INSTANTIATE_TEST_SUITE_P(Pooling, KernelTest, ::testing::ValuesIn(pooling_cases()), CaseName());
+INSTANTIATE_TEST_SUITE_P(Random, KernelTest, ::testing::ValuesIn(random_cases()), CaseName());
 
 }  // namespace
 

@@ -13,8 +13,11 @@
 
 #include <array>
 #include <cstdint>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
+#include "kernels/cuda/divisor.cuh"
 #include "kernels/cuda/kernels.h"
 #include "support/status.h"
 
@@ -24,8 +27,13 @@ using ir::DType;
 using Tensors = std::vector<DeviceTensor>;
 
 constexpr int kMaxRank = 8;              // after collapsing dims (see collapse_dims)
-constexpr int64_t kNarrowLimit = int64_t{1} << 31;
-constexpr int64_t kMaxGridBlocks = int64_t{1} << 20;  // grid-stride loops cover the rest
+// Grid-stride loops cover work beyond this many blocks. The emulation build lowers it, so that
+// its tests run every loop past its first iteration.
+#ifdef INGOT_CUDA_MAX_GRID_BLOCKS
+constexpr int64_t kMaxGridBlocks = INGOT_CUDA_MAX_GRID_BLOCKS;
+#else
+constexpr int64_t kMaxGridBlocks = int64_t{1} << 20;
+#endif
 
 // ---------------------------------------------------------------- errors
 
@@ -46,6 +54,47 @@ inline Status check_launch(const char* layer) {
   if (err == cudaSuccess) return Status::ok();
   return error(ErrorCode::kInternal, layer, ": kernel launch failed: ", cudaGetErrorName(err), " (",
                cudaGetErrorString(err), ")");
+}
+
+// ---------------------------------------------------------------- launching
+
+// Launches `kernel` on `stream`. Every launch goes through here, so that the host emulation
+// build (tests/cuda/emulation/, INGOT_CUDA_EMULATION) can run the same kernels on the CPU.
+template <typename... Params, typename... Args>
+void launch_kernel(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream, Args&&... args) {
+#ifdef INGOT_CUDA_EMULATION
+  ::ingot_emulation::run_kernel(kernel, grid, block, smem, std::forward<Args>(args)...);
+  (void)stream;
+#else
+  kernel<<<grid, block, smem, stream>>>(std::forward<Args>(args)...);
+#endif
+}
+
+// The dynamic shared memory of the launch.
+template <typename T>
+__device__ __forceinline__ T* dynamic_smem() {
+#ifdef INGOT_CUDA_EMULATION
+  return static_cast<T*>(::ingot_emulation::dynamic_smem());
+#else
+  extern __shared__ __align__(16) unsigned char ingot_dynamic_smem[];
+  return reinterpret_cast<T*>(ingot_dynamic_smem);
+#endif
+}
+
+#ifdef __CUDACC__
+#define INGOT_NOINLINE __noinline__
+#else
+#define INGOT_NOINLINE __attribute__((noinline))
+#endif
+
+// `p` as a pointer to V (a vector or copy unit); the emulation build checks the alignment that
+// the device requires.
+template <typename V, typename P>
+__device__ __forceinline__ V* vec_ptr(P* p) {
+#ifdef INGOT_CUDA_EMULATION
+  ::ingot_emulation::check_aligned(p, alignof(V));
+#endif
+  return reinterpret_cast<V*>(p);
 }
 
 // ---------------------------------------------------------------- launch geometry
@@ -179,7 +228,7 @@ template <int VEC, typename U>
 __device__ __forceinline__ void load_group_raw(const U* p, int64_t stride, int count, bool vector, U (&v)[VEC]) {
   if constexpr (VEC > 1) {
     if (vector && count == VEC) {
-      Vec<U, VEC> x = *reinterpret_cast<const Vec<U, VEC>*>(p);
+      Vec<U, VEC> x = *vec_ptr<const Vec<U, VEC>>(p);
 #pragma unroll
       for (int j = 0; j < VEC; ++j) v[j] = x.v[j];
       return;
@@ -196,7 +245,7 @@ __device__ __forceinline__ void store_group_raw(U* p, int count, bool vector, co
       Vec<U, VEC> x;
 #pragma unroll
       for (int j = 0; j < VEC; ++j) x.v[j] = v[j];
-      *reinterpret_cast<Vec<U, VEC>*>(p) = x;
+      *vec_ptr<Vec<U, VEC>>(p) = x;
       return;
     }
   }
@@ -205,54 +254,6 @@ __device__ __forceinline__ void store_group_raw(U* p, int count, bool vector, co
     if (j < count) p[j] = v[j];
   }
 }
-
-// ---------------------------------------------------------------- fast division
-
-// Division by a fixed positive divisor through a multiply-high and a shift (Granlund and
-// Montgomery): q = (mulhi(n, mul) + n) >> shift, with shift = ceil(log2 d) and
-// mul = floor(2^N (2^shift - d) / d) + 1, exact for dividends below 2^(N-1). `narrow` (every
-// dividend and the divisor below 2^31) selects the 32-bit multiplier, else the 64-bit one;
-// no 64-bit division runs on the device (it would be a subroutine call).
-struct Divisor {
-  int64_t value = 1;
-  uint64_t mul64 = 1;
-  uint32_t mul32 = 1;
-  uint32_t shift = 0;
-
-  static Divisor make(int64_t d) {
-    Divisor r;
-    r.value = d < 1 ? 1 : d;
-    uint64_t u = static_cast<uint64_t>(r.value);
-    uint32_t s = 0;
-    while ((uint64_t{1} << s) < u) ++s;
-    r.shift = s;
-    unsigned __int128 m = ((static_cast<unsigned __int128>(1) << 64) * ((uint64_t{1} << s) - u)) / u + 1;
-    r.mul64 = static_cast<uint64_t>(m);
-    if (u < static_cast<uint64_t>(kNarrowLimit)) {
-      r.mul32 = static_cast<uint32_t>(((uint64_t{1} << 32) * ((uint64_t{1} << s) - u)) / u + 1);
-    }
-    return r;
-  }
-
-  __host__ __device__ __forceinline__ int64_t div(int64_t n, bool narrow) const {
-    if (narrow) {
-      uint32_t n32 = static_cast<uint32_t>(n);
-#ifdef __CUDA_ARCH__
-      uint32_t t = __umulhi(n32, mul32);
-#else
-      uint32_t t = static_cast<uint32_t>((static_cast<uint64_t>(n32) * mul32) >> 32);
-#endif
-      return static_cast<int64_t>((t + n32) >> shift);
-    }
-    uint64_t n64 = static_cast<uint64_t>(n);
-#ifdef __CUDA_ARCH__
-    uint64_t t = __umul64hi(n64, mul64);
-#else
-    uint64_t t = static_cast<uint64_t>((static_cast<unsigned __int128>(n64) * mul64) >> 64);
-#endif
-    return static_cast<int64_t>((t + n64) >> shift);
-  }
-};
 
 // ---------------------------------------------------------------- strided layouts
 
@@ -458,7 +459,7 @@ __device__ __forceinline__ void load_row(const T* p, int64_t len, int lane, bool
     for (int c = 0; c < E / V; ++c) {
       int64_t at = (static_cast<int64_t>(c) * 32 + lane) * V;
       if (at < len) {
-        Vec<T, V> x = *reinterpret_cast<const Vec<T, V>*>(p + at);
+        Vec<T, V> x = *vec_ptr<const Vec<T, V>>(p + at);
 #pragma unroll
         for (int j = 0; j < V; ++j) v[c * V + j] = to_float(x.v[j]);
       } else {
@@ -486,7 +487,7 @@ __device__ __forceinline__ void store_row(T* p, int64_t len, int lane, bool vec,
         Vec<T, V> x;
 #pragma unroll
         for (int j = 0; j < V; ++j) x.v[j] = from_float<T>(v[c * V + j]);
-        *reinterpret_cast<Vec<T, V>*>(p + at) = x;
+        *vec_ptr<Vec<T, V>>(p + at) = x;
       }
     }
     return;

@@ -172,7 +172,7 @@ template <int VEC, typename T, typename C>
 __device__ __forceinline__ void load_group(const T* p, int64_t stride, int count, bool vector, C (&v)[VEC]) {
   if constexpr (VEC > 1) {
     if (vector && count == VEC) {
-      Vec<T, VEC> x = *reinterpret_cast<const Vec<T, VEC>*>(p);
+      Vec<T, VEC> x = *vec_ptr<const Vec<T, VEC>>(p);
 #pragma unroll
       for (int j = 0; j < VEC; ++j) v[j] = to_compute(x.v[j]);
       return;
@@ -356,13 +356,13 @@ Status launch_elementwise(const net::ElementwiseParams& p, const Tensors& in, co
       int64_t gpr = (l.inner + V - 1) / V;
       args.groups_per_row = Divisor::make(gpr);
       args.groups = gpr * l.rows;
-      binary_kernel<T, V><<<grid_for(args.groups, kThreads), kThreads, 0, stream>>>(args);
+      launch_kernel(binary_kernel<T, V>, grid_for(args.groups, kThreads), kThreads, 0, stream, args);
       return;
     }
     args.vec_a = args.vec_b = args.vec_out = false;
     args.groups_per_row = Divisor::make(l.inner);
     args.groups = n;
-    binary_kernel<T, 1><<<grid_for(n, kThreads), kThreads, 0, stream>>>(args);
+    launch_kernel(binary_kernel<T, 1>, grid_for(n, kThreads), kThreads, 0, stream, args);
   });
   if (!dispatched) return unsupported(L, ": dtype ", ir::dtype_name(a.dtype));
   return check_launch(L);
@@ -395,13 +395,13 @@ Status launch_select(const net::SelectParams&, const Tensors& in, const Tensors&
       int64_t gpr = (l.inner + V - 1) / V;
       args.groups_per_row = Divisor::make(gpr);
       args.groups = gpr * l.rows;
-      select_kernel<U, V><<<grid_for(args.groups, kThreads), kThreads, 0, stream>>>(args);
+      launch_kernel(select_kernel<U, V>, grid_for(args.groups, kThreads), kThreads, 0, stream, args);
       return;
     }
     args.vec_c = args.vec_a = args.vec_b = args.vec_out = false;
     args.groups_per_row = Divisor::make(l.inner);
     args.groups = n;
-    select_kernel<U, 1><<<grid_for(n, kThreads), kThreads, 0, stream>>>(args);
+    launch_kernel(select_kernel<U, 1>, grid_for(n, kThreads), kThreads, 0, stream, args);
   });
   if (!dispatched) return unsupported(L, ": dtype ", ir::dtype_name(y.dtype));
   return check_launch(L);

@@ -10,6 +10,13 @@
 //   floating-point rounding (tests compare every kind against it).
 // - Convolution, matmul and attention are not here (cuDNN / cuBLASLt paths in
 //   runtime/cuda/); supports() says which kinds launch() handles.
+// - Pointers need only the element alignment; 16-byte aligned ones (cudaMalloc, aligned plan
+//   offsets) take the vectorized paths. An output may be its input (reshape / identity / cast to
+//   the same dtype then do nothing) but must not overlap it otherwise.
+// - launch() checks what memory safety needs (counts, dtypes, dims against the parameters) and
+//   returns errors for bad ones; the full shape rules are net::infer_types' (the runtime checks
+//   layers with it). Data errors a kernel cannot report (an integer division by zero, a gather
+//   index out of range) give 0 in the affected elements instead of the CPU reference's error.
 #pragma once
 
 #include <cuda_runtime.h>

@@ -42,7 +42,7 @@ __device__ __forceinline__ void apply_param_typed(const P* p, bool vec_p, int64_
     for (int c = 0; c < E / V; ++c) {
       int64_t at = (static_cast<int64_t>(c) * 32 + lane) * V;
       if (at < len) {
-        Vec<P, V> q = *reinterpret_cast<const Vec<P, V>*>(p + at);
+        Vec<P, V> q = *vec_ptr<const Vec<P, V>>(p + at);
 #pragma unroll
         for (int j = 0; j < V; ++j) v[c * V + j] = fn(v[c * V + j], to_float(q.v[j]));
       }
@@ -78,7 +78,10 @@ __global__ void __launch_bounds__(kWarpRowsThreads) norm_warp_kernel(const __gri
     T* y = static_cast<T*>(a.y) + row * a.len;
     float v[E];
     load_row<T, E>(x, a.len, lane, a.vec, 0.0f, v);
-    float center = 0.0f, scale;
+    // y = ((x - center) - shift) * scale: the mean as center + shift, the center a first
+    // estimate and the shift the mean of the deviations from it, so that x - center is exact
+    // and rows far from zero (mean >> std) keep float accuracy.
+    float center = 0.0f, shift = 0.0f, scale;
     if (a.rms) {
       float ss = 0.0f;
 #pragma unroll
@@ -89,18 +92,22 @@ __global__ void __launch_bounds__(kWarpRowsThreads) norm_warp_kernel(const __gri
       float s = 0.0f;
 #pragma unroll
       for (int i = 0; i < E; ++i) s += v[i];
-      center = warp_sum(s) / n;
-      float d2 = 0.0f;
+      const float mean0 = warp_sum(s) / n;
+      float d1 = 0.0f, d2 = 0.0f;
 #pragma unroll
       for (int i = 0; i < E; ++i) {
-        float d = slot<E, V>(i, lane, a.vec) < a.len ? v[i] - center : 0.0f;
+        float d = slot<E, V>(i, lane, a.vec) < a.len ? v[i] - mean0 : 0.0f;
+        d1 += d;
         d2 += d * d;
       }
+      d1 = warp_sum(d1);
       d2 = warp_sum(d2);
-      scale = 1.0f / sqrtf(d2 / n + a.eps);
+      center = mean0;
+      shift = d1 / n;
+      scale = 1.0f / sqrtf(fmaxf(d2 - d1 * d1 / n, 0.0f) / n + a.eps);
     }
 #pragma unroll
-    for (int i = 0; i < E; ++i) v[i] = (v[i] - center) * scale;
+    for (int i = 0; i < E; ++i) v[i] = ((v[i] - center) - shift) * scale;
     if (a.w) apply_param<T, E>(a.w, a.w_dtype, a.vec_w, a.len, lane, a.vec, v, [](float q, float w) { return q * w; });
     if (a.b) apply_param<T, E>(a.b, a.b_dtype, a.vec_b, a.len, lane, a.vec, v, [](float q, float b) { return q + b; });
     store_row<T, E>(y, a.len, lane, a.vec, v);
@@ -109,7 +116,7 @@ __global__ void __launch_bounds__(kWarpRowsThreads) norm_warp_kernel(const __gri
 
 template <typename T>
 __global__ void __launch_bounds__(1024) norm_block_kernel(const __grid_constant__ NormArgs a) {
-  extern __shared__ float cache[];  // a.len floats when the launch provides them, else none
+  float* cache = dynamic_smem<float>();  // a.len floats when the launch provides them, else none
   const bool cached = a.len <= kMaxCachedFloats;
   const int t = threadIdx.x, S = blockDim.x;
   const float n = static_cast<float>(a.len);
@@ -124,18 +131,22 @@ __global__ void __launch_bounds__(1024) norm_block_kernel(const __grid_constant_
       acc += a.rms ? v * v : v;
     }
     acc = block_reduce(acc, sum_op, 0.0f);
-    float center = 0.0f, scale;
+    float center = 0.0f, shift = 0.0f, scale;  // as in norm_warp_kernel
     if (a.rms) {
       scale = 1.0f / sqrtf(acc / n + a.eps);
     } else {
-      center = acc / n;
-      float d2 = 0.0f;
+      const float mean0 = acc / n;
+      float d1 = 0.0f, d2 = 0.0f;
       for (int64_t i = t; i < a.len; i += S) {
-        float d = (cached ? cache[i] : to_float(x[i])) - center;
+        float d = (cached ? cache[i] : to_float(x[i])) - mean0;
+        d1 += d;
         d2 += d * d;
       }
+      d1 = block_reduce(d1, sum_op, 0.0f);
       d2 = block_reduce(d2, sum_op, 0.0f);
-      scale = 1.0f / sqrtf(d2 / n + a.eps);
+      center = mean0;
+      shift = d1 / n;
+      scale = 1.0f / sqrtf(fmaxf(d2 - d1 * d1 / n, 0.0f) / n + a.eps);
     }
     int64_t param_base = 0;
     if (a.group) {
@@ -143,7 +154,7 @@ __global__ void __launch_bounds__(1024) norm_block_kernel(const __grid_constant_
       param_base = (row - sample * a.groups_div.value) * a.per_group;
     }
     for (int64_t i = t; i < a.len; i += S) {
-      float v = ((cached ? cache[i] : to_float(x[i])) - center) * scale;
+      float v = (((cached ? cache[i] : to_float(x[i])) - center) - shift) * scale;
       int64_t k = a.group ? param_base + a.spatial_div.div(i, a.narrow) : i;
       if (a.w) v *= load_param(a.w, a.w_dtype, k);
       if (a.b) v += load_param(a.b, a.b_dtype, k);
@@ -156,12 +167,13 @@ template <typename T>
 void launch_norm_warp(const NormArgs& a, int e, cudaStream_t stream) {
   unsigned grid = grid_for(a.rows, kWarpRowsThreads / 32);
   switch (e) {
-    case 1: norm_warp_kernel<T, 1><<<grid, kWarpRowsThreads, 0, stream>>>(a); break;
-    case 2: norm_warp_kernel<T, 2><<<grid, kWarpRowsThreads, 0, stream>>>(a); break;
-    case 4: norm_warp_kernel<T, 4><<<grid, kWarpRowsThreads, 0, stream>>>(a); break;
-    case 8: norm_warp_kernel<T, 8><<<grid, kWarpRowsThreads, 0, stream>>>(a); break;
-    case 16: norm_warp_kernel<T, 16><<<grid, kWarpRowsThreads, 0, stream>>>(a); break;
-    default: norm_warp_kernel<T, 32><<<grid, kWarpRowsThreads, 0, stream>>>(a); break;
+    case 1: launch_kernel(norm_warp_kernel<T, 1>, grid, kWarpRowsThreads, 0, stream, a); break;
+    case 2: launch_kernel(norm_warp_kernel<T, 2>, grid, kWarpRowsThreads, 0, stream, a); break;
+    case 4: launch_kernel(norm_warp_kernel<T, 4>, grid, kWarpRowsThreads, 0, stream, a); break;
+    case 8: launch_kernel(norm_warp_kernel<T, 8>, grid, kWarpRowsThreads, 0, stream, a); break;
+    case 16: launch_kernel(norm_warp_kernel<T, 16>, grid, kWarpRowsThreads, 0, stream, a); break;
+    case 24: launch_kernel(norm_warp_kernel<T, 24>, grid, kWarpRowsThreads, 0, stream, a); break;
+    default: launch_kernel(norm_warp_kernel<T, 32>, grid, kWarpRowsThreads, 0, stream, a); break;
   }
 }
 
@@ -170,7 +182,7 @@ void launch_norm_block(const NormArgs& a, cudaStream_t stream) {
   int threads = static_cast<int>(std::clamp<int64_t>((a.len / 8 + 31) / 32 * 32, 128, 1024));
   size_t smem = a.len <= kMaxCachedFloats ? static_cast<size_t>(a.len) * sizeof(float) : 0;
   unsigned grid = static_cast<unsigned>(std::min(a.rows, kMaxGridBlocks));
-  norm_block_kernel<T><<<grid, threads, smem, stream>>>(a);
+  launch_kernel(norm_block_kernel<T>, grid, threads, smem, stream, a);
 }
 
 // ---------------------------------------------------------------- batch norm
@@ -286,13 +298,13 @@ Status launch_batch(const net::NormalizationParams& p, const Tensors& in, const 
       int64_t gpp = (a.spatial + V - 1) / V;
       a.groups_per_plane = Divisor::make(gpp);
       a.groups = planes * gpp;
-      batch_norm_kernel<T, V><<<grid_for(a.groups, kBatchThreads), kBatchThreads, 0, stream>>>(a);
+      launch_kernel(batch_norm_kernel<T, V>, grid_for(a.groups, kBatchThreads), kBatchThreads, 0, stream, a);
       return;
     }
     a.vec = false;
     a.groups_per_plane = Divisor::make(a.spatial);
     a.groups = planes * a.spatial;
-    batch_norm_kernel<T, 1><<<grid_for(a.groups, kBatchThreads), kBatchThreads, 0, stream>>>(a);
+    launch_kernel(batch_norm_kernel<T, 1>, grid_for(a.groups, kBatchThreads), kBatchThreads, 0, stream, a);
   });
   if (!dispatched) return unsupported(L, ": dtype ", ir::dtype_name(x.dtype));
   return check_launch(L);
@@ -364,6 +376,7 @@ Status launch_normalization(const net::NormalizationParams& p, const Tensors& in
     }
     int e = 1;
     while (e * 32 < a.len) e *= 2;
+    if (e == 32 && a.len <= 24 * 32) e = 24;  // hidden size 768 (BERT / ViT base) exactly
     size_t v = static_cast<size_t>(std::min(e, kVec16<T>));
     a.vec = a.len % static_cast<int64_t>(v) == 0 && aligned_to(x.data, v * sizeof(T)) && aligned_to(y.data, v * sizeof(T));
     a.vec_w = a.w && aligned_to(a.w, v * ir::dtype_size(a.w_dtype));

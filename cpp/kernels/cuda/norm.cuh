@@ -2,8 +2,9 @@
 //
 // - layer / RMS norm (rows of the trailing dims): rows up to 1024 elements live in registers,
 //   a warp per row (16-byte accesses when aligned); longer rows take a block, cached in shared
-//   memory when they fit. Statistics are two-pass in float (mean, then squared deviations)
-//   with warp-shuffle reductions.
+//   memory when they fit. Statistics in float, two-pass (mean, then the deviations from it,
+//   whose sum also corrects the mean: rows far from zero stay accurate), with warp-shuffle
+//   reductions.
 // - group norm: a block per (sample, group), whose elements are one contiguous span; the same
 //   block kernel as long layer-norm rows, with per-channel weight and bias.
 // - batch norm: an elementwise kernel over [N*C planes, spatial] with per-channel statistics.

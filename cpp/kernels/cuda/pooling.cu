@@ -162,7 +162,7 @@ Status launch_pooling(const net::PoolingParams& p, const Tensors& in, const Tens
   a.narrow = total < kNarrowLimit;
   bool dispatched = visit_dtype(x.dtype, [&](auto tag) {
     using T = decltype(tag);
-    pool_kernel<T><<<grid_for(total, kThreads), kThreads, 0, stream>>>(a);
+    launch_kernel(pool_kernel<T>, grid_for(total, kThreads), kThreads, 0, stream, a);
   });
   if (!dispatched) return unsupported(L, ": dtype ", ir::dtype_name(x.dtype));
   return check_launch(L);

@@ -134,7 +134,7 @@ __device__ __forceinline__ Acc<T> accumulate(const ReduceArgs& a, int64_t base, 
     if (a.vec) {
       int64_t chunks = a.count / V;
       for (int64_t c = t; c < chunks; c += S) {
-        Vec<T, V> v = *reinterpret_cast<const Vec<T, V>*>(x + c * V);
+        Vec<T, V> v = *vec_ptr<const Vec<T, V>>(x + c * V);
 #pragma unroll
         for (int j = 0; j < V; ++j) acc = Op::combine(acc, map(acc_value(v.v[j])));
       }
@@ -320,7 +320,7 @@ constexpr int kMaxCachedFloats = 11776;  // 46 KiB of dynamic shared memory
 
 template <typename T>
 __global__ void __launch_bounds__(1024) softmax_block_kernel(const __grid_constant__ SoftmaxArgs a) {
-  extern __shared__ float cache[];  // a.len floats when the launch provides them, else none
+  float* cache = dynamic_smem<float>();  // a.len floats when the launch provides them, else none
   const bool cached = a.len <= kMaxCachedFloats;
   const int t = threadIdx.x, S = blockDim.x;
   auto max_op = [](float p, float q) { return nan_max(p, q); };
@@ -387,12 +387,12 @@ template <typename T>
 void launch_softmax_warp(const SoftmaxArgs& a, int e, cudaStream_t stream) {
   unsigned grid = grid_for(a.rows, kSoftmaxWarpThreads / 32);
   switch (e) {
-    case 1: softmax_warp_kernel<T, 1><<<grid, kSoftmaxWarpThreads, 0, stream>>>(a); break;
-    case 2: softmax_warp_kernel<T, 2><<<grid, kSoftmaxWarpThreads, 0, stream>>>(a); break;
-    case 4: softmax_warp_kernel<T, 4><<<grid, kSoftmaxWarpThreads, 0, stream>>>(a); break;
-    case 8: softmax_warp_kernel<T, 8><<<grid, kSoftmaxWarpThreads, 0, stream>>>(a); break;
-    case 16: softmax_warp_kernel<T, 16><<<grid, kSoftmaxWarpThreads, 0, stream>>>(a); break;
-    default: softmax_warp_kernel<T, 32><<<grid, kSoftmaxWarpThreads, 0, stream>>>(a); break;
+    case 1: launch_kernel(softmax_warp_kernel<T, 1>, grid, kSoftmaxWarpThreads, 0, stream, a); break;
+    case 2: launch_kernel(softmax_warp_kernel<T, 2>, grid, kSoftmaxWarpThreads, 0, stream, a); break;
+    case 4: launch_kernel(softmax_warp_kernel<T, 4>, grid, kSoftmaxWarpThreads, 0, stream, a); break;
+    case 8: launch_kernel(softmax_warp_kernel<T, 8>, grid, kSoftmaxWarpThreads, 0, stream, a); break;
+    case 16: launch_kernel(softmax_warp_kernel<T, 16>, grid, kSoftmaxWarpThreads, 0, stream, a); break;
+    default: launch_kernel(softmax_warp_kernel<T, 32>, grid, kSoftmaxWarpThreads, 0, stream, a); break;
   }
 }
 
@@ -489,7 +489,7 @@ Status launch_reduce(const net::ReduceParams& p, const Tensors& in, const Tensor
       a.narrow = narrow;
       a.out_bool = out_bool;
       unsigned grid = static_cast<unsigned>(std::min(a.tiles, kMaxGridBlocks));
-      reduce_cols_kernel<T><<<grid, dim3(32, kColsRows), 0, stream>>>(a);
+      launch_kernel(reduce_cols_kernel<T>, grid, dim3(32, kColsRows), 0, stream, a);
       return;
     }
     ReduceArgs a;
@@ -508,9 +508,9 @@ Status launch_reduce(const net::ReduceParams& p, const Tensors& in, const Tensor
     a.block_per_row = count > 4096 || (count > 256 && kept_count < 1024);
     if (a.block_per_row) {
       unsigned grid = static_cast<unsigned>(std::min(kept_count, kMaxGridBlocks));
-      reduce_rows_kernel<T><<<grid, kRowsBlockThreads, 0, stream>>>(a);
+      launch_kernel(reduce_rows_kernel<T>, grid, kRowsBlockThreads, 0, stream, a);
     } else {
-      reduce_rows_kernel<T><<<grid_for(kept_count, kRowsWarpThreads / 32), kRowsWarpThreads, 0, stream>>>(a);
+      launch_kernel(reduce_rows_kernel<T>, grid_for(kept_count, kRowsWarpThreads / 32), kRowsWarpThreads, 0, stream, a);
     }
   });
   if (!dispatched) return unsupported(L, ": dtype ", ir::dtype_name(x.dtype));
@@ -544,7 +544,7 @@ Status launch_softmax(const net::SoftmaxParams& p, const Tensors& in, const Tens
     if (a.inner > 1) {
       a.rows = outer * a.inner;
       a.inner_div = Divisor::make(a.inner);
-      softmax_cols_kernel<T><<<grid_for(a.rows, 256), 256, 0, stream>>>(a);
+      launch_kernel(softmax_cols_kernel<T>, grid_for(a.rows, 256), 256, 0, stream, a);
       return;
     }
     a.rows = outer;
@@ -560,7 +560,7 @@ Status launch_softmax(const net::SoftmaxParams& p, const Tensors& in, const Tens
     int threads = static_cast<int>(std::clamp<int64_t>((a.len / 8 + 31) / 32 * 32, 128, 1024));
     size_t smem = a.len <= kMaxCachedFloats ? static_cast<size_t>(a.len) * sizeof(float) : 0;
     unsigned grid = static_cast<unsigned>(std::min(outer, kMaxGridBlocks));
-    softmax_block_kernel<T><<<grid, threads, smem, stream>>>(a);
+    launch_kernel(softmax_block_kernel<T>, grid, threads, smem, stream, a);
   });
   if (!dispatched) return unsupported(L, ": dtype ", ir::dtype_name(x.dtype));
   return check_launch(L);

@@ -24,8 +24,8 @@ struct CopyArgs {
 
 template <typename U, int VEC>
 __global__ void __launch_bounds__(kThreads) copy_kernel(const __grid_constant__ CopyArgs args) {
-  const U* src = static_cast<const U*>(args.src);
-  U* dst = static_cast<U*>(args.dst);
+  const U* src = vec_ptr<const U>(args.src);
+  U* dst = vec_ptr<U>(args.dst);
   const StridedLayout<1>& l = args.layout;
   for (int64_t g = global_thread(); g < args.groups; g += grid_threads()) {
     int64_t row = args.groups_per_row.div(g, args.narrow);
@@ -99,13 +99,13 @@ Status launch_copy(const char* layer, const StridedLayout<1>& layout, const void
       int64_t gpr = (l.inner + V - 1) / V;
       args.groups_per_row = Divisor::make(gpr);
       args.groups = gpr * l.rows;
-      copy_kernel<U, V><<<grid_for(args.groups, kThreads), kThreads, 0, stream>>>(args);
+      launch_kernel(copy_kernel<U, V>, grid_for(args.groups, kThreads), kThreads, 0, stream, args);
       return;
     }
     args.vec_in = args.vec_out = false;
     args.groups_per_row = Divisor::make(l.inner);
     args.groups = n;
-    copy_kernel<U, 1><<<grid_for(n, kThreads), kThreads, 0, stream>>>(args);
+    launch_kernel(copy_kernel<U, 1>, grid_for(n, kThreads), kThreads, 0, stream, args);
   });
   if (!dispatched) return unsupported(layer, ": element size ", elem);
   return check_launch(layer);
@@ -142,7 +142,7 @@ Status strided_copy(const char* layer, const DeviceTensor& x, const DeviceTensor
   dim3 block(kTile, kTileRows);
   bool dispatched = visit_size(elem, [&](auto tag) {
     using U = decltype(tag);
-    transpose_kernel<U><<<grid, block, 0, stream>>>(args);
+    launch_kernel(transpose_kernel<U>, grid, block, 0, stream, args);
   });
   if (!dispatched) return unsupported(layer, ": element size ", elem);
   return check_launch(layer);
@@ -166,8 +166,8 @@ struct ConcatArgs {
 template <typename U>
 __global__ void __launch_bounds__(kThreads) concat_kernel(const __grid_constant__ ConcatArgs args) {
   const int k = blockIdx.y;
-  const U* src = static_cast<const U*>(args.src[k]);
-  U* dst = static_cast<U*>(args.dst) + args.offset[k];
+  const U* src = vec_ptr<const U>(args.src[k]);
+  U* dst = vec_ptr<U>(args.dst) + args.offset[k];
   const int64_t row = args.row[k], total = args.outer * row;
   for (int64_t i = global_thread(); i < total; i += grid_threads()) {
     int64_t o = args.row_div[k].div(i, args.narrow);
@@ -212,8 +212,8 @@ struct GatherArgs {
 
 template <typename U>
 __global__ void __launch_bounds__(kThreads) gather_kernel(const __grid_constant__ GatherArgs args) {
-  const U* data = static_cast<const U*>(args.data);
-  U* out = static_cast<U*>(args.out);
+  const U* data = vec_ptr<const U>(args.data);
+  U* out = vec_ptr<U>(args.out);
   for (int64_t i = global_thread(); i < args.total; i += grid_threads()) {
     int64_t t = args.inner_div.div(i, args.narrow);
     int64_t k = i - t * args.inner_units;
@@ -235,7 +235,7 @@ __global__ void __launch_bounds__(kThreads) fill_kernel(U* p, int64_t n, U value
   int64_t head = 0;
   if (vector) {
     int64_t chunks = n / kVec16<U>;
-    uint4* q = reinterpret_cast<uint4*>(p);
+    uint4* q = vec_ptr<uint4>(p);
     for (int64_t i = global_thread(); i < chunks; i += grid_threads()) q[i] = value16;
     head = chunks * kVec16<U>;
   }
@@ -433,7 +433,7 @@ Status launch_concat(const net::ConcatParams& p, const Tensors& in, const Tensor
     dim3 grid(grid_for(max_work, kThreads), static_cast<unsigned>(count));
     bool dispatched = visit_unit(static_cast<size_t>(unit), [&](auto tag) {
       using U = decltype(tag);
-      concat_kernel<U><<<grid, kThreads, 0, stream>>>(args);
+      launch_kernel(concat_kernel<U>, grid, kThreads, 0, stream, args);
     });
     if (!dispatched) return unsupported(L, ": unit ", unit);
     INGOT_RETURN_IF_ERROR(check_launch(L));
@@ -473,7 +473,7 @@ Status launch_gather(const net::GatherParams& p, const Tensors& in, const Tensor
   args.narrow = args.total < kNarrowLimit;
   bool dispatched = visit_unit(static_cast<size_t>(unit), [&](auto tag) {
     using U = decltype(tag);
-    gather_kernel<U><<<grid_for(args.total, kThreads), kThreads, 0, stream>>>(args);
+    launch_kernel(gather_kernel<U>, grid_for(args.total, kThreads), kThreads, 0, stream, args);
   });
   if (!dispatched) return unsupported(L, ": unit ", unit);
   return check_launch(L);
@@ -499,7 +499,7 @@ Status launch_fill(const net::FillParams& p, const Tensors& in, const Tensors& o
     U value;
     std::memcpy(&value, one, sizeof(U));
     int64_t work = vector ? n / kVec16<U> + kVec16<U> : n;
-    fill_kernel<U><<<grid_for(work, kThreads), kThreads, 0, stream>>>(static_cast<U*>(y.data), n, value, value16, vector);
+    launch_kernel(fill_kernel<U>, grid_for(work, kThreads), kThreads, 0, stream, static_cast<U*>(y.data), n, value, value16, vector);
   });
   if (!dispatched) return unsupported(L, ": dtype ", ir::dtype_name(y.dtype));
   return check_launch(L);
@@ -519,7 +519,7 @@ Status launch_iota(const net::IotaParams& p, const Tensors& in, const Tensors& o
   int64_t istart = host_float_to_int(p.start, DType::kInt64), istep = host_float_to_int(p.step, DType::kInt64);
   bool dispatched = visit_dtype(y.dtype, [&](auto tag) {
     using T = decltype(tag);
-    iota_kernel<T><<<grid_for(n, kThreads), kThreads, 0, stream>>>(static_cast<T*>(y.data), n, p.start, p.step, istart, istep);
+    launch_kernel(iota_kernel<T>, grid_for(n, kThreads), kThreads, 0, stream, static_cast<T*>(y.data), n, p.start, p.step, istart, istep);
   });
   if (!dispatched) return unsupported(L, ": dtype ", ir::dtype_name(y.dtype));
   return check_launch(L);

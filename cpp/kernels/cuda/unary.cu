@@ -53,7 +53,7 @@ struct UnaryArgs {
 };
 
 // Every floating op; the per-element fallback of apply_float.
-__device__ __noinline__ float unary_float_any(UnaryOp op, float v, float alpha, float beta) {
+__device__ INGOT_NOINLINE float unary_float_any(UnaryOp op, float v, float alpha, float beta) {
   switch (op) {
     case UnaryOp::kIdentity: return v;
     case UnaryOp::kRelu: return op_relu(v);
@@ -110,10 +110,16 @@ __device__ __forceinline__ void map1(float (&v)[VEC], Fn fn) {
   for (int j = 0; j < VEC; ++j) v[j] = fn(v[j]);
 }
 
-// Frequent ops inline over the group, the rest through unary_float_any.
-template <int VEC>
+// kInline: the frequent ops (is_inline_op) expanded over the group; otherwise every op through
+// unary_float_any. Two kernels, so that the frequent ops' kernel makes no call (a call costs
+// registers and a stack frame even when not taken).
+template <int VEC, bool kInline>
 __device__ __forceinline__ void apply_float(const UnaryArgs& p, float (&v)[VEC]) {
   const float alpha = p.alpha, beta = p.beta;
+  if constexpr (!kInline) {
+    map1(v, [&](float x) { return unary_float_any(p.op, x, alpha, beta); });
+    return;
+  }
   switch (p.op) {
     case UnaryOp::kIdentity: break;
     case UnaryOp::kRelu: map1(v, op_relu); break;
@@ -133,7 +139,21 @@ __device__ __forceinline__ void apply_float(const UnaryArgs& p, float (&v)[VEC])
     case UnaryOp::kClamp: map1(v, [=](float x) { return op_clamp(x, alpha, beta); }); break;
     case UnaryOp::kHardSigmoid: map1(v, op_hard_sigmoid); break;
     case UnaryOp::kHardSwish: map1(v, op_hard_swish); break;
-    default: map1(v, [&](float x) { return unary_float_any(p.op, x, alpha, beta); }); break;
+    default: map1(v, [](float) { return __int_as_float(0x7fffffff); }); break;  // not launched
+  }
+}
+
+// The ops apply_float<VEC, true> expands.
+bool is_inline_op(UnaryOp op) {
+  switch (op) {
+    case UnaryOp::kIdentity: case UnaryOp::kRelu: case UnaryOp::kSigmoid: case UnaryOp::kTanh:
+    case UnaryOp::kGeluErf: case UnaryOp::kGeluTanh: case UnaryOp::kSilu: case UnaryOp::kExp:
+    case UnaryOp::kNeg: case UnaryOp::kAbs: case UnaryOp::kSqrt: case UnaryOp::kRsqrt:
+    case UnaryOp::kReciprocal: case UnaryOp::kSquare: case UnaryOp::kLeakyRelu: case UnaryOp::kClamp:
+    case UnaryOp::kHardSigmoid: case UnaryOp::kHardSwish:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -195,7 +215,7 @@ template <int VEC, typename T, typename C>
 __device__ __forceinline__ void load_run(const T* p, int64_t base, int count, bool vector, C (&v)[VEC]) {
   if constexpr (VEC > 1) {
     if (vector && count == VEC) {
-      Vec<T, VEC> x = *reinterpret_cast<const Vec<T, VEC>*>(p + base);
+      Vec<T, VEC> x = *vec_ptr<const Vec<T, VEC>>(p + base);
 #pragma unroll
       for (int j = 0; j < VEC; ++j) v[j] = to_compute(x.v[j]);
       return;
@@ -212,7 +232,7 @@ __device__ __forceinline__ void store_run(T* p, int64_t base, int count, bool ve
       Vec<T, VEC> x;
 #pragma unroll
       for (int j = 0; j < VEC; ++j) x.v[j] = v[j];
-      *reinterpret_cast<Vec<T, VEC>*>(p + base) = x;
+      *vec_ptr<Vec<T, VEC>>(p + base) = x;
       return;
     }
   }
@@ -222,7 +242,7 @@ __device__ __forceinline__ void store_run(T* p, int64_t base, int count, bool ve
   }
 }
 
-template <typename T, int VEC>
+template <typename T, int VEC, bool kInline>
 __global__ void __launch_bounds__(kThreads) unary_kernel(const __grid_constant__ UnaryArgs args) {
   using C = ComputeType<T>;
   const T* in = static_cast<const T*>(args.in);
@@ -239,7 +259,7 @@ __global__ void __launch_bounds__(kThreads) unary_kernel(const __grid_constant__
       store_run<VEC>(static_cast<BoolByte*>(args.out), base, count, args.vec_out, r);
       continue;
     }
-    if constexpr (kIsFloat<T>) apply_float<VEC>(args, v);
+    if constexpr (kIsFloat<T>) apply_float<VEC, kInline>(args, v);
     else apply_int<VEC>(args, std::is_same_v<T, BoolByte>, v);
     T r[VEC];
 #pragma unroll
@@ -355,12 +375,19 @@ Status launch_unary(const net::UnaryParams& p, const Tensors& in, const Tensors&
     constexpr int V = kComputeVec<T>;
     args.vec_in = aligned_to(x.data, V * sizeof(T));
     args.vec_out = aligned_to(y.data, V * (predicate ? 1 : sizeof(T)));
-    if (V > 1 && args.vec_in && args.vec_out) {
-      unary_kernel<T, V><<<grid_for((n + V - 1) / V, kThreads), kThreads, 0, stream>>>(args);
-      return;
+    // Integer ops and predicates never reach apply_float: one kernel per (T, V) for them.
+    bool inline_ops = !kIsFloat<T> || predicate || is_inline_op(p.op);
+    bool vector = V > 1 && args.vec_in && args.vec_out;
+    if (!vector) args.vec_in = args.vec_out = false;
+    unsigned grid = vector ? grid_for((n + V - 1) / V, kThreads) : grid_for(n, kThreads);
+    if (vector && inline_ops) launch_kernel(unary_kernel<T, V, true>, grid, kThreads, 0, stream, args);
+    if (vector && !inline_ops) {
+      if constexpr (kIsFloat<T>) launch_kernel(unary_kernel<T, V, false>, grid, kThreads, 0, stream, args);
     }
-    args.vec_in = args.vec_out = false;
-    unary_kernel<T, 1><<<grid_for(n, kThreads), kThreads, 0, stream>>>(args);
+    if (!vector && inline_ops) launch_kernel(unary_kernel<T, 1, true>, grid, kThreads, 0, stream, args);
+    if (!vector && !inline_ops) {
+      if constexpr (kIsFloat<T>) launch_kernel(unary_kernel<T, 1, false>, grid, kThreads, 0, stream, args);
+    }
   });
   if (!dispatched) return unsupported(L, ": dtype ", ir::dtype_name(x.dtype));
   return check_launch(L);
@@ -394,11 +421,11 @@ Status launch_cast(const net::CastParams& p, const Tensors& in, const Tensors& o
             constexpr int V = kComputeVec<S> < kComputeVec<U> ? kComputeVec<S> : kComputeVec<U>;
             bool vin = aligned_to(x.data, V * sizeof(S)), vout = aligned_to(y.data, V * sizeof(U));
             if (vin && vout) {
-              cast_float_kernel<S, U, V><<<grid_for((n + V - 1) / V, kThreads), kThreads, 0, stream>>>(
-                  static_cast<const S*>(x.data), static_cast<U*>(y.data), n, true, true);
+              launch_kernel(cast_float_kernel<S, U, V>, grid_for((n + V - 1) / V, kThreads), kThreads, 0, stream,
+                            static_cast<const S*>(x.data), static_cast<U*>(y.data), n, true, true);
             } else {
-              cast_float_kernel<S, U, 1><<<grid_for(n, kThreads), kThreads, 0, stream>>>(
-                  static_cast<const S*>(x.data), static_cast<U*>(y.data), n, false, false);
+              launch_kernel(cast_float_kernel<S, U, 1>, grid_for(n, kThreads), kThreads, 0, stream,
+                            static_cast<const S*>(x.data), static_cast<U*>(y.data), n, false, false);
             }
           }
         });
@@ -407,7 +434,7 @@ Status launch_cast(const net::CastParams& p, const Tensors& in, const Tensors& o
   } else {
     dispatched = visit_dtype(x.dtype, [&](auto in_tag) {
       using S = decltype(in_tag);
-      cast_any_kernel<S><<<grid_for(n, kThreads), kThreads, 0, stream>>>(static_cast<const S*>(x.data), y.data, n, y.dtype);
+      launch_kernel(cast_any_kernel<S>, grid_for(n, kThreads), kThreads, 0, stream, static_cast<const S*>(x.data), y.data, n, y.dtype);
     });
   }
   if (!dispatched) return unsupported(L, ": from ", ir::dtype_name(x.dtype), " to ", ir::dtype_name(y.dtype));

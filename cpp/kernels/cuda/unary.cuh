@@ -3,8 +3,9 @@
 // Inputs and outputs have one shape, so both kernels walk the tensor as one contiguous run,
 // a group of up to 16 bytes per thread (vector loads and stores when both pointers are
 // aligned, a scalar tail). Floating inputs compute in float as eager PyTorch does; integers
-// exactly in int64. Frequent activations are expanded inline; the rarer math functions go
-// through one out-of-line switch, which keeps the kernels small.
+// exactly in int64. Frequent activations (relu, gelu, silu, sigmoid, tanh, exp, ...) run in a
+// kernel that expands them inline; the rarer math functions run in a second kernel through one
+// out-of-line switch, which keeps both small and the frequent one free of calls.
 //
 // Casts follow the CPU reference (kernels/cpu/elements.h): floating to integer truncates, with
 // NaN and out-of-range values giving the x86 "integer indefinite" (INT64_MIN, or INT32_MIN

@@ -1,0 +1,93 @@
+// Host emulation of the CUDA execution model, for testing the kernels of kernels/cuda/ on
+// machines without a GPU (CI). Force-included (-include) before every source of the emulated
+// test binary; the kernel sources compile unchanged with the host compiler.
+//
+// - Every launch runs at once, block after block; each block runs its threads as OS threads,
+//   so __syncthreads() is a barrier over the block and __shfl_xor_sync an exchange over the
+//   warp (both with the semantics the kernels rely on: full warps, exited threads drop out).
+// - __shared__ variables become statics (blocks never run concurrently), dynamic shared memory
+//   is a per-block buffer of the launch's size.
+// - The launch configuration is checked as the device would (block and grid limits, dynamic
+//   shared memory without opt-in); errors are reported through cudaGetLastError().
+// - "Device" memory is host memory (cudaMalloc with 256-byte alignment and no slack, so that
+//   AddressSanitizer sees every out-of-bounds access); vector accesses check their alignment.
+// emulator.cpp implements the runtime functions the kernels and the tests call.
+#pragma once
+
+#ifdef __CUDACC__
+#error "cuda_emulation.h is for the host compiler only"
+#endif
+
+#define INGOT_CUDA_EMULATION 1
+#define __shared__ static
+#define __launch_bounds__(...)
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <math.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace ingot_emulation {
+
+struct ThreadContext {
+  uint3 thread_idx;
+  uint3 block_idx;
+  dim3 block_dim;
+  dim3 grid_dim;
+};
+
+ThreadContext& context();
+void* dynamic_smem();
+void check_aligned(const void* p, size_t alignment);
+void syncthreads();
+uint64_t shuffle_xor_bits(uint64_t bits, int lane_mask);
+
+// Runs body() on every thread of every block of the launch (after checking the configuration).
+void run_blocks(dim3 grid, dim3 block, size_t smem, const std::function<void()>& body);
+
+template <typename... P, typename... A>
+void run_kernel(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, A&&... args) {
+  const std::tuple<std::decay_t<P>...> params(std::forward<A>(args)...);
+  run_blocks(grid, block, smem, [&] { std::apply(kernel, params); });
+}
+
+}  // namespace ingot_emulation
+
+#define threadIdx (::ingot_emulation::context().thread_idx)
+#define blockIdx (::ingot_emulation::context().block_idx)
+#define blockDim (::ingot_emulation::context().block_dim)
+#define gridDim (::ingot_emulation::context().grid_dim)
+
+inline void __syncthreads() { ::ingot_emulation::syncthreads(); }
+
+template <typename T>
+inline T __shfl_xor_sync(unsigned, T v, int lane_mask, int = 32) {
+  static_assert(sizeof(T) <= 8 && std::is_trivially_copyable_v<T>, "shuffle of at most 8 bytes");
+  uint64_t bits = 0;
+  std::memcpy(&bits, &v, sizeof(T));
+  bits = ::ingot_emulation::shuffle_xor_bits(bits, lane_mask);
+  T r;
+  std::memcpy(&r, &bits, sizeof(T));
+  return r;
+}
+
+inline float __int_as_float(int x) {
+  float f;
+  std::memcpy(&f, &x, 4);
+  return f;
+}
+
+inline double __longlong_as_double(long long x) {
+  double d;
+  std::memcpy(&d, &x, 8);
+  return d;
+}
