@@ -99,6 +99,8 @@ def worker(args):
                 inductor_config.freezing = False
 
     if not args.no_ingot:
+        if args.profile:
+            os.environ["INGOT_PROFILE_LAYERS"] = args.profile
         import ingot
 
         torch._dynamo.reset()
@@ -111,6 +113,10 @@ def worker(args):
             result["ingot_engines"] = report["num_engines"]
             result["ingot_ops_in_engines"] = f"{report['ops_in_engines']}/{report['num_ops']}"
             record("ingot", compiled, build_s, inputs16)
+            del compiled  # writes the layer profile, if asked for
+            import gc
+
+            gc.collect()
         except Exception as e:
             result["results"]["ingot"] = {"error": f"{type(e).__name__}: {e}"[:2000]}
             print(f"  {args.model} bs{args.batch} ingot: FAILED {type(e).__name__}: {e}"[:2000], flush=True)
@@ -147,6 +153,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--opt-level", type=int, default=3)
     ap.add_argument("--no-ingot", action="store_true")
+    ap.add_argument("--profile", default=None, help="write ingot's per-layer GPU times to this file")
     ap.add_argument("--json", default=None)
     ap.add_argument("--worker", action="store_true")
     ap.add_argument("--model")
@@ -161,7 +168,8 @@ def main():
         for batch in (int(b) for b in args.batches.split(",")):
             cmd = [sys.executable, __file__, "--worker", "--model", model, "--batch", str(batch), "--peers",
                    ",".join(args.peers), "--iters", str(args.iters), "--warmup", str(args.warmup), "--opt-level",
-                   str(args.opt_level)] + (["--no-ingot"] if args.no_ingot else [])
+                   str(args.opt_level)] + (["--no-ingot"] if args.no_ingot else []) + (
+                       ["--profile", args.profile] if args.profile else [])
             proc = subprocess.run(cmd, capture_output=True, text=True)
             sys.stdout.write("".join(l + "\n" for l in proc.stdout.splitlines() if not l.startswith("RESULT ")))
             got = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]

@@ -1,6 +1,8 @@
 // Builder passes over net::Network (backend-independent; backends pick which to run).
 #pragma once
 
+#include <set>
+
 #include "ir/dtype.h"
 #include "net/network.h"
 #include "support/status.h"
@@ -18,5 +20,14 @@ Expected<net::Network> fuse_epilogues(const net::Network& net, int* absorbed = n
 // produced float32 produce `dtype`. Statistics inside normalization and softmax kernels are
 // accumulated in float32 whatever the storage type.
 Expected<net::Network> lower_precision(const net::Network& net, ir::DType dtype);
+
+// Stores the activations around 2-D convolutions of `dtypes` channels-last (NHWC), which is
+// what GPU tensor-core convolutions want: such convolutions switch to channels_last (weights
+// permuted to [O, kH, kW, C/g]), layout-agnostic layers (unary, cast, elementwise, select,
+// reductions, softmax, concat) follow their inputs' layout with their axes remapped, and a
+// permute is inserted only where a layer or an engine output needs the plain layout.
+// Returns how many permutes it inserted.
+Expected<net::Network> channels_last(const net::Network& net, const std::set<ir::DType>& dtypes,
+                                     int* permutes = nullptr);
 
 }  // namespace ingot::build

@@ -92,8 +92,38 @@ SymExpr conv_out(const SymExpr& in, int64_t shift, int64_t s) {
   return SymExpr::floordiv(in + SymExpr(shift), SymExpr(s)) + SymExpr(1);
 }
 
+TensorType permuted(const TensorType& t, const std::vector<size_t>& perm) {
+  TensorType out{t.dtype, {}};
+  for (size_t a : perm) out.shape.push_back(t.shape[a]);
+  return out;
+}
+
+Expected<Types> infer(const ConvolutionParams& p, const Inputs& in);
+
+// A channels-last convolution is the NCHW one with its tensors' dims permuted.
+Expected<Types> infer_channels_last(const ConvolutionParams& p, const Inputs& in) {
+  const char* L = "convolution";
+  INGOT_RETURN_IF_ERROR(need_inputs(L, in, 2, 4));
+  if (p.transposed || in[0]->rank() != 4 || in[1]->rank() != 4) {
+    return bad(L, "channels_last needs a 2-D convolution that is not transposed, got ", in[0]->str());
+  }
+  const std::vector<size_t> to_nchw{0, 3, 1, 2}, to_nhwc{0, 2, 3, 1};
+  TensorType x = permuted(*in[0], to_nchw), w = permuted(*in[1], to_nchw);
+  std::optional<TensorType> res;
+  if (in.size() > 3 && in[3]) {
+    if (in[3]->rank() != 4) return bad(L, "residual ", in[3]->str(), " must have rank 4");
+    res = permuted(*in[3], to_nchw);
+  }
+  ConvolutionParams q = p;
+  q.channels_last = false;
+  Inputs nchw{&x, &w, in.size() > 2 ? in[2] : nullptr, res ? &*res : nullptr};
+  INGOT_ASSIGN_OR_RETURN(Types out, infer(q, nchw));
+  return Types{permuted(out[0], to_nhwc)};
+}
+
 Expected<Types> infer(const ConvolutionParams& p, const Inputs& in) {
   const char* L = "convolution";
+  if (p.channels_last) return infer_channels_last(p, in);
   INGOT_RETURN_IF_ERROR(need_inputs(L, in, 2, 4));
   const TensorType &x = *in[0], &w = *in[1];
   size_t nsp = w.rank() >= 2 ? w.rank() - 2 : 0;
@@ -130,7 +160,7 @@ Expected<Types> infer(const ConvolutionParams& p, const Inputs& in) {
     }
     out_channels = grouped;
   }
-  if (in.size() == 3 && in[2]) {
+  if (in.size() >= 3 && in[2]) {
     const TensorType& b = *in[2];
     if (b.rank() != 1 || b.shape[0].as_constant() != out_channels || b.dtype != x.dtype) {
       return bad(L, "bias ", b.str(), " must be ", ir::dtype_name(x.dtype), "[", out_channels, "]");

@@ -59,6 +59,8 @@ const char* enum_name(PoolKind k);
 // in: x [N, C, *spatial], w [O, C/groups, *k] (transposed: [C, O/groups, *k]), bias? [O],
 // residual? (the output's type). y = activation(conv(x, w) + bias + residual): the builder
 // fuses a following bias / residual add / activation into the layer.
+// channels_last (2-D, not transposed): x [N, H, W, C], w [O, kH, kW, C/groups], y [N, H', W', O]
+// (the builder's layout pass stores activations around convolutions that way for the GPU).
 struct ConvolutionParams {
   static constexpr const char* kName = "convolution";
   std::vector<int64_t> stride, padding, dilation, output_padding;
@@ -66,10 +68,12 @@ struct ConvolutionParams {
   bool transposed = false;
   UnaryOp activation = UnaryOp::kIdentity;
   double act_alpha = 0.0, act_beta = 0.0;  // parameters of the activation (UnaryParams alpha/beta)
+  bool channels_last = false;
   template <typename V> void fields(V& v) {
     v("stride", stride); v("padding", padding); v("dilation", dilation);
     v("output_padding", output_padding); v("groups", groups); v("transposed", transposed);
     v("activation", activation); v("act_alpha", act_alpha); v("act_beta", act_beta);
+    v("channels_last", channels_last);
   }
 };
 

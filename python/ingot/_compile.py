@@ -40,8 +40,16 @@ def _as_inputs(inputs) -> list:
     return out
 
 
-def _export(module: torch.nn.Module, inputs: list, example_tensors, kwarg_inputs) -> ExportedProgram:
-    args = example_tensors if example_tensors is not None else tuple(i.example_tensor() for i in inputs)
+def _model_device(module: torch.nn.Module, default: torch.device) -> torch.device:
+    for t in list(module.parameters()) + list(module.buffers()):
+        return t.device
+    return default
+
+
+def _export(module: torch.nn.Module, inputs: list, example_tensors, kwarg_inputs, device) -> ExportedProgram:
+    # Example inputs live where the model's weights do.
+    args = example_tensors if example_tensors is not None else tuple(
+        i.example_tensor(device=_model_device(module, device)) for i in inputs)
     dynamic = None
     if any(i.is_dynamic() for i in inputs):
         dynamic = []
@@ -113,7 +121,7 @@ def compile(
         tensors = [x for x in inputs if isinstance(x, torch.Tensor)]
         example = tuple(inputs) if len(tensors) == len(specs) else None
         module = module.eval()
-        ep = _export(module, specs, example, kwarg_inputs)
+        ep = _export(module, specs, example, kwarg_inputs, settings.device)
     else:
         raise Error(f"cannot compile a {type(module).__name__}; give an nn.Module or an ExportedProgram")
     ep = ep.run_decompositions(decomposition_table())

@@ -123,4 +123,64 @@ TEST(LowerPrecision, HalfAndBFloat16AgreeWithFloat32) {
   }
 }
 
+TEST(ChannelsLast, ConvolutionsRunNhwcWithFewPermutes) {
+  for (DType dt : {DType::kFloat16, DType::kFloat32}) {
+    auto low = dt == DType::kFloat16 ? build::lower_precision(resnet_like(), dt) : Expected<net::Network>(resnet_like());
+    ASSERT_TRUE(low.has_value());
+    int permutes = 0;
+    auto nhwc = build::channels_last(*low, {dt}, &permutes);
+    ASSERT_TRUE(nhwc.has_value()) << nhwc.status().message();
+    int convs = 0;
+    for (const auto& layer : nhwc->layers()) {
+      if (const auto* c = std::get_if<net::ConvolutionParams>(&layer.params)) convs += c->channels_last;
+    }
+    EXPECT_EQ(convs, 2);
+    // One permute into NHWC for the input, one back before the flatten, one back for the
+    // second output (the square of the shortcut).
+    EXPECT_EQ(permutes, 3);
+    auto a = run(*low), b = run(std::move(*nhwc));
+    for (size_t o = 0; o < a.size(); ++o) {
+      for (size_t i = 0; i < a[o].size(); ++i) EXPECT_NEAR(a[o][i], b[o][i], 1e-5 + 1e-3 * std::abs(a[o][i])) << o << " " << i;
+    }
+  }
+}
+
+TEST(ChannelsLast, SqueezeExcitationStaysNhwc) {
+  net::Network n;
+  int x = n.add_input("x", {DType::kFloat32, ir::shape_of({2, 4, 5, 5})});
+  net::ConvolutionParams c;
+  c.stride = c.dilation = {1, 1};
+  c.padding = {0, 0};
+  c.output_padding = {0, 0};
+  int y = *n.add(c, {x, n.add_constant("w", random_constant({6, 4, 1, 1}, 9))}, "conv");
+  net::ReduceParams mean;
+  mean.op = net::ReduceOp::kMean;
+  mean.axes = {2, 3};
+  mean.keepdim = true;
+  int m = *n.add(mean, {y}, "squeeze");
+  int e = *n.add(c, {m, n.add_constant("we", random_constant({6, 6, 1, 1}, 10))}, "excite");
+  net::UnaryParams sig;
+  sig.op = net::UnaryOp::kSigmoid;
+  int s = *n.add(sig, {e}, "sigmoid");
+  int scaled = *n.add(net::ElementwiseParams{net::BinaryOp::kMul}, {y, s}, "scale");
+  int bias = *n.add(net::ElementwiseParams{net::BinaryOp::kAdd}, {scaled, n.add_constant("b", random_constant({6, 1, 1}, 11))}, "bias");
+  mean.keepdim = false;
+  int pooled = *n.add(mean, {bias}, "pool");  // [2, 6]: the same order in both layouts
+  n.mark_output(pooled, "y");
+  int permutes = 0;
+  auto nhwc = build::channels_last(n, {DType::kFloat32}, &permutes);
+  ASSERT_TRUE(nhwc.has_value()) << nhwc.status().message();
+  EXPECT_EQ(permutes, 1);  // only the input
+  auto plan_a = build::build_plan(n, {}), plan_b = build::build_plan(std::move(*nhwc), {});
+  ASSERT_TRUE(plan_a.has_value() && plan_b.has_value());
+  auto ea = runtime::Engine::from_plan(std::move(*plan_a)), eb = runtime::Engine::from_plan(std::move(*plan_b));
+  std::vector<float> in(2 * 4 * 5 * 5), oa(12), ob(12);
+  for (size_t i = 0; i < in.size(); ++i) in[i] = std::sin(float(i));
+  for (auto* e : {&ea, &eb}) {
+    auto ctx = (**e)->create_context();
+    ASSERT_TRUE(ctx->run({{in.data(), DType::kFloat32, {2, 4, 5, 5}}}, {{(e == &ea ? oa : ob).data(), DType::kFloat32, {2, 6}}}).is_ok());
+  }
+  for (size_t i = 0; i < oa.size(); ++i) EXPECT_NEAR(oa[i], ob[i], 1e-5) << i;
+}
+
 }  // namespace

@@ -179,8 +179,8 @@ ROWS = [
     ("to_bool", lambda x: x.bool() | (x > 1), lambda: [torch.tensor([0.0, 1.0, -2.0, 0.5])]),
     ("full_like", lambda x: torch.full_like(x, 7.0) + x, lambda: [r(2, 3)]),
     ("zeros_ones_like", lambda x: torch.zeros_like(x) + torch.ones_like(x) * x, lambda: [r(2, 3)]),
-    ("arange", lambda x: x + torch.arange(4, dtype=x.dtype), lambda: [r(3, 4)]),
-    ("arange_step", lambda x: x * torch.arange(1, 9, 2), lambda: [r(3, 4)]),
+    ("arange", lambda x: x + torch.arange(4, dtype=x.dtype, device=x.device), lambda: [r(3, 4)]),
+    ("arange_step", lambda x: x * torch.arange(1, 9, 2, device=x.device), lambda: [r(3, 4)]),
     # --- attention
     ("sdpa", F.scaled_dot_product_attention, lambda: [r(2, 3, 5, 8), r(2, 3, 6, 8), r(2, 3, 6, 4)]),
     ("sdpa_causal", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=0.3),

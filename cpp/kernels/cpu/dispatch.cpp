@@ -82,6 +82,48 @@ Status apply_epilogue(net::UnaryOp act, double alpha, double beta, const std::ve
   return detail::run(u, {out}, {out});
 }
 
+// A tensor permuted into owned memory.
+struct Permuted {
+  std::vector<uint8_t> bytes;
+  TensorView view;
+};
+
+Status permute(const TensorView& t, const std::vector<int64_t>& perm, Permuted* out) {
+  out->view.dtype = t.dtype;
+  out->view.dims.clear();
+  for (int64_t a : perm) out->view.dims.push_back(t.dims[static_cast<size_t>(a)]);
+  out->bytes.assign(static_cast<size_t>(t.numel()) * ir::dtype_size(t.dtype), 0);
+  out->view.data = out->bytes.data();
+  net::PermuteParams p;
+  p.perm = perm;
+  return detail::run(p, {t}, {out->view});
+}
+
+// Channels-last convolution: the NCHW kernel on permuted copies (the reference favours
+// clarity; the GPU runs NHWC natively).
+Status run_channels_last(const net::ConvolutionParams& p, const std::vector<TensorView>& inputs, const TensorView& out) {
+  const std::vector<int64_t> to_nchw{0, 3, 1, 2}, to_nhwc{0, 2, 3, 1};
+  Permuted x, w, res, y;
+  INGOT_RETURN_IF_ERROR(permute(inputs[0], to_nchw, &x));
+  INGOT_RETURN_IF_ERROR(permute(inputs[1], to_nchw, &w));
+  std::vector<TensorView> in{x.view, w.view, inputs.size() > 2 ? inputs[2] : TensorView{}};
+  if (inputs.size() > 3 && inputs[3].present()) {
+    INGOT_RETURN_IF_ERROR(permute(inputs[3], to_nchw, &res));
+    in.push_back(res.view);
+  }
+  y.view.dtype = out.dtype;
+  y.view.dims = {out.dims[0], out.dims[3], out.dims[1], out.dims[2]};
+  y.bytes.assign(static_cast<size_t>(out.numel()) * ir::dtype_size(out.dtype), 0);
+  y.view.data = y.bytes.data();
+  net::ConvolutionParams q = p;
+  q.channels_last = false;
+  INGOT_RETURN_IF_ERROR(detail::run(q, in, {y.view}));
+  INGOT_RETURN_IF_ERROR(apply_epilogue(q.activation, q.act_alpha, q.act_beta, in, y.view));
+  net::PermuteParams back;
+  back.perm = to_nhwc;
+  return detail::run(back, {y.view}, {out});
+}
+
 }  // namespace
 
 Status run_layer(const net::LayerParams& params, const std::vector<TensorView>& inputs,
@@ -118,6 +160,9 @@ Status run_layer(const net::LayerParams& params, const std::vector<TensorView>& 
       return invalid_argument(layer, ": output #", i, " is ", view_str(o), " but the layer gives ", want.str());
     }
     if (!o.data && o.numel() > 0) return invalid_argument(layer, ": output #", i, " has no data");
+  }
+  if (auto* c = std::get_if<net::ConvolutionParams>(&resolved); c && c->channels_last) {
+    return run_channels_last(*c, inputs, outputs[0]);
   }
   INGOT_RETURN_IF_ERROR(std::visit([&](const auto& p) { return detail::run(p, inputs, outputs); }, resolved));
   if (auto* c = std::get_if<net::ConvolutionParams>(&resolved)) {

@@ -49,25 +49,41 @@ class ConvRunner : public LayerRunner {
     }
     const DeviceTensor &x = in[0], &w = in[1], &y = out[0];
     INGOT_ASSIGN_OR_RETURN(cudnnDataType_t dt, cudnn_dtype(x.dtype));
-    std::vector<int> xd = dims4(x.dims), wd = dims4(w.dims), yd = dims4(y.dims);
-    int nsp = static_cast<int>(xd.size()) - 2;
-    std::vector<int> pad(p.padding.begin(), p.padding.end()), stride(p.stride.begin(), p.stride.end()),
-        dil(p.dilation.begin(), p.dilation.end());
-    if (x.dims.size() == 3) {  // 1-D: the unit height comes first
-      pad.insert(pad.begin(), 0), stride.insert(stride.begin(), 1), dil.insert(dil.begin(), 1);
-    }
-    INGOT_CUDNN_TRY(cudnnSetTensorNdDescriptor(x_, dt, static_cast<int>(xd.size()), xd.data(), packed_strides(xd).data()));
-    INGOT_CUDNN_TRY(cudnnSetTensorNdDescriptor(y_, dt, static_cast<int>(yd.size()), yd.data(), packed_strides(yd).data()));
-    INGOT_CUDNN_TRY(cudnnSetFilterNdDescriptor(w_, dt, CUDNN_TENSOR_NCHW, static_cast<int>(wd.size()), wd.data()));
-    INGOT_CUDNN_TRY(cudnnSetConvolutionNdDescriptor(conv_, nsp, pad.data(), stride.data(), dil.data(),
-                                                    CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-    INGOT_CUDNN_TRY(cudnnSetConvolutionGroupCount(conv_, static_cast<int>(p.groups)));
     bool f32 = x.dtype == ir::DType::kFloat32;
+    channels_last_ = p.channels_last;
+    int channels;
+    if (p.channels_last) {
+      // NHWC tensors and [O, kH, kW, C/g] filters; cuDNN takes the dims in NCHW order.
+      const auto &xd = x.dims, &wd = w.dims, &yd = y.dims;
+      auto i32 = [](int64_t v) { return static_cast<int>(v); };
+      INGOT_CUDNN_TRY(cudnnSetTensor4dDescriptor(x_, CUDNN_TENSOR_NHWC, dt, i32(xd[0]), i32(xd[3]), i32(xd[1]), i32(xd[2])));
+      INGOT_CUDNN_TRY(cudnnSetTensor4dDescriptor(y_, CUDNN_TENSOR_NHWC, dt, i32(yd[0]), i32(yd[3]), i32(yd[1]), i32(yd[2])));
+      INGOT_CUDNN_TRY(cudnnSetFilter4dDescriptor(w_, dt, CUDNN_TENSOR_NHWC, i32(wd[0]), i32(wd[3]), i32(wd[1]), i32(wd[2])));
+      int pad[2] = {i32(p.padding[0]), i32(p.padding[1])}, stride[2] = {i32(p.stride[0]), i32(p.stride[1])},
+          dil[2] = {i32(p.dilation[0]), i32(p.dilation[1])};
+      INGOT_CUDNN_TRY(cudnnSetConvolutionNdDescriptor(conv_, 2, pad, stride, dil, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+      channels = i32(yd[3]);
+      INGOT_CUDNN_TRY(cudnnSetTensor4dDescriptor(b_, CUDNN_TENSOR_NHWC, dt, 1, channels, 1, 1));
+    } else {
+      std::vector<int> xd = dims4(x.dims), wd = dims4(w.dims), yd = dims4(y.dims);
+      int nsp = static_cast<int>(xd.size()) - 2;
+      std::vector<int> pad(p.padding.begin(), p.padding.end()), stride(p.stride.begin(), p.stride.end()),
+          dil(p.dilation.begin(), p.dilation.end());
+      if (x.dims.size() == 3) {  // 1-D: the unit height comes first
+        pad.insert(pad.begin(), 0), stride.insert(stride.begin(), 1), dil.insert(dil.begin(), 1);
+      }
+      INGOT_CUDNN_TRY(cudnnSetTensorNdDescriptor(x_, dt, static_cast<int>(xd.size()), xd.data(), packed_strides(xd).data()));
+      INGOT_CUDNN_TRY(cudnnSetTensorNdDescriptor(y_, dt, static_cast<int>(yd.size()), yd.data(), packed_strides(yd).data()));
+      INGOT_CUDNN_TRY(cudnnSetFilterNdDescriptor(w_, dt, CUDNN_TENSOR_NCHW, static_cast<int>(wd.size()), wd.data()));
+      INGOT_CUDNN_TRY(cudnnSetConvolutionNdDescriptor(conv_, nsp, pad.data(), stride.data(), dil.data(),
+                                                      CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+      channels = yd[1];
+      std::vector<int> bd(yd.size(), 1);
+      bd[1] = channels;
+      INGOT_CUDNN_TRY(cudnnSetTensorNdDescriptor(b_, dt, static_cast<int>(bd.size()), bd.data(), packed_strides(bd).data()));
+    }
+    INGOT_CUDNN_TRY(cudnnSetConvolutionGroupCount(conv_, static_cast<int>(p.groups)));
     INGOT_CUDNN_TRY(cudnnSetConvolutionMathType(conv_, f32 && !env.allow_tf32 ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH));
-    int channels = yd[1];
-    std::vector<int> bd(yd.size(), 1);
-    bd[1] = channels;
-    INGOT_CUDNN_TRY(cudnnSetTensorNdDescriptor(b_, dt, static_cast<int>(bd.size()), bd.data(), packed_strides(bd).data()));
 
     has_bias_ = in.size() > 2 && in[2].data;
     has_residual_ = in.size() > 3 && in[3].data;
@@ -133,9 +149,14 @@ class ConvRunner : public LayerRunner {
     e.beta = static_cast<float>(p.act_beta);
     e.bias = has_bias_ ? in[2].data : nullptr;
     e.residual = has_residual_ ? in[3].data : nullptr;
-    e.channels = y.dims[1];
-    e.inner = 1;
-    for (size_t d = 2; d < y.dims.size(); ++d) e.inner *= y.dims[d];
+    if (channels_last_) {
+      e.channels = y.dims.back();
+      e.inner = 1;
+    } else {
+      e.channels = y.dims[1];
+      e.inner = 1;
+      for (size_t d = 2; d < y.dims.size(); ++d) e.inner *= y.dims[d];
+    }
     return launch_epilogue(y, e, stream);
   }
 
@@ -220,7 +241,7 @@ class ConvRunner : public LayerRunner {
   cudnnConvolutionFwdAlgo_t fwd_algo_ = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM;
   cudnnConvolutionBwdDataAlgo_t bwd_algo_ = CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
   size_t workspace_ = 0;
-  bool fused_ = false, has_bias_ = false, has_residual_ = false, transposed_ = false;
+  bool fused_ = false, has_bias_ = false, has_residual_ = false, transposed_ = false, channels_last_ = false;
   DeviceBuffer zero_bias_;
 };
 

@@ -69,9 +69,67 @@ std::unique_ptr<BackendContext> CudaEngine::create_context() const { return std:
 CudaContext::CudaContext(const CudaEngine& engine) : engine_(engine) {
   const char* env = std::getenv("INGOT_CUDA_GRAPHS");
   use_graphs_ = !(env && std::strcmp(env, "0") == 0);
+  if (const char* p = std::getenv("INGOT_PROFILE_LAYERS")) profile_path_ = p;
+}
+
+Status CudaContext::profile_layers(const BoundShapes& shapes, cudaStream_t stream) {
+  const net::Network& net = engine_.plan().network;
+  size_t n = net.layers().size();
+  if (profile_events_.empty()) {
+    profile_events_.resize(n + 1);
+    for (auto& e : profile_events_) INGOT_CUDA_TRY(cudaEventCreate(&e));
+    profile_ms_.assign(n, 0.0);
+  }
+  INGOT_CUDA_TRY(cudaEventRecord(profile_events_[0], stream));
+  for (size_t l = 0; l < n; ++l) {
+    const net::Layer& layer = net.layers()[l];
+    Status s = runners_[l]->enqueue(env_, shapes.params(net, l), tensors(layer.inputs, shapes),
+                                    tensors(layer.outputs, shapes), workspace_.get(), stream);
+    if (!s.is_ok()) return s.with_context("layer '" + layer.name + "': ");
+    INGOT_CUDA_TRY(cudaEventRecord(profile_events_[l + 1], stream));
+  }
+  INGOT_CUDA_TRY(cudaEventSynchronize(profile_events_[n]));
+  for (size_t l = 0; l < n; ++l) {
+    float ms = 0;
+    cudaEventElapsedTime(&ms, profile_events_[l], profile_events_[l + 1]);
+    profile_ms_[l] += ms;
+  }
+  ++profile_calls_;
+  return Status::ok();
+}
+
+void CudaContext::write_profile() {
+  FILE* f = std::fopen(profile_path_.c_str(), "a");
+  if (!f || profile_calls_ == 0) {
+    if (f) std::fclose(f);
+    return;
+  }
+  const net::Network& net = engine_.plan().network;
+  std::map<std::string, std::pair<double, int>> by_kind;
+  double total = 0;
+  for (size_t l = 0; l < profile_ms_.size(); ++l) {
+    double ms = profile_ms_[l] / profile_calls_;
+    total += ms;
+    std::string kind = net::layer_kind_name(net.layers()[l].kind());
+    by_kind[kind].first += ms;
+    by_kind[kind].second += 1;
+  }
+  std::fprintf(f, "engine '%s': %d call(s), %.4f ms per call over %zu layers\n", engine_.plan().name.c_str(),
+               profile_calls_, total, profile_ms_.size());
+  for (const auto& [kind, v] : by_kind) {
+    std::fprintf(f, "  %-14s %4d layers %9.4f ms %5.1f%%\n", kind.c_str(), v.second, v.first, 100.0 * v.first / total);
+  }
+  for (size_t l = 0; l < profile_ms_.size(); ++l) {
+    const net::Layer& layer = net.layers()[l];
+    std::fprintf(f, "    %9.4f ms  %-12s %s  %s\n", profile_ms_[l] / profile_calls_, net::layer_kind_name(layer.kind()),
+                 layer.name.c_str(), net::params_str(layer.params).c_str());
+  }
+  std::fclose(f);
 }
 
 CudaContext::~CudaContext() {
+  if (!profile_path_.empty()) write_profile();
+  for (auto e : profile_events_) cudaEventDestroy(e);
   for (auto& [key, g] : graphs_) cudaGraphExecDestroy(g.exec);
   if (capture_stream_) cudaStreamDestroy(capture_stream_);
   if (done_) cudaEventDestroy(done_);
@@ -173,6 +231,21 @@ Status CudaContext::execute(const BoundShapes& shapes, const std::vector<void*>&
     if (bytes) INGOT_CUDA_TRY(cudaMemcpyAsync(pointer(id), io[static_cast<size_t>(id)], bytes, cudaMemcpyDeviceToDevice, stream));
   }
   ++calls_;
+  if (!profile_path_.empty()) {
+    INGOT_RETURN_IF_ERROR(profile_layers(shapes, stream));
+  } else {
+    INGOT_RETURN_IF_ERROR(run_layers(shapes, stream));
+  }
+  for (int id : net.outputs()) {
+    size_t bytes = static_cast<size_t>(numel(shapes.dims[static_cast<size_t>(id)])) * ir::dtype_size(net.tensor(id).type.dtype);
+    if (bytes) INGOT_CUDA_TRY(cudaMemcpyAsync(io[static_cast<size_t>(id)], pointer(id), bytes, cudaMemcpyDeviceToDevice, stream));
+  }
+  INGOT_CUDA_TRY(cudaEventRecord(done_, stream));
+  last_stream_ = stream;
+  return Status::ok();
+}
+
+Status CudaContext::run_layers(const BoundShapes& shapes, cudaStream_t stream) {
   auto it = graphs_.find(shapes.key);
   if (use_graphs_ && it == graphs_.end() && eager_runs_[shapes.key] > 0) {
     // Second call with this shape: record the layers into a graph on our own stream.
@@ -201,16 +274,10 @@ Status CudaContext::execute(const BoundShapes& shapes, const std::vector<void*>&
   if (use_graphs_ && it != graphs_.end()) {
     it->second.last_use = calls_;
     INGOT_CUDA_TRY(cudaGraphLaunch(it->second.exec, stream));
-  } else {
-    INGOT_RETURN_IF_ERROR(enqueue_layers(shapes, stream));
-    ++eager_runs_[shapes.key];
+    return Status::ok();
   }
-  for (int id : net.outputs()) {
-    size_t bytes = static_cast<size_t>(numel(shapes.dims[static_cast<size_t>(id)])) * ir::dtype_size(net.tensor(id).type.dtype);
-    if (bytes) INGOT_CUDA_TRY(cudaMemcpyAsync(io[static_cast<size_t>(id)], pointer(id), bytes, cudaMemcpyDeviceToDevice, stream));
-  }
-  INGOT_CUDA_TRY(cudaEventRecord(done_, stream));
-  last_stream_ = stream;
+  INGOT_RETURN_IF_ERROR(enqueue_layers(shapes, stream));
+  ++eager_runs_[shapes.key];
   return Status::ok();
 }
 

@@ -51,6 +51,8 @@ class CudaContext : public BackendContext {
   Status init();
   Status prepare(const BoundShapes& shapes);
   Status enqueue_layers(const BoundShapes& shapes, cudaStream_t stream);
+  // Replays this shape's CUDA graph (capturing it on the second call), or runs layer by layer.
+  Status run_layers(const BoundShapes& shapes, cudaStream_t stream);
   void* pointer(int tensor);
   Tensors tensors(const std::vector<int>& ids, const BoundShapes& shapes);
 
@@ -71,6 +73,14 @@ class CudaContext : public BackendContext {
   std::map<uint64_t, int> eager_runs_;
   uint64_t calls_ = 0;
   bool use_graphs_ = true;
+  // INGOT_PROFILE_LAYERS=<file>: run layer by layer with events between layers and write the
+  // per-layer GPU times there when the context is destroyed (a diagnostic, not the hot path).
+  std::string profile_path_;
+  std::vector<cudaEvent_t> profile_events_;
+  std::vector<double> profile_ms_;
+  int profile_calls_ = 0;
+  Status profile_layers(const BoundShapes& shapes, cudaStream_t stream);
+  void write_profile();
   cudaStream_t capture_stream_ = nullptr;
   cudaEvent_t done_ = nullptr;
   cudaStream_t last_stream_ = nullptr;
