@@ -91,8 +91,6 @@ class ConvRunner : public LayerRunner {
     fused_ = !p.transposed && (p.activation == net::UnaryOp::kIdentity || p.activation == net::UnaryOp::kRelu) &&
              (has_bias_ || has_residual_ || p.activation == net::UnaryOp::kRelu);
     if (!p.transposed && p.activation == net::UnaryOp::kIdentity && !has_bias_ && !has_residual_) fused_ = false;
-    // The build times the fused call against forward + our epilogue and records the winner.
-    if (tactic_.find("fused=0") != std::string::npos) fused_ = false;
     if (!fused_ && p.activation != net::UnaryOp::kIdentity && !epilogue_supports(p.activation)) {
       return unsupported("convolution: activation ", net::enum_name(p.activation), " cannot be fused on the GPU");
     }
@@ -162,6 +160,10 @@ class ConvRunner : public LayerRunner {
     return launch_epilogue(y, e, stream);
   }
 
+  // Records the fastest algorithm cudnnFind measures (for an identity epilogue, the one the
+  // fused call accepts). Timing the fused call against forward + our epilogue per layer was
+  // tried and removed: it made EfficientNet-B0 slower and picked algorithms that failed at batch
+  // 32 (bench/NOTES.md).
   Expected<std::string> tune(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
                              void* workspace, size_t workspace_size, cudaStream_t stream) override {
     if (transposed_) return std::string();
@@ -171,61 +173,15 @@ class ConvRunner : public LayerRunner {
     INGOT_CUDNN_TRY(cudnnFindConvolutionForwardAlgorithmEx(env.cudnn, x_, in[0].data, w_, in[1].data, conv_, y_,
                                                            out[0].data, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf,
                                                            workspace, workspace_size));
-    const auto& p = std::get<net::ConvolutionParams>(params);
-    bool can_fuse = fused_;
-    // Candidates: the fastest plain algorithm with our epilogue, and (when the fused call is
-    // possible) the fused call with the algorithms it accepts. Each is timed as it will run.
-    struct Candidate {
-      cudnnConvolutionFwdAlgo_t algo;
-      size_t memory;
-      bool fused;
-    };
-    std::vector<Candidate> candidates;
-    for (int i = 0; i < found; ++i) {
+    bool identity_fused = fused_ && std::get<net::ConvolutionParams>(params).activation == net::UnaryOp::kIdentity;
+    for (int i = 0; i < found; ++i) {  // sorted by time
       if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].memory > workspace_size) continue;
-      if (candidates.empty() || !candidates.front().fused) candidates.push_back({perf[i].algo, perf[i].memory, false});
-      break;
+      if (identity_fused && perf[i].algo != CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM) continue;
+      fwd_algo_ = perf[i].algo;
+      workspace_ = perf[i].memory;
+      return "fwd=" + std::to_string(static_cast<int>(perf[i].algo));
     }
-    if (can_fuse) {
-      bool identity = p.activation == net::UnaryOp::kIdentity;
-      int fused_count = 0;
-      for (int i = 0; i < found && fused_count < 3; ++i) {
-        if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].memory > workspace_size) continue;
-        if (identity && perf[i].algo != CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM) continue;
-        candidates.push_back({perf[i].algo, perf[i].memory, true});
-        ++fused_count;
-      }
-    }
-    cudaEvent_t start, stop;
-    INGOT_CUDA_TRY(cudaEventCreate(&start));
-    INGOT_CUDA_TRY(cudaEventCreate(&stop));
-    float best = 1e30f;
-    const Candidate* winner = nullptr;
-    for (const Candidate& c : candidates) {
-      fwd_algo_ = c.algo;
-      workspace_ = c.memory;
-      fused_ = c.fused;
-      bool ok = true;
-      for (int rep = 0; rep < 8 && ok; ++rep) {
-        if (rep == 2) cudaEventRecord(start, stream);
-        ok = enqueue(env, params, in, out, workspace, stream).is_ok() && fused_ == c.fused;
-      }
-      cudaEventRecord(stop, stream);
-      if (cudaEventSynchronize(stop) != cudaSuccess || !ok) {
-        cudaGetLastError();
-        continue;
-      }
-      float ms = 0;
-      cudaEventElapsedTime(&ms, start, stop);
-      if (ms < best) best = ms, winner = &c;
-    }
-    cudaEventDestroy(start);
-    cudaEventDestroy(stop);
-    if (!winner) return std::string();
-    fwd_algo_ = winner->algo;
-    workspace_ = winner->memory;
-    fused_ = winner->fused;
-    return "fwd=" + std::to_string(static_cast<int>(winner->algo)) + (winner->fused ? ",fused=1" : ",fused=0");
+    return std::string();
   }
 
  private:
