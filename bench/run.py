@@ -153,6 +153,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--opt-level", type=int, default=3)
     ap.add_argument("--no-ingot", action="store_true")
+    ap.add_argument("--worker-timeout", type=int, default=400)
     ap.add_argument("--profile", default=None, help="write ingot's per-layer GPU times to this file")
     ap.add_argument("--json", default=None)
     ap.add_argument("--worker", action="store_true")
@@ -170,14 +171,22 @@ def main():
                    ",".join(args.peers), "--iters", str(args.iters), "--warmup", str(args.warmup), "--opt-level",
                    str(args.opt_level)] + (["--no-ingot"] if args.no_ingot else []) + (
                        ["--profile", args.profile] if args.profile else [])
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            sys.stdout.write("".join(l + "\n" for l in proc.stdout.splitlines() if not l.startswith("RESULT ")))
-            got = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
+            try:
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.worker_timeout)
+                stdout, stderr = proc.stdout, proc.stderr
+            except subprocess.TimeoutExpired as e:
+                stdout = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+                stderr = f"worker timed out after {args.worker_timeout} s"
+            sys.stdout.write("".join(l + "\n" for l in stdout.splitlines() if not l.startswith("RESULT ")))
+            got = [l for l in stdout.splitlines() if l.startswith("RESULT ")]
             if got:
                 rows.append(json.loads(got[-1][len("RESULT "):]))
             else:
-                print(f"{model} bs{batch}: worker failed\n{proc.stderr[-3000:]}")
-                rows.append({"model": model, "batch": batch, "results": {}, "error": proc.stderr[-3000:]})
+                print(f"{model} bs{batch}: worker failed\n{stderr[-3000:]}")
+                rows.append({"model": model, "batch": batch, "results": {}, "error": stderr[-3000:]})
+            if args.json:  # after every configuration, so that a cut-off run still leaves data
+                with open(args.json, "w") as f:
+                    json.dump({"date": datetime.datetime.now().isoformat(timespec="seconds"), "rows": rows}, f, indent=1)
     text = table(rows, args.peers)
     print(text)
     out = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "rows": rows, "table": text}
