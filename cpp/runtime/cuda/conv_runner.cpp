@@ -179,7 +179,10 @@ class ConvRunner : public LayerRunner {
       if (identity_fused && perf[i].algo != CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM) continue;
       fwd_algo_ = perf[i].algo;
       workspace_ = perf[i].memory;
-      return "fwd=" + std::to_string(static_cast<int>(perf[i].algo));
+      // An algorithm is only valid with the math type cudnnFind measured it with.
+      INGOT_CUDNN_TRY(cudnnSetConvolutionMathType(conv_, perf[i].mathType));
+      return "fwd=" + std::to_string(static_cast<int>(perf[i].algo)) +
+             ",math=" + std::to_string(static_cast<int>(perf[i].mathType));
     }
     return std::string();
   }
@@ -193,6 +196,10 @@ class ConvRunner : public LayerRunner {
     };
     if (tactic_.rfind("fwd=", 0) == 0) {
       auto algo = static_cast<cudnnConvolutionFwdAlgo_t>(std::atoi(tactic_.c_str() + 4));
+      size_t m = tactic_.find(",math=");
+      if (m != std::string::npos) {
+        INGOT_CUDNN_TRY(cudnnSetConvolutionMathType(conv_, static_cast<cudnnMathType_t>(std::atoi(tactic_.c_str() + m + 6))));
+      }
       if ((!identity_fused || algo == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM) && workspace_for(algo, ws)) {
         fwd_algo_ = algo;
         return Status::ok();
@@ -208,7 +215,9 @@ class ConvRunner : public LayerRunner {
     INGOT_CUDNN_TRY(cudnnGetConvolutionForwardAlgorithm_v7(env.cudnn, x_, w_, conv_, y_, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
                                                           &found, perf));
     for (int i = 0; i < found; ++i) {
-      if (perf[i].status == CUDNN_STATUS_SUCCESS && workspace_for(perf[i].algo, ws)) {
+      if (perf[i].status != CUDNN_STATUS_SUCCESS) continue;
+      INGOT_CUDNN_TRY(cudnnSetConvolutionMathType(conv_, perf[i].mathType));
+      if (workspace_for(perf[i].algo, ws)) {
         fwd_algo_ = perf[i].algo;
         return Status::ok();
       }
