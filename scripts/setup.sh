@@ -31,6 +31,10 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -r requirements.txt
 
+# The system compiler: some images point CXX at a toolchain that links parts of libstdc++
+# statically into shared libraries, which crashes once two copies meet in one process.
+if [ -x /usr/bin/g++ ]; then export CC=${INGOT_CC:-/usr/bin/gcc} CXX=${INGOT_CXX:-/usr/bin/g++}; fi
+[ -x /usr/bin/g++ ] && command -v nvcc >/dev/null && export CUDAHOSTCXX=${CXX}
 echo "setup: building ingot (incremental; first build takes a few minutes on 2 cores)"
 CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
   .venv/bin/python -m pip install -q --no-build-isolation --no-deps \
