@@ -15,54 +15,52 @@ using net::UnaryOp;
 
 // ---------------------------------------------------------------- binary
 
-enum class OtherKind { kTensor, kScalar };  // documentation only: both forms are read alike
-
+// The Tensor and Scalar overloads read alike: torch.export passes numbers in Tensor slots too.
 struct BinaryEntry {
   const char* schema;
   BinaryOp op;
-  OtherKind other;
   bool has_alpha;  // self op alpha*other
   bool reversed;   // rsub: other - alpha*self
 };
 
 const BinaryEntry kBinary[] = {
-    {"aten::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", BinaryOp::kAdd, OtherKind::kTensor, true, false},
-    {"aten::add.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor", BinaryOp::kAdd, OtherKind::kScalar, true, false},
-    {"aten::sub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", BinaryOp::kSub, OtherKind::kTensor, true, false},
-    {"aten::sub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor", BinaryOp::kSub, OtherKind::kScalar, true, false},
-    {"aten::rsub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", BinaryOp::kSub, OtherKind::kTensor, true, true},
-    {"aten::rsub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor", BinaryOp::kSub, OtherKind::kScalar, true, true},
-    {"aten::mul.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kMul, OtherKind::kTensor, false, false},
-    {"aten::mul.Scalar(Tensor self, Scalar other) -> Tensor", BinaryOp::kMul, OtherKind::kScalar, false, false},
-    {"aten::div.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kDiv, OtherKind::kTensor, false, false},
-    {"aten::div.Scalar(Tensor self, Scalar other) -> Tensor", BinaryOp::kDiv, OtherKind::kScalar, false, false},
-    {"aten::pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor", BinaryOp::kPow, OtherKind::kTensor, false, false},
-    {"aten::pow.Tensor_Scalar(Tensor self, Scalar exponent) -> Tensor", BinaryOp::kPow, OtherKind::kScalar, false, false},
-    {"aten::maximum(Tensor self, Tensor other) -> Tensor", BinaryOp::kMax, OtherKind::kTensor, false, false},
-    {"aten::minimum(Tensor self, Tensor other) -> Tensor", BinaryOp::kMin, OtherKind::kTensor, false, false},
-    {"aten::floor_divide(Tensor self, Tensor other) -> Tensor", BinaryOp::kFloorDiv, OtherKind::kTensor, false, false},
-    {"aten::floor_divide.Scalar(Tensor self, Scalar other) -> Tensor", BinaryOp::kFloorDiv, OtherKind::kScalar, false, false},
-    {"aten::remainder.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kRemainder, OtherKind::kTensor, false, false},
-    {"aten::remainder.Scalar(Tensor self, Scalar other) -> Tensor", BinaryOp::kRemainder, OtherKind::kScalar, false, false},
-    {"aten::atan2(Tensor self, Tensor other) -> Tensor", BinaryOp::kAtan2, OtherKind::kTensor, false, false},
-    {"aten::eq.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kEq, OtherKind::kTensor, false, false},
-    {"aten::eq.Scalar(Tensor self, Scalar other) -> Tensor", BinaryOp::kEq, OtherKind::kScalar, false, false},
-    {"aten::ne.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kNe, OtherKind::kTensor, false, false},
-    {"aten::ne.Scalar(Tensor self, Scalar other) -> Tensor", BinaryOp::kNe, OtherKind::kScalar, false, false},
-    {"aten::lt.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kLt, OtherKind::kTensor, false, false},
-    {"aten::lt.Scalar(Tensor self, Scalar other) -> Tensor", BinaryOp::kLt, OtherKind::kScalar, false, false},
-    {"aten::le.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kLe, OtherKind::kTensor, false, false},
-    {"aten::le.Scalar(Tensor self, Scalar other) -> Tensor", BinaryOp::kLe, OtherKind::kScalar, false, false},
-    {"aten::gt.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kGt, OtherKind::kTensor, false, false},
-    {"aten::gt.Scalar(Tensor self, Scalar other) -> Tensor", BinaryOp::kGt, OtherKind::kScalar, false, false},
-    {"aten::ge.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kGe, OtherKind::kTensor, false, false},
-    {"aten::ge.Scalar(Tensor self, Scalar other) -> Tensor", BinaryOp::kGe, OtherKind::kScalar, false, false},
-    {"aten::logical_and(Tensor self, Tensor other) -> Tensor", BinaryOp::kLogicalAnd, OtherKind::kTensor, false, false},
-    {"aten::logical_or(Tensor self, Tensor other) -> Tensor", BinaryOp::kLogicalOr, OtherKind::kTensor, false, false},
-    {"aten::logical_xor(Tensor self, Tensor other) -> Tensor", BinaryOp::kLogicalXor, OtherKind::kTensor, false, false},
-    {"aten::bitwise_and.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kBitwiseAnd, OtherKind::kTensor, false, false},
-    {"aten::bitwise_or.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kBitwiseOr, OtherKind::kTensor, false, false},
-    {"aten::bitwise_xor.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kBitwiseXor, OtherKind::kTensor, false, false},
+    {"aten::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", BinaryOp::kAdd, true, false},
+    {"aten::add.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor", BinaryOp::kAdd, true, false},
+    {"aten::sub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", BinaryOp::kSub, true, false},
+    {"aten::sub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor", BinaryOp::kSub, true, false},
+    {"aten::rsub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", BinaryOp::kSub, true, true},
+    {"aten::rsub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor", BinaryOp::kSub, true, true},
+    {"aten::mul.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kMul, false, false},
+    {"aten::mul.Scalar(Tensor self, Scalar other) -> Tensor", BinaryOp::kMul, false, false},
+    {"aten::div.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kDiv, false, false},
+    {"aten::div.Scalar(Tensor self, Scalar other) -> Tensor", BinaryOp::kDiv, false, false},
+    {"aten::pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor", BinaryOp::kPow, false, false},
+    {"aten::pow.Tensor_Scalar(Tensor self, Scalar exponent) -> Tensor", BinaryOp::kPow, false, false},
+    {"aten::maximum(Tensor self, Tensor other) -> Tensor", BinaryOp::kMax, false, false},
+    {"aten::minimum(Tensor self, Tensor other) -> Tensor", BinaryOp::kMin, false, false},
+    {"aten::floor_divide(Tensor self, Tensor other) -> Tensor", BinaryOp::kFloorDiv, false, false},
+    {"aten::floor_divide.Scalar(Tensor self, Scalar other) -> Tensor", BinaryOp::kFloorDiv, false, false},
+    {"aten::remainder.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kRemainder, false, false},
+    {"aten::remainder.Scalar(Tensor self, Scalar other) -> Tensor", BinaryOp::kRemainder, false, false},
+    {"aten::atan2(Tensor self, Tensor other) -> Tensor", BinaryOp::kAtan2, false, false},
+    {"aten::eq.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kEq, false, false},
+    {"aten::eq.Scalar(Tensor self, Scalar other) -> Tensor", BinaryOp::kEq, false, false},
+    {"aten::ne.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kNe, false, false},
+    {"aten::ne.Scalar(Tensor self, Scalar other) -> Tensor", BinaryOp::kNe, false, false},
+    {"aten::lt.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kLt, false, false},
+    {"aten::lt.Scalar(Tensor self, Scalar other) -> Tensor", BinaryOp::kLt, false, false},
+    {"aten::le.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kLe, false, false},
+    {"aten::le.Scalar(Tensor self, Scalar other) -> Tensor", BinaryOp::kLe, false, false},
+    {"aten::gt.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kGt, false, false},
+    {"aten::gt.Scalar(Tensor self, Scalar other) -> Tensor", BinaryOp::kGt, false, false},
+    {"aten::ge.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kGe, false, false},
+    {"aten::ge.Scalar(Tensor self, Scalar other) -> Tensor", BinaryOp::kGe, false, false},
+    {"aten::logical_and(Tensor self, Tensor other) -> Tensor", BinaryOp::kLogicalAnd, false, false},
+    {"aten::logical_or(Tensor self, Tensor other) -> Tensor", BinaryOp::kLogicalOr, false, false},
+    {"aten::logical_xor(Tensor self, Tensor other) -> Tensor", BinaryOp::kLogicalXor, false, false},
+    {"aten::bitwise_and.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kBitwiseAnd, false, false},
+    {"aten::bitwise_or.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kBitwiseOr, false, false},
+    {"aten::bitwise_xor.Tensor(Tensor self, Tensor other) -> Tensor", BinaryOp::kBitwiseXor, false, false},
 };
 
 const BinaryEntry* find_binary(const std::string& op) {
