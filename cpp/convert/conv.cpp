@@ -86,40 +86,6 @@ Status convert_avg_pool(Context& ctx, const ir::Node& n) {
 
 // Adaptive average pooling whose output divides the input evenly is a plain average pool; the
 // global case (output 1) is a mean.
-Status convert_adaptive_avg_pool(Context& ctx, const ir::Node& n) {
-  INGOT_ASSIGN_OR_RETURN(int x, ctx.arg_tensor(n, 0));
-  const ir::TensorType t = ctx.type(x);
-  INGOT_ASSIGN_OR_RETURN(std::vector<int64_t> out, ctx.ints_arg(n, 1));
-  if (t.rank() < 3 || out.size() != t.rank() - 2) return ctx.fail(n, "input ", t.str(), " does not fit output size ", ingot::shape_str(out));
-  if (!ir::is_floating(t.dtype)) return ctx.fail(n, "needs a floating input");
-  bool global = true;
-  for (int64_t o : out) global &= o == 1;
-  if (global) {
-    net::ReduceParams r;
-    r.op = net::ReduceOp::kMean;
-    for (size_t d = 2; d < t.rank(); ++d) r.axes.push_back(static_cast<int64_t>(d));
-    r.keepdim = true;
-    INGOT_ASSIGN_OR_RETURN(int y, ctx.add(n, r, {x}));
-    ctx.bind(n.output(), y);
-    return Status::ok();
-  }
-  net::PoolingParams p;
-  p.kind = net::PoolKind::kAvg;
-  for (size_t i = 0; i < out.size(); ++i) {
-    auto in = t.shape[2 + i].as_constant();
-    if (!in || out[i] <= 0 || *in % out[i] != 0) {
-      return ctx.fail(n, "input ", t.str(), " is not a static multiple of output size ", ingot::shape_str(out));
-    }
-    p.kernel.push_back(*in / out[i]);
-  }
-  p.stride = p.kernel;
-  p.padding.assign(out.size(), 0);
-  p.dilation.assign(out.size(), 1);
-  INGOT_ASSIGN_OR_RETURN(int y, ctx.add(n, p, {x}));
-  ctx.bind(n.output(), y);
-  return Status::ok();
-}
-
 }  // namespace
 
 INGOT_CONVERTER("aten::convolution(Tensor input, Tensor weight, Tensor? bias, SymInt[] stride, SymInt[] padding, SymInt[] dilation, bool transposed, SymInt[] output_padding, SymInt groups) -> Tensor", convert_convolution);
@@ -130,6 +96,5 @@ INGOT_CONVERTER("aten::max_pool1d(Tensor self, int[1] kernel_size, int[1] stride
 INGOT_CONVERTER("aten::avg_pool2d(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, bool ceil_mode=False, bool count_include_pad=True, int? divisor_override=None) -> Tensor", convert_avg_pool);
 INGOT_CONVERTER("aten::avg_pool3d(Tensor self, int[3] kernel_size, int[3] stride=[], int[3] padding=0, bool ceil_mode=False, bool count_include_pad=True, int? divisor_override=None) -> Tensor", convert_avg_pool);
 INGOT_CONVERTER("aten::avg_pool1d(Tensor self, int[1] kernel_size, int[1] stride=[], int[1] padding=[0], bool ceil_mode=False, bool count_include_pad=True) -> Tensor", convert_avg_pool);
-INGOT_CONVERTER("aten::_adaptive_avg_pool2d(Tensor self, SymInt[2] output_size) -> Tensor", convert_adaptive_avg_pool);
 
 }  // namespace ingot::convert

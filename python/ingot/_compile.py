@@ -18,7 +18,15 @@ from ingot._settings import CompileSettings, make_settings
 logger = logging.getLogger("ingot")
 
 # Ops kept whole instead of decomposed: the engine has a layer for them.
-_KEEP = [torch.ops.aten.scaled_dot_product_attention.default]
+# Ops kept whole instead of decomposed: ingot converts them directly (attention into one
+# layer; resampling into constant separable maps, cheaper than the gather-based decompositions).
+_aten = torch.ops.aten
+_KEEP = [
+    _aten.scaled_dot_product_attention.default,
+    _aten.upsample_nearest1d.vec, _aten.upsample_nearest3d.vec, _aten.upsample_linear1d.vec,
+    _aten.upsample_trilinear3d.vec, _aten._upsample_nearest_exact1d.vec, _aten._upsample_nearest_exact2d.vec,
+    _aten._upsample_nearest_exact3d.vec, _aten.upsample_bicubic2d.vec, _aten.adaptive_avg_pool1d.default,
+]
 
 
 def decomposition_table():

@@ -1,0 +1,268 @@
+"""Conformance run: compiles every zoo model with random weights, with ingot.compile and with
+the torch.compile backend, and reports per model whether it compiled (or the error), the number
+of engines, the share of ops in engines, the relative L2 error against eager fp32, and on a GPU
+the fp16 error and speedup over eager fp16.
+
+    python zoo/run.py [--device cpu|cuda] [--models SUBSTR,...] [--jobs N] [--timeout S]
+                      [--out zoo/results/NAME]   (writes NAME.json and NAME.md)
+
+Each model runs in its own process (a crash or a hang costs one row). On the CPU the models run
+small (see zoo/models.py); --full keeps their real sizes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import concurrent.futures
+import datetime
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOLERANCE = {"fp32": 1e-3, "fp16": 1e-2}
+
+
+def rel_l2(actual, expected) -> float:
+    import torch
+
+    worst = 0.0
+    for a, e in zip(_flat(actual), _flat(expected)):
+        if not isinstance(e, torch.Tensor):
+            continue
+        if not isinstance(a, torch.Tensor) or a.shape != e.shape:
+            return float("inf")
+        a, e = a.detach().double().cpu(), e.detach().double().cpu()
+        denom = e.norm().item()
+        worst = max(worst, (a - e).norm().item() / (denom if denom > 0 else 1.0))
+    return worst
+
+
+def _flat(x):
+    if isinstance(x, (list, tuple)):
+        return [y for item in x for y in _flat(item)]
+    if isinstance(x, dict):
+        return [y for item in x.values() for y in _flat(item)]
+    return [x]
+
+
+def _short(e: BaseException) -> str:
+    text = f"{type(e).__name__}: {e}".strip().replace("\n", " ")
+    return text[:400]
+
+
+def _torch_ops(gm):
+    """ATen ops left in PyTorch code in a module returned by ingot.compile."""
+    import torch
+
+    ops = collections.Counter()
+    for node in gm.graph.nodes:
+        if node.op == "call_function" and isinstance(node.target, torch._ops.OpOverload) \
+                and node.target.namespace != "ingot":
+            ops[str(node.target.overloadpacket).replace("aten.", "aten::")] += 1
+    return dict(ops)
+
+
+def _median_ms(fn, inputs, device, iters=30):
+    import torch
+
+    for _ in range(3):
+        fn(*inputs)
+    times = []
+    for _ in range(iters):
+        if device == "cuda":
+            s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            s.record()
+            fn(*inputs)
+            e.record()
+            e.synchronize()
+            times.append(s.elapsed_time(e))
+        else:
+            t = time.perf_counter()
+            fn(*inputs)
+            times.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(times)
+
+
+def worker(name: str, device: str, small: bool) -> dict:
+    import torch
+
+    sys.path.insert(0, HERE)
+    import models
+    import ingot
+
+    torch.manual_seed(0)
+    zm = models.by_name(name)
+    row = {"model": name, "family": zm.family, "device": device}
+    model = zm.build(small)
+    inputs = zm.inputs(small, 1)
+    with torch.no_grad():
+        ref = model(*inputs)
+    row["params_m"] = round(sum(p.numel() for p in model.parameters()) / 1e6, 2)
+    row["input_shapes"] = [list(x.shape) for x in inputs]
+
+    # ingot.compile, fp32 (TF32 off so the comparison is against fp32 arithmetic)
+    dev_inputs = tuple(x.to(device) for x in inputs)
+    model = model.to(device)
+    try:
+        t = time.perf_counter()
+        gm = ingot.compile(model, inputs=list(dev_inputs), device=device, disable_tf32=True)
+        row["build_s"] = round(time.perf_counter() - t, 2)
+        with torch.no_grad():
+            out = gm(*dev_inputs)
+        report = ingot.segmentation_report(gm)
+        row["compiled"] = True
+        row["engines"] = report["num_engines"]
+        row["ops"] = report["num_ops"]
+        row["ops_in_engines"] = report["ops_in_engines"]
+        row["torch_ops"] = _torch_ops(gm)
+        row["rel_err_fp32"] = rel_l2(out, ref)
+    except Exception as e:  # a row per failure, the run goes on
+        row["compiled"] = False
+        row["error"] = _short(e)
+        row["traceback"] = traceback.format_exc()[-3000:]
+
+    # the torch.compile backend, fp32
+    try:
+        torch._dynamo.reset()
+        cm = torch.compile(model, backend="ingot", options={"device": device, "disable_tf32": True})
+        with torch.no_grad():
+            out = cm(*dev_inputs)
+        row["dynamo_compiled"] = True
+        row["dynamo_rel_err_fp32"] = rel_l2(out, ref)
+    except Exception as e:
+        row["dynamo_compiled"] = False
+        row["dynamo_error"] = _short(e)
+
+    # on the GPU: fp16 accuracy and speed against eager fp16
+    if device == "cuda" and row.get("compiled"):
+        try:
+            half = model.half()
+            inputs16 = tuple(x.half() if x.is_floating_point() else x for x in dev_inputs)
+            gm16 = ingot.compile(half, inputs=list(inputs16), device=device, enabled_precisions={torch.float16})
+            with torch.no_grad():
+                row["rel_err_fp16"] = rel_l2(gm16(*inputs16), ref)
+                eager_ms = _median_ms(half, inputs16, device)
+                ingot_ms = _median_ms(gm16, inputs16, device)
+            row["eager_fp16_ms"] = round(eager_ms, 3)
+            row["ingot_fp16_ms"] = round(ingot_ms, 3)
+            row["speedup_fp16"] = round(eager_ms / ingot_ms, 2)
+        except Exception as e:
+            row["fp16_error"] = _short(e)
+    return row
+
+
+def passed(row: dict) -> bool:
+    return bool(row.get("compiled")) and row.get("rel_err_fp32", float("inf")) <= TOLERANCE["fp32"]
+
+
+def run_one(name: str, args) -> dict:
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", name, "--device", args.device]
+    if args.full:
+        cmd.append("--full")
+    t = time.perf_counter()
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
+    except subprocess.TimeoutExpired:
+        return {"model": name, "compiled": False, "error": f"timed out after {args.timeout} s"}
+    for line in reversed(p.stdout.splitlines()):
+        if line.startswith("ZOO-ROW "):
+            row = json.loads(line[len("ZOO-ROW "):])
+            row["wall_s"] = round(time.perf_counter() - t, 1)
+            return row
+    return {"model": name, "compiled": False,
+            "error": f"worker exited with {p.returncode}: {p.stderr.strip()[-400:]}"}
+
+
+def fmt(x, spec=".1e"):
+    return "-" if x is None else format(x, spec)
+
+
+def table(rows, device) -> str:
+    lines = ["| model | ingot.compile | engines | ops in engines | rel err fp32 | torch.compile backend |"
+             + (" rel err fp16 | speedup fp16 vs eager |" if device == "cuda" else ""),
+             "| --- | --- | --- | --- | --- | --- |" + (" --- | --- |" if device == "cuda" else "")]
+    for r in rows:
+        if r.get("compiled"):
+            status = "ok" if passed(r) else "MISMATCH"
+            share = f"{r['ops_in_engines']}/{r['ops']} ({100 * r['ops_in_engines'] / max(r['ops'], 1):.0f}%)"
+            cols = [status, str(r["engines"]), share, fmt(r.get("rel_err_fp32"))]
+        else:
+            cols = ["error: " + r.get("error", "?")[:160].replace("|", "/"), "-", "-", "-"]
+        if r.get("dynamo_compiled"):
+            d_ok = r.get("dynamo_rel_err_fp32", float("inf")) <= TOLERANCE["fp32"]
+            cols.append(("ok " if d_ok else "MISMATCH ") + fmt(r.get("dynamo_rel_err_fp32")))
+        else:
+            cols.append("error: " + (r.get("dynamo_error") or "not run")[:120].replace("|", "/"))
+        if device == "cuda":
+            cols += [fmt(r.get("rel_err_fp16")), fmt(r.get("speedup_fp16"), ".2f")]
+        lines.append(f"| {r['model']} | " + " | ".join(cols) + " |")
+    return "\n".join(lines)
+
+
+def summary(rows) -> str:
+    n = len(rows)
+    ok = sum(passed(r) for r in rows)
+    single = sum(passed(r) and r.get("engines") == 1 and r.get("ops_in_engines") == r.get("ops") for r in rows)
+    dyn = sum(bool(r.get("dynamo_compiled")) and r.get("dynamo_rel_err_fp32", 9) <= TOLERANCE["fp32"] for r in rows)
+    missing = collections.Counter()
+    for r in rows:
+        for op in r.get("torch_ops", {}):
+            missing[op] += 1
+    out = [f"{ok}/{n} models compile and match eager fp32 (rel-L2 <= {TOLERANCE['fp32']}): {100 * ok / max(n, 1):.1f}%",
+           f"{single}/{n} run as a single engine with every op in it: {100 * single / max(n, 1):.1f}%",
+           f"{dyn}/{n} compile and match through torch.compile(backend='ingot'): {100 * dyn / max(n, 1):.1f}%",
+           "ops left in PyTorch, by how many models need them: "
+           + (", ".join(f"{op} ({k})" for op, k in missing.most_common()) or "none")]
+    return "\n".join(out)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--models", default="", help="comma-separated substrings of model names")
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--timeout", type=int, default=900)
+    ap.add_argument("--full", action="store_true", help="real sizes on the CPU too")
+    ap.add_argument("--out", default="")
+    ap.add_argument("--worker", default="")
+    args = ap.parse_args()
+    small = not args.full and args.device == "cpu"
+    if args.worker:
+        row = worker(args.worker, args.device, small)
+        print("ZOO-ROW " + json.dumps(row), flush=True)
+        return
+    sys.path.insert(0, HERE)
+    import models
+
+    names = [m.name for m in models.zoo()]
+    if args.models:
+        keys = args.models.split(",")
+        names = [n for n in names if any(k in n for k in keys)]
+    rows = {}
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        futures = {pool.submit(run_one, n, args): n for n in names}
+        for f in concurrent.futures.as_completed(futures):
+            r = f.result()
+            rows[r["model"]] = r
+            flag = "ok" if passed(r) else ("MISMATCH" if r.get("compiled") else "FAIL")
+            print(f"[{len(rows)}/{len(names)}] {r['model']}: {flag} {r.get('error', '')[:200]}", flush=True)
+    ordered = [rows[n] for n in names]
+    text = table(ordered, args.device) + "\n\n" + summary(ordered)
+    print(text)
+    if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        meta = {"date": datetime.date.today().isoformat(), "device": args.device, "small": small}
+        with open(args.out + ".json", "w") as f:
+            json.dump({"meta": meta, "rows": ordered}, f, indent=1)
+        with open(args.out + ".md", "w") as f:
+            f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
