@@ -4,6 +4,7 @@
 #include <cstring>
 #include <random>
 
+#include "runtime/profiler.h"
 #include "support/half.h"
 
 namespace ingot::runtime::cuda {
@@ -223,7 +224,9 @@ Status CudaContext::execute_profiled(const BoundShapes& shapes, const std::vecto
     return static_cast<double>(ms);
   };
   std::vector<double> layer_ms(n);
-  for (size_t l = 0; l < n; ++l) INGOT_ASSIGN_OR_RETURN(layer_ms[l], elapsed(l + 1, l + 2));
+  for (size_t l = 0; l < n; ++l) {
+    INGOT_ASSIGN_OR_RETURN(layer_ms[l], elapsed(l + 1, l + 2));
+  }
   INGOT_ASSIGN_OR_RETURN(double engine_ms, elapsed(0, n + 2));
   profiler_->record("cuda events", start_us, engine_ms, std::move(layer_ms));
   return Status::ok();

@@ -8,8 +8,10 @@
 #include <cuda_runtime.h>
 
 #include <string>
+#include <vector>
 
 #include "ir/dtype.h"
+#include "net/network.h"
 #include "support/status.h"
 
 namespace ingot::runtime::cuda {
