@@ -99,8 +99,6 @@ def worker(args):
                 inductor_config.freezing = False
 
     if not args.no_ingot:
-        if args.profile:
-            os.environ["INGOT_PROFILE_LAYERS"] = args.profile
         import ingot
 
         torch._dynamo.reset()
@@ -113,10 +111,12 @@ def worker(args):
             result["ingot_engines"] = report["num_engines"]
             result["ingot_ops_in_engines"] = f"{report['ops_in_engines']}/{report['num_ops']}"
             record("ingot", compiled, build_s, inputs16)
-            del compiled  # writes the layer profile, if asked for
-            import gc
-
-            gc.collect()
+            if args.profile:
+                with torch.inference_mode(), ingot.profile(compiled) as prof:
+                    for _ in range(20):
+                        compiled(*inputs16)
+                prof.save_json(args.profile)
+                print(prof, flush=True)
         except Exception as e:
             result["results"]["ingot"] = {"error": f"{type(e).__name__}: {e}"[:2000]}
             print(f"  {args.model} bs{args.batch} ingot: FAILED {type(e).__name__}: {e}"[:2000], flush=True)
@@ -154,7 +154,7 @@ def main():
     ap.add_argument("--opt-level", type=int, default=3)
     ap.add_argument("--no-ingot", action="store_true")
     ap.add_argument("--worker-timeout", type=int, default=400)
-    ap.add_argument("--profile", default=None, help="write ingot's per-layer GPU times to this file")
+    ap.add_argument("--profile", default=None, help="write ingot's per-layer profile (JSON, ingot.profile) to this file")
     ap.add_argument("--json", default=None)
     ap.add_argument("--worker", action="store_true")
     ap.add_argument("--model")

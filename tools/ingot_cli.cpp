@@ -1,8 +1,9 @@
 // The `ingot` command-line tool: inspect, verify and run engine files without Python.
 //
-//   ingot inspect model.ingot
+//   ingot inspect model.ingot [--summary]
 //   ingot verify model.ingot
 //   ingot run model.ingot [--shape x=2x3x224x224] [--iters 10]
+//   ingot profile model.ingot [--shape x=2x3x224x224] [--iters 10]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -19,10 +20,13 @@ namespace {
 int usage() {
   std::fprintf(stderr,
                "usage: ingot <command> FILE [options]\n"
-               "  inspect FILE             inputs, outputs, dynamic dimensions and layers of an engine\n"
+               "  inspect FILE [--summary]  the engine inspector's JSON: layers, ATen origins, module paths,\n"
+               "                           precision, layout, tactics, memory (--summary: a short text form)\n"
                "  verify FILE              check that FILE is a valid engine for this runtime (exit 0 if so)\n"
                "  run FILE [--shape NAME=D0xD1x...] [--iters N]\n"
-               "                           run on random inputs; print output statistics and time per run\n");
+               "                           run on random inputs; print output statistics and time per run\n"
+               "  profile FILE [--shape NAME=D0xD1x...] [--iters N]\n"
+               "                           run on random inputs with per-layer profiling; print the profile JSON\n");
   return 2;
 }
 
@@ -48,7 +52,7 @@ std::vector<int64_t> parse_dims(const std::string& text) {
   return out;
 }
 
-int inspect(const ingot::Engine& e) {
+int inspect_summary(const ingot::Engine& e) {
   std::printf("engine '%s' (backend %s)\n", e.name().c_str(), e.backend().c_str());
   for (const auto& i : e.inputs()) std::printf("  input  %s : %s%s\n", i.name.c_str(), ingot::dtype_name(i.dtype), dims_str(i.dims).c_str());
   for (const auto& o : e.outputs()) std::printf("  output %s : %s%s\n", o.name.c_str(), ingot::dtype_name(o.dtype), dims_str(o.dims).c_str());
@@ -78,7 +82,7 @@ void fill_random(ingot::Tensor& t, std::mt19937& rng) {
   }
 }
 
-int run(const ingot::Engine& e, const std::map<std::string, std::vector<int64_t>>& shapes, int iters) {
+int run(const ingot::Engine& e, const std::map<std::string, std::vector<int64_t>>& shapes, int iters, bool profile) {
   std::mt19937 rng(0);
   auto inputs = e.inputs();
   std::vector<std::vector<int64_t>> dims;
@@ -115,6 +119,7 @@ int run(const ingot::Engine& e, const std::map<std::string, std::vector<int64_t>
   auto outputs = e.outputs();
   for (size_t i = 0; i < outputs.size(); ++i) out.push_back(make(outputs[i].dtype, out_dims[i]));
   ctx.execute(in, out);  // warm-up
+  if (profile) ctx.enable_profiling();
   std::vector<double> ms;
   for (int k = 0; k < iters; ++k) {
     auto t0 = std::chrono::steady_clock::now();
@@ -122,6 +127,10 @@ int run(const ingot::Engine& e, const std::map<std::string, std::vector<int64_t>
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(ms.begin(), ms.end());
+  if (profile) {
+    std::printf("%s\n", ctx.profile_json().c_str());
+    return 0;
+  }
   for (size_t i = 0; i < outputs.size(); ++i) {
     std::string d;
     for (int64_t x : out_dims[i]) d += (d.empty() ? "" : "x") + std::to_string(x);
@@ -146,13 +155,19 @@ int main(int argc, char** argv) {
   if (argc < 3) return usage();
   std::string cmd = argv[1], path = argv[2];
   try {
-    if (cmd == "inspect") return inspect(ingot::Engine::load(path));
+    if (cmd == "inspect") {
+      if (argc > 4 || (argc == 4 && std::strcmp(argv[3], "--summary") != 0)) return usage();
+      ingot::Engine e = ingot::Engine::load(path);
+      if (argc == 4) return inspect_summary(e);
+      std::printf("%s\n", e.inspect().c_str());
+      return 0;
+    }
     if (cmd == "verify") {
       ingot::Engine e = ingot::Engine::load(path);
       std::printf("%s: valid engine '%s' (backend %s)\n", path.c_str(), e.name().c_str(), e.backend().c_str());
       return 0;
     }
-    if (cmd == "run") {
+    if (cmd == "run" || cmd == "profile") {
       std::map<std::string, std::vector<int64_t>> shapes;
       int iters = 10;
       for (int i = 3; i < argc; ++i) {
@@ -168,7 +183,7 @@ int main(int argc, char** argv) {
           return usage();
         }
       }
-      return run(ingot::Engine::load(path), shapes, iters);
+      return run(ingot::Engine::load(path), shapes, iters, cmd == "profile");
     }
     return usage();
   } catch (const ingot::Error& e) {

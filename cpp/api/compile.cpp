@@ -23,15 +23,22 @@ struct BlockFailure {
 // Converts and builds one engine block; on failure says which node was at fault.
 Expected<CompiledEngine> build_engine(const ir::Graph& g, const partition::Segment& seg, size_t index,
                                       const std::string& name, const build::BuildSettings& settings,
-                                      BlockFailure* failure) {
+                                      BlockFailure* failure, CompileResult* times) {
+  auto t0 = std::chrono::steady_clock::now();
   auto net = convert::convert_nodes(g, seg.nodes, seg.inputs, seg.outputs, convert_settings(settings), &failure->node);
+  times->convert_seconds += seconds_since(t0);
   if (!net) {
     failure->status = net.status();
     return net.status();
   }
   build::BuildSettings bs = settings;
   bs.name = name;
+  build::BuildStats stats;
+  bs.stats = &stats;
+  t0 = std::chrono::steady_clock::now();
   auto plan = build::build_plan(std::move(*net), bs);
+  times->backend_build_seconds += seconds_since(t0);
+  times->tactic_seconds += stats.tactic_seconds;
   if (!plan) {
     failure->status = plan.status();
     // A backend that cannot run a layer names the ATen node it came from.
@@ -42,8 +49,10 @@ Expected<CompiledEngine> build_engine(const ir::Graph& g, const partition::Segme
     }
     return plan.status();
   }
+  t0 = std::chrono::steady_clock::now();
   INGOT_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, plan::serialize(*plan));
   INGOT_ASSIGN_OR_RETURN(auto engine, runtime::Engine::deserialize(bytes));  // verify what we wrote
+  times->serialize_seconds += seconds_since(t0);
   CompiledEngine ce;
   ce.segment = index;
   ce.name = name;
@@ -107,10 +116,16 @@ Expected<CompileResult> compile(std::unique_ptr<ir::Graph> graph, CompileSpec sp
   CompileResult result;
   INGOT_RETURN_IF_ERROR(graph->verify().with_context("the input graph is invalid: "));
 
+  auto progress = [&](const char* phase, size_t done, size_t total) {
+    if (spec.progress) spec.progress(phase, done, total);
+  };
+  progress("lower", 0, 1);
   auto t0 = std::chrono::steady_clock::now();
   spec.lowering.evaluator = evaluate_constant_node;
   INGOT_ASSIGN_OR_RETURN(result.lowering, lower::run_pipeline(*graph, spec.lowering));
   result.lower_seconds = seconds_since(t0);
+  progress("lower", 1, 1);
+  progress("partition", 0, 1);
 
   t0 = std::chrono::steady_clock::now();
   convert::Settings cs = convert_settings(spec.build);
@@ -121,7 +136,9 @@ Expected<CompileResult> compile(std::unique_ptr<ir::Graph> graph, CompileSpec sp
   for (size_t attempt = 0;; ++attempt) {
     INGOT_ASSIGN_OR_RETURN(result.partition, partition::partition_graph(*graph, support, spec.partition, forced));
     result.partition_seconds = seconds_since(t0);
+    progress("partition", 1, 1);
     if (spec.dryrun) break;
+    const size_t to_build = result.partition.num_engines();
     auto t1 = std::chrono::steady_clock::now();
     result.engines.clear();
     bool retry = false;
@@ -129,11 +146,13 @@ Expected<CompileResult> compile(std::unique_ptr<ir::Graph> graph, CompileSpec sp
     for (size_t s = 0; s < result.partition.segments.size(); ++s) {
       const partition::Segment& seg = result.partition.segments[s];
       if (seg.kind != partition::SegmentKind::kEngine) continue;
+      progress("build", engine_index, to_build);
       std::string name = spec.build.name + "_" + std::to_string(engine_index++);
       BlockFailure failure;
-      auto engine = build_engine(*graph, seg, s, name, spec.build, &failure);
+      auto engine = build_engine(*graph, seg, s, name, spec.build, &failure, &result);
       if (engine) {
         result.engines.push_back(std::move(*engine));
+        progress("build", engine_index, to_build);
         continue;
       }
       if (spec.partition.require_full_compilation || !failure.node || forced.count(failure.node) ||

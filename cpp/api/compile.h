@@ -8,6 +8,7 @@
 // run the PyTorch blocks and splice in the engines.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +27,9 @@ struct CompileSpec {
   partition::Settings partition;
   build::BuildSettings build;           // name: used as the prefix of engine names
   bool dryrun = false;                  // partition and report only; build no engine
+  // Called as the compile advances: phase "lower", "partition" or "build", with `done` of
+  // `total` steps (build: engines built of the engines to build). May be empty.
+  std::function<void(const std::string& phase, size_t done, size_t total)> progress;
 };
 
 struct CompiledEngine {
@@ -42,7 +46,10 @@ struct CompileResult {
   std::vector<lower::PassStats> lowering;
   partition::Report report;
   std::vector<std::string> warnings;
+  // Wall time per phase. build_seconds covers convert, the backend build (tactic timing
+  // included) and serialization, which are also given on their own.
   double lower_seconds = 0, partition_seconds = 0, build_seconds = 0;
+  double convert_seconds = 0, backend_build_seconds = 0, tactic_seconds = 0, serialize_seconds = 0;
 };
 
 Expected<CompileResult> compile(std::unique_ptr<ir::Graph> graph, CompileSpec spec);

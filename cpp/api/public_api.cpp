@@ -3,6 +3,7 @@
 #include <iterator>
 
 #include "ingot/ingot.h"
+#include "plan/inspect.h"
 #include "runtime/engine.h"
 
 namespace ingot {
@@ -32,6 +33,7 @@ struct Engine::Impl {
 struct Context::Impl {
   std::shared_ptr<const runtime::Engine> engine;
   std::unique_ptr<runtime::ExecutionContext> ctx;
+  std::shared_ptr<runtime::Profiler> profile;  // the last profile started, kept after disabling
 };
 
 Engine Engine::from_bytes(const void* data, size_t size) {
@@ -79,6 +81,8 @@ std::vector<std::string> Engine::symbols() const {
 
 std::string Engine::describe() const { return impl_->engine->plan().network.str(); }
 
+std::string Engine::inspect() const { return plan::inspect_json(impl_->engine->plan()); }
+
 Context Engine::create_context() const {
   auto impl = std::make_unique<Context::Impl>();
   impl->engine = impl_->engine;
@@ -107,6 +111,20 @@ void Context::execute(const std::vector<Tensor>& inputs, const std::vector<Tenso
   };
   Status s = impl_->ctx->execute(convert(inputs), convert(outputs));
   if (!s.is_ok()) fail(s);
+}
+
+void Context::enable_profiling(bool on) {
+  if (on) {
+    impl_->profile = std::make_shared<runtime::Profiler>();
+    impl_->ctx->set_profiler(impl_->profile);
+  } else {
+    impl_->ctx->set_profiler(nullptr);
+  }
+}
+
+std::string Context::profile_json() const {
+  if (!impl_->profile) throw Error("engine '" + impl_->engine->name() + "': profiling was never enabled on this context");
+  return impl_->profile->json(impl_->engine->plan());
 }
 
 }  // namespace ingot

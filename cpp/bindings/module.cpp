@@ -11,6 +11,7 @@
 
 #include "api/compile.h"
 #include "convert/registry.h"
+#include "plan/inspect.h"
 #include "runtime/backend.h"
 #include "runtime/engine.h"
 #include "support/check.h"
@@ -298,11 +299,17 @@ class PyCompileResult {
     d["lower"] = r_.lower_seconds;
     d["partition"] = r_.partition_seconds;
     d["build"] = r_.build_seconds;
+    d["convert"] = r_.convert_seconds;
+    d["backend_build"] = r_.backend_build_seconds;
+    d["tactic_timing"] = r_.tactic_seconds;
+    d["serialize"] = r_.serialize_seconds;
     return d;
   }
   nb::list torch_reasons() const {
     nb::list l;
-    for (const auto& [n, why] : r_.partition.torch_reasons) l.append(nb::make_tuple(n->name(), n->op(), why));
+    for (const auto& r : r_.partition.torch_reasons) {
+      l.append(nb::make_tuple(r.node->name(), r.node->op(), r.why, partition::fallback_kind_name(r.kind), r.node->source()));
+    }
     return l;
   }
   std::string graph_text() const { return r_.graph->str(true, 16); }
@@ -381,15 +388,34 @@ NB_MODULE(_C, m) {
       .def("value", &PyCompileResult::value)
       .def("constant_bytes", &PyCompileResult::constant_bytes);
 
-  m.def("compile", [](PyGraph& g, const nb::dict& spec_dict) {
+  m.def("compile", [](PyGraph& g, const nb::dict& spec_dict, nb::object progress) {
     CompileSpec spec = spec_from_dict(spec_dict);
+    if (!progress.is_none()) {
+      // Called from the compile (GIL released): take the GIL for the Python callable. An
+      // exception it raises is printed and ignored: progress display must not fail a build.
+      // The callable is held through a shared_ptr, so that copies made without the GIL do not
+      // touch its reference count; the last owner releases it under the GIL.
+      std::shared_ptr<nb::object> fn(new nb::object(progress), [](nb::object* o) {
+        nb::gil_scoped_acquire gil;
+        delete o;
+      });
+      spec.progress = [fn](const std::string& phase, size_t done, size_t total) {
+        nb::gil_scoped_acquire gil;
+        try {
+          (*fn)(phase, done, total);
+        } catch (nb::python_error& e) {
+          e.restore();
+          PyErr_Print();
+        }
+      };
+    }
     std::unique_ptr<ir::Graph> graph = g.take();
     Expected<CompileResult> r = [&] {
       nb::gil_scoped_release release;
       return compile(std::move(graph), std::move(spec));
     }();
     return new PyCompileResult(unwrap(std::move(r)));
-  }, "graph"_a, "spec"_a, nb::rv_policy::take_ownership);
+  }, "graph"_a, "spec"_a, "progress"_a = nb::none(), nb::rv_policy::take_ownership);
 
   m.def("backend_status", [](const std::string& name) -> std::string {
     plan::Backend kind;
@@ -411,6 +437,11 @@ NB_MODULE(_C, m) {
         {reinterpret_cast<const uint8_t*>(data.c_str()), data.size()});
     return unwrap(std::move(engine))->signature();
   }, "data"_a, "Verifies serialized engine bytes; returns the engine's signature or raises ingot.Error.");
+
+  m.def("inspect_plan", [](nb::bytes data) {
+    auto p = plan::deserialize({reinterpret_cast<const uint8_t*>(data.c_str()), data.size()}, nullptr);
+    return plan::inspect_json(unwrap(std::move(p)));
+  }, "data"_a, "Verifies serialized engine bytes and returns the inspector's JSON (plan/inspect.h).");
 
   m.def("parse_graph_text", [](const std::string& text) {
     auto g = ir::parse_graph(text, ir::ParseOptions{{}, true});

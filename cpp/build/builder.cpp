@@ -45,6 +45,7 @@ net::Network prune_network(const net::Network& in) {
   net::Network out;
   for (const auto& [s, r] : in.symbols()) out.add_symbol(s, r);
   out.reset(std::move(tensors), std::move(kept), std::move(inputs), std::move(outputs), in.output_names());
+  out.copy_origin_info(in);
   return out;
 }
 

@@ -14,12 +14,18 @@
 
 namespace ingot::build {
 
+// Where build time went, filled by the backend when BuildSettings::stats is set.
+struct BuildStats {
+  double tactic_seconds = 0;  // timing tactics (CUDA backend, optimization_level > 0)
+};
+
 struct BuildSettings {
   plan::Backend backend = plan::Backend::kCpu;
   std::set<ir::DType> enabled_precisions = {ir::DType::kFloat32};
   bool disable_tf32 = false;
   int optimization_level = 3;  // 0-5: how much time tactic selection may spend
   std::string name = "engine";
+  BuildStats* stats = nullptr;  // not owned; accumulates over builds
 };
 
 // Builds with the backend settings.backend names (loading it if needed).

@@ -48,6 +48,7 @@ Status NetworkRewriter::copy(size_t index, net::LayerParams params) {
 
 net::Network NetworkRewriter::finish() {
   for (size_t i = 0; i < old_.outputs().size(); ++i) out_.mark_output(map(old_.outputs()[i]), old_.output_names()[i]);
+  out_.copy_origin_info(old_);
   return std::move(out_);
 }
 

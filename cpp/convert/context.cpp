@@ -58,6 +58,7 @@ Expected<std::vector<int>> Context::add_multi(const ir::Node& n, net::LayerParam
   std::string name = unique_layer_name(suffix.empty() ? n.name() : n.name() + "." + suffix);
   auto outs = net_.add_layer(std::move(p), std::move(inputs), name, n.name());
   if (!outs) return outs.status().with_context(str_cat(n.op(), " (node %", n.name(), "): "));
+  net_.set_origin_info(n.name(), net::OriginInfo{n.op(), n.source()});
   return outs;
 }
 

@@ -209,6 +209,19 @@ ir::SymRange Network::symbol_range(const std::string& s) const {
   return it == symbols_.end() ? ir::SymRange{} : it->second;
 }
 
+const OriginInfo* Network::find_origin(const std::string& node) const {
+  auto it = origin_info_.find(node);
+  return it == origin_info_.end() ? nullptr : &it->second;
+}
+
+void Network::copy_origin_info(const Network& from) {
+  for (const Layer& layer : layers_) {
+    for (const std::string& o : layer.origins) {
+      if (const OriginInfo* info = from.find_origin(o)) origin_info_[o] = *info;
+    }
+  }
+}
+
 void Network::reset(std::vector<Tensor> tensors, std::vector<Layer> layers, std::vector<int> inputs,
                     std::vector<int> outputs, std::vector<std::string> output_names) {
   tensors_ = std::move(tensors);

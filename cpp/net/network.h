@@ -29,6 +29,18 @@ struct Tensor {
   bool is_input = false;
 };
 
+// A tactic the builder timed for a layer, and its measured time (CUDA backend; for reports).
+struct TimedTactic {
+  std::string tactic;
+  double ms = 0.0;
+};
+
+// Where an ATen node came from, for reports: its op and the nn.Module path that called it.
+struct OriginInfo {
+  std::string op;      // "aten::convolution"
+  std::string module;  // "layer1.0.conv1", or "" when unknown
+};
+
 struct Layer {
   std::string name;
   LayerParams params;
@@ -36,6 +48,7 @@ struct Layer {
   std::vector<int> outputs;
   std::vector<std::string> origins;  // ATen nodes this layer came from
   std::string tactic;                // backend's implementation choice ("" = default)
+  std::vector<TimedTactic> timed;    // the alternatives the builder timed (empty if none)
 
   LayerKind kind() const { return kind_of(params); }
 };
@@ -52,6 +65,14 @@ class Network {
                     const std::string& origin = "");
   void mark_output(int tensor, const std::string& name);
   void add_symbol(const std::string& name, ir::SymRange range) { symbols_[name] = range; }
+  // Op and module of the ATen node named `node` (the names in Layer::origins).
+  void set_origin_info(const std::string& node, OriginInfo info) { origin_info_[node] = std::move(info); }
+  const std::map<std::string, OriginInfo>& origin_info() const { return origin_info_; }
+  // The info of `node`, or null.
+  const OriginInfo* find_origin(const std::string& node) const;
+  // Copies from `from` the origin info of every node this network's layers name (passes that
+  // rebuild a network call it so that reports keep ops and module paths).
+  void copy_origin_info(const Network& from);
 
   const Tensor& tensor(int id) const { return tensors_.at(static_cast<size_t>(id)); }
   Tensor& mutable_tensor(int id) { return tensors_.at(static_cast<size_t>(id)); }
@@ -81,6 +102,7 @@ class Network {
   std::vector<int> inputs_, outputs_;
   std::vector<std::string> output_names_;
   std::map<std::string, ir::SymRange> symbols_;
+  std::map<std::string, OriginInfo> origin_info_;
 };
 
 // The shape function of a layer: output types for input types (null for absent optional

@@ -21,15 +21,29 @@ bool op_matches(const std::string& op, const std::vector<std::string>& patterns)
   return false;
 }
 
+const char* fallback_kind_name(FallbackKind k) {
+  switch (k) {
+    case FallbackKind::kTorchExecutedOps: return "torch_executed_ops";
+    case FallbackKind::kNoConverter: return "no_converter";
+    case FallbackKind::kConverterRejected: return "converter_rejected";
+    case FallbackKind::kBelowMinBlockSize: return "below_min_block_size";
+    case FallbackKind::kBuildFailed: return "build_failed";
+  }
+  return "unknown";
+}
+
 SupportMap compute_support(const ir::Graph& g, const Settings& settings, const convert::Settings& cs) {
   SupportMap m;
   for (const ir::Node* n : g.nodes()) {
     if (op_matches(n->op(), settings.torch_executed_ops)) {
       m.unsupported[n] = "listed in torch_executed_ops";
+      m.kinds[n] = FallbackKind::kTorchExecutedOps;
       continue;
     }
     Status s = convert::Registry::global().supports(*n, cs);
-    if (!s.is_ok()) m.unsupported[n] = s.message();
+    if (s.is_ok()) continue;
+    m.unsupported[n] = s.message();
+    m.kinds[n] = convert::Registry::global().find(n->op()) ? FallbackKind::kConverterRejected : FallbackKind::kNoConverter;
   }
   return m;
 }
@@ -121,7 +135,11 @@ void fill_boundaries(const ir::Graph& g, std::vector<Segment>& segments) {
 Expected<Partition> partition_graph(const ir::Graph& g, const SupportMap& support, const Settings& settings,
                                     const std::map<const ir::Node*, std::string>& forced) {
   std::map<const ir::Node*, std::string> reasons = support.unsupported;
-  for (const auto& [n, why] : forced) reasons.emplace(n, why);
+  std::map<const ir::Node*, FallbackKind> kinds = support.kinds;
+  for (const auto& [n, why] : forced) {
+    reasons.emplace(n, why);
+    kinds.emplace(n, FallbackKind::kBuildFailed);
+  }
   if (settings.require_full_compilation && !reasons.empty()) {
     std::string msg = str_cat("require_full_compilation is set, but ", reasons.size(), " op(s) cannot run in an engine:");
     for (const ir::Node* n : g.nodes()) {
@@ -142,6 +160,7 @@ Expected<Partition> partition_graph(const ir::Graph& g, const SupportMap& suppor
       for (const ir::Node* n : s.nodes) {
         torch_nodes.insert(n);
         reasons.emplace(n, str_cat("in an engine block of ", s.nodes.size(), " op(s), below min_block_size=", min_block));
+        kinds.emplace(n, FallbackKind::kBelowMinBlockSize);
       }
       demoted = true;
     }
@@ -152,7 +171,9 @@ Expected<Partition> partition_graph(const ir::Graph& g, const SupportMap& suppor
   p.segments = std::move(segments);
   for (const ir::Node* n : g.nodes()) {
     auto it = reasons.find(n);
-    if (it != reasons.end()) p.torch_reasons.push_back({n, it->second});
+    if (it == reasons.end()) continue;
+    auto k = kinds.find(n);
+    p.torch_reasons.push_back({n, k == kinds.end() ? FallbackKind::kConverterRejected : k->second, it->second});
   }
   return p;
 }

@@ -27,6 +27,22 @@ struct Settings {
 
 enum class SegmentKind { kEngine, kTorch };
 
+// Why a node runs in PyTorch.
+enum class FallbackKind : uint8_t {
+  kTorchExecutedOps,   // the user listed its op in torch_executed_ops
+  kNoConverter,        // no converter is registered for its op
+  kConverterRejected,  // a converter exists but rejected these arguments, dtypes or schema
+  kBelowMinBlockSize,  // supported, but its engine block was smaller than min_block_size
+  kBuildFailed,        // its engine block failed to build; the node was moved out
+};
+const char* fallback_kind_name(FallbackKind k);  // "torch_executed_ops", "no_converter", ...
+
+struct TorchReason {
+  const ir::Node* node = nullptr;
+  FallbackKind kind = FallbackKind::kNoConverter;
+  std::string why;
+};
+
 struct Segment {
   SegmentKind kind = SegmentKind::kEngine;
   std::vector<const ir::Node*> nodes;     // execution order
@@ -37,18 +53,20 @@ struct Segment {
 struct Partition {
   std::vector<Segment> segments;  // execution order
   // Why each PyTorch-executed node is there, in graph order.
-  std::vector<std::pair<const ir::Node*, std::string>> torch_reasons;
+  std::vector<TorchReason> torch_reasons;
   size_t num_engines() const;
 };
 
 // Per-node support, computed once and reused for every segmentation of the same graph.
 struct SupportMap {
   std::map<const ir::Node*, std::string> unsupported;  // node -> reason; absent = supported
+  std::map<const ir::Node*, FallbackKind> kinds;       // node -> kind of reason (same keys)
 };
 
 SupportMap compute_support(const ir::Graph& g, const Settings& settings, const convert::Settings& convert_settings);
 
-// Segments the graph. `forced` adds nodes that must run in PyTorch (with their reason).
+// Segments the graph. `forced` adds nodes that must run in PyTorch (with their reason; their
+// kind is kBuildFailed).
 // With require_full_compilation, any unsupported node is an error listing each one.
 Expected<Partition> partition_graph(const ir::Graph& g, const SupportMap& support, const Settings& settings,
                                     const std::map<const ir::Node*, std::string>& forced = {});

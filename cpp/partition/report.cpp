@@ -94,7 +94,10 @@ Report make_report(const ir::Graph& g, const Partition& p, const SupportMap& sup
   }
   if (!p.torch_reasons.empty()) {
     os << "  ops running in PyTorch:\n";
-    for (const auto& [n, why] : p.torch_reasons) os << "    " << n->op() << " (node %" << n->name() << "): " << why << "\n";
+    for (const TorchReason& r : p.torch_reasons) {
+      os << "    " << r.node->op() << " (node %" << r.node->name() << (r.node->source().empty() ? "" : ", module " + r.node->source())
+         << ") [" << fallback_kind_name(r.kind) << "]: " << r.why << "\n";
+    }
   }
   if (r.num_engines) {
     os << "  operators per engine: average " << r.avg_ops_per_engine << ", most " << r.max_ops_per_engine

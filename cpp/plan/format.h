@@ -24,6 +24,8 @@ inline constexpr uint32_t kTagInputs = tag("INPT");
 inline constexpr uint32_t kTagOutputs = tag("OUTP");
 inline constexpr uint32_t kTagLayers = tag("LAYR");
 inline constexpr uint32_t kTagMemory = tag("MEMP");
+inline constexpr uint32_t kTagOrigins = tag("ORIG");
+inline constexpr uint32_t kTagTimings = tag("TIMD");
 
 enum class TensorKind : uint8_t { kActivation = 0, kInput = 1, kConstant = 2, kCount };
 

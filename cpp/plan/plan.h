@@ -30,6 +30,10 @@
 //            size + the fields of the kind's parameter struct in fields() order, u32 n +
 //            n x origin: str, tactic: str }
 //     "MEMP" arena_bytes: u64, u32 n (== tensor count), then n x { offset: i64, size: u64 }
+//     "ORIG" u32 n, then n x { node: str (non-empty, strictly increasing byte order), op: str,
+//            module: str }   (for reports: the ATen op and nn.Module path of origin nodes)
+//     "TIMD" u32 n (== layer count), then n x { u32 m, then m x { tactic: str, ms: f64 } }
+//            (for reports: the tactics the builder timed per layer; 0 <= ms <= 1e12)
 //     zero bytes up to weights_offset
 //     weights section: each constant's bytes, in tensor id order, the first at 0 and each
 //     next one at the end of the previous one rounded up to 64; zero bytes in between.
@@ -66,7 +70,7 @@
 namespace ingot::plan {
 
 inline constexpr char kMagic[8] = {'I', 'N', 'G', 'O', 'T', 'P', 'L', 'N'};
-inline constexpr uint32_t kFormatVersion = 2;  // 2: fused epilogues, layer tactics
+inline constexpr uint32_t kFormatVersion = 3;  // 2: fused epilogues, layer tactics; 3: ORIG, TIMD
 inline constexpr size_t kHeaderSize = 64;
 inline constexpr size_t kWeightAlignment = 64;
 

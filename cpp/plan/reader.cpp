@@ -137,12 +137,15 @@ class PlanReader {
     read_outputs(r);
     read_layers(r);
     read_memory(r, plan.memory);
+    read_origins(r);
+    read_timings(r);
     if (!r.ok()) return r.status();
     INGOT_RETURN_IF_ERROR(check_padding(r));
     INGOT_RETURN_IF_ERROR(read_weights());
     plan.network.reset(std::move(tensors_), std::move(layers_), std::move(inputs_), std::move(outputs_),
                        std::move(output_names_));
     for (const auto& [name, range] : symbols_) plan.network.add_symbol(name, range);
+    for (auto& [node, info] : origins_) plan.network.set_origin_info(node, std::move(info));
     INGOT_RETURN_IF_ERROR(verify(plan));
     return plan;
   }
@@ -313,6 +316,44 @@ class PlanReader {
     }
   }
 
+  void read_origins(ByteReader& r) {
+    r.set_context("origins");
+    r.expect_tag(detail::kTagOrigins, "ORIG");
+    uint32_t n = r.count("origin count", 12);
+    std::string previous;
+    for (uint32_t i = 0; i < n && r.ok(); ++i) {
+      r.set_context(str_cat("origin ", i));
+      std::string node = r.str("node");
+      net::OriginInfo info;
+      info.op = r.str("op");
+      info.module = r.str("module");
+      if (!r.ok()) return;
+      if (node.empty()) return r.fail("node name is empty");
+      if (i > 0 && !(previous < node)) return r.fail("'", node, "' is out of order or repeated after '", previous, "'");
+      previous = node;
+      origins_.emplace_back(std::move(node), std::move(info));
+    }
+  }
+
+  void read_timings(ByteReader& r) {
+    r.set_context("tactic timings");
+    r.expect_tag(detail::kTagTimings, "TIMD");
+    uint32_t n = r.count("layer count", 4);
+    if (r.ok() && n != layers_.size()) return r.fail("has ", n, " layers, but the plan has ", layers_.size());
+    for (uint32_t i = 0; i < n && r.ok(); ++i) {
+      r.set_context(str_cat("tactic timings of layer ", i, " ('", layers_[i].name, "')"));
+      uint32_t m = r.count("timing count", 12);
+      for (uint32_t k = 0; k < m && r.ok(); ++k) {
+        net::TimedTactic t;
+        t.tactic = r.str("tactic");
+        t.ms = r.f64("ms");
+        if (!r.ok()) return;
+        if (!(t.ms >= 0.0) || t.ms > 1e12) return r.fail("tactic '", t.tactic, "' has time ", t.ms, " ms; need 0 <= ms <= 1e12");
+        layers_[i].timed.push_back(std::move(t));
+      }
+    }
+  }
+
   void read_params(ByteReader& r, uint8_t kind, net::Layer& layer) {
     size_t at = r.offset();
     uint32_t size = r.u32("parameter size");
@@ -417,6 +458,7 @@ class PlanReader {
   std::span<const uint8_t> weights_;
 
   std::vector<std::pair<std::string, ir::SymRange>> symbols_;
+  std::vector<std::pair<std::string, net::OriginInfo>> origins_;
   std::vector<net::Tensor> tensors_;
   std::vector<TensorKind> kinds_;
   std::vector<WeightRange> weights_ranges_;

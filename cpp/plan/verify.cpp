@@ -43,6 +43,21 @@ Status verify_tensors(const net::Network& net) {
   return Status::ok();
 }
 
+// Report fields: origin info names nodes; timed tactics have sane times.
+Status verify_reports(const net::Network& net) {
+  for (const auto& [node, info] : net.origin_info()) {
+    if (node.empty()) return corrupt("origin info with an empty node name (op '", info.op, "')");
+  }
+  for (const net::Layer& layer : net.layers()) {
+    for (const net::TimedTactic& t : layer.timed) {
+      if (!(t.ms >= 0.0) || t.ms > 1e12) {
+        return corrupt("layer '", layer.name, "' tactic '", t.tactic, "' has time ", t.ms, " ms; need 0 <= ms <= 1e12");
+      }
+    }
+  }
+  return Status::ok();
+}
+
 // After Network::validate(): every tensor is an input, a constant or a layer output, and the
 // engine outputs are distinct layer outputs.
 Status verify_kinds(const net::Network& net) {
@@ -182,6 +197,7 @@ Status verify(const Plan& plan) {
     INGOT_RETURN_IF_ERROR(verify_tensors(net));
     INGOT_RETURN_IF_ERROR(net.validate());
     INGOT_RETURN_IF_ERROR(verify_kinds(net));
+    INGOT_RETURN_IF_ERROR(verify_reports(net));
     return verify_memory(plan);
   } catch (const InternalError& e) {
     // Checked symbolic arithmetic overflowed inside a shape function.

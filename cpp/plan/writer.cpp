@@ -111,6 +111,32 @@ void write_layers(ByteWriter& w, const net::Network& net) {
   }
 }
 
+// Reports: the op and module of each origin node, and the tactics timed per layer.
+void write_reports(ByteWriter& w, const net::Network& net) {
+  w.set_prefix("origins.");
+  w.u32(kTagOrigins, "tag");
+  w.count(net.origin_info().size(), "count");
+  size_t k = 0;
+  for (const auto& [node, info] : net.origin_info()) {
+    w.set_prefix(w.mapping() ? str_cat("origins[", k++, "].") : std::string());
+    w.str(node, "node");
+    w.str(info.op, "op");
+    w.str(info.module, "module");
+  }
+  w.set_prefix("timings.");
+  w.u32(kTagTimings, "tag");
+  w.count(net.layers().size(), "count");
+  for (size_t i = 0; i < net.layers().size(); ++i) {
+    const net::Layer& layer = net.layers()[i];
+    w.set_prefix(w.mapping() ? str_cat("timings[", i, "].") : std::string());
+    w.count(layer.timed.size(), "count");
+    for (const net::TimedTactic& t : layer.timed) {
+      w.str(t.tactic, "tactic");
+      w.f64(t.ms, "ms");
+    }
+  }
+}
+
 }  // namespace
 
 Expected<std::vector<uint8_t>> encode(const Plan& plan, std::vector<FieldSpan>* layout) {
@@ -184,6 +210,8 @@ Expected<std::vector<uint8_t>> encode(const Plan& plan, std::vector<FieldSpan>* 
     w.i64(m.offsets[i], "offsets");
     w.u64(m.sizes[i], "sizes");
   }
+
+  write_reports(w, net);
 
   w.set_prefix("");
   w.pad_to(kWeightAlignment, payload, "padding");

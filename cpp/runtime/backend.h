@@ -33,12 +33,20 @@ struct BoundShapes {
   }
 };
 
+class Profiler;
+
 class BackendContext {
  public:
   virtual ~BackendContext() = default;
   // Runs the engine. `io` holds a data pointer for every engine input and output tensor id
   // (null elsewhere); inputs and outputs live where the backend computes (host or device).
+  // With a profiler attached, each call also records its engine and layer times there.
   virtual Status execute(const BoundShapes& shapes, const std::vector<void*>& io, void* stream) = 0;
+  // Attaches a profiler (null detaches); the caller keeps it alive while attached.
+  void set_profiler(Profiler* profiler) { profiler_ = profiler; }
+
+ protected:
+  Profiler* profiler_ = nullptr;
 };
 
 class BackendEngine {

@@ -1,7 +1,10 @@
 // The CPU reference backend: runs every layer with kernels/cpu, activations in one host arena.
+#include <chrono>
+
 #include "build/builder.h"
 #include "kernels/cpu/kernels.h"
 #include "runtime/backend.h"
+#include "runtime/profiler.h"
 
 namespace ingot::runtime {
 namespace {
@@ -30,14 +33,25 @@ class CpuContext : public BackendContext {
       v.dims = shapes.dims[i];
       return v;
     };
+    using Clock = std::chrono::steady_clock;
+    auto ms_between = [](Clock::time_point a, Clock::time_point b) {
+      return std::chrono::duration<double, std::milli>(b - a).count();
+    };
+    Profiler* profiler = profiler_;
+    double start_us = profiler ? profiler->now_us() : 0.0;
+    std::vector<double> layer_ms(profiler ? net.layers().size() : 0);
+    Clock::time_point call_start = Clock::now();
     for (size_t l = 0; l < net.layers().size(); ++l) {
       const net::Layer& layer = net.layers()[l];
       std::vector<kernels::cpu::TensorView> ins, outs;
       for (int id : layer.inputs) ins.push_back(view(id));
       for (int id : layer.outputs) outs.push_back(view(id));
+      Clock::time_point t0 = profiler ? Clock::now() : Clock::time_point{};
       Status s = kernels::cpu::run_layer(shapes.params(net, l), ins, outs);
       if (!s.is_ok()) return s.with_context("layer '" + layer.name + "': ");
+      if (profiler) layer_ms[l] = ms_between(t0, Clock::now());
     }
+    if (profiler) profiler->record("std::chrono::steady_clock", start_us, ms_between(call_start, Clock::now()), std::move(layer_ms));
     return Status::ok();
   }
 

@@ -6,38 +6,19 @@
 
 #include "support/check.h"
 #include "support/hash.h"
+#include "support/json.h"
 
 namespace ingot::runtime {
 
 namespace {
 
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
-
 std::string json_type(const std::string& name, const ir::TensorType& t) {
-  std::string s = "{\"name\":" + json_string(name) + ",\"dtype\":\"" + std::string(ir::dtype_torch_name(t.dtype)) +
+  std::string s = "{\"name\":" + json_quote(name) + ",\"dtype\":\"" + std::string(ir::dtype_torch_name(t.dtype)) +
                   "\",\"shape\":[";
   for (size_t i = 0; i < t.shape.size(); ++i) {
     if (i) s += ",";
     auto c = t.shape[i].as_constant();
-    s += c ? std::to_string(*c) : json_string(t.shape[i].str());
+    s += c ? std::to_string(*c) : json_quote(t.shape[i].str());
   }
   return s + "]}";
 }
@@ -73,7 +54,7 @@ const ir::TensorType& Engine::output_type(size_t i) const { return plan_.network
 
 std::string Engine::signature() const {
   std::ostringstream os;
-  os << "{\"version\":1,\"name\":" << json_string(plan_.name) << ",\"backend\":\"" << plan::backend_name(plan_.backend)
+  os << "{\"version\":1,\"name\":" << json_quote(plan_.name) << ",\"backend\":\"" << plan::backend_name(plan_.backend)
      << "\",\"inputs\":[";
   for (size_t i = 0; i < num_inputs(); ++i) os << (i ? "," : "") << json_type(input_name(i), input_type(i));
   os << "],\"outputs\":[";
@@ -222,6 +203,11 @@ Status ExecutionContext::execute(const std::vector<TensorArg>& inputs, const std
   for (size_t i = 0; i < outputs.size(); ++i) INGOT_RETURN_IF_ERROR(bind(outputs[i], net.outputs()[i], "output"));
   Status s = backend_->execute(bound_, io, stream);
   return s.with_context(str_cat("engine '", e.name(), "': "));
+}
+
+void ExecutionContext::set_profiler(std::shared_ptr<Profiler> profiler) {
+  profiler_ = std::move(profiler);
+  backend_->set_profiler(profiler_.get());
 }
 
 Status ExecutionContext::run(const std::vector<TensorArg>& inputs, const std::vector<TensorArg>& outputs, void* stream) {

@@ -20,6 +20,7 @@
 #include "ir/dtype.h"
 #include "plan/plan.h"
 #include "runtime/backend.h"
+#include "runtime/profiler.h"
 #include "support/status.h"
 
 namespace ingot::runtime {
@@ -80,12 +81,18 @@ class ExecutionContext {
   const BoundShapes& bound_shapes() const { return bound_; }
   BackendContext& backend_context() { return *backend_; }
 
+  // Attaches a profiler (null detaches): every later call records its engine and per-layer
+  // times there (runtime/profiler.h). Several contexts of one engine may share one profiler.
+  void set_profiler(std::shared_ptr<Profiler> profiler);
+  const std::shared_ptr<Profiler>& profiler() const { return profiler_; }
+
   // Shape-and-run in one call (set_input_shapes from the inputs' dims).
   Status run(const std::vector<TensorArg>& inputs, const std::vector<TensorArg>& outputs, void* stream = nullptr);
 
  private:
   std::shared_ptr<const Engine> engine_;
   std::unique_ptr<BackendContext> backend_;
+  std::shared_ptr<Profiler> profiler_;
   bool shapes_set_ = false;
   std::vector<std::vector<int64_t>> input_shapes_;
   BoundShapes bound_;

@@ -1,10 +1,16 @@
 // torch.ops.ingot.execute_engine(Tensor[] inputs, Tensor plan, str signature) -> Tensor[]
 //
+// torch.ops.ingot.profile_engine(Tensor plan, str action) -> str
+//
 // Runs an ingot engine inside a PyTorch program. `plan` is the serialized engine as a 1-D
 // uint8 CPU tensor (a buffer of the module, so that torch.export saves it with the program);
 // `signature` is the engine's I/O description, which the op's shape function (registered in
 // Python) reads. Engines are cached per plan buffer: the first call verifies and loads the
 // bytes, later calls reuse the engine and a pool of execution contexts.
+//
+// profile_engine controls per-layer profiling of the engine cached for `plan`: "start" attaches
+// a fresh profiler to every context of that engine (pooled or new), "read" returns the profile
+// as JSON (runtime/profiler.h), "stop" returns it and detaches the profiler, "reset" clears it.
 #include <ATen/ATen.h>
 #include <c10/core/DeviceGuard.h>
 #include <c10/core/impl/VirtualGuardImpl.h>
@@ -65,6 +71,7 @@ struct CachedEngine {
   std::shared_ptr<const Engine> engine;
   std::mutex pool_mutex;
   std::vector<std::unique_ptr<ExecutionContext>> pool;
+  std::shared_ptr<ingot::runtime::Profiler> profiler;  // guarded by pool_mutex; null: not profiling
 };
 
 std::mutex g_cache_mutex;
@@ -126,14 +133,17 @@ std::vector<at::Tensor> execute_engine(const std::vector<at::Tensor>& inputs, co
   }
 
   std::unique_ptr<ExecutionContext> ctx;
+  std::shared_ptr<ingot::runtime::Profiler> profiler;
   {
     std::lock_guard<std::mutex> lock(cached->pool_mutex);
     if (!cached->pool.empty()) {
       ctx = std::move(cached->pool.back());
       cached->pool.pop_back();
     }
+    profiler = cached->profiler;
   }
   if (!ctx) ctx = engine.create_context();
+  if (ctx->profiler() != profiler) ctx->set_profiler(profiler);
 
   std::vector<std::vector<int64_t>> shapes;
   for (const auto& a : in_args) shapes.push_back(a.dims);
@@ -162,10 +172,29 @@ std::vector<at::Tensor> execute_engine(const std::vector<at::Tensor>& inputs, co
   return outputs;
 }
 
+std::string profile_engine(const at::Tensor& plan, c10::string_view action) {
+  std::shared_ptr<CachedEngine> cached = lookup(plan);
+  std::lock_guard<std::mutex> lock(cached->pool_mutex);
+  const ingot::plan::Plan& p = cached->engine->plan();
+  if (action == "start") {
+    cached->profiler = std::make_shared<ingot::runtime::Profiler>();
+    return cached->profiler->json(p);
+  }
+  TORCH_CHECK(action == "read" || action == "stop" || action == "reset", "ingot: profile_engine action must be "
+              "'start', 'read', 'stop' or 'reset', got '", std::string(action), "'");
+  TORCH_CHECK(cached->profiler, "ingot: engine '", p.name, "' is not being profiled (", std::string(action),
+              " without start)");
+  std::string json = cached->profiler->json(p);
+  if (action == "reset") cached->profiler->reset();
+  if (action == "stop") cached->profiler.reset();
+  return json;
+}
+
 }  // namespace
 
 TORCH_LIBRARY(ingot, m) {
   m.def("execute_engine(Tensor[] inputs, Tensor plan, str signature) -> Tensor[]");
+  m.def("profile_engine(Tensor plan, str action) -> str", &profile_engine);
 }
 
 TORCH_LIBRARY_IMPL(ingot, CPU, m) { m.impl("execute_engine", &execute_engine); }

@@ -12,8 +12,12 @@ from ingot._errors import Error
 from ingot import _runtime  # noqa: F401  (registers torch.ops.ingot.execute_engine)
 from ingot._input import Input
 from ingot._compile import compile, convert_method_to_engine, list_supported_ops, segmentation_report
+from ingot._inspect import inspect
+from ingot._profile import Profile, profile
 from ingot._save_load import load, save
+from ingot._tune import TuneResult, tune
 
 __version__ = "0.1.0"
 
-__all__ = ["Error", "Input", "compile", "convert_method_to_engine", "list_supported_ops", "load", "save", "segmentation_report", "__version__"]
+__all__ = ["Error", "Input", "Profile", "TuneResult", "compile", "convert_method_to_engine", "inspect",
+           "list_supported_ops", "load", "profile", "save", "segmentation_report", "tune", "__version__"]

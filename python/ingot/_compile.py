@@ -10,7 +10,7 @@ from typing import Any, Dict, Optional, Sequence
 import torch
 from torch.export import Dim, ExportedProgram
 
-from ingot import _C, _frontend, _regenerate
+from ingot import _C, _build_log, _frontend, _profile, _regenerate
 from ingot._errors import Error
 from ingot._input import Input
 from ingot._settings import CompileSettings, make_settings
@@ -88,6 +88,8 @@ def compile(
     optimization_level: Optional[int] = None,
     disable_tf32: bool = False,
     dryrun: bool = False,
+    progress: Optional[bool] = None,
+    _report_only: bool = False,
     **unknown,
 ) -> torch.fx.GraphModule:
     """Compiles `module` (an nn.Module or a torch.export ExportedProgram) into a GraphModule
@@ -96,6 +98,12 @@ def compile(
     The arguments mirror torch_tensorrt.compile. `inputs` are ingot.Input specs or example
     tensors (required for an nn.Module). `device` picks the backend: a CUDA device builds CUDA
     engines, anything else the CPU reference backend.
+
+    dryrun=True builds nothing: it prints the partition (segments, every op that stays in
+    PyTorch with the reason, the min_block_size options) and returns None. progress: None shows
+    a tqdm bar for builds over a second when stderr is a terminal, True always (after a
+    second), False never. Phases are logged under the "ingot" logger (INFO: summary, DEBUG:
+    per phase and per lowering pass); the returned module has `build_report`.
     """
     if unknown:
         raise Error(f"unknown compile setting(s): {', '.join(sorted(unknown))}")
@@ -135,25 +143,46 @@ def compile(
     ep = ep.run_decompositions(decomposition_table())
     t_export = time.perf_counter() - t0
 
+    logger.debug("export and decompositions: %.3f s", t_export)
+
     builder = _frontend.GraphBuilder(ep)
     graph = builder.build()
-    result = _C.compile(graph, settings.to_spec("engine"))
+    bar = _build_log.Progress(progress)
+    try:
+        result = _C.compile(graph, settings.to_spec("engine"), bar)
+    finally:
+        bar.close()
+    for name, rewrites in result.lowering:
+        logger.debug("lowering pass %s: %d rewrite(s)", name, rewrites)
     for w in result.warnings:
         logger.warning("%s", w)
-    report = result.report
+    report = dict(result.report)
+    report["fallbacks"] = [
+        {"node": node, "op": op, "reason": why, "kind": kind, "module": module}
+        for node, op, why, kind, module in result.torch_reasons]
     logger.info("%s", report["text"])
     if settings.dryrun:
+        if _report_only:
+            return report
         print(report["text"])
         return None
 
+    t_module = time.perf_counter()
     input_specs = _input_specs(builder, specs)
     mb = _regenerate.ModuleBuilder(result, builder, input_specs, settings.device)
     gm = mb.build(ep.call_spec.in_spec, ep.call_spec.out_spec)
+    total = time.perf_counter() - t0
+    build_report = _build_log.make_report(result.timings, t_export, time.perf_counter() - t_module, total,
+                                          len(result.engines), result.warnings)
+    _build_log.log_report(build_report)
     gm._ingot_settings = settings
     gm._ingot_report = report
     gm._ingot_input_specs = [s for s in specs if s is not None]
-    gm._ingot_build_seconds = time.perf_counter() - t0
+    gm._ingot_build_seconds = total
     gm._ingot_export_seconds = t_export
+    gm.build_report = build_report
+    if result.engines:
+        _profile.attach_methods(gm)
     return gm
 
 
@@ -181,6 +210,12 @@ def _input_specs(builder, specs):
 def list_supported_ops():
     """The exact ATen schemas that ingot converts (read from the converter registry)."""
     return list(_C.list_supported_ops())
+
+
+def dryrun_report(module, inputs=None, **kwargs) -> dict:
+    """Partitions like ingot.compile(..., dryrun=True) without printing; returns the report
+    (with "fallbacks": each op kept in PyTorch, its reason and the reason's kind)."""
+    return compile(module, inputs=inputs, dryrun=True, _report_only=True, **kwargs)
 
 
 def segmentation_report(module) -> dict:

@@ -70,4 +70,9 @@ def load(path, *, verify: bool = True) -> torch.nn.Module:
                 _C.verify_plan(tensor.contiguous().numpy().tobytes())
             except Error as e:
                 raise Error(f"cannot load {p}: engine in %{node.name} is invalid: {e}") from None
-    return ep.module()
+    module = ep.module()
+    if isinstance(module, torch.fx.GraphModule) and any(True for _ in _engine_buffers(ep)):
+        from ingot._profile import attach_methods
+
+        attach_methods(module)
+    return module

@@ -55,7 +55,8 @@ TEST(Partition, AlternatesEngineAndTorchSegments) {
   EXPECT_EQ(p.segments[1].inputs[0]->name(), "b");
   EXPECT_EQ(p.segments[2].outputs[0]->name(), "f");
   ASSERT_EQ(p.torch_reasons.size(), 1u);
-  EXPECT_NE(p.torch_reasons[0].second.find("no converter for aten::erfinv"), std::string::npos);
+  EXPECT_NE(p.torch_reasons[0].why.find("no converter for aten::erfinv"), std::string::npos);
+  EXPECT_EQ(p.torch_reasons[0].kind, partition::FallbackKind::kNoConverter);
 }
 
 TEST(Partition, MinBlockSizeDemotesSmallBlocks) {
@@ -68,7 +69,11 @@ TEST(Partition, MinBlockSizeDemotesSmallBlocks) {
   EXPECT_EQ(names(p.segments[0]), (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_EQ(names(p.segments[1]), (std::vector<std::string>{"d", "e", "f"}));
   bool found = false;
-  for (const auto& [n, why] : p.torch_reasons) found |= why.find("below min_block_size=3") != std::string::npos;
+  for (const auto& r : p.torch_reasons) {
+    if (r.why.find("below min_block_size=3") == std::string::npos) continue;
+    found = true;
+    EXPECT_EQ(r.kind, partition::FallbackKind::kBelowMinBlockSize);
+  }
   EXPECT_TRUE(found);
 }
 
@@ -80,6 +85,14 @@ TEST(Partition, TorchExecutedOpsMatchOverloadsAndBaseNames) {
   auto p = run(*g, s);
   ASSERT_EQ(p.segments.size(), 5u);
   EXPECT_EQ(names(p.segments[3]), (std::vector<std::string>{"e"}));
+  bool listed = false;
+  for (const auto& r : p.torch_reasons) {
+    if (r.node->name() != "e") continue;
+    listed = true;
+    EXPECT_EQ(r.kind, partition::FallbackKind::kTorchExecutedOps);
+    EXPECT_STREQ(partition::fallback_kind_name(r.kind), "torch_executed_ops");
+  }
+  EXPECT_TRUE(listed);
   EXPECT_TRUE(partition::op_matches("aten::add.Tensor", {"aten::add"}));
   EXPECT_TRUE(partition::op_matches("aten::add.Tensor", {"aten::add.Tensor"}));
   EXPECT_FALSE(partition::op_matches("aten::add.Tensor", {"aten::add.Scalar"}));

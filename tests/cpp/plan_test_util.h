@@ -229,6 +229,19 @@ inline void expect_plans_equal(const Plan& a, const Plan& b) {
     EXPECT_EQ(la.inputs, lb.inputs);
     EXPECT_EQ(la.outputs, lb.outputs);
     EXPECT_EQ(la.origins, lb.origins);
+    EXPECT_EQ(la.tactic, lb.tactic);
+    ASSERT_EQ(la.timed.size(), lb.timed.size());
+    for (size_t k = 0; k < la.timed.size(); ++k) {
+      EXPECT_EQ(la.timed[k].tactic, lb.timed[k].tactic);
+      EXPECT_EQ(la.timed[k].ms, lb.timed[k].ms);
+    }
+  }
+  ASSERT_EQ(na.origin_info().size(), nb.origin_info().size());
+  for (const auto& [node, info] : na.origin_info()) {
+    const net::OriginInfo* other = nb.find_origin(node);
+    ASSERT_NE(other, nullptr) << node;
+    EXPECT_EQ(info.op, other->op);
+    EXPECT_EQ(info.module, other->module);
   }
   EXPECT_EQ(a.memory.arena_bytes, b.memory.arena_bytes);
   EXPECT_EQ(a.memory.offsets, b.memory.offsets);

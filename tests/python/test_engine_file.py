@@ -47,8 +47,19 @@ def test_engine_bytes_verify_and_describe_the_model(engine_file):
 
 
 def test_cli_inspect_and_run(engine_file):
-    out = subprocess.run([cli(), "inspect", str(engine_file)], capture_output=True, text=True, check=True).stdout
+    import json
+
+    out = subprocess.run([cli(), "inspect", str(engine_file), "--summary"], capture_output=True, text=True,
+                         check=True).stdout
     assert "input  x : float32[3, 16]" in out and "matmul" in out
+    info = json.loads(subprocess.run([cli(), "inspect", str(engine_file)], capture_output=True, text=True,
+                                     check=True).stdout)
+    assert info["inputs"] == [{"name": "x", "dtype": "float32", "shape": [3, 16]}]
+    assert [layer["kind"] for layer in info["layers"]].count("matmul") == 2
+    prof = json.loads(subprocess.run([cli(), "profile", str(engine_file), "--iters", "4"], capture_output=True,
+                                     text=True, check=True).stdout)
+    assert prof["calls"] == 4 and len(prof["layers"]) == len(info["layers"])
+    assert prof["layer_total_ms"] <= prof["engine_total_ms"]
     out = subprocess.run([cli(), "run", str(engine_file), "--iters", "3"], capture_output=True, text=True,
                          check=True).stdout
     assert "output" in out and "float32[3x4]" in out and "time per run" in out

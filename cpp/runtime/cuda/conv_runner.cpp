@@ -165,7 +165,8 @@ class ConvRunner : public LayerRunner {
   // tried and removed: it made EfficientNet-B0 slower and picked algorithms that failed at batch
   // 32 (bench/NOTES.md).
   Expected<std::string> tune(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
-                             void* workspace, size_t workspace_size, cudaStream_t stream) override {
+                             void* workspace, size_t workspace_size, cudaStream_t stream,
+                             std::vector<net::TimedTactic>* timed) override {
     if (transposed_) return std::string();
     INGOT_CUDNN_TRY(cudnnSetStream(env.cudnn, stream));
     cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
@@ -174,6 +175,12 @@ class ConvRunner : public LayerRunner {
                                                            out[0].data, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf,
                                                            workspace, workspace_size));
     bool identity_fused = fused_ && std::get<net::ConvolutionParams>(params).activation == net::UnaryOp::kIdentity;
+    auto tactic_of = [](const cudnnConvolutionFwdAlgoPerf_t& p) {
+      return "fwd=" + std::to_string(static_cast<int>(p.algo)) + ",math=" + std::to_string(static_cast<int>(p.mathType));
+    };
+    for (int i = 0; i < found && timed; ++i) {
+      if (perf[i].status == CUDNN_STATUS_SUCCESS) timed->push_back({tactic_of(perf[i]), static_cast<double>(perf[i].time)});
+    }
     for (int i = 0; i < found; ++i) {  // sorted by time
       if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].memory > workspace_size) continue;
       if (identity_fused && perf[i].algo != CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM) continue;
@@ -181,8 +188,7 @@ class ConvRunner : public LayerRunner {
       workspace_ = perf[i].memory;
       // An algorithm is only valid with the math type cudnnFind measured it with.
       INGOT_CUDNN_TRY(cudnnSetConvolutionMathType(conv_, perf[i].mathType));
-      return "fwd=" + std::to_string(static_cast<int>(perf[i].algo)) +
-             ",math=" + std::to_string(static_cast<int>(perf[i].mathType));
+      return tactic_of(perf[i]);
     }
     return std::string();
   }

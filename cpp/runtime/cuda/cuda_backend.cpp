@@ -1,5 +1,7 @@
 // The CUDA backend: build (fusion, precision, broadcast materialization, tactic timing) and
 // load. libingot_cuda.so registers it when loaded.
+#include <chrono>
+
 #include "build/builder.h"
 #include "build/passes.h"
 #include "build/rewriter.h"
@@ -99,7 +101,13 @@ class CudaBackend : public Backend {
     }
     INGOT_ASSIGN_OR_RETURN(std::string device, device_description());
     INGOT_ASSIGN_OR_RETURN(plan::Plan plan, build::finish_plan(std::move(net), settings, plan::Backend::kCuda, device));
-    if (settings.optimization_level > 0) INGOT_RETURN_IF_ERROR(tune(plan, settings.optimization_level));
+    if (settings.optimization_level > 0) {
+      auto t0 = std::chrono::steady_clock::now();
+      INGOT_RETURN_IF_ERROR(tune(plan, settings.optimization_level));
+      if (settings.stats) {
+        settings.stats->tactic_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      }
+    }
     return plan;
   }
 
@@ -127,8 +135,12 @@ class CudaBackend : public Backend {
     INGOT_RETURN_IF_ERROR(ctx->set_input_shapes(shapes));
     auto* cuda_ctx = dynamic_cast<CudaContext*>(&ctx->backend_context());
     if (!cuda_ctx) return error(ErrorCode::kInternal, "tuning: not a CUDA context");
-    INGOT_ASSIGN_OR_RETURN(std::vector<std::string> tactics, cuda_ctx->tune(ctx->bound_shapes(), level));
-    for (size_t l = 0; l < tactics.size(); ++l) plan.network.mutable_layers()[l].tactic = tactics[l];
+    std::vector<std::vector<net::TimedTactic>> timed;
+    INGOT_ASSIGN_OR_RETURN(std::vector<std::string> tactics, cuda_ctx->tune(ctx->bound_shapes(), level, &timed));
+    for (size_t l = 0; l < tactics.size(); ++l) {
+      plan.network.mutable_layers()[l].tactic = tactics[l];
+      plan.network.mutable_layers()[l].timed = std::move(timed[l]);
+    }
     return Status::ok();
   }
 };

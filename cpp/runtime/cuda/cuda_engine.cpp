@@ -4,6 +4,7 @@
 #include <cstring>
 #include <random>
 
+#include "runtime/profiler.h"
 #include "support/half.h"
 
 namespace ingot::runtime::cuda {
@@ -69,66 +70,9 @@ std::unique_ptr<BackendContext> CudaEngine::create_context() const { return std:
 CudaContext::CudaContext(const CudaEngine& engine) : engine_(engine) {
   const char* env = std::getenv("INGOT_CUDA_GRAPHS");
   use_graphs_ = !(env && std::strcmp(env, "0") == 0);
-  if (const char* p = std::getenv("INGOT_PROFILE_LAYERS")) profile_path_ = p;
-}
-
-Status CudaContext::profile_layers(const BoundShapes& shapes, cudaStream_t stream) {
-  const net::Network& net = engine_.plan().network;
-  size_t n = net.layers().size();
-  if (profile_events_.empty()) {
-    profile_events_.resize(n + 1);
-    for (auto& e : profile_events_) INGOT_CUDA_TRY(cudaEventCreate(&e));
-    profile_ms_.assign(n, 0.0);
-  }
-  INGOT_CUDA_TRY(cudaEventRecord(profile_events_[0], stream));
-  for (size_t l = 0; l < n; ++l) {
-    const net::Layer& layer = net.layers()[l];
-    Status s = runners_[l]->enqueue(env_, shapes.params(net, l), tensors(layer.inputs, shapes),
-                                    tensors(layer.outputs, shapes), workspace_.get(), stream);
-    if (!s.is_ok()) return s.with_context("layer '" + layer.name + "': ");
-    INGOT_CUDA_TRY(cudaEventRecord(profile_events_[l + 1], stream));
-  }
-  INGOT_CUDA_TRY(cudaEventSynchronize(profile_events_[n]));
-  for (size_t l = 0; l < n; ++l) {
-    float ms = 0;
-    cudaEventElapsedTime(&ms, profile_events_[l], profile_events_[l + 1]);
-    profile_ms_[l] += ms;
-  }
-  ++profile_calls_;
-  return Status::ok();
-}
-
-void CudaContext::write_profile() {
-  FILE* f = std::fopen(profile_path_.c_str(), "a");
-  if (!f || profile_calls_ == 0) {
-    if (f) std::fclose(f);
-    return;
-  }
-  const net::Network& net = engine_.plan().network;
-  std::map<std::string, std::pair<double, int>> by_kind;
-  double total = 0;
-  for (size_t l = 0; l < profile_ms_.size(); ++l) {
-    double ms = profile_ms_[l] / profile_calls_;
-    total += ms;
-    std::string kind = net::layer_kind_name(net.layers()[l].kind());
-    by_kind[kind].first += ms;
-    by_kind[kind].second += 1;
-  }
-  std::fprintf(f, "engine '%s': %d call(s), %.4f ms per call over %zu layers\n", engine_.plan().name.c_str(),
-               profile_calls_, total, profile_ms_.size());
-  for (const auto& [kind, v] : by_kind) {
-    std::fprintf(f, "  %-14s %4d layers %9.4f ms %5.1f%%\n", kind.c_str(), v.second, v.first, 100.0 * v.first / total);
-  }
-  for (size_t l = 0; l < profile_ms_.size(); ++l) {
-    const net::Layer& layer = net.layers()[l];
-    std::fprintf(f, "    %9.4f ms  %-12s %s  %s\n", profile_ms_[l] / profile_calls_, net::layer_kind_name(layer.kind()),
-                 layer.name.c_str(), net::params_str(layer.params).c_str());
-  }
-  std::fclose(f);
 }
 
 CudaContext::~CudaContext() {
-  if (!profile_path_.empty()) write_profile();
   for (auto e : profile_events_) cudaEventDestroy(e);
   for (auto& [key, g] : graphs_) cudaGraphExecDestroy(g.exec);
   if (capture_stream_) cudaStreamDestroy(capture_stream_);
@@ -219,29 +163,72 @@ Status CudaContext::enqueue_layers(const BoundShapes& shapes, cudaStream_t strea
   return Status::ok();
 }
 
+Status CudaContext::copy_io(const BoundShapes& shapes, const std::vector<void*>& io, bool inputs, cudaStream_t stream) {
+  const net::Network& net = engine_.plan().network;
+  for (int id : inputs ? net.inputs() : net.outputs()) {
+    size_t bytes = static_cast<size_t>(numel(shapes.dims[static_cast<size_t>(id)])) * ir::dtype_size(net.tensor(id).type.dtype);
+    if (!bytes) continue;
+    void* user = io[static_cast<size_t>(id)];
+    INGOT_CUDA_TRY(cudaMemcpyAsync(inputs ? pointer(id) : user, inputs ? user : pointer(id), bytes,
+                                   cudaMemcpyDeviceToDevice, stream));
+  }
+  return Status::ok();
+}
+
 Status CudaContext::execute(const BoundShapes& shapes, const std::vector<void*>& io, void* stream_ptr) {
   auto stream = static_cast<cudaStream_t>(stream_ptr);
   INGOT_RETURN_IF_ERROR(init());
-  const net::Network& net = engine_.plan().network;
   // Work of this context's previous call may still run on another stream: order after it.
   if (last_stream_ && last_stream_ != stream) INGOT_CUDA_TRY(cudaStreamWaitEvent(stream, done_, 0));
   INGOT_RETURN_IF_ERROR(prepare(shapes));
-  for (int id : net.inputs()) {
-    size_t bytes = static_cast<size_t>(numel(shapes.dims[static_cast<size_t>(id)])) * ir::dtype_size(net.tensor(id).type.dtype);
-    if (bytes) INGOT_CUDA_TRY(cudaMemcpyAsync(pointer(id), io[static_cast<size_t>(id)], bytes, cudaMemcpyDeviceToDevice, stream));
-  }
   ++calls_;
-  if (!profile_path_.empty()) {
-    INGOT_RETURN_IF_ERROR(profile_layers(shapes, stream));
+  if (profiler_) {
+    INGOT_RETURN_IF_ERROR(execute_profiled(shapes, io, stream));
   } else {
+    INGOT_RETURN_IF_ERROR(copy_io(shapes, io, true, stream));
     INGOT_RETURN_IF_ERROR(run_layers(shapes, stream));
-  }
-  for (int id : net.outputs()) {
-    size_t bytes = static_cast<size_t>(numel(shapes.dims[static_cast<size_t>(id)])) * ir::dtype_size(net.tensor(id).type.dtype);
-    if (bytes) INGOT_CUDA_TRY(cudaMemcpyAsync(io[static_cast<size_t>(id)], pointer(id), bytes, cudaMemcpyDeviceToDevice, stream));
+    INGOT_RETURN_IF_ERROR(copy_io(shapes, io, false, stream));
   }
   INGOT_CUDA_TRY(cudaEventRecord(done_, stream));
   last_stream_ = stream;
+  return Status::ok();
+}
+
+Status CudaContext::execute_profiled(const BoundShapes& shapes, const std::vector<void*>& io, cudaStream_t stream) {
+  const net::Network& net = engine_.plan().network;
+  size_t n = net.layers().size();
+  // Events: call start, after the input copy, after each layer, after the output copy.
+  if (profile_events_.size() != n + 3) {
+    for (auto e : profile_events_) cudaEventDestroy(e);
+    profile_events_.assign(n + 3, nullptr);
+    for (auto& e : profile_events_) INGOT_CUDA_TRY(cudaEventCreate(&e));
+  }
+  double start_us = profiler_->now_us();
+  INGOT_CUDA_TRY(cudaEventRecord(profile_events_[0], stream));
+  INGOT_RETURN_IF_ERROR(copy_io(shapes, io, true, stream));
+  INGOT_CUDA_TRY(cudaEventRecord(profile_events_[1], stream));
+  // Layer by layer (no graph replay), so that each layer is bracketed by events.
+  for (size_t l = 0; l < n; ++l) {
+    const net::Layer& layer = net.layers()[l];
+    Status s = runners_[l]->enqueue(env_, shapes.params(net, l), tensors(layer.inputs, shapes),
+                                    tensors(layer.outputs, shapes), workspace_.get(), stream);
+    if (!s.is_ok()) return s.with_context("layer '" + layer.name + "': ");
+    INGOT_CUDA_TRY(cudaEventRecord(profile_events_[l + 2], stream));
+  }
+  INGOT_RETURN_IF_ERROR(copy_io(shapes, io, false, stream));
+  INGOT_CUDA_TRY(cudaEventRecord(profile_events_[n + 2], stream));
+  INGOT_CUDA_TRY(cudaEventSynchronize(profile_events_[n + 2]));
+  auto elapsed = [&](size_t a, size_t b) -> Expected<double> {
+    float ms = 0;
+    INGOT_CUDA_TRY(cudaEventElapsedTime(&ms, profile_events_[a], profile_events_[b]));
+    return static_cast<double>(ms);
+  };
+  std::vector<double> layer_ms(n);
+  for (size_t l = 0; l < n; ++l) {
+    INGOT_ASSIGN_OR_RETURN(layer_ms[l], elapsed(l + 1, l + 2));
+  }
+  INGOT_ASSIGN_OR_RETURN(double engine_ms, elapsed(0, n + 2));
+  profiler_->record("cuda events", start_us, engine_ms, std::move(layer_ms));
   return Status::ok();
 }
 
@@ -281,7 +268,8 @@ Status CudaContext::run_layers(const BoundShapes& shapes, cudaStream_t stream) {
   return Status::ok();
 }
 
-Expected<std::vector<std::string>> CudaContext::tune(const BoundShapes& shapes, int level) {
+Expected<std::vector<std::string>> CudaContext::tune(const BoundShapes& shapes, int level,
+                                                     std::vector<std::vector<net::TimedTactic>>* timed) {
   INGOT_RETURN_IF_ERROR(init());
   INGOT_RETURN_IF_ERROR(prepare(shapes));
   const net::Network& net = engine_.plan().network;
@@ -303,6 +291,7 @@ Expected<std::vector<std::string>> CudaContext::tune(const BoundShapes& shapes, 
     if (!host.empty()) INGOT_CUDA_TRY(cudaMemcpy(pointer(id), host.data(), host.size(), cudaMemcpyHostToDevice));
   }
   std::vector<std::string> tactics(net.layers().size());
+  timed->assign(net.layers().size(), {});
   size_t tune_ws = kMaxLayerWorkspace;
   INGOT_RETURN_IF_ERROR(workspace_.reserve(tune_ws));
   cudaStream_t stream = capture_stream_;
@@ -310,7 +299,8 @@ Expected<std::vector<std::string>> CudaContext::tune(const BoundShapes& shapes, 
     const net::Layer& layer = net.layers()[l];
     Tensors in = tensors(layer.inputs, shapes), out = tensors(layer.outputs, shapes);
     if (level > 0 && (layer.kind() == net::LayerKind::kConvolution || layer.kind() == net::LayerKind::kMatMul)) {
-      auto t = runners_[l]->tune(env_, shapes.params(net, l), in, out, workspace_.get(), workspace_.size(), stream);
+      auto t = runners_[l]->tune(env_, shapes.params(net, l), in, out, workspace_.get(), workspace_.size(), stream,
+                                 &(*timed)[l]);
       if (!t) return t.status().with_context("tuning layer '" + layer.name + "': ");
       tactics[l] = *t;
     }

@@ -6,6 +6,8 @@
 // per input shape). The first call with a shape runs layer by layer (this also loads kernel
 // modules); later calls with that shape copy the inputs in, replay the graph on the caller's
 // stream, and copy the outputs out. No allocation and no host synchronization on that path.
+// With a profiler attached every call runs layer by layer between CUDA events and waits for
+// them (runtime/profiler.h).
 #pragma once
 
 #include <map>
@@ -44,8 +46,10 @@ class CudaContext : public BackendContext {
   Status execute(const BoundShapes& shapes, const std::vector<void*>& io, void* stream) override;
 
   // Build-time tactic search: prepares every layer for `shapes`, fills inputs with random
-  // data and asks each runner to time its candidates; returns the chosen tactic per layer.
-  Expected<std::vector<std::string>> tune(const BoundShapes& shapes, int level);
+  // data and asks each runner to time its candidates; returns the chosen tactic per layer and
+  // fills `timed` with the candidates each layer timed.
+  Expected<std::vector<std::string>> tune(const BoundShapes& shapes, int level,
+                                          std::vector<std::vector<net::TimedTactic>>* timed);
 
  private:
   Status init();
@@ -73,14 +77,10 @@ class CudaContext : public BackendContext {
   std::map<uint64_t, int> eager_runs_;
   uint64_t calls_ = 0;
   bool use_graphs_ = true;
-  // INGOT_PROFILE_LAYERS=<file>: run layer by layer with events between layers and write the
-  // per-layer GPU times there when the context is destroyed (a diagnostic, not the hot path).
-  std::string profile_path_;
+  // With a profiler attached: events between layers (runtime/profiler.h).
   std::vector<cudaEvent_t> profile_events_;
-  std::vector<double> profile_ms_;
-  int profile_calls_ = 0;
-  Status profile_layers(const BoundShapes& shapes, cudaStream_t stream);
-  void write_profile();
+  Status execute_profiled(const BoundShapes& shapes, const std::vector<void*>& io, cudaStream_t stream);
+  Status copy_io(const BoundShapes& shapes, const std::vector<void*>& io, bool inputs, cudaStream_t stream);
   cudaStream_t capture_stream_ = nullptr;
   cudaEvent_t done_ = nullptr;
   cudaStream_t last_stream_ = nullptr;

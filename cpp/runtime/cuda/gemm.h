@@ -8,8 +8,10 @@
 #include <cuda_runtime.h>
 
 #include <string>
+#include <vector>
 
 #include "ir/dtype.h"
+#include "net/network.h"
 #include "support/status.h"
 
 namespace ingot::runtime::cuda {
@@ -37,9 +39,11 @@ class Gemm {
   size_t workspace() const { return workspace_; }
   Status run(cublasLtHandle_t lt, const void* a, const void* b, const void* c, void* d, const void* bias, float alpha,
              float beta, void* workspace, cudaStream_t stream) const;
-  // Times cuBLASLt's candidate algorithms on these buffers; returns the fastest as a tactic.
+  // Times cuBLASLt's candidate algorithms on these buffers; returns the fastest as a tactic and
+  // appends each candidate timed (tactic, ms per run) to `timed` when it is not null.
   Expected<std::string> tune(cublasLtHandle_t lt, const void* a, const void* b, void* d, const void* bias,
-                             float alpha, void* workspace, size_t workspace_size, cudaStream_t stream);
+                             float alpha, void* workspace, size_t workspace_size, cudaStream_t stream,
+                             std::vector<net::TimedTactic>* timed);
 
  private:
   void destroy();

@@ -88,9 +88,10 @@ class MatMulRunner : public LayerRunner {
   }
 
   Expected<std::string> tune(const RunnerEnv& env, const net::LayerParams&, const Tensors& in, const Tensors& out,
-                             void* workspace, size_t workspace_size, cudaStream_t stream) override {
+                             void* workspace, size_t workspace_size, cudaStream_t stream,
+                             std::vector<net::TimedTactic>* timed) override {
     return gemm_.tune(env.lt, in[0].data, in[1].data, out[0].data, vector_bias_ ? in[2].data : nullptr, 1.0f, workspace,
-                      workspace_size, stream);
+                      workspace_size, stream, timed);
   }
 
  private:

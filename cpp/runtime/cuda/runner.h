@@ -39,9 +39,11 @@ class LayerRunner {
   virtual Status enqueue(const RunnerEnv& env, const net::LayerParams& p, const Tensors& in, const Tensors& out,
                          void* workspace, cudaStream_t stream) = 0;
   // Build-time tactic search on real buffers (after prepare); returns the tactic to record, or
-  // "" for the default. The default implementation has nothing to choose.
+  // "" for the default, and appends every candidate it timed to `timed` (for the inspector).
+  // The default implementation has nothing to choose.
   virtual Expected<std::string> tune(const RunnerEnv& env, const net::LayerParams& p, const Tensors& in,
-                                     const Tensors& out, void* workspace, size_t workspace_size, cudaStream_t stream) {
+                                     const Tensors& out, void* workspace, size_t workspace_size, cudaStream_t stream,
+                                     std::vector<net::TimedTactic>* timed) {
     return std::string();
   }
 };

@@ -55,6 +55,9 @@ class Engine {
   std::vector<std::string> symbols() const;
   // One line per layer: outputs = kind(inputs) params.
   std::string describe() const;
+  // The engine inspector's JSON: layers, their ATen origins and module paths, precision,
+  // layout, tactic and timed alternatives, memory (layout documented in plan/inspect.h).
+  std::string inspect() const;
   Context create_context() const;
 
  private:
@@ -68,6 +71,11 @@ class Context {
   // Returns the output dims for these input dims; throws if they do not fit the engine.
   std::vector<std::vector<int64_t>> set_input_shapes(const std::vector<std::vector<int64_t>>& dims);
   void execute(const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs);
+  // Per-layer profiling: while on, every execute() records the engine's and each layer's time
+  // (turning it on again starts a fresh profile). profile_json() returns what was recorded
+  // (layout documented in runtime/profiler.h); it throws if profiling was never turned on.
+  void enable_profiling(bool on = true);
+  std::string profile_json() const;
   ~Context();
   Context(Context&&) noexcept;
   Context& operator=(Context&&) noexcept;
