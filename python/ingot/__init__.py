@@ -13,6 +13,11 @@ from ingot import _runtime  # noqa: F401  (registers torch.ops.ingot.execute_eng
 from ingot._input import Input
 from ingot._compile import compile, convert_method_to_engine, list_supported_ops, segmentation_report
 from ingot._save_load import load, save
+from ingot import _dynamo_backend
+
+# torch.compile(backend="ingot"): an installed ingot is found through its torch_dynamo_backends
+# entry point; a source checkout on PYTHONPATH has none, so register here as well.
+_dynamo_backend.register()
 
 __version__ = "0.1.0"
 
