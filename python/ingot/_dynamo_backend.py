@@ -64,6 +64,8 @@ def ingot_backend(gm: torch.fx.GraphModule, example_inputs: Sequence[Any], *, op
     if mode is not None:
         raise Error(f"torch.compile mode={mode!r} is not supported by the ingot backend; "
                     f"use options={{'optimization_level': 0..5}} to set the build effort")
+    if options is not None and not isinstance(options, dict):
+        raise Error(f"the ingot backend's options must be a dict, got {type(options).__name__}")
     merged = dict(options or {})
     for k, v in kwargs.items():
         if k in merged:
@@ -77,7 +79,12 @@ def ingot_backend(gm: torch.fx.GraphModule, example_inputs: Sequence[Any], *, op
 class CompiledGraph:
     """What the backend returns for one dynamo graph: a callable that runs the graph's compiled
     module for the signature of its arguments (building it on first use), or the graph itself
-    in PyTorch where compiling failed."""
+    in PyTorch where compiling failed.
+
+    The signature holds the identity of each weight tensor: dynamo passes weights as graph
+    inputs and serves every instance of a model class from one graph, so another instance (other
+    weights) gets its own build. Each variant keeps its weight tensors alive, so identities are
+    never reused while it exists."""
 
     def __init__(self, gm: torch.fx.GraphModule, example_inputs: list, settings: CompileSettings):
         self.gm = gm
@@ -85,15 +92,27 @@ class CompiledGraph:
         self.settings_text = _settings_text(settings)
         self.kinds = _dynamo_graph.placeholder_kinds(gm, example_inputs)
         self.dynamic = _dynamo_graph.is_symbolic(gm)
+        self.weight_index = [i for i, k in enumerate(self.kinds) if k == _dynamo_graph.WEIGHT]
         self.variants: Dict[tuple, Callable] = {}
-        self.static_variant: Optional[Callable] = None
+        # Static graphs: (weight identities, variant) of the build for the example inputs.
+        self.static: Optional[tuple] = None
         if not self.dynamic:
             # Symbolic graphs get SymInts among their example inputs: they are built at their first call.
-            self.static_variant = self._variant(example_inputs)
+            self.static = (self._weight_ids(example_inputs), self._variant(example_inputs))
 
     def __call__(self, *args):
-        run = self.static_variant or self.variants.get(self._signature(args)) or self._variant(args)
+        if self.static is not None and self._weight_ids(args) == self.static[0]:
+            return self.static[1](args)
+        key = self._signature(args)
+        run = self.variants.get(key) or self._variant(args, key)
         return run(args)
+
+    def compiled_modules(self) -> list:
+        """The ingot modules built for this graph so far, one per signature (None: runs in PyTorch)."""
+        return [v.module for v in self.variants.values()]
+
+    def _weight_ids(self, args) -> tuple:
+        return tuple(id(args[i]) for i in self.weight_index)
 
     def _signature(self, args) -> tuple:
         sig = []
@@ -102,26 +121,38 @@ class CompiledGraph:
                 sig.append((tuple(a.shape), a.dtype, a.device))
             elif kind == _dynamo_graph.SCALAR:
                 sig.append((type(a), a))
+            else:
+                sig.append(id(a))
         return tuple(sig)
 
-    def _variant(self, args) -> Callable:
+    def _variant(self, args, key: Optional[tuple] = None) -> Callable:
         with torch.inference_mode(False), torch.no_grad():
             try:
-                key = _engine_cache.graph_key(self.gm, self.kinds, args, self.settings_text)
-                variant = _engine_cache.get_or_build(key, lambda: self._build(args))
+                variant = self._build(args)
             except Exception as e:  # never crash the user's program unless told to
                 if self.settings.require_full_compilation:
                     if isinstance(e, Error):
                         raise
                     raise Error(f"the ingot backend could not compile a graph: {type(e).__name__}: {e}") from e
                 variant = self._fallback(e)
-        self.variants[self._signature(args)] = variant
+        variant.weights = [args[i] for i in self.weight_index]
+        self.variants[key if key is not None else self._signature(args)] = variant
         return variant
 
     def _build(self, args) -> Callable:
         spec = _dynamo_graph.SpecializedGraph(self.gm, self.kinds, args)
         tensors = spec.runtime_tensors(args)
         ep = _dynamo_graph.export(spec, tensors)
+        key = _engine_cache.program_key(ep, tensors, self.settings_text)
+        module = _engine_cache.get_or_build(key, lambda: self._compile(ep, tensors))
+
+        def run(call_args):
+            return spec.merge_outputs(module(*spec.runtime_tensors(call_args)))
+
+        run.module = module
+        return run
+
+    def _compile(self, ep, tensors) -> torch.fx.GraphModule:
         s = self.settings
         module = _compile.compile(
             ep, ir="dynamo", inputs=tensors, enabled_precisions=s.enabled_precisions, min_block_size=s.min_block_size,
@@ -130,12 +161,7 @@ class CompiledGraph:
         logger.info("ingot backend: compiled a graph of %d nodes into %d engine(s) in %.2f s",
                     len(self.gm.graph.nodes), len(module._ingot_report.get("ops_per_engine", [])),
                     module._ingot_build_seconds)
-
-        def run(call_args):
-            return spec.merge_outputs(module(*spec.runtime_tensors(call_args)))
-
-        run.module = module
-        return run
+        return module
 
     def _fallback(self, error: Exception) -> Callable:
         _engine_cache.count_fallback()

@@ -130,7 +130,7 @@ def _concrete(value):
 
 
 def export(spec: SpecializedGraph, tensors: Sequence[torch.Tensor]) -> torch.export.ExportedProgram:
-    """Exports the specialized graph with static shapes (the tensors' own)."""
+    """Exports the specialized graph with static shapes (the tensors' own), functionalized."""
     examples = tuple(_plain(t) for t in tensors)
     spec.record_outputs(examples)
     try:
@@ -139,6 +139,11 @@ def export(spec: SpecializedGraph, tensors: Sequence[torch.Tensor]) -> torch.exp
         raise
     except Exception as e:  # torch.export raises many types; name the stage
         raise Error(f"torch.export could not capture the graph: {type(e).__name__}: {e}") from e
+    try:
+        # Functionalize (no decompositions yet): in-place updates of inputs show in the signature.
+        ep = ep.run_decompositions({})
+    except Exception as e:
+        raise Error(f"torch.export could not functionalize the graph: {type(e).__name__}: {e}") from e
     sig = ep.graph_signature
     if sig.user_inputs_to_mutate or sig.buffers_to_mutate:
         mutated = sorted(list(sig.user_inputs_to_mutate.values()) + list(sig.buffers_to_mutate.values()))

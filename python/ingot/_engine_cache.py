@@ -1,18 +1,17 @@
 """Reuse of built engines across torch.compile graphs.
 
-A graph compiled by the ingot backend is identified by a hash of: its code (including the code
-of nested graphs and the types of called submodules), the bytes of every weight and constant
-tensor it reads, the shapes, dtypes and devices of its runtime inputs, the values of its fixed
-scalars, and the compile settings. Two graphs with the same hash get the same compiled module
-(engines are immutable and shareable), so a model compiled again after torch._dynamo.reset(),
-or a second copy of a model with the same weights, builds nothing.
+A graph compiled by the ingot backend is identified, once exported for one input signature, by a
+hash of: the exported ATen graph (with nested graphs) and its signature, the bytes of every
+weight and constant tensor, the shapes, dtypes and devices of the inputs, and the compile
+settings. Graphs with the same hash share one compiled module (engines are immutable and
+shareable): a model compiled again after torch._dynamo.reset(), a second copy of a model with the
+same weights, or a static and a dynamic dynamo graph called with the same shapes build once.
 """
 
 from __future__ import annotations
 
 import collections
 import hashlib
-import operator
 import threading
 from typing import Any, Callable, Dict, Sequence
 
@@ -34,29 +33,21 @@ def _update_tensor(h, t: torch.Tensor) -> None:
     h.update(memoryview(data.numpy()))
 
 
-def graph_key(gm: torch.fx.GraphModule, kinds: Sequence[str], args: Sequence[Any], settings_text: str) -> str:
-    """The hash that identifies a graph specialized to `args` (see the module doc)."""
+def program_key(ep: torch.export.ExportedProgram, inputs: Sequence[torch.Tensor], settings_text: str) -> str:
+    """The hash that identifies a specialized graph (see the module doc)."""
     h = hashlib.blake2b(digest_size=20)
-    h.update(gm.print_readable(print_output=False).encode())
-    for name, mod in gm.named_modules():
-        h.update(f"M{name}:{type(mod).__module__}.{type(mod).__qualname__}|".encode())
-    for name, t in list(gm.named_parameters()) + list(gm.named_buffers()):
-        h.update(f"S{name}|".encode())
-        _update_tensor(h, t)
-    for node in gm.graph.nodes:
-        if node.op == "get_attr":
-            value = operator.attrgetter(node.target)(gm)
-            if isinstance(value, torch.Tensor):
-                h.update(f"A{node.target}|".encode())
-                _update_tensor(h, value)
-    for kind, a in zip(kinds, args):
-        h.update(f"I{kind}|".encode())
-        if kind == "weight":
-            _update_tensor(h, a)
-        elif kind == "tensor":
-            h.update(f"{tuple(a.shape)}{a.dtype}{a.device}|".encode())
+    for name, mod in ep.graph_module.named_modules():
+        if isinstance(mod, torch.fx.GraphModule):
+            h.update(f"G{name}:{mod.graph}|".encode())
+    h.update(f"S{ep.graph_signature}|".encode())
+    for name, t in sorted(list(ep.state_dict.items()) + list(ep.constants.items()), key=lambda kv: kv[0]):
+        h.update(f"W{name}|".encode())
+        if isinstance(t, torch.Tensor):
+            _update_tensor(h, t)
         else:
-            h.update(f"{type(a).__name__}={a!r}|".encode())
+            h.update(f"{type(t).__name__}:{t!r}|".encode())
+    for t in inputs:
+        h.update(f"I{tuple(t.shape)}{t.dtype}{t.device}|".encode())
     h.update(settings_text.encode())
     return h.hexdigest()
 
