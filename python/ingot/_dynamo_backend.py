@@ -7,8 +7,9 @@ whose supported parts run in engines. Choices:
     recompilation, or with dynamic=True) is compiled on its first call with each new
     signature (shapes, dtypes, scalar values); a static graph is compiled right away.
   - Weights are frozen: parameters and buffers are read once, when the graph is compiled.
-    After changing them, call torch._dynamo.reset() and ingot._dynamo_backend.clear_cache().
-  - Identical graphs (same code, weights, input signature, options) share one build.
+    Other weight tensors (another instance of the model) get their own build; after changing
+    weights in place, call torch._dynamo.reset() and ingot._dynamo_backend.clear_cache().
+  - Identical graphs (same exported ATen graph, weights, input shapes, options) share one build.
   - A graph that does not compile runs in PyTorch with a logged warning, unless
     require_full_compilation is set, which raises.
   - Inference only: the engines have no autograd.
@@ -71,9 +72,7 @@ def ingot_backend(gm: torch.fx.GraphModule, example_inputs: Sequence[Any], *, op
         if k in merged:
             raise Error(f"ingot backend option {k} is given twice (in options and as a keyword)")
         merged[k] = v
-    settings = parse_options(merged if (options is not None or kwargs) else None, example_inputs)
-    compiled = CompiledGraph(gm, list(example_inputs), settings)
-    return compiled
+    return CompiledGraph(gm, list(example_inputs), parse_options(merged, example_inputs))
 
 
 class CompiledGraph:
