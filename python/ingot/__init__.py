@@ -16,6 +16,11 @@ from ingot._inspect import inspect
 from ingot._profile import Profile, profile
 from ingot._save_load import load, save
 from ingot._tune import TuneResult, tune
+from ingot import _dynamo_backend
+
+# torch.compile(backend="ingot"): an installed ingot is found through its torch_dynamo_backends
+# entry point; a source checkout on PYTHONPATH has none, so register here as well.
+_dynamo_backend.register()
 
 __version__ = "0.1.0"
 
