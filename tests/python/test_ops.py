@@ -29,6 +29,29 @@ def pos(*shape, dtype=torch.float32):
     return r(*shape, dtype=dtype, lo=0.1, hi=3.0)
 
 
+def _assigned(x, y):
+    x = x.clone()
+    x[:, 1:3] = y
+    return x * 1
+
+
+def _selected(x, y):
+    x = x.clone()
+    x[:, -2] = y
+    return x + 0
+
+
+def _window_mask(x):
+    """Swin's shifted-window mask: in-place slice assignments on a fresh tensor."""
+    m = torch.zeros(x.shape[-2], x.shape[-1], device=x.device)
+    cnt = 0
+    for h in (slice(0, -3), slice(-3, -1), slice(-1, None)):
+        for w in (slice(0, -3), slice(-3, -1), slice(-1, None)):
+            m[h, w] = cnt
+            cnt += 1
+    return m
+
+
 # (id, function, input factory)
 ROWS = [
     # --- unary
@@ -210,6 +233,11 @@ ROWS = [
     ("repeat_same_rank", lambda x: x.repeat(1, 2), lambda: [r(3, 2)]),
     ("flip", lambda x: x.flip(0, 2), lambda: [r(3, 4, 5)]),
     ("roll", lambda x: torch.roll(x, shifts=(2, -1), dims=(1, 2)), lambda: [r(2, 5, 4)]),
+    # --- functionalized writes
+    ("slice_assign", lambda x, y: _assigned(x, y), lambda: [r(3, 6, 4), r(3, 2, 4)]),
+    ("select_assign", lambda x, y: _selected(x, y), lambda: [r(3, 5), r(3)]),
+    ("copy_broadcast", lambda x, y: x.clone().copy_(y) * 2, lambda: [r(3, 4), r(4)]),
+    ("window_mask_fill", lambda x: x + _window_mask(x), lambda: [r(2, 6, 6)]),
     # --- composite reductions and scans
     ("argmax", lambda x: torch.argmax(x, dim=1), lambda: [r(3, 7, 2)]),
     ("argmax_keepdim_ties", lambda x: torch.argmax(x, dim=-1, keepdim=True), lambda: [ri(4, 6, lo=0, hi=3)]),
