@@ -137,6 +137,9 @@ class PlanReader {
     read_outputs(r);
     read_layers(r);
     read_memory(r, plan.memory);
+    std::vector<std::string> symbol_names;
+    for (const auto& sym : symbols_) symbol_names.push_back(sym.first);
+    plan.profiles = detail::read_profiles(r, symbol_names, layers_.size());
     if (!r.ok()) return r.status();
     INGOT_RETURN_IF_ERROR(check_padding(r));
     INGOT_RETURN_IF_ERROR(read_weights());

@@ -185,6 +185,8 @@ Expected<std::vector<uint8_t>> encode(const Plan& plan, std::vector<FieldSpan>* 
     w.u64(m.sizes[i], "sizes");
   }
 
+  write_profiles(w, plan);
+
   w.set_prefix("");
   w.pad_to(kWeightAlignment, payload, "padding");
   const size_t weights = w.size();

@@ -13,7 +13,8 @@ from ingot import _runtime  # noqa: F401  (registers torch.ops.ingot.execute_eng
 from ingot._input import Input
 from ingot._compile import compile, convert_method_to_engine, list_supported_ops, segmentation_report
 from ingot._save_load import load, save
+from ingot._dynamic import last_profiles
 
 __version__ = "0.1.0"
 
-__all__ = ["Error", "Input", "compile", "convert_method_to_engine", "list_supported_ops", "load", "save", "segmentation_report", "__version__"]
+__all__ = ["Error", "Input", "compile", "convert_method_to_engine", "last_profiles", "list_supported_ops", "load", "save", "segmentation_report", "__version__"]
