@@ -4,7 +4,8 @@ ranges each profile gives the engines.
 ``inputs`` of ingot.compile is either one list of Input specs (one profile) or a list of such
 lists, one per optimization profile (torch_tensorrt spells this as several profiles of one
 engine; here each profile is a full list of the model's inputs). All profiles describe the same
-inputs: same count, dtypes and ranks, and the same size in every static dim. The model is
+inputs: same count, dtypes and ranks (a dim may be fixed in one profile and another size, or a
+range, in the next). The model is
 exported once over the union of the profiles' ranges; each engine gets every profile, and the
 runtime runs a call with the first profile whose ranges contain the call's shapes.
 
@@ -45,12 +46,6 @@ def union_inputs(profiles: Sequence[Sequence[Input]]) -> List[Input]:
                 raise Error(f"input {k} is {a.dtype} in profile 0 but {b.dtype} in profile {p}")
             if len(a.min_shape) != len(b.min_shape):
                 raise Error(f"input {k} has rank {len(a.min_shape)} in profile 0 but {len(b.min_shape)} in profile {p}")
-            for d in range(len(a.min_shape)):
-                static_a = a.min_shape[d] == a.max_shape[d]
-                static_b = b.min_shape[d] == b.max_shape[d]
-                if static_a and static_b and a.min_shape[d] != b.min_shape[d]:
-                    raise Error(f"input {k} dim {d} is static but differs between profile 0 ({a.min_shape[d]}) and "
-                                f"profile {p} ({b.min_shape[d]})")
     out = []
     for k in range(len(first)):
         specs = [prof[k] for prof in profiles]
@@ -80,8 +75,9 @@ def _example(spec: Input, shape, device) -> torch.Tensor:
     return s.example_tensor(device=device)
 
 
-def _export(module, args, kwarg_inputs, dynamic):
-    return torch.export.export(module, tuple(args), kwargs=kwarg_inputs or None, dynamic_shapes=dynamic)
+def _export(module, args, kwarg_inputs, dynamic, defer=False):
+    return torch.export.export(module, tuple(args), kwargs=kwarg_inputs or None, dynamic_shapes=dynamic,
+                               prefer_deferred_runtime_asserts_over_guards=defer)
 
 
 def export(module: torch.nn.Module, specs: Sequence[Input], example_tensors, kwarg_inputs, device):
@@ -116,7 +112,38 @@ def export(module: torch.nn.Module, specs: Sequence[Input], example_tensors, kwa
             dynamic[k][d] = dim
             shapes[k][d] = value
     args = [_example(s, sh, device) for s, sh in zip(specs, shapes)]
-    return _try(lambda: _export(module, args, kwarg_inputs, tuple(dynamic)))
+    try:
+        return _export(module, args, kwarg_inputs, tuple(dynamic))
+    except Exception:  # noqa: BLE001
+        # torch.export cannot always prove a guard that holds over the whole range (e.g.
+        # min(s, 4*s) == s in nn.MultiheadAttention); let it defer such guards into runtime
+        # assertions, which are checked here at the ranges' corners.
+        ep = _try(lambda: _export(module, args, kwarg_inputs, tuple(dynamic), defer=True))
+    _check_deferred_asserts(ep)
+    return ep
+
+
+def _check_deferred_asserts(ep) -> None:
+    """Evaluates the runtime assertions of `ep` at every corner (min, max) of its symbol ranges;
+    an assertion that fails at one means the model does not support that range."""
+    import itertools
+
+    ranges = {sym: (int(vr.lower), int(vr.upper)) for sym, vr in ep.range_constraints.items()
+              if vr.upper.is_finite}
+    for node in ep.graph.nodes:
+        if node.op != "call_function" or node.target is not torch.ops.aten._assert_scalar.default:
+            continue
+        cond = node.args[0].meta.get("val") if isinstance(node.args[0], torch.fx.Node) else node.args[0]
+        expr = cond.node.expr if hasattr(cond, "node") else None
+        if expr is None or isinstance(cond, bool):
+            continue
+        syms = [s for s in expr.free_symbols if s in ranges]
+        if len(syms) != len(expr.free_symbols) or len(syms) > 6:
+            continue  # relates symbols that the engine binds itself (equal dims)
+        for values in itertools.product(*(ranges[s] for s in syms)):
+            if not bool(expr.subs(dict(zip(syms, values)))):
+                at = ", ".join(f"{s} = {v}" for s, v in zip(syms, values))
+                raise Error(f"the model does not support the whole dynamic range: its condition {expr} fails at {at}")
 
 
 def _try(fn):

@@ -141,7 +141,7 @@ TEST(BuildProfiles, SymbolRangesBecomeTheHullAndMemoryItsMax) {
   EXPECT_EQ(p->profiles[1].ranges.at("s0"), (plan::ProfileRange{8, 16, 32}));
   EXPECT_EQ(p->profiles[0].tactics.size(), p->network.layers().size());
   // The one activation (relu's output) holds 32 x 10 floats, not 100 x 10.
-  EXPECT_EQ(p->memory.arena_bytes, 32u * 10 * 4 / 256 * 256 + 256);
+  EXPECT_EQ(p->memory.arena_bytes, (32u * 10 * 4 + 255) / 256 * 256);
   EXPECT_TRUE(plan::verify(*p).is_ok());
 }
 
