@@ -91,11 +91,11 @@ def export(module: torch.nn.Module, specs: Sequence[Input], example_tensors, kwa
     per_dim = tuple({d: Dim(f"input{k}_dim{d}", min=s.min_shape[d], max=s.max_shape[d]) for d in s.dynamic_dims()}
                     or None for k, s in enumerate(specs))
     args = [_example(s, sh, device) for s, sh in zip(specs, shapes)]
-    if len(dims) == 1:
-        return _try(lambda: _export(module, args, kwarg_inputs, per_dim))
     try:
         return _export(module, args, kwarg_inputs, per_dim)
     except Exception as first_error:  # noqa: BLE001 -- torch.export raises many types
+        if len(dims) == 1:
+            return _export_deferred(module, args, kwarg_inputs, per_dim)
         groups = _equal_dims(module, specs, shapes, kwarg_inputs, device, first_error)
     # One named Dim per group of equal dims, over the intersection of the group's ranges.
     dynamic: List[Optional[Dict[int, Dim]]] = [None] * len(specs)
@@ -115,10 +115,14 @@ def export(module: torch.nn.Module, specs: Sequence[Input], example_tensors, kwa
     try:
         return _export(module, args, kwarg_inputs, tuple(dynamic))
     except Exception:  # noqa: BLE001
-        # torch.export cannot always prove a guard that holds over the whole range (e.g.
-        # min(s, 4*s) == s in nn.MultiheadAttention); let it defer such guards into runtime
-        # assertions, which are checked here at the ranges' corners.
-        ep = _try(lambda: _export(module, args, kwarg_inputs, tuple(dynamic), defer=True))
+        return _export_deferred(module, args, kwarg_inputs, tuple(dynamic))
+
+
+def _export_deferred(module, args, kwarg_inputs, dynamic):
+    """torch.export cannot always prove a guard that holds over the whole range (e.g.
+    min(s, 4*s) == s in nn.MultiheadAttention): let it defer such guards into runtime
+    assertions, and check those at the ranges' corners."""
+    ep = _try(lambda: _export(module, args, kwarg_inputs, dynamic, defer=True))
     _check_deferred_asserts(ep)
     return ep
 
