@@ -2,6 +2,7 @@
 
     python bench/run.py [--models resnet50,efficientnet_b0,bert,vit_b_16] [--batches 1,32]
                         [--peers eager,compile,reduce-overhead,freeze] [--iters 100] [--json PATH]
+                        [--dynamic]
 
 Each (model, batch) runs in its own process. Contestants: eager, torch.compile (default),
 torch.compile(mode="reduce-overhead"), torch.compile with inductor freezing +
@@ -120,11 +121,46 @@ def worker(args):
         except Exception as e:
             result["results"]["ingot"] = {"error": f"{type(e).__name__}: {e}"[:2000]}
             print(f"  {args.model} bs{args.batch} ingot: FAILED {type(e).__name__}: {e}"[:2000], flush=True)
+        if args.dynamic:
+            dynamic_engine(args, half, inputs16, record, result)
     print("RESULT " + json.dumps(result), flush=True)
 
 
+def dynamic_engine(args, half, inputs16, record, result):
+    """--dynamic: the same model as one engine over batch 1..2B (opt B), timed at batch B next
+    to the static engine (the dynamic engine should be within 10% of it at its opt shape)."""
+    import torch
+
+    import ingot
+
+    torch._dynamo.reset()
+    b = args.batch
+    specs = [ingot.Input(min_shape=(1,) + tuple(x.shape[1:]), opt_shape=tuple(x.shape),
+                         max_shape=(2 * b,) + tuple(x.shape[1:]), dtype=x.dtype) for x in inputs16]
+    t0 = time.perf_counter()
+    try:
+        compiled = ingot.compile(half, inputs=specs, enabled_precisions={torch.float16}, device="cuda",
+                                 optimization_level=args.opt_level)
+        record("ingot-dynamic", compiled, time.perf_counter() - t0, inputs16)
+        # Every batch in range runs without a rebuild.
+        with torch.inference_mode():
+            for batch in sorted({1, b, 2 * b}):
+                compiled(*(torch.cat([x] * 2)[:batch] for x in inputs16))
+        static = result["results"].get("ingot", {}).get("ms")
+        if static:
+            ratio = result["results"]["ingot-dynamic"]["ms"] / static
+            result["results"]["ingot-dynamic"]["vs_static"] = ratio
+            print(f"  {args.model} bs{b} dynamic/static: {ratio:.3f} (goal <= 1.10)", flush=True)
+    except Exception as e:
+        result["results"]["ingot-dynamic"] = {"error": f"{type(e).__name__}: {e}"[:2000]}
+        print(f"  {args.model} bs{b} ingot-dynamic: FAILED {type(e).__name__}: {e}"[:2000], flush=True)
+
+
 def table(rows, peers):
+    dynamic = any("ingot-dynamic" in r["results"] for r in rows)
     head = ["model", "batch"] + peers + ["ingot", "speedup", "ingot rel-L2", "ingot build s"]
+    if dynamic:
+        head += ["ingot dynamic (1..2B)", "dynamic/static"]
     lines = [" | ".join(head), " | ".join("---" for _ in head)]
     for r in rows:
         res = r["results"]
@@ -140,6 +176,10 @@ def table(rows, peers):
         cells.append(f"{best / ing['ms']:.2f}x" if "ms" in ing and best else "-")
         cells.append(f"{ing['rel_l2']:.2e}" if "rel_l2" in ing else "-")
         cells.append(f"{ing['build_s']:.1f}" if "build_s" in ing else "-")
+        if dynamic:
+            dyn = res.get("ingot-dynamic", {})
+            cells.append(f"{dyn['ms']:.3f}" if "ms" in dyn else "fail")
+            cells.append(f"{dyn['vs_static']:.3f}" if "vs_static" in dyn else "-")
         lines.append(" | ".join(cells))
     return "\n".join(lines)
 
@@ -153,6 +193,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--opt-level", type=int, default=3)
     ap.add_argument("--no-ingot", action="store_true")
+    ap.add_argument("--dynamic", action="store_true",
+                    help="also build ingot with Input(min batch 1, opt B, max 2B) and report its time next to the static engine's")
     ap.add_argument("--worker-timeout", type=int, default=400)
     ap.add_argument("--profile", default=None, help="write ingot's per-layer profile (JSON, ingot.profile) to this file")
     ap.add_argument("--json", default=None)
@@ -169,7 +211,7 @@ def main():
         for batch in (int(b) for b in args.batches.split(",")):
             cmd = [sys.executable, __file__, "--worker", "--model", model, "--batch", str(batch), "--peers",
                    ",".join(args.peers), "--iters", str(args.iters), "--warmup", str(args.warmup), "--opt-level",
-                   str(args.opt_level)] + (["--no-ingot"] if args.no_ingot else []) + (
+                   str(args.opt_level)] + (["--no-ingot"] if args.no_ingot else []) + (["--dynamic"] if args.dynamic else []) + (
                        ["--profile", args.profile] if args.profile else [])
             try:
                 proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.worker_timeout)

@@ -335,6 +335,17 @@ CompileSpec spec_from_dict(const nb::dict& d) {
     else if (b == "cuda") spec.build.backend = plan::Backend::kCuda;
     else raise(invalid_argument("unknown backend '", b, "'"));
   }
+  if (auto h = get("profiles")) {
+    // [{symbol: (min, opt, max)}, ...]
+    for (nb::handle prof : nb::cast<nb::list>(h)) {
+      std::map<std::string, plan::ProfileRange> ranges;
+      for (auto [k, v] : nb::cast<nb::dict>(prof)) {
+        auto t = nb::cast<std::tuple<int64_t, int64_t, int64_t>>(v);
+        ranges[nb::cast<std::string>(k)] = {std::get<0>(t), std::get<1>(t), std::get<2>(t)};
+      }
+      spec.build.profiles.push_back(std::move(ranges));
+    }
+  }
   if (auto h = get("enabled_precisions")) {
     spec.build.enabled_precisions.clear();
     for (const auto& s : nb::cast<std::vector<std::string>>(h)) spec.build.enabled_precisions.insert(parse_dtype(s));
@@ -442,6 +453,23 @@ NB_MODULE(_C, m) {
     auto p = plan::deserialize({reinterpret_cast<const uint8_t*>(data.c_str()), data.size()}, nullptr);
     return plan::inspect_json(unwrap(std::move(p)));
   }, "data"_a, "Verifies serialized engine bytes and returns the inspector's JSON (plan/inspect.h).");
+  m.def("plan_profiles", [](nb::bytes data) {
+    plan::Plan p = unwrap(plan::deserialize({reinterpret_cast<const uint8_t*>(data.c_str()), data.size()}, nullptr));
+    nb::dict out;
+    nb::dict symbols;
+    for (const auto& [name, r] : p.network.symbols()) {
+      symbols[nb::str(name.c_str())] = nb::make_tuple(r.min, r.max == ir::SymRange::kInf ? nb::object(nb::none()) : nb::cast(r.max));
+    }
+    nb::list profiles;
+    for (const auto& prof : p.profiles) {
+      nb::dict d;
+      for (const auto& [name, r] : prof.ranges) d[nb::str(name.c_str())] = nb::make_tuple(r.min, r.opt, r.max);
+      profiles.append(d);
+    }
+    out["symbols"] = symbols;
+    out["profiles"] = profiles;
+    return out;
+  }, "data"_a, "The symbol ranges and optimization profiles of serialized engine bytes (verified first).");
 
   m.def("parse_graph_text", [](const std::string& text) {
     auto g = ir::parse_graph(text, ir::ParseOptions{{}, true});

@@ -95,6 +95,8 @@ Expected<plan::Plan> finish_plan(net::Network network, const BuildSettings& sett
                                  const std::string& device) {
   net::Network net = prune_network(network);
   INGOT_RETURN_IF_ERROR(check_engine_network(net));
+  std::vector<plan::Profile> profiles;
+  INGOT_RETURN_IF_ERROR(apply_profiles(net, settings, &profiles));
   INGOT_ASSIGN_OR_RETURN(plan::MemoryPlan memory, plan_memory(net));
   plan::Plan p;
   p.backend = backend;
@@ -104,6 +106,10 @@ Expected<plan::Plan> finish_plan(net::Network network, const BuildSettings& sett
   p.allow_tf32 = !settings.disable_tf32;
   p.network = std::move(net);
   p.memory = std::move(memory);
+  p.profiles = std::move(profiles);
+  for (auto& prof : p.profiles) {
+    for (const net::Layer& layer : p.network.layers()) prof.tactics.push_back(layer.tactic);
+  }
   return p;
 }
 

@@ -4,7 +4,9 @@
 // Backend-specific optimization (fusion, precision, tactics) belongs here too.
 #pragma once
 
+#include <map>
 #include <set>
+#include <vector>
 #include <string>
 
 #include "ir/dtype.h"
@@ -26,6 +28,11 @@ struct BuildSettings {
   int optimization_level = 3;  // 0-5: how much time tactic selection may spend
   std::string name = "engine";
   BuildStats* stats = nullptr;  // not owned; accumulates over builds
+  // Optimization profiles: per profile, (min, opt, max) per symbol. The plan's symbol ranges
+  // become the union (hull) of the profiles', memory is planned for their largest shapes and
+  // backends choose tactics per profile at its opt values. A symbol a profile leaves out gets
+  // the network's range (opt = max). Empty: the network's symbol ranges, tactics for max.
+  std::vector<std::map<std::string, plan::ProfileRange>> profiles;
 };
 
 // Builds with the backend settings.backend names (loading it if needed).
@@ -39,7 +46,9 @@ Status check_engine_network(const net::Network& network);
 // plans activation memory;
 inline constexpr uint64_t kArenaAlignment = 256;
 Expected<plan::MemoryPlan> plan_memory(const net::Network& network);
-// and all three, then wraps the network into a plan for `backend` on `device`.
+// narrows the symbol ranges to the profiles' hull and checks the profiles against them;
+Status apply_profiles(net::Network& network, const BuildSettings& settings, std::vector<plan::Profile>* profiles);
+// and all of these, then wraps the network into a plan for `backend` on `device`.
 Expected<plan::Plan> finish_plan(net::Network network, const BuildSettings& settings, plan::Backend backend,
                                  const std::string& device);
 

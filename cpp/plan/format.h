@@ -26,6 +26,7 @@ inline constexpr uint32_t kTagLayers = tag("LAYR");
 inline constexpr uint32_t kTagMemory = tag("MEMP");
 inline constexpr uint32_t kTagOrigins = tag("ORIG");
 inline constexpr uint32_t kTagTimings = tag("TIMD");
+inline constexpr uint32_t kTagProfiles = tag("PROF");
 
 enum class TensorKind : uint8_t { kActivation = 0, kInput = 1, kConstant = 2, kCount };
 
@@ -63,5 +64,14 @@ Expected<std::string> expr_text(const ir::SymExpr& e);
 Status check_shape_limits(const ir::Shape& shape);
 
 bool is_valid_utf8(std::string_view s);
+
+// The "PROF" section (profiles.cpp). The writer fails when a profile's symbols are not the
+// plan's; the reader checks counts against the symbol and layer counts it was given.
+class ByteWriter;
+class ByteReader;
+void write_profiles(ByteWriter& w, const Plan& plan);
+std::vector<Profile> read_profiles(ByteReader& r, const std::vector<std::string>& symbols, size_t layer_count);
+// The profile rules of verify().
+Status verify_profiles(const Plan& plan);
 
 }  // namespace ingot::plan::detail

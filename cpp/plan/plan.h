@@ -34,6 +34,9 @@
 //            module: str }   (for reports: the ATen op and nn.Module path of origin nodes)
 //     "TIMD" u32 n (== layer count), then n x { u32 m, then m x { tactic: str, ms: f64 } }
 //            (for reports: the tactics the builder timed per layer; 0 <= ms <= 1e12)
+//     "PROF" u32 n (optimization profiles, 0 for none), then n x { u32 n_sym (== symbol count)
+//            + n_sym x { min: i64, opt: i64, max: i64 } (in SYMB order), u32 n_layers (== layer
+//            count) + n_layers x tactic: str }
 //     zero bytes up to weights_offset
 //     weights section: each constant's bytes, in tensor id order, the first at 0 and each
 //     next one at the end of the previous one rounded up to 64; zero bytes in between.
@@ -50,6 +53,13 @@
 // have at most kMaxShapeTermProduct as the product of their term counts. serialize() reports
 // an error for a plan beyond them.
 //
+// Optimization profiles (checked by verify()): each gives every plan symbol a range
+// min <= opt <= max inside the symbol's plan range, and one tactic per layer (what the backend
+// chose timing at the opt values; "" for the default). The plan's symbol ranges cover the union
+// of the profiles; the runtime runs a call with the first profile whose ranges contain every
+// bound symbol and rejects values that no profile covers. Without profiles the plan's symbol
+// ranges are the only constraint and the layers' own tactics apply.
+//
 // Memory plan rules (checked by verify()): an activation is a tensor that a layer produces and
 // that is not an engine output. Each activation has offset >= 0, offset + size <= arena_bytes
 // and size >= max_tensor_bytes(); every other tensor has offset -1 and size 0. arena_bytes is
@@ -59,6 +69,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -70,7 +81,7 @@
 namespace ingot::plan {
 
 inline constexpr char kMagic[8] = {'I', 'N', 'G', 'O', 'T', 'P', 'L', 'N'};
-inline constexpr uint32_t kFormatVersion = 3;  // 2: fused epilogues, layer tactics; 3: ORIG, TIMD
+inline constexpr uint32_t kFormatVersion = 4;  // 2: fused epilogues, layer tactics; 3: ORIG, TIMD; 4: PROF
 inline constexpr size_t kHeaderSize = 64;
 inline constexpr size_t kWeightAlignment = 64;
 
@@ -96,6 +107,18 @@ struct MemoryPlan {
   std::vector<uint64_t> sizes;
 };
 
+// One optimization profile (see "Optimization profiles" above).
+struct ProfileRange {
+  int64_t min = 0, opt = 0, max = 0;
+  bool contains(int64_t v) const { return min <= v && v <= max; }
+  bool operator==(const ProfileRange&) const = default;
+};
+struct Profile {
+  std::map<std::string, ProfileRange> ranges;  // per plan symbol
+  std::vector<std::string> tactics;            // per layer
+  bool operator==(const Profile&) const = default;
+};
+
 struct Plan {
   Backend backend = Backend::kCpu;
   std::string device;    // "cpu", or the GPU name and architecture the plan was tuned for
@@ -104,6 +127,7 @@ struct Plan {
   bool allow_tf32 = true;  // float32 matrix products may use TF32 tensor cores
   net::Network network;
   MemoryPlan memory;
+  std::vector<Profile> profiles;  // empty: one implicit profile, the symbol ranges
 };
 
 // Serializes a plan after verify(); constants are copied into the weights section. Errors
@@ -130,8 +154,8 @@ struct HeaderInfo {
 Expected<HeaderInfo> read_header(std::span<const uint8_t> bytes);
 
 // The checks deserialize() makes on the decoded plan, for plans built in memory too:
-// Network::validate(), symbol ranges, tensor kinds and dtypes, engine outputs, and the memory
-// plan rules above. Errors are kCorruptPlan and name the tensor or layer.
+// Network::validate(), symbol ranges, tensor kinds and dtypes, engine outputs, the memory
+// plan rules and the profile rules above. Errors are kCorruptPlan and name the tensor or layer.
 Status verify(const Plan& plan);
 
 // Bytes of tensor `id` at the largest shape its symbol ranges allow (per dim the upper bound

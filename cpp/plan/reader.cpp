@@ -139,6 +139,9 @@ class PlanReader {
     read_memory(r, plan.memory);
     read_origins(r);
     read_timings(r);
+    std::vector<std::string> symbol_names;
+    for (const auto& sym : symbols_) symbol_names.push_back(sym.first);
+    plan.profiles = detail::read_profiles(r, symbol_names, layers_.size());
     if (!r.ok()) return r.status();
     INGOT_RETURN_IF_ERROR(check_padding(r));
     INGOT_RETURN_IF_ERROR(read_weights());

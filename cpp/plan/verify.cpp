@@ -3,6 +3,7 @@
 #include <iterator>
 #include <map>
 
+#include "plan/format.h"
 #include "plan/plan.h"
 #include "support/check.h"
 
@@ -198,7 +199,8 @@ Status verify(const Plan& plan) {
     INGOT_RETURN_IF_ERROR(net.validate());
     INGOT_RETURN_IF_ERROR(verify_kinds(net));
     INGOT_RETURN_IF_ERROR(verify_reports(net));
-    return verify_memory(plan);
+    INGOT_RETURN_IF_ERROR(verify_memory(plan));
+    return detail::verify_profiles(plan);
   } catch (const InternalError& e) {
     // Checked symbolic arithmetic overflowed inside a shape function.
     return corrupt("plan failed verification: ", e.what());

@@ -212,6 +212,7 @@ Expected<std::vector<uint8_t>> encode(const Plan& plan, std::vector<FieldSpan>* 
   }
 
   write_reports(w, net);
+  write_profiles(w, plan);
 
   w.set_prefix("");
   w.pad_to(kWeightAlignment, payload, "padding");

@@ -26,6 +26,13 @@ struct BoundShapes {
   std::vector<std::vector<int64_t>> dims;          // per tensor id
   std::map<size_t, net::LayerParams> concrete;     // layers whose params held symbols, substituted
   std::map<std::string, int64_t> symbols;          // symbol values
+  int profile = -1;                                // the plan's optimization profile for these shapes; -1: none
+
+  // The tactic of `layer` under the selected profile (the layer's own without profiles).
+  const std::string& tactic(const plan::Plan& plan, size_t layer) const {
+    return profile < 0 ? plan.network.layers()[layer].tactic
+                       : plan.profiles[static_cast<size_t>(profile)].tactics[layer];
+  }
 
   const net::LayerParams& params(const net::Network& net, size_t layer) const {
     auto it = concrete.find(layer);

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "support/check.h"
+#include "runtime/profiles.h"
 #include "support/hash.h"
 #include "support/json.h"
 
@@ -72,8 +73,8 @@ std::unique_ptr<ExecutionContext> Engine::create_context() const {
 ExecutionContext::ExecutionContext(std::shared_ptr<const Engine> engine)
     : engine_(std::move(engine)), backend_(engine_->backend_engine().create_context()) {}
 
-Status ExecutionContext::set_input_shapes(const std::vector<std::vector<int64_t>>& shapes) {
-  if (shapes_set_ && shapes == input_shapes_) return Status::ok();
+Status ExecutionContext::set_input_shapes(const std::vector<std::vector<int64_t>>& shapes, int profile) {
+  if (shapes_set_ && shapes == input_shapes_ && profile == requested_profile_) return Status::ok();
   const Engine& e = *engine_;
   const net::Network& net = e.plan().network;
   auto where = [&](size_t i) { return str_cat("engine '", e.name(), "' input '", e.input_name(i), "' (#", i, ")"); };
@@ -82,6 +83,7 @@ Status ExecutionContext::set_input_shapes(const std::vector<std::vector<int64_t>
   }
   std::map<std::string, int64_t> env;
   std::map<std::string, std::string> bound_by;
+  std::map<std::string, std::string> bound_where;
   for (size_t i = 0; i < shapes.size(); ++i) {
     const ir::Shape& want = e.input_type(i).shape;
     if (shapes[i].size() != want.size()) {
@@ -115,6 +117,7 @@ Status ExecutionContext::set_input_shapes(const std::vector<std::vector<int64_t>
       }
       env[s] = got;
       bound_by[s] = str_cat("input '", e.input_name(i), "' dim ", d);
+      bound_where[s] = str_cat("input '", e.input_name(i), "' (#", i, ") dim ", d);
     }
   }
   // Dimensions that are expressions of symbols must agree too.
@@ -129,6 +132,8 @@ Status ExecutionContext::set_input_shapes(const std::vector<std::vector<int64_t>
       }
     }
   }
+  auto source = [&](const std::string& sym) { return bound_where[sym]; };
+  INGOT_ASSIGN_OR_RETURN(int selected, select_profile(e.plan(), env, source, profile));
   std::vector<std::vector<int64_t>> dims(net.tensors().size());
   for (const net::Tensor& t : net.tensors()) {
     auto& out = dims[static_cast<size_t>(t.id)];
@@ -163,11 +168,14 @@ Status ExecutionContext::set_input_shapes(const std::vector<std::vector<int64_t>
     flat.push_back(static_cast<int64_t>(sh.size()));
     flat.insert(flat.end(), sh.begin(), sh.end());
   }
+  flat.push_back(selected);  // one shape may run under different profiles (tuning)
   bound.key = hash64(flat.data(), flat.size() * sizeof(int64_t));
+  bound.profile = selected;
   bound.dims = std::move(dims);
   bound.symbols = std::move(env);
   bound_ = std::move(bound);
   input_shapes_ = shapes;
+  requested_profile_ = profile;
   shapes_set_ = true;
   return Status::ok();
 }

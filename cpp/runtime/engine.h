@@ -66,9 +66,13 @@ class ExecutionContext {
  public:
   explicit ExecutionContext(std::shared_ptr<const Engine> engine);
 
-  // Binds the symbols from the input shapes and computes every tensor's shape. Errors name the
-  // input, the dimension, the value and what was expected (a constant or a range).
-  Status set_input_shapes(const std::vector<std::vector<int64_t>>& shapes);
+  // Binds the symbols from the input shapes, selects the optimization profile (the plan's first
+  // whose ranges contain every bound symbol) and computes every tensor's shape. Errors name the
+  // input, the dimension, the value and what was expected (a constant, a range, or the
+  // profiles' ranges). `profile` >= 0 forces that profile (build-time tuning at its opt shapes).
+  Status set_input_shapes(const std::vector<std::vector<int64_t>>& shapes, int profile = -1);
+  // The profile selected by the last set_input_shapes(); -1 for a plan without profiles.
+  int active_profile() const { return bound_.profile; }
   const std::vector<int64_t>& output_dims(size_t i) const;
 
   // Runs the engine. Inputs and outputs must match the shapes set last and the engine's dtypes,
@@ -95,6 +99,7 @@ class ExecutionContext {
   std::shared_ptr<Profiler> profiler_;
   bool shapes_set_ = false;
   std::vector<std::vector<int64_t>> input_shapes_;
+  int requested_profile_ = -1;
   BoundShapes bound_;
 };
 

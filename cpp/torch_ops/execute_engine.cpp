@@ -16,6 +16,7 @@
 #include <c10/core/impl/VirtualGuardImpl.h>
 #include <torch/library.h>
 
+#include <atomic>
 #include <mutex>
 #include <unordered_map>
 
@@ -72,6 +73,7 @@ struct CachedEngine {
   std::mutex pool_mutex;
   std::vector<std::unique_ptr<ExecutionContext>> pool;
   std::shared_ptr<ingot::runtime::Profiler> profiler;  // guarded by pool_mutex; null: not profiling
+  std::atomic<int64_t> last_profile{-1};  // optimization profile of the last call (a debug aid)
 };
 
 std::mutex g_cache_mutex;
@@ -148,6 +150,7 @@ std::vector<at::Tensor> execute_engine(const std::vector<at::Tensor>& inputs, co
   std::vector<std::vector<int64_t>> shapes;
   for (const auto& a : in_args) shapes.push_back(a.dims);
   ingot::Status s = ctx->set_input_shapes(shapes);
+  if (s.is_ok()) cached->last_profile = ctx->active_profile();
   std::vector<at::Tensor> outputs;
   std::vector<ingot::runtime::TensorArg> out_args;
   if (s.is_ok()) {
@@ -190,11 +193,16 @@ std::string profile_engine(const at::Tensor& plan, c10::string_view action) {
   return json;
 }
 
+// The optimization profile the last execute_engine call with this plan ran with (-1: the
+// engine has no profiles, or has not run yet). For tests and debugging.
+int64_t engine_last_profile(const at::Tensor& plan) { return lookup(plan)->last_profile.load(); }
+
 }  // namespace
 
 TORCH_LIBRARY(ingot, m) {
   m.def("execute_engine(Tensor[] inputs, Tensor plan, str signature) -> Tensor[]");
   m.def("profile_engine(Tensor plan, str action) -> str", &profile_engine);
+  m.def("engine_last_profile(Tensor plan) -> int", &engine_last_profile);
 }
 
 TORCH_LIBRARY_IMPL(ingot, CPU, m) { m.impl("execute_engine", &execute_engine); }

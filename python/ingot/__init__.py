@@ -16,6 +16,7 @@ from ingot._inspect import inspect
 from ingot._profile import Profile, profile
 from ingot._save_load import load, save
 from ingot._tune import TuneResult, tune
+from ingot._dynamic import last_profiles
 from ingot import _dynamo_backend
 
 # torch.compile(backend="ingot"): an installed ingot is found through its torch_dynamo_backends
@@ -25,4 +26,4 @@ _dynamo_backend.register()
 __version__ = "0.1.0"
 
 __all__ = ["Error", "Input", "Profile", "TuneResult", "compile", "convert_method_to_engine", "inspect",
-           "list_supported_ops", "load", "profile", "save", "segmentation_report", "tune", "__version__"]
+           "last_profiles", "list_supported_ops", "load", "profile", "save", "segmentation_report", "tune", "__version__"]

@@ -8,9 +8,9 @@ import time
 from typing import Any, Dict, Optional, Sequence
 
 import torch
-from torch.export import Dim, ExportedProgram
+from torch.export import ExportedProgram
 
-from ingot import _C, _build_log, _frontend, _profile, _regenerate
+from ingot import _C, _build_log, _dynamic, _frontend, _profile, _regenerate
 from ingot._errors import Error
 from ingot._input import Input
 from ingot._settings import CompileSettings, make_settings
@@ -54,25 +54,6 @@ def _model_device(module: torch.nn.Module, default: torch.device) -> torch.devic
     return default
 
 
-def _export(module: torch.nn.Module, inputs: list, example_tensors, kwarg_inputs, device) -> ExportedProgram:
-    # Example inputs live where the model's weights do.
-    args = example_tensors if example_tensors is not None else tuple(
-        i.example_tensor(device=_model_device(module, device)) for i in inputs)
-    dynamic = None
-    if any(i.is_dynamic() for i in inputs):
-        dynamic = []
-        for k, spec in enumerate(inputs):
-            dims = {}
-            for d in spec.dynamic_dims():
-                dims[d] = Dim(f"input{k}_dim{d}", min=spec.min_shape[d], max=spec.max_shape[d])
-            dynamic.append(dims or None)
-        dynamic = tuple(dynamic)
-    try:
-        return torch.export.export(module, tuple(args), kwargs=kwarg_inputs or None, dynamic_shapes=dynamic)
-    except Exception as e:  # torch.export raises many types; name the stage
-        raise Error(f"torch.export could not capture the model: {type(e).__name__}: {e}") from e
-
-
 def compile(
     module,
     ir: str = "default",
@@ -96,7 +77,8 @@ def compile(
     whose supported parts run in ingot engines and whose other parts stay PyTorch code.
 
     The arguments mirror torch_tensorrt.compile. `inputs` are ingot.Input specs or example
-    tensors (required for an nn.Module). `device` picks the backend: a CUDA device builds CUDA
+    tensors (required for an nn.Module), or a list of Input lists: one list per optimization
+    profile (see ingot._dynamic). `device` picks the backend: a CUDA device builds CUDA
     engines, anything else the CPU reference backend.
 
     dryrun=True builds nothing: it prints the partition (segments, every op that stays in
@@ -124,6 +106,12 @@ def compile(
             raise Error("give inputs= or arg_inputs=, not both")
         inputs = arg_inputs
     t0 = time.perf_counter()
+    profiles = None
+    if _dynamic.is_profile_list(inputs):
+        profiles = [_as_inputs(p) for p in inputs]
+        if any(not isinstance(x, Input) for p in inputs for x in p):
+            raise Error("optimization profiles (a list of input lists) must hold ingot.Input specs, not tensors")
+        inputs = _dynamic.union_inputs(profiles)
     if isinstance(module, ExportedProgram):
         ep = module
         specs = _as_inputs(inputs) if inputs else [
@@ -137,7 +125,7 @@ def compile(
         tensors = [x for x in inputs if isinstance(x, torch.Tensor)]
         example = tuple(inputs) if len(tensors) == len(specs) else None
         module = module.eval()
-        ep = _export(module, specs, example, kwarg_inputs, settings.device)
+        ep = _dynamic.export(module, specs, example, kwarg_inputs, _model_device(module, settings.device))
     else:
         raise Error(f"cannot compile a {type(module).__name__}; give an nn.Module or an ExportedProgram")
     ep = ep.run_decompositions(decomposition_table())
@@ -147,9 +135,14 @@ def compile(
 
     builder = _frontend.GraphBuilder(ep)
     graph = builder.build()
+    spec = settings.to_spec("engine")
+    if profiles is None and any(s is not None and s.is_dynamic() for s in specs):
+        profiles = [specs]
+    if profiles is not None:
+        spec["profiles"] = _dynamic.symbol_profiles(builder.input_meta, profiles)
     bar = _build_log.Progress(progress)
     try:
-        result = _C.compile(graph, settings.to_spec("engine"), bar)
+        result = _C.compile(graph, spec, bar)
     finally:
         bar.close()
     for name, rewrites in result.lowering:
@@ -169,7 +162,8 @@ def compile(
 
     t_module = time.perf_counter()
     input_specs = _input_specs(builder, specs)
-    mb = _regenerate.ModuleBuilder(result, builder, input_specs, settings.device)
+    profile_dims = _dynamic.profile_dims(profiles) if profiles is not None else None
+    mb = _regenerate.ModuleBuilder(result, builder, input_specs, settings.device, profile_dims)
     gm = mb.build(ep.call_spec.in_spec, ep.call_spec.out_spec)
     total = time.perf_counter() - t0
     build_report = _build_log.make_report(result.timings, t_export, time.perf_counter() - t_module, total,
@@ -178,6 +172,7 @@ def compile(
     gm._ingot_settings = settings
     gm._ingot_report = report
     gm._ingot_input_specs = [s for s in specs if s is not None]
+    gm._ingot_profiles = profiles
     gm._ingot_build_seconds = total
     gm._ingot_export_seconds = t_export
     gm.build_report = build_report

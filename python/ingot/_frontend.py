@@ -188,6 +188,11 @@ class GraphBuilder:
             # Integer arithmetic on shapes (sym_size, operator.mul, ...): its value is an expression.
             self.env[node] = ("symint", sym_text(val))
             return
+        if isinstance(val, (torch.SymBool, bool)) and not isinstance(target, torch._ops.OpOverload):
+            # A shape condition (operator.eq on sizes) that only a runtime assertion reads; the
+            # assertions were checked over the dynamic ranges when exporting.
+            self.env[node] = ("symbool", str(val))
+            return
         if not isinstance(target, torch._ops.OpOverload):
             name = getattr(target, "__name__", str(target))
             raise Error(f"node %{node.name} calls {name}, which is not an ATen op; ingot cannot represent it")

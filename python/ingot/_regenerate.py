@@ -37,10 +37,11 @@ def _attr_name(prefix: str, name: str) -> str:
 
 
 class ModuleBuilder:
-    def __init__(self, result, frontend, input_specs, device: torch.device):
+    def __init__(self, result, frontend, input_specs, device: torch.device, profile_dims=None):
         self.r = result
         self.fe = frontend
         self.input_specs = input_specs
+        self.profile_dims = profile_dims
         self.device = device
         self.graph = torch.fx.Graph()
         self.root = torch.nn.Module()
@@ -58,7 +59,7 @@ class ModuleBuilder:
             for d, text in enumerate(r.value(name)["shape"]):
                 if text.isidentifier():
                     self.sym_sources.setdefault(text, (name, d))
-        self.graph.call_function(_runtime.check_inputs, (tuple(placeholders), self.input_specs))
+        self.graph.call_function(_runtime.check_inputs, (tuple(placeholders), self.input_specs, self.profile_dims))
         engines = r.engines
         for seg in r.segments:
             if seg["kind"] == "engine":

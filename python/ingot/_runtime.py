@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import json
 import os
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -69,24 +69,55 @@ def _tracing(x) -> bool:
         torch._guards.detect_fake_mode() is not None)
 
 
-def check_inputs(inputs: Tuple[torch.Tensor, ...], specs: Tuple) -> None:
+def check_inputs(inputs: Tuple[torch.Tensor, ...], specs: Tuple, profiles: Optional[Tuple] = None) -> None:
     """Checks a compiled module's inputs against what it was compiled for; raises ingot.Error
-    naming the input and the expectation. `specs`: (name, dtype name, ((min, max), ...))."""
+    naming the input and the expectation. `specs`: (name, dtype name, ((min, max), ...)) per
+    input, the ranges over all profiles; `profiles`: per optimization profile, per input,
+    ((min, max), ...), or None for one profile."""
     if len(inputs) != len(specs):
         raise Error(f"the compiled module takes {len(specs)} tensor input(s), got {len(inputs)}")
     for x, (name, dtype, dims) in zip(inputs, specs):
         if not isinstance(x, torch.Tensor):
             raise Error(f"input '{name}' must be a tensor, got {type(x).__name__}")
         if _tracing(x):
-            continue
+            return
         if str(x.dtype).replace("torch.", "") != dtype:
             raise Error(f"input '{name}' must have dtype torch.{dtype}, got {x.dtype}")
         if x.dim() != len(dims):
             raise Error(f"input '{name}' must have rank {len(dims)} (shape {_range_str(dims)}), got shape {tuple(x.shape)}")
         for i, (size, (lo, hi)) in enumerate(zip(x.shape, dims)):
-            if not lo <= size <= (hi if hi is not None else size):
-                want = str(lo) if lo == hi else f"in [{lo}, {hi if hi is not None else 'inf'}]"
-                raise Error(f"input '{name}' dim {i} must be {want} (shape {_range_str(dims)}), got shape {tuple(x.shape)}")
+            if lo <= size <= (hi if hi is not None else size):
+                continue
+            if lo == hi:
+                raise Error(f"input '{name}' dim {i} must be {lo} (shape {_range_str(dims)}), got shape {tuple(x.shape)}")
+            raise Error(f"input '{name}' dim {i} is {size}, outside the range [{lo}, {_bound(hi)}] the module was "
+                        f"compiled for (shape {_range_str(dims)}, got {tuple(x.shape)})")
+    if profiles:
+        _check_profiles(inputs, specs, profiles)
+
+
+def _check_profiles(inputs, specs, profiles) -> None:
+    def fits(prof):
+        return all(lo <= size <= hi for x, dims in zip(inputs, prof) for size, (lo, hi) in zip(x.shape, dims))
+
+    if any(fits(prof) for prof in profiles):
+        return
+    # Name a dim whose value no profile's range holds; else the combination is the problem.
+    for k, (x, (name, _, _)) in enumerate(zip(inputs, specs)):
+        for i, size in enumerate(x.shape):
+            ranges = [prof[k][i] for prof in profiles]
+            if not any(lo <= size <= hi for lo, hi in ranges):
+                allowed = ", ".join(f"[{lo}, {hi}] (profile {p})" for p, (lo, hi) in enumerate(ranges))
+                raise Error(f"input '{name}' dim {i} is {size}, which no optimization profile covers; the profiles "
+                            f"allow {allowed} (got shape {tuple(x.shape)})")
+    shapes = ", ".join(f"'{name}' {tuple(x.shape)}" for x, (name, _, _) in zip(inputs, specs))
+    allowed = "; ".join(f"profile {p}: " + ", ".join(f"'{name}' {_range_str(dims)}" for (name, _, _), dims
+                                                      in zip(specs, prof)) for p, prof in enumerate(profiles))
+    raise Error(f"no optimization profile covers the input shapes {shapes} together ({allowed})")
+
+
+def _bound(hi) -> str:
+    return "inf" if hi is None else str(hi)
 
 
 def _range_str(dims) -> str:

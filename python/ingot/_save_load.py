@@ -3,13 +3,13 @@ inside (each plan is a uint8 buffer of the program)."""
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Optional, Sequence
 
 import torch
-from torch.export import Dim
 
-from ingot import _C
+from ingot import _C, _dynamic, _runtime
 from ingot._errors import Error
 from ingot._input import Input
 
@@ -25,21 +25,58 @@ def save(module: torch.nn.Module, path, *, inputs: Optional[Sequence] = None, ar
         specs = getattr(module, "_ingot_input_specs", None)
         if specs is None:
             raise Error("ingot.save needs inputs= for a module that was not compiled by ingot.compile")
+    if _dynamic.is_profile_list(specs):
+        specs = _dynamic.union_inputs(specs)
     specs = [Input.from_tensor(x) if isinstance(x, torch.Tensor) else x for x in specs]
     settings = getattr(module, "_ingot_settings", None)
     device = settings.device if settings is not None else torch.device("cpu")
-    args = tuple(s.example_tensor(device=device) for s in specs)
-    dynamic = None
-    if any(s.is_dynamic() for s in specs):
-        dynamic = tuple({d: Dim(f"input{k}_dim{d}", min=s.min_shape[d], max=s.max_shape[d]) for d in s.dynamic_dims()}
-                        or None for k, s in enumerate(specs))
+    ep = _dynamic.export(module, specs, None, kwarg_inputs, device)
+    extra = {}
+    checks = _input_checks(module)
+    if checks is not None:
+        extra[_CHECKS_FILE] = json.dumps(checks)
     try:
-        ep = torch.export.export(module, args, kwargs=kwarg_inputs or None, dynamic_shapes=dynamic)
-        torch.export.save(ep, path)
-    except Error:
-        raise
+        torch.export.save(ep, path, extra_files=extra)
     except Exception as e:
         raise Error(f"cannot save the module to {os.fspath(path)}: {type(e).__name__}: {e}") from e
+
+
+# The compiled module's input checks (names, dtypes, ranges, profiles), stored next to the
+# program so that a loaded module reports out-of-range shapes as ingot.compile's module does
+# (the guards torch.export adds would otherwise fire first, with their own wording).
+_CHECKS_FILE = "ingot_input_checks.json"
+
+
+def _input_checks(module):
+    graph = getattr(module, "graph", None)
+    if graph is None:
+        return None
+    for node in graph.nodes:
+        if node.op == "call_function" and node.target is _runtime.check_inputs:
+            return {"specs": node.args[1], "profiles": node.args[2] if len(node.args) > 2 else None}
+    return None
+
+
+def _tuples(x):
+    return tuple(_tuples(v) for v in x) if isinstance(x, list) else x
+
+
+class _CheckedModule(torch.nn.Module):
+    """A loaded program behind ingot's input checks."""
+
+    def __init__(self, inner: torch.nn.Module, specs, profiles):
+        super().__init__()
+        self.inner = inner
+        self._specs = specs
+        self._profiles = profiles
+
+    def forward(self, *args, **kwargs):
+        tensors = [x for x in torch.utils._pytree.tree_leaves((args, kwargs)) if isinstance(x, torch.Tensor)]
+        _runtime.check_inputs(tuple(tensors), self._specs, self._profiles)
+        return self.inner(*args, **kwargs)
+
+    # per-layer profiling, as on compiled modules (the engines are found through `inner`)
+    from ingot._profile import disable_profiling, enable_profiling, profiling_results  # noqa: E402
 
 
 def _engine_buffers(ep):
@@ -58,8 +95,9 @@ def load(path, *, verify: bool = True) -> torch.nn.Module:
     p = os.fspath(path)
     if not os.path.exists(p):
         raise Error(f"cannot load {p}: no such file")
+    extra = {_CHECKS_FILE: ""}
     try:
-        ep = torch.export.load(p)
+        ep = torch.export.load(p, extra_files=extra)
     except Exception as e:
         raise Error(f"cannot load {p}: not a readable torch.export archive ({type(e).__name__}: {e})") from e
     if verify:
@@ -75,4 +113,10 @@ def load(path, *, verify: bool = True) -> torch.nn.Module:
         from ingot._profile import attach_methods
 
         attach_methods(module)
-    return module
+    if not extra[_CHECKS_FILE]:
+        return module
+    try:
+        checks = json.loads(extra[_CHECKS_FILE])
+    except ValueError as e:
+        raise Error(f"cannot load {p}: corrupt {_CHECKS_FILE}: {e}") from None
+    return _CheckedModule(module, _tuples(checks["specs"]), _tuples(checks["profiles"]))

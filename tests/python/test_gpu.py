@@ -142,3 +142,46 @@ def test_cuda_engine_refuses_cpu_inputs():
     node = next(n for n in compiled.graph.nodes if n.target == torch.ops.ingot.execute_engine.default)
     with pytest.raises(RuntimeError, match="runs on cuda"):
         torch.ops.ingot.execute_engine([torch.randn(2, 4)], plan, node.args[2])
+
+
+# ---------------------------------------------------------------- dynamic shapes on CUDA
+
+def test_resnet18_dynamic_batch_on_cuda():
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18(weights=None).eval().cuda()
+    spec = ingot.Input(min_shape=(1, 3, 64, 64), opt_shape=(8, 3, 64, 64), max_shape=(64, 3, 64, 64))
+    compiled = ingot.compile(model, inputs=[spec], device="cuda", min_block_size=1)
+    for batch in (1, 2, 3, 7, 8, 13, 31, 64, 8, 1):  # repeats replay cached CUDA graphs
+        x = torch.randn(batch, 3, 64, 64, device="cuda")
+        with torch.inference_mode():
+            close_tf32(compiled(x), model(x))
+    with pytest.raises(ingot.Error, match=r"input 'x' dim 0 is 65, outside the range \[1, 64\]"):
+        compiled(torch.randn(65, 3, 64, 64, device="cuda"))
+
+
+def test_two_profile_engine_on_cuda():
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18(weights=None).eval().cuda()
+    profiles = [[ingot.Input(min_shape=(1, 3, 64, 64), opt_shape=(2, 3, 64, 64), max_shape=(4, 3, 64, 64))],
+                [ingot.Input(min_shape=(8, 3, 64, 64), opt_shape=(32, 3, 64, 64), max_shape=(64, 3, 64, 64))]]
+    compiled = ingot.compile(model, inputs=profiles, device="cuda", min_block_size=1)
+    for batch, profile in ((1, 0), (4, 0), (8, 1), (64, 1), (2, 0), (33, 1)):
+        x = torch.randn(batch, 3, 64, 64, device="cuda")
+        with torch.inference_mode():
+            close_tf32(compiled(x), model(x))
+        assert ingot.last_profiles(compiled) == [profile], batch
+    with pytest.raises(ingot.Error, match=r"input 'x' dim 0 is 6, which no optimization profile covers"):
+        compiled(torch.randn(6, 3, 64, 64, device="cuda"))
+
+
+def test_dynamic_encoder_fp16_on_cuda():
+    torch.manual_seed(0)
+    layer = torch.nn.TransformerEncoderLayer(d_model=64, nhead=4, dim_feedforward=128, dropout=0.0,
+                                             batch_first=True).eval().cuda()
+    specs = [ingot.Input(min_shape=(1, 1, 64), opt_shape=(8, 128, 64), max_shape=(16, 512, 64), dtype=torch.float16)]
+    compiled = ingot.compile(layer.half(), inputs=specs, device="cuda", enabled_precisions={torch.float16},
+                             min_block_size=1)
+    for batch, seq in ((1, 1), (16, 512), (3, 127), (2, 17), (8, 128)):
+        x = torch.randn(batch, seq, 64, device="cuda", dtype=torch.float16)
+        with torch.inference_mode():
+            assert rel_l2(compiled(x).float(), layer(x).float()) < FP16_REL_L2

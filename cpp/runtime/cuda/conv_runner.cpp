@@ -83,7 +83,8 @@ class ConvRunner : public LayerRunner {
       INGOT_CUDNN_TRY(cudnnSetTensorNdDescriptor(b_, dt, static_cast<int>(bd.size()), bd.data(), packed_strides(bd).data()));
     }
     INGOT_CUDNN_TRY(cudnnSetConvolutionGroupCount(conv_, static_cast<int>(p.groups)));
-    INGOT_CUDNN_TRY(cudnnSetConvolutionMathType(conv_, f32 && !env.allow_tf32 ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH));
+    base_math_ = f32 && !env.allow_tf32 ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH;
+    INGOT_CUDNN_TRY(cudnnSetConvolutionMathType(conv_, base_math_));
 
     has_bias_ = in.size() > 2 && in[2].data;
     has_residual_ = in.size() > 3 && in[3].data;
@@ -210,6 +211,9 @@ class ConvRunner : public LayerRunner {
         fwd_algo_ = algo;
         return Status::ok();
       }
+      // The tactic was timed at another shape (a profile's opt) and does not fit this one:
+      // fall back to cuDNN's choice below, with the engine's math type again.
+      INGOT_CUDNN_TRY(cudnnSetConvolutionMathType(conv_, base_math_));
     }
     if (identity_fused) {
       fwd_algo_ = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM;
@@ -259,6 +263,7 @@ class ConvRunner : public LayerRunner {
   cudnnActivationDescriptor_t act_ = nullptr;
   cudnnConvolutionFwdAlgo_t fwd_algo_ = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM;
   cudnnConvolutionBwdDataAlgo_t bwd_algo_ = CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
+  cudnnMathType_t base_math_ = CUDNN_TENSOR_OP_MATH;
   size_t workspace_ = 0;
   bool fused_ = false, has_bias_ = false, has_residual_ = false, transposed_ = false, channels_last_ = false;
   DeviceBuffer zero_bias_;

@@ -1,6 +1,8 @@
 // The CUDA backend: build (fusion, precision, broadcast materialization, tactic timing) and
 // load. libingot_cuda.so registers it when loaded.
+#include <algorithm>
 #include <chrono>
+#include <map>
 
 #include "build/builder.h"
 #include "build/passes.h"
@@ -117,29 +119,43 @@ class CudaBackend : public Backend {
   }
 
  private:
-  // Times the candidates of every convolution and matmul at the largest input shapes the
-  // symbol ranges allow, and records the winners as the layers' tactics.
+  // Times the candidates of every convolution and matmul and records the winners: per
+  // optimization profile at its opt values (the layers' own tactics are profile 0's), or,
+  // without profiles, at the largest input shapes the symbol ranges allow. A tactic that does
+  // not fit another shape in the range falls back to the library's heuristic at run time
+  // (ConvRunner, Gemm::configure), so every shape in range stays runnable.
   static Status tune(plan::Plan& plan, int level) {
     INGOT_ASSIGN_OR_RETURN(auto engine, Engine::from_plan(plan));
     auto ctx = engine->create_context();
     const net::Network& net = plan.network;
-    std::vector<std::vector<int64_t>> shapes;
-    for (int id : net.inputs()) {
-      std::vector<int64_t> dims;
-      for (const auto& d : net.tensor(id).type.shape) {
-        ir::SymRange r = d.bounds([&](const std::string& s) { return net.symbol_range(s); });
-        dims.push_back(r.max);
+    size_t rounds = std::max<size_t>(plan.profiles.size(), 1);
+    for (size_t p = 0; p < rounds; ++p) {
+      std::map<std::string, int64_t> at;
+      for (const auto& [name, r] : net.symbols()) {
+        at[name] = plan.profiles.empty() ? r.max : plan.profiles[p].ranges.at(name).opt;
       }
-      shapes.push_back(dims);
-    }
-    INGOT_RETURN_IF_ERROR(ctx->set_input_shapes(shapes));
-    auto* cuda_ctx = dynamic_cast<CudaContext*>(&ctx->backend_context());
-    if (!cuda_ctx) return error(ErrorCode::kInternal, "tuning: not a CUDA context");
-    std::vector<std::vector<net::TimedTactic>> timed;
-    INGOT_ASSIGN_OR_RETURN(std::vector<std::string> tactics, cuda_ctx->tune(ctx->bound_shapes(), level, &timed));
-    for (size_t l = 0; l < tactics.size(); ++l) {
-      plan.network.mutable_layers()[l].tactic = tactics[l];
-      plan.network.mutable_layers()[l].timed = std::move(timed[l]);
+      std::vector<std::vector<int64_t>> shapes;
+      for (int id : net.inputs()) {
+        std::vector<int64_t> dims;
+        for (const auto& d : net.tensor(id).type.shape) {
+          auto v = d.evaluate(at);
+          if (!v) return v.status().with_context("tuning: input '" + net.tensor(id).name + "': ");
+          dims.push_back(*v);
+        }
+        shapes.push_back(dims);
+      }
+      INGOT_RETURN_IF_ERROR(ctx->set_input_shapes(shapes, plan.profiles.empty() ? -1 : static_cast<int>(p)));
+      auto* cuda_ctx = dynamic_cast<CudaContext*>(&ctx->backend_context());
+      if (!cuda_ctx) return error(ErrorCode::kInternal, "tuning: not a CUDA context");
+      std::vector<std::vector<net::TimedTactic>> timed;
+      INGOT_ASSIGN_OR_RETURN(std::vector<std::string> tactics, cuda_ctx->tune(ctx->bound_shapes(), level, &timed));
+      if (!plan.profiles.empty()) plan.profiles[p].tactics = tactics;
+      if (p == 0) {  // the layers' own tactics and timings are profile 0's
+        for (size_t l = 0; l < tactics.size(); ++l) {
+          plan.network.mutable_layers()[l].tactic = tactics[l];
+          plan.network.mutable_layers()[l].timed = std::move(timed[l]);
+        }
+      }
     }
     return Status::ok();
   }

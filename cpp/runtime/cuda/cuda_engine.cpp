@@ -105,7 +105,9 @@ Status CudaContext::init() {
     INGOT_RETURN_IF_ERROR(b.reserve(std::max<uint64_t>(max_bytes(net, net.tensor(id)), kAlign)));
     staging_.push_back(std::move(b));
   }
-  for (const net::Layer& layer : net.layers()) runners_.push_back(make_runner(layer));
+  // Every runner keeps its workspace within kMaxLayerWorkspace: allocate that once, so that no
+  // later shape moves the workspace under the CUDA graphs captured for earlier shapes.
+  INGOT_RETURN_IF_ERROR(workspace_.reserve(kMaxLayerWorkspace));
   initialized_ = true;
   return Status::ok();
 }
@@ -132,6 +134,26 @@ Tensors CudaContext::tensors(const std::vector<int>& ids, const BoundShapes& sha
     out.push_back(std::move(t));
   }
   return out;
+}
+
+Status CudaContext::use_profile(int profile) {
+  if (!runners_.empty() && profile == runners_profile_) return Status::ok();
+  const plan::Plan& plan = engine_.plan();
+  if (!runners_.empty()) idle_runners_[runners_profile_] = std::move(runners_);
+  runners_.clear();
+  auto it = idle_runners_.find(profile);
+  if (it != idle_runners_.end()) {
+    runners_ = std::move(it->second);
+    idle_runners_.erase(it);
+  } else {
+    for (size_t l = 0; l < plan.network.layers().size(); ++l) {
+      const net::Layer& layer = plan.network.layers()[l];
+      runners_.push_back(make_runner(layer, profile < 0 ? layer.tactic : plan.profiles[static_cast<size_t>(profile)].tactics[l]));
+    }
+  }
+  runners_profile_ = profile;
+  prepared_ = false;
+  return Status::ok();
 }
 
 Status CudaContext::prepare(const BoundShapes& shapes) {
@@ -180,6 +202,7 @@ Status CudaContext::execute(const BoundShapes& shapes, const std::vector<void*>&
   INGOT_RETURN_IF_ERROR(init());
   // Work of this context's previous call may still run on another stream: order after it.
   if (last_stream_ && last_stream_ != stream) INGOT_CUDA_TRY(cudaStreamWaitEvent(stream, done_, 0));
+  INGOT_RETURN_IF_ERROR(use_profile(shapes.profile));
   INGOT_RETURN_IF_ERROR(prepare(shapes));
   ++calls_;
   if (profiler_) {
@@ -271,6 +294,7 @@ Status CudaContext::run_layers(const BoundShapes& shapes, cudaStream_t stream) {
 Expected<std::vector<std::string>> CudaContext::tune(const BoundShapes& shapes, int level,
                                                      std::vector<std::vector<net::TimedTactic>>* timed) {
   INGOT_RETURN_IF_ERROR(init());
+  INGOT_RETURN_IF_ERROR(use_profile(shapes.profile));
   INGOT_RETURN_IF_ERROR(prepare(shapes));
   const net::Network& net = engine_.plan().network;
   // Random inputs in [-1, 1) (integers 0/1), so that timing runs on realistic data.

@@ -2,8 +2,10 @@
 //
 // CudaEngine: the plan's weights in one device buffer (uploaded once at load).
 // CudaContext: per-context device arena, staging buffers for the engine's inputs and
-// outputs, cuDNN / cuBLASLt handles, one runner per layer, and a cache of CUDA graphs (one
-// per input shape). The first call with a shape runs layer by layer (this also loads kernel
+// outputs, cuDNN / cuBLASLt handles, one runner per layer (one set per optimization profile
+// used, each with that profile's tactics), and a cache of CUDA graphs (one per input shape,
+// at most 16, least recently used dropped first). Memory is allocated once, for the largest
+// shapes (arena, staging) and the largest layer workspace. The first call with a shape runs layer by layer (this also loads kernel
 // modules); later calls with that shape copy the inputs in, replay the graph on the caller's
 // stream, and copy the outputs out. No allocation and no host synchronization on that path.
 // With a profiler attached every call runs layer by layer between CUDA events and waits for
@@ -66,7 +68,13 @@ class CudaContext : public BackendContext {
   DeviceBuffer arena_, workspace_;
   std::vector<DeviceBuffer> staging_;      // per engine input, then per engine output
   std::vector<int64_t> staging_index_;     // per tensor id: index into staging_, or -1
-  std::vector<std::unique_ptr<LayerRunner>> runners_;
+  std::vector<std::unique_ptr<LayerRunner>> runners_;  // for runners_profile_ (tactics differ per profile)
+  int runners_profile_ = -1;
+  // Runner sets of the other profiles used so far, kept alive: CUDA graphs captured with them
+  // refer to their descriptors and buffers.
+  std::map<int, std::vector<std::unique_ptr<LayerRunner>>> idle_runners_;
+  // Makes runners_ the set for `profile` (created on first use).
+  Status use_profile(int profile);
   uint64_t prepared_key_ = 0;
   bool prepared_ = false;
   struct Graph {

@@ -54,6 +54,8 @@ std::unique_ptr<LayerRunner> make_matmul_runner(const std::string& tactic);
 std::unique_ptr<LayerRunner> make_attention_runner(const std::string& tactic);
 std::unique_ptr<LayerRunner> make_kernel_runner();  // kernels/cuda
 std::unique_ptr<LayerRunner> make_runner(const net::Layer& layer);
+// The runner for `layer` with another tactic (an optimization profile's).
+std::unique_ptr<LayerRunner> make_runner(const net::Layer& layer, const std::string& tactic);
 
 // Whether the CUDA backend can run this layer (with these input dtypes); the reason if not.
 Status cuda_supports(const net::Layer& layer, const net::Network& net);

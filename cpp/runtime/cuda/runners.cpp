@@ -25,11 +25,13 @@ class KernelRunner : public LayerRunner {
 
 std::unique_ptr<LayerRunner> make_kernel_runner() { return std::make_unique<KernelRunner>(); }
 
-std::unique_ptr<LayerRunner> make_runner(const net::Layer& layer) {
+std::unique_ptr<LayerRunner> make_runner(const net::Layer& layer) { return make_runner(layer, layer.tactic); }
+
+std::unique_ptr<LayerRunner> make_runner(const net::Layer& layer, const std::string& tactic) {
   switch (layer.kind()) {
-    case net::LayerKind::kConvolution: return make_conv_runner(layer.tactic);
-    case net::LayerKind::kMatMul: return make_matmul_runner(layer.tactic);
-    case net::LayerKind::kAttention: return make_attention_runner(layer.tactic);
+    case net::LayerKind::kConvolution: return make_conv_runner(tactic);
+    case net::LayerKind::kMatMul: return make_matmul_runner(tactic);
+    case net::LayerKind::kAttention: return make_attention_runner(tactic);
     default: return make_kernel_runner();
   }
 }
