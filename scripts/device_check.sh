@@ -2,6 +2,9 @@
 # Runs on the GPU machine (through the device tool): builds ingot with the CUDA backend, runs
 # every test (C++ and Python, CPU and GPU) and, if BENCH is set, the benchmark.
 #   BENCH="--models resnet50 --batches 1" bash scripts/device_check.sh
+#   ZOO="--device cpu --jobs 10" bash scripts/device_check.sh   (the conformance run, in the
+#   background next to the tests, into $OUT/zoo.*)
+#   SKIP_TESTS=1 skips the test suites.
 # Logs and results go to $OUT (or ./device_out). Needs .deps (scripts/prepare_device_deps.sh).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +28,12 @@ cmake --build build/gpu -j "$(nproc)" > "$OUT/build.log" 2>&1 || { grep -E "erro
 cmake --install build/gpu --prefix python > /dev/null
 echo "build: $(( $(date +%s) - t0 )) s"
 
+if [ -n "${ZOO:-}" ]; then
+  (PYTHONPATH=python OMP_NUM_THREADS=1 "$PY" zoo/run.py $ZOO --out "$OUT/zoo" > "$OUT/zoo.log" 2>&1) &
+  ZOO_PID=$!
+fi
+
+if [ -z "${SKIP_TESTS:-}" ]; then
 echo "== C++ tests"
 ctest --test-dir build/gpu -j 8 --output-on-failure --timeout 300 > "$OUT/ctest.log" 2>&1
 grep -E "tests passed|tests failed|\(Failed\)|Not Run|Timeout" "$OUT/ctest.log" | head -40
@@ -33,8 +42,15 @@ echo "== Python tests"
 (cd tests/python && PYTHONPATH=../../python timeout 1200 "$PY" -m pytest -q -ra -p no:cacheprovider --maxfail=40 \
    ${PYTEST_ARGS:-} > "$OUT/pytest.log" 2>&1)
 grep -E "passed|failed|^FAILED|^ERROR" "$OUT/pytest.log" | tail -40
+fi
 
 if [ -n "${BENCH:-}" ]; then
   echo "== bench $BENCH"
   PYTHONPATH=python "$PY" bench/run.py $BENCH --json "$OUT/bench.json" 2>&1 | tee "$OUT/bench.log" | tail -30
+fi
+
+if [ -n "${ZOO_PID:-}" ]; then
+  echo "== zoo (waiting)"
+  wait "$ZOO_PID"
+  tail -8 "$OUT/zoo.log"
 fi

@@ -4,7 +4,7 @@ of engines, the share of ops in engines, the relative L2 error against eager fp3
 the fp16 error and speedup over eager fp16.
 
     python zoo/run.py [--device cpu|cuda] [--models SUBSTR,...] [--jobs N] [--timeout S]
-                      [--out zoo/results/NAME]   (writes NAME.json and NAME.md)
+                      [--out zoo/results/NAME [--resume]]   (writes NAME.json, NAME.md, NAME.jsonl)
 
 Each model runs in its own process (a crash or a hang costs one row). On the CPU the models run
 small (see zoo/models.py); --full keeps their real sizes.
@@ -229,7 +229,8 @@ def main():
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--timeout", type=int, default=900)
     ap.add_argument("--full", action="store_true", help="real sizes on the CPU too")
-    ap.add_argument("--out", default="")
+    ap.add_argument("--out", default="", help="writes OUT.json, OUT.md, and OUT.jsonl row by row")
+    ap.add_argument("--resume", action="store_true", help="skip the models already in OUT.jsonl")
     ap.add_argument("--worker", default="")
     args = ap.parse_args()
     small = not args.full and args.device == "cpu"
@@ -245,14 +246,27 @@ def main():
         keys = args.models.split(",")
         names = [n for n in names if any(k in n for k in keys)]
     rows = {}
+    partial = args.out + ".jsonl" if args.out else ""
+    if partial and args.resume and os.path.exists(partial):
+        with open(partial) as f:
+            for line in f:
+                r = json.loads(line)
+                rows[r["model"]] = r
+        print(f"resuming: {len(rows)} model(s) already done", flush=True)
+    if partial:
+        os.makedirs(os.path.dirname(os.path.abspath(partial)), exist_ok=True)
+    todo = [n for n in names if n not in rows]
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        futures = {pool.submit(run_one, n, args): n for n in names}
+        futures = {pool.submit(run_one, n, args): n for n in todo}
         for f in concurrent.futures.as_completed(futures):
             r = f.result()
             rows[r["model"]] = r
+            if partial:  # each row as it lands, so an interrupted run keeps what it measured
+                with open(partial, "a") as out:
+                    out.write(json.dumps(r) + "\n")
             flag = "ok" if passed(r) else ("MISMATCH" if r.get("compiled") else "FAIL")
             print(f"[{len(rows)}/{len(names)}] {r['model']}: {flag} {r.get('error', '')[:200]}", flush=True)
-    ordered = [rows[n] for n in names]
+    ordered = [rows[n] for n in names if n in rows]
     text = table(ordered, args.device) + "\n\n" + summary(ordered)
     print(text)
     if args.out:
