@@ -29,7 +29,8 @@ cmake --install build/gpu --prefix python > /dev/null
 echo "build: $(( $(date +%s) - t0 )) s"
 
 if [ -n "${ZOO:-}" ]; then
-  (PYTHONPATH=python OMP_NUM_THREADS=1 "$PY" zoo/run.py $ZOO --out "$OUT/zoo" > "$OUT/zoo.log" 2>&1) &
+  (PYTHONPATH=python OMP_NUM_THREADS=1 timeout "${ZOO_SECONDS:-100000}" "$PY" zoo/run.py $ZOO --out "$OUT/zoo" \
+     > "$OUT/zoo.log" 2>&1) &
   ZOO_PID=$!
 fi
 

@@ -231,6 +231,7 @@ def main():
     ap.add_argument("--full", action="store_true", help="real sizes on the CPU too")
     ap.add_argument("--out", default="", help="writes OUT.json, OUT.md, and OUT.jsonl row by row")
     ap.add_argument("--resume", action="store_true", help="skip the models already in OUT.jsonl")
+    ap.add_argument("--report", action="store_true", help="run nothing: the table from OUT.jsonl (with --resume)")
     ap.add_argument("--worker", default="")
     args = ap.parse_args()
     small = not args.full and args.device == "cpu"
@@ -255,7 +256,7 @@ def main():
         print(f"resuming: {len(rows)} model(s) already done", flush=True)
     if partial:
         os.makedirs(os.path.dirname(os.path.abspath(partial)), exist_ok=True)
-    todo = [n for n in names if n not in rows]
+    todo = [] if args.report else [n for n in names if n not in rows]
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
         futures = {pool.submit(run_one, n, args): n for n in todo}
         for f in concurrent.futures.as_completed(futures):
