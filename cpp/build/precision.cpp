@@ -52,6 +52,7 @@ Expected<net::Network> lower_precision(const net::Network& net, ir::DType dtype)
     }
     out.mark_output(id, net.output_names()[i]);
   }
+  out.copy_origin_info(net);  // op and nn.Module path of every origin node, for reports
   return std::move(out);
 }
 

@@ -106,8 +106,24 @@ TEST(FuseEpilogues, FoldsBiasResidualAndActivation) {
 TEST(LowerPrecision, HalfAndBFloat16AgreeWithFloat32) {
   for (DType dt : {DType::kFloat16, DType::kBFloat16}) {
     net::Network net = resnet_like();
+    for (size_t l = 0; l < net.layers().size(); ++l) {
+      std::string node = "node" + std::to_string(l);
+      net.mutable_layers()[l].origins = {node};
+      net.set_origin_info(node, net::OriginInfo{"aten::op", "module." + node});
+    }
     auto low = build::lower_precision(net, dt);
     ASSERT_TRUE(low.has_value()) << low.status().message();
+    // Reports still find each origin node's op and module.
+    size_t with_origin = 0;
+    for (const auto& layer : low->layers()) {
+      for (const auto& o : layer.origins) {
+        const net::OriginInfo* info = low->find_origin(o);
+        ASSERT_NE(info, nullptr) << "origin " << o << " lost its op and module";
+        EXPECT_EQ(info->module, "module." + o);
+        ++with_origin;
+      }
+    }
+    EXPECT_GT(with_origin, 0u);
     // The engine keeps its float32 interface.
     EXPECT_EQ(low->tensor(low->inputs()[0]).type.dtype, DType::kFloat32);
     EXPECT_EQ(low->tensor(low->outputs()[0]).type.dtype, DType::kFloat32);
