@@ -200,10 +200,54 @@ class GraphBuilder:
         op = schema.name + (f".{schema.overload_name}" if schema.overload_name else "")
         if op in _TRACE_ASSERTS:
             return
+        if target is torch.ops.aten.as_strided.default and self._as_strided(node):
+            return
         args = self._args(node, schema)
         names = self.graph.add_node(op, str(schema), args, _out_types(node), node.name, _source(node))
         multi = len(schema.returns) != 1 or str(schema.returns[0].type).startswith("List")
         self.env[node] = list(names) if multi else names[0]
+
+    def _as_strided(self, node) -> bool:
+        """as_strided reads the input's storage, which an engine does not keep in torch's layout:
+        with static sizes and strides, the element each output reads is known at compile time,
+        so the node becomes reshape(-1) -> index_select(constant indices) -> reshape. Returns
+        False (the node stays as it is, and runs in PyTorch) when that is not possible."""
+        x, size, stride = node.args[0], node.args[1], node.args[2]
+        offset = node.args[3] if len(node.args) > 3 else node.kwargs.get("storage_offset")
+        xv = x.meta.get("val") if isinstance(x, torch.fx.Node) else None
+        static = lambda seq: all(isinstance(d, int) for d in seq)  # noqa: E731
+        if not isinstance(xv, torch.Tensor) or not static(xv.shape) or not static(xv.stride()) \
+                or not isinstance(xv.storage_offset(), int) or not static(size) or not static(stride) \
+                or not (offset is None or isinstance(offset, int)) or xv.numel() == 0:
+            return False
+        offset = xv.storage_offset() if offset is None else offset
+        # Storage positions -> the logical (row-major) index of the element of x stored there.
+        def span(shape, strides, off):
+            return off + sum((n - 1) * st for n, st in zip(shape, strides)) + 1
+        storage = torch.full((max(span(xv.shape, xv.stride(), xv.storage_offset()), span(size, stride, offset)),), -1,
+                             dtype=torch.int64)
+        torch.as_strided(storage, xv.shape, xv.stride(), xv.storage_offset()).copy_(
+            torch.arange(xv.numel(), dtype=torch.int64).reshape(xv.shape))
+        index = torch.as_strided(storage, size, stride, offset).reshape(-1).clone()
+        if index.numel() and int(index.min()) < 0:
+            return False  # reads storage outside x's elements
+        source = _source(node)
+        dt = dtype_name(xv.dtype)
+        index_name = self.graph.add_constant(node.name + "_source_index", dtype_name(torch.int64), [index.numel()],
+                                             index.data_ptr(), index)
+        self.keepalive.append(index)
+        self.constants[index_name] = index
+        aten = torch.ops.aten
+        flat = self.graph.add_node("aten::reshape", str(aten.reshape.default._schema),
+                                   [("tensor", self.env[x]), ("ints", [str(xv.numel())])],
+                                   [(dt, [str(xv.numel())])], node.name + "_flat", source)[0]
+        picked = self.graph.add_node("aten::index_select", str(aten.index_select.default._schema),
+                                     [("tensor", flat), ("int", "0"), ("tensor", index_name)],
+                                     [(dt, [str(index.numel())])], node.name + "_pick", source)[0]
+        self.env[node] = self.graph.add_node("aten::reshape", str(aten.reshape.default._schema),
+                                             [("tensor", picked), ("ints", [str(d) for d in size])],
+                                             _out_types(node), node.name, source)[0]
+        return True
 
     def _args(self, node, schema) -> list:
         out = []

@@ -195,6 +195,10 @@ ROWS = [
                                                                   torch.tensor([1, 4, 0, -2])]),
     ("index_bool_values", lambda m, a, b: m[a, b], lambda: [torch.rand(2, 6) > 0.5, torch.tensor([1, 0])[:, None],
                                                             torch.arange(6)[None, :]]),
+    ("flatten_permuted", lambda x: torch.flatten(x.permute(0, 3, 1, 2), 1) * 2, lambda: [r(2, 1, 1, 5)]),
+    ("as_strided_overlapping", lambda x: torch.as_strided(x[0, 0] + 1, (2, 2), (1, 1)), lambda: [r(2, 1, 5)]),
+    ("as_strided_window", lambda x: torch.as_strided(x + 1, (3, 2, 2), (4, 4, 1), 1), lambda: [r(4, 4)]),
+    ("as_strided_of_transpose", lambda x: torch.as_strided(x.t() * 1, (2, 3), (1, 2)), lambda: [r(3, 4)]),
     ("non_contiguous_input", lambda x: x * 2 + 1, lambda: [r(4, 3).t()]),
     # --- casts and constant producers
     ("to_fp16", lambda x: x.to(torch.float16) * 2, lambda: [r(3, 4)]),
