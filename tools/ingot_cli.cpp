@@ -4,6 +4,7 @@
 //   ingot verify model.ingot
 //   ingot run model.ingot [--shape x=2x3x224x224] [--iters 10]
 //   ingot profile model.ingot [--shape x=2x3x224x224] [--iters 10]
+//   ingot tune model.ingot -o tuned.ingot [--level 3]   (times the tactics again on this GPU)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -12,6 +13,8 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include "ingot/ingot.h"
 
@@ -26,7 +29,10 @@ int usage() {
                "  run FILE [--shape NAME=D0xD1x...] [--iters N]\n"
                "                           run on random inputs; print output statistics and time per run\n"
                "  profile FILE [--shape NAME=D0xD1x...] [--iters N]\n"
-               "                           run on random inputs with per-layer profiling; print the profile JSON\n");
+               "                           run on random inputs with per-layer profiling; print the profile JSON\n"
+               "  tune FILE -o OUT [--level N]\n"
+               "                           time the tactics again on this GPU (optimization level N, 1-5,\n"
+               "                           default 3) and write the retuned engine to OUT\n");
   return 2;
 }
 
@@ -149,6 +155,28 @@ int run(const ingot::Engine& e, const std::map<std::string, std::vector<int64_t>
   return 0;
 }
 
+// Times the engine's tactics again and writes the result. On a terminal, one line on stderr
+// follows the layers timed; elsewhere a single line reports the total.
+int tune(const ingot::Engine& engine, const std::string& out, int level) {
+  const bool tty = isatty(fileno(stderr)) != 0;
+  auto start = std::chrono::steady_clock::now();
+  size_t timed = 0;
+  auto progress = [&](size_t done, size_t total) {
+    timed = total;
+    if (!tty) return;
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::fprintf(stderr, "\rtiming tactics of '%s': layer %zu/%zu (%.1f s)", engine.name().c_str(), done, total, s);
+    std::fflush(stderr);
+  };
+  ingot::Engine tuned = engine.retuned(level, progress);
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::fprintf(stderr, "%stimed the tactics of %zu layer(s) of '%s' at level %d in %.1f s\n", tty ? "\r\033[K" : "",
+               timed, engine.name().c_str(), level, s);
+  tuned.save(out);
+  std::printf("wrote %s\n", out.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -184,6 +212,22 @@ int main(int argc, char** argv) {
         }
       }
       return run(ingot::Engine::load(path), shapes, iters, cmd == "profile");
+    }
+    if (cmd == "tune") {
+      std::string out;
+      int level = 3;
+      for (int i = 3; i < argc; ++i) {
+        std::string a = argv[i];
+        if ((a == "-o" || a == "--output") && i + 1 < argc) {
+          out = argv[++i];
+        } else if (a == "--level" && i + 1 < argc) {
+          level = std::atoi(argv[++i]);
+        } else {
+          return usage();
+        }
+      }
+      if (out.empty()) return usage();
+      return tune(ingot::Engine::load(path), out, level);
     }
     return usage();
   } catch (const ingot::Error& e) {

@@ -152,7 +152,7 @@ def _hf(config_name: str, model_name: str, keys, vocab_attr="vocab_size", image=
             return (torch.randn(batch, 3, 224, 224),)
         config = getattr(transformers, config_name)(**overrides)
         vocab = getattr(config, vocab_attr)
-        seq = 32 if small else 128
+        seq = min(32 if small else 128, getattr(config, "max_position_embeddings", 128))
         ids = torch.randint(0, vocab, (batch, seq))
         if len(keys) == 1:
             return (ids,)

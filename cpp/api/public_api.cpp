@@ -4,6 +4,7 @@
 
 #include "ingot/ingot.h"
 #include "plan/inspect.h"
+#include "runtime/backend.h"
 #include "runtime/engine.h"
 
 namespace ingot {
@@ -53,6 +54,33 @@ Engine Engine::load(const std::string& path) {
   } catch (const Error& e) {
     throw Error("engine file '" + path + "': " + e.what());
   }
+}
+
+Engine Engine::retuned(int optimization_level, const std::function<void(size_t, size_t)>& progress) const {
+  plan::Plan p = impl_->engine->plan();
+  auto backend = runtime::get_backend(p.backend);
+  if (!backend) fail(backend.status());
+  Status s = (*backend)->retune(p, optimization_level, progress);
+  if (!s.is_ok()) fail(s.with_context("engine '" + p.name + "': "));
+  auto e = runtime::Engine::from_plan(std::move(p));
+  if (!e) fail(e.status());
+  Engine out;
+  out.impl_ = std::make_shared<Impl>(Impl{std::move(*e)});
+  return out;
+}
+
+std::vector<uint8_t> Engine::serialize() const {
+  auto bytes = plan::serialize(impl_->engine->plan());
+  if (!bytes) fail(bytes.status());
+  return std::move(*bytes);
+}
+
+void Engine::save(const std::string& path) const {
+  std::vector<uint8_t> bytes = serialize();
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  if (!f) throw Error("cannot write engine file '" + path + "'");
+  f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  if (!f) throw Error("writing engine file '" + path + "' failed");
 }
 
 const std::string& Engine::name() const { return impl_->engine->name(); }

@@ -56,4 +56,8 @@ Expected<const Backend*> get_backend(plan::Backend kind) {
   return it->second;
 }
 
+Status Backend::retune(plan::Plan&, int, const TuneProgress&) const {
+  return unsupported("engines of the ", plan::backend_name(kind()), " backend have no tactics to time");
+}
+
 }  // namespace ingot::runtime

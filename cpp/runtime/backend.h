@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <vector>
@@ -70,6 +71,11 @@ class Backend {
   virtual Expected<plan::Plan> build(net::Network network, const build::BuildSettings& settings) const = 0;
   // Checks that this machine can run the plan (device, architecture) and prepares it.
   virtual Expected<std::unique_ptr<BackendEngine>> load(const plan::Plan& plan) const = 0;
+  // Times the tactics of a built plan again on this machine (optimization_level `level`,
+  // 1-5), replacing its recorded choices; `progress(done, total)` follows the layers timed
+  // (may be empty). Backends without tactics say so.
+  using TuneProgress = std::function<void(size_t done, size_t total)>;
+  virtual Status retune(plan::Plan& plan, int level, const TuneProgress& progress) const;
 };
 
 // Called by a backend library when it is loaded.

@@ -84,3 +84,41 @@ def test_not_a_single_engine_is_refused():
 
     with pytest.raises(ingot.Error, match="require_full_compilation"):
         ingot.convert_method_to_engine(TwoParts(), inputs=[torch.randn(2, 2)])
+
+
+def test_cli_tune_refuses_cpu_engines_and_bad_arguments(engine_file, tmp_path):
+    out = tmp_path / "tuned.ingot"
+    r = subprocess.run([cli(), "tune", str(engine_file), "-o", str(out)], capture_output=True, text=True)
+    assert r.returncode == 1 and "cpu backend have no tactics to time" in r.stderr, r.stderr
+    assert not out.exists()
+    r = subprocess.run([cli(), "tune", str(engine_file)], capture_output=True, text=True)
+    assert r.returncode == 2 and "tune FILE -o OUT" in r.stderr
+
+
+@pytest.mark.gpu
+def test_cli_tune_retimes_a_cuda_engine(tmp_path):
+    import json
+
+    torch.manual_seed(0)
+    model = MLP().eval().cuda()
+    data = ingot.convert_method_to_engine(model, inputs=[ingot.Input(shape=(3, 16))], device="cuda",
+                                          optimization_level=0)
+    src, dst = tmp_path / "mlp_cuda.ingot", tmp_path / "mlp_tuned.ingot"
+    src.write_bytes(data)
+    before = json.loads(subprocess.run([cli(), "inspect", str(src)], capture_output=True, text=True,
+                                       check=True).stdout)
+    assert all(not layer["timed"] for layer in before["layers"])
+    r = subprocess.run([cli(), "tune", str(src), "-o", str(dst), "--level", "2"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "timed the tactics of" in r.stderr and "at level 2" in r.stderr and f"wrote {dst}" in r.stdout
+    after = json.loads(subprocess.run([cli(), "inspect", str(dst)], capture_output=True, text=True,
+                                      check=True).stdout)
+    assert [layer["kind"] for layer in after["layers"]] == [layer["kind"] for layer in before["layers"]]
+    assert any(layer["timed"] and layer["tactic"] for layer in after["layers"] if layer["kind"] == "matmul")
+    # the retuned engine computes the same function
+    x = torch.randn(3, 16, device="cuda")
+    with torch.no_grad():
+        want = model(x)
+    plan = torch.frombuffer(bytearray(dst.read_bytes()), dtype=torch.uint8)
+    got = torch.ops.ingot.execute_engine([x], plan, ingot._C.verify_plan(dst.read_bytes()))[0]
+    torch.testing.assert_close(got, want, rtol=1e-2, atol=1e-2)  # TF32 GEMMs

@@ -118,13 +118,18 @@ class CudaBackend : public Backend {
     return std::unique_ptr<BackendEngine>(std::move(e));
   }
 
+  Status retune(plan::Plan& plan, int level, const TuneProgress& progress) const override {
+    if (level < 1 || level > 5) return invalid_argument("optimization level ", level, " is not in 1..5");
+    return tune(plan, level, progress);
+  }
+
  private:
   // Times the candidates of every convolution and matmul and records the winners: per
   // optimization profile at its opt values (the layers' own tactics are profile 0's), or,
   // without profiles, at the largest input shapes the symbol ranges allow. A tactic that does
   // not fit another shape in the range falls back to the library's heuristic at run time
   // (ConvRunner, Gemm::configure), so every shape in range stays runnable.
-  static Status tune(plan::Plan& plan, int level) {
+  static Status tune(plan::Plan& plan, int level, const TuneProgress& progress = {}) {
     INGOT_ASSIGN_OR_RETURN(auto engine, Engine::from_plan(plan));
     auto ctx = engine->create_context();
     const net::Network& net = plan.network;
@@ -148,7 +153,11 @@ class CudaBackend : public Backend {
       auto* cuda_ctx = dynamic_cast<CudaContext*>(&ctx->backend_context());
       if (!cuda_ctx) return error(ErrorCode::kInternal, "tuning: not a CUDA context");
       std::vector<std::vector<net::TimedTactic>> timed;
-      INGOT_ASSIGN_OR_RETURN(std::vector<std::string> tactics, cuda_ctx->tune(ctx->bound_shapes(), level, &timed));
+      const size_t n = net.layers().size();
+      auto step = [&](size_t l) {
+        if (progress) progress(p * n + l + 1, rounds * n);
+      };
+      INGOT_ASSIGN_OR_RETURN(std::vector<std::string> tactics, cuda_ctx->tune(ctx->bound_shapes(), level, &timed, step));
       if (!plan.profiles.empty()) plan.profiles[p].tactics = tactics;
       if (p == 0) {  // the layers' own tactics and timings are profile 0's
         for (size_t l = 0; l < tactics.size(); ++l) {

@@ -292,7 +292,8 @@ Status CudaContext::run_layers(const BoundShapes& shapes, cudaStream_t stream) {
 }
 
 Expected<std::vector<std::string>> CudaContext::tune(const BoundShapes& shapes, int level,
-                                                     std::vector<std::vector<net::TimedTactic>>* timed) {
+                                                     std::vector<std::vector<net::TimedTactic>>* timed,
+                                                     const std::function<void(size_t)>& progress) {
   INGOT_RETURN_IF_ERROR(init());
   INGOT_RETURN_IF_ERROR(use_profile(shapes.profile));
   INGOT_RETURN_IF_ERROR(prepare(shapes));
@@ -331,6 +332,7 @@ Expected<std::vector<std::string>> CudaContext::tune(const BoundShapes& shapes, 
     // Run the layer so that the next one times on real data.
     Status s = runners_[l]->enqueue(env_, shapes.params(net, l), in, out, workspace_.get(), stream);
     if (!s.is_ok()) return s.with_context("layer '" + layer.name + "': ");
+    if (progress) progress(l);
   }
   INGOT_CUDA_TRY(cudaStreamSynchronize(stream));
   prepared_ = false;  // runners' state came from timing; prepare again before real runs

@@ -12,6 +12,7 @@
 // them (runtime/profiler.h).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <vector>
@@ -50,8 +51,10 @@ class CudaContext : public BackendContext {
   // Build-time tactic search: prepares every layer for `shapes`, fills inputs with random
   // data and asks each runner to time its candidates; returns the chosen tactic per layer and
   // fills `timed` with the candidates each layer timed.
+  // `progress(l)` is called after layer l (may be empty).
   Expected<std::vector<std::string>> tune(const BoundShapes& shapes, int level,
-                                          std::vector<std::vector<net::TimedTactic>>* timed);
+                                          std::vector<std::vector<net::TimedTactic>>* timed,
+                                          const std::function<void(size_t)>& progress = {});
 
  private:
   Status init();

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -59,6 +60,14 @@ class Engine {
   // layout, tactic and timed alternatives, memory (layout documented in plan/inspect.h).
   std::string inspect() const;
   Context create_context() const;
+
+  // The engine with its tactics timed again on this machine (optimization_level 1-5, as in
+  // compile): for an engine file built elsewhere, or to time more candidates. progress(done,
+  // total) follows the layers timed; may be empty. Throws for backends without tactics (cpu).
+  Engine retuned(int optimization_level, const std::function<void(size_t, size_t)>& progress = {}) const;
+  // The serialized engine: the bytes of an .ingot file.
+  std::vector<uint8_t> serialize() const;
+  void save(const std::string& path) const;
 
  private:
   struct Impl;
