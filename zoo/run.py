@@ -161,8 +161,8 @@ def run_one(name: str, args) -> dict:
             row = json.loads(line[len("ZOO-ROW "):])
             row["wall_s"] = round(time.perf_counter() - t, 1)
             return row
-    return {"model": name, "compiled": False,
-            "error": f"worker exited with {p.returncode}: {p.stderr.strip()[-400:]}"}
+    last = " / ".join(line.strip() for line in p.stderr.strip().splitlines()[-3:])
+    return {"model": name, "compiled": False, "error": f"worker exited with {p.returncode}: {last[-400:]}"}
 
 
 def fmt(x, spec=".1e"):
