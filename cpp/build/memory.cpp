@@ -1,5 +1,6 @@
 // Activation memory planning: greedy placement by size, reusing bytes of tensors whose
-// lifetimes do not overlap.
+// lifetimes do not overlap. A reshape of an activation is a view: its output shares the
+// input's bytes (one block whose lifetime covers both), and backends skip the layer.
 #include <algorithm>
 
 #include "build/builder.h"
@@ -49,8 +50,26 @@ Expected<plan::MemoryPlan> plan_memory(const net::Network& net) {
       }
     }
   }
-  std::vector<size_t> order(blocks.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  // Views: a reshape's output joins its input's block (blocks alias through chains of reshapes).
+  std::vector<int> alias(blocks.size(), -1);  // block -> the block whose bytes it uses
+  auto root = [&](int b) {
+    while (alias[static_cast<size_t>(b)] >= 0) b = alias[static_cast<size_t>(b)];
+    return b;
+  };
+  for (const net::Layer& layer : layers) {
+    if (layer.kind() != net::LayerKind::kReshape || layer.inputs.size() != 1 || layer.outputs.size() != 1) continue;
+    int in = layer.inputs[0], out = layer.outputs[0];
+    if (in < 0 || out < 0 || block_of[static_cast<size_t>(in)] < 0 || block_of[static_cast<size_t>(out)] < 0) continue;
+    int r = root(block_of[static_cast<size_t>(in)]), o = block_of[static_cast<size_t>(out)];
+    Block& rb = blocks[static_cast<size_t>(r)];
+    rb.last = std::max(rb.last, blocks[static_cast<size_t>(o)].last);
+    rb.size = std::max(rb.size, blocks[static_cast<size_t>(o)].size);
+    alias[static_cast<size_t>(o)] = r;
+  }
+  std::vector<size_t> order;
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    if (alias[i] < 0) order.push_back(i);
+  }
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return blocks[a].size > blocks[b].size; });
 
   struct Placed { uint64_t offset, size; size_t first, last; };
@@ -71,6 +90,12 @@ Expected<plan::MemoryPlan> plan_memory(const net::Network& net) {
     mp.offsets[static_cast<size_t>(b.tensor)] = static_cast<int64_t>(offset);
     mp.sizes[static_cast<size_t>(b.tensor)] = b.size;
     mp.arena_bytes = std::max(mp.arena_bytes, offset + b.size);
+  }
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    if (alias[i] < 0) continue;
+    const Block& r = blocks[static_cast<size_t>(root(static_cast<int>(i)))];
+    mp.offsets[static_cast<size_t>(blocks[i].tensor)] = mp.offsets[static_cast<size_t>(r.tensor)];
+    mp.sizes[static_cast<size_t>(blocks[i].tensor)] = r.size;
   }
   return mp;
 }

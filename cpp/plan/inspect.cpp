@@ -73,7 +73,8 @@ void write_tensor(JsonWriter& w, const net::Network& net, int id) {
   w.end_object();
 }
 
-void write_layer(JsonWriter& w, const net::Network& net, size_t index) {
+void write_layer(JsonWriter& w, const Plan& plan, size_t index) {
+  const net::Network& net = plan.network;
   const net::Layer& layer = net.layers()[index];
   w.begin_object();
   w.key("index").value(static_cast<int64_t>(index));
@@ -111,6 +112,7 @@ void write_layer(JsonWriter& w, const net::Network& net, size_t index) {
   for (const net::TimedTactic& t : layer.timed) w.begin_object().key("tactic").value(t.tactic).key("ms").value(t.ms).end_object();
   w.end_array();
   w.key("weights_bytes").value(weights);
+  w.key("view").value(is_view(plan.memory, layer));  // a reshape on its input's bytes: runs nothing
   w.end_object();
 }
 
@@ -174,7 +176,7 @@ std::string inspect_json(const Plan& plan) {
   for (const auto& [k, n] : kinds) w.key(k).value(n);
   w.end_object();
   w.key("layers").begin_array();
-  for (size_t l = 0; l < net.layers().size(); ++l) write_layer(w, net, l);
+  for (size_t l = 0; l < net.layers().size(); ++l) write_layer(w, plan, l);
   w.end_array();
   w.end_object();
   return w.str();

@@ -107,6 +107,11 @@ struct MemoryPlan {
   std::vector<uint64_t> sizes;
 };
 
+// A reshape layer whose output the memory plan puts on its input's bytes (both activations,
+// same offset and size) is a view: backends run nothing for it. The planner makes every
+// reshape of an activation into one that is not an engine output.
+bool is_view(const MemoryPlan& memory, const net::Layer& layer);
+
 // One optimization profile (see "Optimization profiles" above).
 struct ProfileRange {
   int64_t min = 0, opt = 0, max = 0;

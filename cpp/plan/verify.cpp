@@ -135,13 +135,23 @@ Status verify_memory(const Plan& plan) {
       if (id >= 0 && is_activation[static_cast<size_t>(id)]) last_use[static_cast<size_t>(id)] = l;
     }
   }
+  // Views share their input's bytes: one allocation, live until its last member's last use.
+  std::vector<int> owner(n);
+  for (size_t i = 0; i < n; ++i) owner[i] = static_cast<int>(i);
+  for (const net::Layer& layer : layers) {
+    if (is_view(m, layer)) owner[static_cast<size_t>(layer.outputs[0])] = owner[static_cast<size_t>(layer.inputs[0])];
+  }
+  for (size_t i = 0; i < n; ++i) {
+    auto o = static_cast<size_t>(owner[i]);
+    if (o != i) last_use[o] = std::max(last_use[o], last_use[i]);
+  }
   std::vector<std::vector<int>> dies_after(layers.size());
   std::map<uint64_t, std::pair<uint64_t, int>> live;  // offset -> (end, tensor id)
   auto name = [&](int id) { return net.tensor(id).name; };
   for (size_t l = 0; l < layers.size(); ++l) {
     for (int id : layers[l].outputs) {
       auto i = static_cast<size_t>(id);
-      if (!is_activation[i] || m.sizes[i] == 0) continue;
+      if (!is_activation[i] || m.sizes[i] == 0 || owner[i] != id) continue;
       uint64_t begin = static_cast<uint64_t>(m.offsets[i]), end = begin + m.sizes[i];
       auto next = live.lower_bound(begin);
       int clash = -1;
@@ -162,6 +172,15 @@ Status verify_memory(const Plan& plan) {
 }
 
 }  // namespace
+
+bool is_view(const MemoryPlan& memory, const net::Layer& layer) {
+  if (layer.kind() != net::LayerKind::kReshape || layer.inputs.size() != 1 || layer.outputs.size() != 1) return false;
+  const int in = layer.inputs[0], out = layer.outputs[0];
+  const auto n = static_cast<int>(memory.offsets.size());
+  if (in < 0 || out < 0 || in >= n || out >= n || static_cast<int>(memory.sizes.size()) != n) return false;
+  const auto i = static_cast<size_t>(in), o = static_cast<size_t>(out);
+  return memory.offsets[i] >= 0 && memory.offsets[i] == memory.offsets[o] && memory.sizes[i] == memory.sizes[o];
+}
 
 Expected<uint64_t> max_tensor_bytes(const net::Network& network, int id) {
   if (id < 0 || static_cast<size_t>(id) >= network.tensors().size()) {

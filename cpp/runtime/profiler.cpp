@@ -91,6 +91,7 @@ std::string Profiler::json(const plan::Plan& plan) const {
     w.key("total_ms").value(total);
     w.key("mean_ms").value(mean(total));
     w.key("share").value(s.engine_total_ms > 0 ? total / s.engine_total_ms : 0.0);
+    w.key("view").value(plan::is_view(plan.memory, layer));  // a reshape on its input's bytes: 0 ms
     w.end_object();
   }
   w.end_array();

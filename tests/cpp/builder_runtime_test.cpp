@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "build/builder.h"
@@ -42,6 +43,38 @@ TEST(MemoryPlan, ReusesBytesOfDeadTensors) {
       EXPECT_TRUE(disjoint) << a.name << " and " << b.name << " overlap while both are live";
     }
   }
+}
+
+TEST(MemoryPlan, ReshapesOfActivationsAreViews) {
+  // x -> relu -> reshape -> reshape -> neg -> y: both reshapes share relu's bytes, nothing else
+  // may use those bytes until neg has read them, and the engine computes the same values.
+  net::Network net;
+  net.add_symbol("s0", {1, 8});
+  int x = net.add_input("x", {DType::kFloat32, {SymExpr::symbol("s0"), SymExpr(6)}});
+  int r = *net.add(net::UnaryParams{net::UnaryOp::kRelu}, {x}, "relu");
+  int v1 = *net.add(net::ReshapeParams{{SymExpr::symbol("s0"), SymExpr(2), SymExpr(3)}}, {r}, "view1");
+  int v2 = *net.add(net::ReshapeParams{{SymExpr::symbol("s0") * SymExpr(6)}}, {v1}, "view2");
+  int e = *net.add(net::UnaryParams{net::UnaryOp::kExp}, {x}, "exp");  // written while the view is live
+  int y = *net.add(net::ElementwiseParams{net::BinaryOp::kAdd}, {v2, *net.add(net::ReshapeParams{{SymExpr::symbol("s0") * SymExpr(6)}}, {e}, "flat_exp")}, "sum");
+  net.mark_output(y, "y");
+  auto plan = build::build_plan(std::move(net), {});
+  ASSERT_TRUE(plan.has_value()) << plan.status().message();
+  const auto& mem = plan->memory;
+  EXPECT_EQ(mem.offsets[v1], mem.offsets[r]);
+  EXPECT_EQ(mem.offsets[v2], mem.offsets[r]);
+  EXPECT_NE(mem.offsets[e], mem.offsets[r]) << "exp is written while the views of relu are live";
+  size_t views = 0;
+  for (const auto& layer : plan->network.layers()) views += plan::is_view(mem, layer);
+  EXPECT_EQ(views, 3u);
+  auto engine = runtime::Engine::from_plan(std::move(*plan));
+  ASSERT_TRUE(engine.has_value()) << engine.status().message();
+  auto ctx = (*engine)->create_context();
+  std::vector<float> in(3 * 6), out(3 * 6, -1.0f);
+  for (size_t i = 0; i < in.size(); ++i) in[i] = static_cast<float>(i) / 4.0f - 2.0f;
+  ASSERT_TRUE(ctx->set_input_shapes({{3, 6}}).is_ok());
+  Status s = ctx->execute({{in.data(), DType::kFloat32, {3, 6}}}, {{out.data(), DType::kFloat32, {18}}});
+  ASSERT_TRUE(s.is_ok()) << s.message();
+  for (size_t i = 0; i < in.size(); ++i) EXPECT_FLOAT_EQ(out[i], std::max(in[i], 0.0f) + std::exp(in[i])) << i;
 }
 
 TEST(MemoryPlan, UnboundedSymbolIsAnError) {

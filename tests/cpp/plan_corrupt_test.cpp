@@ -308,8 +308,20 @@ TEST(PlanCorrupt, MemoryPlanOutsideTheArena) {
                  "activation 'relu1' f32[s0, 4, 4, 4] gets 16383 bytes in the memory plan but needs 16384");
   }
   {
+    // 'flatten' (a reshape of 'relu1') on relu1's bytes is a view: valid; 'fc', written while
+    // the view is read, may not use them too
     Plan p = small_plan();
     p.memory.offsets[7] = p.memory.offsets[6];
+    ASSERT_TRUE(plan::is_view(p.memory, p.network.layers()[2]));
+    EXPECT_TRUE(plan::deserialize(bytes_of(p), nullptr).has_value());
+    p.memory.offsets[8] = p.memory.offsets[6];
+    expect_error(bytes_of(p), ErrorCode::kCorruptPlan, "activations 'fc'");
+  }
+  {
+    // a reshape on its input's offset with another size is no view: the two clash
+    Plan p = small_plan();
+    p.memory.offsets[7] = p.memory.offsets[6];
+    p.memory.sizes[7] = p.memory.sizes[6] + 256;
     expect_error(bytes_of(p), ErrorCode::kCorruptPlan, "activations 'flatten'");
   }
   {

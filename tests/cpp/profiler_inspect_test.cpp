@@ -77,7 +77,7 @@ TEST(Inspector, DescribesLayersOriginsTacticsAndMemory) {
   EXPECT_TRUE(contains(j, R"("origins":[{"node":"aten::convolution","op":"aten::convolution","module":"features.conv"}])")) << j;
   EXPECT_TRUE(contains(j, R"("tactic":"fwd=1","timed":[{"tactic":"fwd=1","ms":0.25},{"tactic":"fwd=6","ms":1.5}])")) << j;
   // conv weight 4x3x3x3 and bias 4, float32.
-  EXPECT_TRUE(contains(j, R"("weights_bytes":)" + std::to_string((108 + 4) * 4) + "}")) << j;
+  EXPECT_TRUE(contains(j, R"("weights_bytes":)" + std::to_string((108 + 4) * 4) + R"(,"view":false})")) << j;
   EXPECT_TRUE(contains(j, R"("role":"constant")")) << j;
   EXPECT_TRUE(contains(j, R"("layer_kinds":{"convolution":1,"elementwise":1,"matmul":1,"reshape":1,"softmax":1,"unary":1})")) << j;
 }

@@ -148,7 +148,9 @@ Status CudaContext::use_profile(int profile) {
   } else {
     for (size_t l = 0; l < plan.network.layers().size(); ++l) {
       const net::Layer& layer = plan.network.layers()[l];
-      runners_.push_back(make_runner(layer, profile < 0 ? layer.tactic : plan.profiles[static_cast<size_t>(profile)].tactics[l]));
+      runners_.push_back(plan::is_view(plan.memory, layer)
+                             ? make_view_runner()
+                             : make_runner(layer, profile < 0 ? layer.tactic : plan.profiles[static_cast<size_t>(profile)].tactics[l]));
     }
   }
   runners_profile_ = profile;

@@ -53,6 +53,7 @@ std::unique_ptr<LayerRunner> make_conv_runner(const std::string& tactic);
 std::unique_ptr<LayerRunner> make_matmul_runner(const std::string& tactic);
 std::unique_ptr<LayerRunner> make_attention_runner(const std::string& tactic);
 std::unique_ptr<LayerRunner> make_kernel_runner();  // kernels/cuda
+std::unique_ptr<LayerRunner> make_view_runner();    // a reshape view (plan::is_view): nothing to run
 std::unique_ptr<LayerRunner> make_runner(const net::Layer& layer);
 // The runner for `layer` with another tactic (an optimization profile's).
 std::unique_ptr<LayerRunner> make_runner(const net::Layer& layer, const std::string& tactic);

@@ -1,4 +1,4 @@
-// The runner factory, the runner for our own kernels, and what the CUDA backend can run.
+// The runner factory, the runners for our own kernels and for views, and what the CUDA backend can run.
 #include "runtime/cuda/runner.h"
 
 namespace ingot::runtime::cuda {
@@ -21,9 +21,23 @@ class KernelRunner : public LayerRunner {
   }
 };
 
+// A reshape view (plan::is_view): its output already is its input's bytes.
+class ViewRunner : public LayerRunner {
+ public:
+  Status prepare(const RunnerEnv&, const net::LayerParams&, const Tensors&, const Tensors&, size_t* workspace) override {
+    *workspace = 0;
+    return Status::ok();
+  }
+  Status enqueue(const RunnerEnv&, const net::LayerParams&, const Tensors&, const Tensors&, void*, cudaStream_t) override {
+    return Status::ok();
+  }
+};
+
 }  // namespace
 
 std::unique_ptr<LayerRunner> make_kernel_runner() { return std::make_unique<KernelRunner>(); }
+std::unique_ptr<LayerRunner> make_view_runner() { return std::make_unique<ViewRunner>(); }
+
 
 std::unique_ptr<LayerRunner> make_runner(const net::Layer& layer) { return make_runner(layer, layer.tactic); }
 
