@@ -141,6 +141,8 @@ void Context::execute(const std::vector<Tensor>& inputs, const std::vector<Tenso
   if (!s.is_ok()) fail(s);
 }
 
+int Context::active_profile() const { return impl_->ctx->active_profile(); }
+
 void Context::enable_profiling(bool on) {
   if (on) {
     impl_->profile = std::make_shared<runtime::Profiler>();

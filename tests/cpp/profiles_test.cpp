@@ -3,6 +3,7 @@
 #include <string>
 
 #include "build/builder.h"
+#include "ingot/ingot.h"
 #include "plan_test_util.h"
 #include "runtime/engine.h"
 
@@ -233,6 +234,24 @@ TEST_F(ProfileSelection, RunsInEveryProfile) {
     for (size_t i = 0; i < 5; ++i) sum += y[i];
     EXPECT_NEAR(sum, 1.0f, 1e-5) << b;  // softmax rows
   }
+}
+
+}  // namespace
+}  // namespace plan_test
+
+namespace plan_test {
+namespace {
+
+TEST(PublicApiProfiles, ContextSaysWhichProfileRan) {
+  auto bytes = plan::serialize(two_profile_plan());
+  ASSERT_TRUE(bytes.has_value()) << bytes.status().message();
+  ingot::Engine engine = ingot::Engine::from_bytes(bytes->data(), bytes->size());
+  ingot::Context ctx = engine.create_context();
+  ctx.set_input_shapes({{2, 3, 4, 4}});
+  EXPECT_EQ(ctx.active_profile(), 0);
+  ctx.set_input_shapes({{40, 3, 4, 4}});
+  EXPECT_EQ(ctx.active_profile(), 1);
+  EXPECT_THROW(ctx.set_input_shapes({{4, 3, 4, 4}}), ingot::Error);  // the gap between the two
 }
 
 }  // namespace

@@ -79,6 +79,8 @@ class Context {
  public:
   // Returns the output dims for these input dims; throws if they do not fit the engine.
   std::vector<std::vector<int64_t>> set_input_shapes(const std::vector<std::vector<int64_t>>& dims);
+  // The optimization profile the last set_input_shapes() selected (-1: the engine has none).
+  int active_profile() const;
   void execute(const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs);
   // Per-layer profiling: while on, every execute() records the engine's and each layer's time
   // (turning it on again starts a fresh profile). profile_json() returns what was recorded
