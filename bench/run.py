@@ -16,7 +16,6 @@ import copy
 import datetime
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -25,28 +24,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PEERS = ["eager", "compile", "reduce-overhead", "freeze"]
 
 
-def time_calls(fn, inputs, iters, warmup):
-    import torch
-
-    for _ in range(warmup):
-        fn(*inputs)
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(iters):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn(*inputs)
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end))
-    return statistics.median(times)
-
-
 def worker(args):
     import torch
 
     sys.path.insert(0, HERE)
     import models
+    from ingot._tune import measure_latency_ms
 
     torch.manual_seed(0)
     model, make_inputs, is_cnn = models.build(args.model)
@@ -62,7 +45,7 @@ def worker(args):
         with torch.inference_mode():
             out = fn(*inputs)
             rel = ((out.float() - ref).norm() / ref.norm()).item()
-            ms = time_calls(fn, inputs, args.iters, args.warmup)
+            ms = measure_latency_ms(fn, inputs, warmup=args.warmup, iters=args.iters)  # CUDA events
         result["results"][name] = {"ms": ms, "rel_l2": rel, "build_s": build_s}
         print(f"  {args.model} bs{args.batch} {name}: {ms:.3f} ms, rel-L2 {rel:.2e}, build {build_s:.1f} s", flush=True)
 

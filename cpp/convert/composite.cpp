@@ -17,16 +17,6 @@ using net::BinaryOp;
 using net::ReduceOp;
 using net::UnaryOp;
 
-Expected<int> binary(Context& ctx, const ir::Node& n, BinaryOp op, int a, int b, const std::string& suffix) {
-  return ctx.add(n, net::ElementwiseParams{op}, {a, b}, suffix);
-}
-
-Expected<int> unary(Context& ctx, const ir::Node& n, UnaryOp op, int x, const std::string& suffix) {
-  net::UnaryParams p;
-  p.op = op;
-  return ctx.add(n, p, {x}, suffix);
-}
-
 Expected<int> reduce(Context& ctx, const ir::Node& n, ReduceOp op, int x, std::vector<int64_t> axes, bool keepdim,
                      const std::string& suffix) {
   net::ReduceParams p;
@@ -41,7 +31,7 @@ Expected<int> arg_extreme(Context& ctx, const ir::Node& n, int x, int64_t axis, 
   const ir::TensorType t = ctx.type(x);
   const size_t a = static_cast<size_t>(axis);
   INGOT_ASSIGN_OR_RETURN(int m, reduce(ctx, n, is_max ? ReduceOp::kMax : ReduceOp::kMin, x, {axis}, true, "extreme"));
-  INGOT_ASSIGN_OR_RETURN(int hit, binary(ctx, n, BinaryOp::kEq, x, m, "is_extreme"));
+  INGOT_ASSIGN_OR_RETURN(int hit, ctx.binary(n, BinaryOp::kEq, x, m, "is_extreme"));
   net::IotaParams iota;
   iota.size = t.shape[a];
   iota.dtype = DType::kInt64;
@@ -128,30 +118,30 @@ Status convert_vector_norm(Context& ctx, const ir::Node& n) {
   }
   if (rank == 0) {  // the norm of a scalar is its absolute value (0 or 1 for ord 0)
     if (ord == 0) return ctx.fail(n, "ord=0 of a 0-d tensor is not supported");
-    INGOT_ASSIGN_OR_RETURN(int y, unary(ctx, n, UnaryOp::kAbs, x, "abs"));
+    INGOT_ASSIGN_OR_RETURN(int y, ctx.unary(n, UnaryOp::kAbs, x, "abs"));
     ctx.bind(n.output(), y);
     return Status::ok();
   }
   int y = -1;
   if (std::isinf(ord)) {
-    INGOT_ASSIGN_OR_RETURN(int a, unary(ctx, n, UnaryOp::kAbs, x, "abs"));
+    INGOT_ASSIGN_OR_RETURN(int a, ctx.unary(n, UnaryOp::kAbs, x, "abs"));
     INGOT_ASSIGN_OR_RETURN(y, reduce(ctx, n, ord > 0 ? ReduceOp::kMax : ReduceOp::kMin, a, axes, keepdim, "reduce"));
   } else if (ord == 0) {
-    INGOT_ASSIGN_OR_RETURN(int nz, binary(ctx, n, BinaryOp::kNe, x, ctx.scalar(out, 0.0), "nonzero"));
+    INGOT_ASSIGN_OR_RETURN(int nz, ctx.binary(n, BinaryOp::kNe, x, ctx.scalar(out, 0.0), "nonzero"));
     INGOT_ASSIGN_OR_RETURN(nz, ctx.cast(n, nz, out));
     INGOT_ASSIGN_OR_RETURN(y, reduce(ctx, n, ReduceOp::kSum, nz, axes, keepdim, "count"));
   } else if (ord == 2) {
-    INGOT_ASSIGN_OR_RETURN(int sq, binary(ctx, n, BinaryOp::kMul, x, x, "square"));
+    INGOT_ASSIGN_OR_RETURN(int sq, ctx.binary(n, BinaryOp::kMul, x, x, "square"));
     INGOT_ASSIGN_OR_RETURN(int s, reduce(ctx, n, ReduceOp::kSum, sq, axes, keepdim, "sum"));
-    INGOT_ASSIGN_OR_RETURN(y, unary(ctx, n, UnaryOp::kSqrt, s, "sqrt"));
+    INGOT_ASSIGN_OR_RETURN(y, ctx.unary(n, UnaryOp::kSqrt, s, "sqrt"));
   } else if (ord == 1) {
-    INGOT_ASSIGN_OR_RETURN(int a, unary(ctx, n, UnaryOp::kAbs, x, "abs"));
+    INGOT_ASSIGN_OR_RETURN(int a, ctx.unary(n, UnaryOp::kAbs, x, "abs"));
     INGOT_ASSIGN_OR_RETURN(y, reduce(ctx, n, ReduceOp::kSum, a, axes, keepdim, "sum"));
   } else {
-    INGOT_ASSIGN_OR_RETURN(int a, unary(ctx, n, UnaryOp::kAbs, x, "abs"));
-    INGOT_ASSIGN_OR_RETURN(int p, binary(ctx, n, BinaryOp::kPow, a, ctx.scalar(out, ord), "pow"));
+    INGOT_ASSIGN_OR_RETURN(int a, ctx.unary(n, UnaryOp::kAbs, x, "abs"));
+    INGOT_ASSIGN_OR_RETURN(int p, ctx.binary(n, BinaryOp::kPow, a, ctx.scalar(out, ord), "pow"));
     INGOT_ASSIGN_OR_RETURN(int s, reduce(ctx, n, ReduceOp::kSum, p, axes, keepdim, "sum"));
-    INGOT_ASSIGN_OR_RETURN(y, binary(ctx, n, BinaryOp::kPow, s, ctx.scalar(out, 1.0 / ord), "root"));
+    INGOT_ASSIGN_OR_RETURN(y, ctx.binary(n, BinaryOp::kPow, s, ctx.scalar(out, 1.0 / ord), "root"));
   }
   ctx.bind(n.output(), y);
   return Status::ok();
@@ -163,9 +153,9 @@ Status convert_fmod(Context& ctx, const ir::Node& n) {
   if (out == DType::kBool) return ctx.fail(n, "bool operands are not supported");
   INGOT_ASSIGN_OR_RETURN(int a, ctx.tensor_or_scalar(n, 0, out));
   INGOT_ASSIGN_OR_RETURN(int b, ctx.tensor_or_scalar(n, 1, out));
-  INGOT_ASSIGN_OR_RETURN(int q, binary(ctx, n, BinaryOp::kTruncDiv, a, b, "quotient"));
-  INGOT_ASSIGN_OR_RETURN(int qb, binary(ctx, n, BinaryOp::kMul, q, b, "multiple"));
-  INGOT_ASSIGN_OR_RETURN(int y, binary(ctx, n, BinaryOp::kSub, a, qb, "rest"));
+  INGOT_ASSIGN_OR_RETURN(int q, ctx.binary(n, BinaryOp::kTruncDiv, a, b, "quotient"));
+  INGOT_ASSIGN_OR_RETURN(int qb, ctx.binary(n, BinaryOp::kMul, q, b, "multiple"));
+  INGOT_ASSIGN_OR_RETURN(int y, ctx.binary(n, BinaryOp::kSub, a, qb, "rest"));
   ctx.bind(n.output(), y);
   return Status::ok();
 }
@@ -202,7 +192,7 @@ Status convert_cumsum(Context& ctx, const ir::Node& n) {
     cut.ends = {len};
     cut.steps = {1};
     INGOT_ASSIGN_OR_RETURN(int shifted, ctx.add(n, cut, {padded}, "shift" + std::to_string(k)));
-    INGOT_ASSIGN_OR_RETURN(y, binary(ctx, n, BinaryOp::kAdd, y, shifted, "step" + std::to_string(k)));
+    INGOT_ASSIGN_OR_RETURN(y, ctx.binary(n, BinaryOp::kAdd, y, shifted, "step" + std::to_string(k)));
   }
   if (y == x) { INGOT_ASSIGN_OR_RETURN(y, ctx.add(n, net::IdentityParams{}, {x})); }
   ctx.bind(n.output(), y);

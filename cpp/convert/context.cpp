@@ -78,9 +78,10 @@ int Context::constant(const std::string& name, ir::ConstantData data) {
   return net_.add_constant(unique_layer_name(name), std::move(data));
 }
 
-int Context::scalar(DType dtype, double value) {
-  std::vector<uint8_t> bytes(ir::dtype_size(dtype), 0);
-  auto* p = bytes.data();
+namespace {
+
+// `value` stored as one element of `dtype` at `p`.
+void encode(DType dtype, double value, uint8_t* p) {
   switch (dtype) {
     case DType::kFloat32: { float f = static_cast<float>(value); std::memcpy(p, &f, 4); break; }
     case DType::kFloat16: { uint16_t h = Half::from_float(static_cast<float>(value)); std::memcpy(p, &h, 2); break; }
@@ -92,10 +93,31 @@ int Context::scalar(DType dtype, double value) {
     case DType::kInt32: { int32_t v = static_cast<int32_t>(value); std::memcpy(p, &v, 4); break; }
     case DType::kInt64: { int64_t v = static_cast<int64_t>(value); std::memcpy(p, &v, 8); break; }
     case DType::kBool: p[0] = value != 0; break;
-    case DType::kOpaque: INGOT_CHECK(false, "scalar of opaque dtype");
+    case DType::kOpaque: INGOT_CHECK(false, "constant of opaque dtype");
   }
-  return constant(str_cat("scalar_", ir::dtype_name(dtype), "_", format_double(value)),
-                  ir::ConstantData::owned(dtype, {}, std::move(bytes)));
+}
+
+}  // namespace
+
+int Context::values(const std::string& name, DType dtype, std::vector<int64_t> dims, const std::vector<double>& data) {
+  const size_t es = ir::dtype_size(dtype);
+  std::vector<uint8_t> bytes(data.size() * es, 0);
+  for (size_t i = 0; i < data.size(); ++i) encode(dtype, data[i], bytes.data() + i * es);
+  return constant(name, ir::ConstantData::owned(dtype, std::move(dims), std::move(bytes)));
+}
+
+int Context::scalar(DType dtype, double value) {
+  return values(str_cat("scalar_", ir::dtype_name(dtype), "_", format_double(value)), dtype, {}, {value});
+}
+
+Expected<int> Context::binary(const ir::Node& n, net::BinaryOp op, int a, int b, const std::string& suffix) {
+  return add(n, net::ElementwiseParams{op}, {a, b}, suffix);
+}
+
+Expected<int> Context::unary(const ir::Node& n, net::UnaryOp op, int x, const std::string& suffix) {
+  net::UnaryParams p;
+  p.op = op;
+  return add(n, p, {x}, suffix);
 }
 
 Expected<int64_t> Context::int_arg(const ir::Node& n, size_t i) const {

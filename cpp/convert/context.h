@@ -54,6 +54,11 @@ class Context {
   Expected<int> cast(const ir::Node& n, int t, DType to);                 // no layer if already `to`
   Expected<int> reshape(const ir::Node& n, int t, Shape shape, const std::string& suffix = "reshape");
   int scalar(DType dtype, double value);                                   // rank-0 constant
+  // A constant of `dtype` and `dims` from row-major `data` (each value converted to dtype).
+  int values(const std::string& name, DType dtype, std::vector<int64_t> dims, const std::vector<double>& data);
+  // One elementwise / unary layer (no broadcasting or dtype promotion beyond the layer's own).
+  Expected<int> binary(const ir::Node& n, net::BinaryOp op, int a, int b, const std::string& suffix = "");
+  Expected<int> unary(const ir::Node& n, net::UnaryOp op, int x, const std::string& suffix = "");
   int constant(const std::string& name, ir::ConstantData data);
 
   // --- argument readers (errors name node, op and argument)

@@ -9,10 +9,6 @@ namespace {
 
 using net::BinaryOp;
 
-Expected<int> binary(Context& ctx, const ir::Node& n, BinaryOp op, int a, int b, const std::string& suffix) {
-  return ctx.add(n, net::ElementwiseParams{op}, {a, b}, suffix);
-}
-
 // Row-major strides of a static shape.
 std::vector<int64_t> strides_of(const std::vector<int64_t>& dims) {
   std::vector<int64_t> s(dims.size(), 1);
@@ -23,7 +19,7 @@ std::vector<int64_t> strides_of(const std::vector<int64_t>& dims) {
 // Negative indices count from the end of a dim of `size` (Python-style remainder).
 Expected<int> wrap(Context& ctx, const ir::Node& n, int idx, int64_t size, const std::string& suffix) {
   INGOT_ASSIGN_OR_RETURN(idx, ctx.cast(n, idx, DType::kInt64));
-  return binary(ctx, n, BinaryOp::kRemainder, idx, ctx.scalar(DType::kInt64, static_cast<double>(size)), suffix);
+  return ctx.binary(n, BinaryOp::kRemainder, idx, ctx.scalar(DType::kInt64, static_cast<double>(size)), suffix);
 }
 
 // gather(self, dim, index, *, sparse_grad=False)
@@ -39,7 +35,7 @@ Status convert_gather(Context& ctx, const ir::Node& n) {
   if (!axis) return ctx.fail(n, axis.status().message());
   std::vector<int64_t> strides = strides_of(*dims);
   INGOT_ASSIGN_OR_RETURN(int flat, ctx.cast(n, index, DType::kInt64));
-  INGOT_ASSIGN_OR_RETURN(flat, binary(ctx, n, BinaryOp::kMul, flat,
+  INGOT_ASSIGN_OR_RETURN(flat, ctx.binary(n, BinaryOp::kMul, flat,
                                       ctx.scalar(DType::kInt64, static_cast<double>(strides[static_cast<size_t>(*axis)])), "scale"));
   for (size_t k = 0; k < dims->size(); ++k) {
     if (static_cast<int64_t>(k) == *axis) continue;
@@ -51,7 +47,7 @@ Status convert_gather(Context& ctx, const ir::Node& n) {
     Shape shape(dims->size(), SymExpr(1));
     shape[k] = SymExpr((*idims)[k]);
     INGOT_ASSIGN_OR_RETURN(coord, ctx.reshape(n, coord, shape, "coord" + std::to_string(k) + "_shape"));
-    INGOT_ASSIGN_OR_RETURN(flat, binary(ctx, n, BinaryOp::kAdd, flat, coord, "offset" + std::to_string(k)));
+    INGOT_ASSIGN_OR_RETURN(flat, ctx.binary(n, BinaryOp::kAdd, flat, coord, "offset" + std::to_string(k)));
   }
   int64_t total = 1;
   for (int64_t d : *dims) total *= d;
@@ -105,13 +101,13 @@ Status convert_index(Context& ctx, const ir::Node& n) {
     INGOT_ASSIGN_OR_RETURN(int idx, ctx.tensor(indices[i]));
     INGOT_ASSIGN_OR_RETURN(idx, wrap(ctx, n, idx, lead[i], "wrap" + std::to_string(i)));
     if (strides[i] != 1) {
-      INGOT_ASSIGN_OR_RETURN(idx, binary(ctx, n, BinaryOp::kMul, idx, ctx.scalar(DType::kInt64, static_cast<double>(strides[i])),
+      INGOT_ASSIGN_OR_RETURN(idx, ctx.binary(n, BinaryOp::kMul, idx, ctx.scalar(DType::kInt64, static_cast<double>(strides[i])),
                                          "scale" + std::to_string(i)));
     }
     if (flat < 0) {
       flat = idx;
     } else {
-      INGOT_ASSIGN_OR_RETURN(flat, binary(ctx, n, BinaryOp::kAdd, flat, idx, "sum" + std::to_string(i)));
+      INGOT_ASSIGN_OR_RETURN(flat, ctx.binary(n, BinaryOp::kAdd, flat, idx, "sum" + std::to_string(i)));
     }
   }
   int64_t rows = 1;

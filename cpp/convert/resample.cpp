@@ -4,31 +4,13 @@
 // matrix A built here with PyTorch's index arithmetic. Spatial sizes must be static.
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
 #include "convert/registry.h"
-#include "support/half.h"
 
 namespace ingot::convert {
 namespace {
 
 using Matrix = std::vector<std::vector<double>>;  // [out][in]
-
-// A constant [rows, cols] of floating `dtype` from `values` (row-major).
-int matrix_constant(Context& ctx, DType dtype, int64_t rows, int64_t cols, const std::vector<double>& values,
-                    const std::string& name) {
-  size_t es = ir::dtype_size(dtype);
-  std::vector<uint8_t> bytes(values.size() * es);
-  for (size_t i = 0; i < values.size(); ++i) {
-    uint8_t* p = bytes.data() + i * es;
-    float f = static_cast<float>(values[i]);
-    if (dtype == DType::kFloat32) std::memcpy(p, &f, 4);
-    else if (dtype == DType::kFloat16) { uint16_t h = Half::from_float(f); std::memcpy(p, &h, 2); }
-    else if (dtype == DType::kBFloat16) { uint16_t h = BFloat16::from_float(f); std::memcpy(p, &h, 2); }
-    else std::memcpy(p, &values[i], 8);  // float64
-  }
-  return ctx.constant(name, ir::ConstantData::owned(dtype, {rows, cols}, std::move(bytes)));
-}
 
 // y = the map A applied along `axis` of x (x has static dims from `axis` on).
 Expected<int> apply_along(Context& ctx, const ir::Node& n, int x, size_t axis, const Matrix& a, const std::string& tag) {
@@ -41,7 +23,7 @@ Expected<int> apply_along(Context& ctx, const ir::Node& n, int x, size_t axis, c
     std::vector<double> at(static_cast<size_t>(in * out));
     for (int64_t j = 0; j < out; ++j)
       for (int64_t i = 0; i < in; ++i) at[static_cast<size_t>(i * out + j)] = a[static_cast<size_t>(j)][static_cast<size_t>(i)];
-    int m = matrix_constant(ctx, t.dtype, in, out, at, n.name() + "_" + tag);
+    int m = ctx.values(n.name() + "_" + tag, t.dtype, {in, out}, at);
     return ctx.add(n, net::MatMulParams{}, {x, m}, tag);
   }
   // A [out, in] @ x viewed as [..., in, rest]
@@ -52,7 +34,7 @@ Expected<int> apply_along(Context& ctx, const ir::Node& n, int x, size_t axis, c
   INGOT_ASSIGN_OR_RETURN(int xv, ctx.reshape(n, x, viewed, tag + "_view"));
   std::vector<double> flat;
   for (const auto& row : a) flat.insert(flat.end(), row.begin(), row.end());
-  int m = matrix_constant(ctx, t.dtype, out, in, flat, n.name() + "_" + tag);
+  int m = ctx.values(n.name() + "_" + tag, t.dtype, {out, in}, flat);
   INGOT_ASSIGN_OR_RETURN(int y, ctx.add(n, net::MatMulParams{}, {m, xv}, tag));
   Shape back = t.shape;
   back[axis] = SymExpr(out);
