@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Fills .deps/ (git-ignored) with the build dependencies the GPU machine has no registry for:
 # xxHash and GoogleTest from this machine's Debian packages, and cuDNN headers (used only if
-# the GPU machine's PyTorch-installed cuDNN lacks them; same 9.19 version). Run it here, then
-# name .deps in the device tool's `carry`.
+# the GPU machine's PyTorch-installed cuDNN lacks them; same 9.19 version), and the header-only
+# cuDNN frontend (PyPI nvidia-cudnn-frontend) that the CUDA backend's graph-API convolutions
+# are written against. Run it here, then name .deps in the device tool's `carry`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf .deps && mkdir -p .deps/usr/include .deps/cudnn/include
@@ -13,4 +14,10 @@ cp "$tmp"/x/usr/include/xxhash.h .deps/usr/include/
 cp -r "$tmp"/x/usr/src/googletest .deps/googletest
 rm -rf "$tmp"
 if ls /usr/local/cuda/include/cudnn*.h >/dev/null 2>&1; then cp /usr/local/cuda/include/cudnn*.h .deps/cudnn/include/; fi
+# The frontend wheel is downloaded, not installed: only its headers are used.
+fe=$(mktemp -d)
+python3 -m pip download -q --no-deps -d "$fe" "nvidia-cudnn-frontend==${CUDNN_FRONTEND_VERSION:-1.32.0}"
+(cd "$fe" && python3 -m zipfile -e ./*.whl x >/dev/null)
+mkdir -p .deps/cudnn_frontend && cp -r "$fe"/x/include .deps/cudnn_frontend/include
+rm -rf "$fe"
 du -sh .deps

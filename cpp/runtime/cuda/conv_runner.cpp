@@ -1,4 +1,5 @@
-// Convolution layers on cuDNN. Forward convolutions with an identity or ReLU epilogue use the
+// Convolution layers on cuDNN's legacy API: transposed convolutions, and the forward ones that
+// the graph-API runner (conv_graph_runner.cpp) finds no cuDNN engine for. Forward convolutions with an identity or ReLU epilogue use the
 // fused cudnnConvolutionBiasActivationForward (bias, residual "z" and activation in one call);
 // others run cudnnConvolutionForward (transposed: BackwardData) and our epilogue kernel.
 #include <algorithm>
@@ -271,6 +272,8 @@ class ConvRunner : public LayerRunner {
 
 }  // namespace
 
-std::unique_ptr<LayerRunner> make_conv_runner(const std::string& tactic) { return std::make_unique<ConvRunner>(tactic); }
+std::unique_ptr<LayerRunner> make_legacy_conv_runner(const std::string& tactic) {
+  return std::make_unique<ConvRunner>(tactic);
+}
 
 }  // namespace ingot::runtime::cuda

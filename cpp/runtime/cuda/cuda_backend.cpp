@@ -2,6 +2,8 @@
 // load. libingot_cuda.so registers it when loaded.
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <string>
 #include <map>
 
 #include "build/builder.h"
@@ -90,9 +92,12 @@ class CudaBackend : public Backend {
       INGOT_ASSIGN_OR_RETURN(net, build::lower_precision(net, ir::DType::kBFloat16));
     }
     INGOT_ASSIGN_OR_RETURN(net, tanh_gelu_in_half_precision(net));
-    // The channels-last pass (build/layout.cpp) is not run: with cuDNN's legacy convolution
-    // API it made ResNet-50 slower on an H200 (1.19 -> 1.71 ms at batch 1, bench/NOTES.md). It
-    // comes back with convolutions on cuDNN's graph API.
+    // Half-precision 2-D convolutions run NHWC on cuDNN's graph API (tensor-core kernels
+    // want channels-last). INGOT_CUDA_LAYOUT=nchw keeps the plain layout (for comparisons).
+    const char* layout = std::getenv("INGOT_CUDA_LAYOUT");
+    if (!layout || std::string(layout) != "nchw") {
+      INGOT_ASSIGN_OR_RETURN(net, build::channels_last(net, {ir::DType::kFloat16, ir::DType::kBFloat16}, nullptr));
+    }
     INGOT_ASSIGN_OR_RETURN(net, materialize_broadcasts(net));
     for (const net::Layer& layer : net.layers()) {
       Status s = cuda_supports(layer, net);

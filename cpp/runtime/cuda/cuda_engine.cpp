@@ -319,6 +319,7 @@ Expected<std::vector<std::string>> CudaContext::tune(const BoundShapes& shapes, 
   }
   std::vector<std::string> tactics(net.layers().size());
   timed->assign(net.layers().size(), {});
+  env_.tune_level = level;
   size_t tune_ws = kMaxLayerWorkspace;
   INGOT_RETURN_IF_ERROR(workspace_.reserve(tune_ws));
   cudaStream_t stream = capture_stream_;

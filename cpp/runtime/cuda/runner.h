@@ -24,6 +24,7 @@ struct RunnerEnv {
   cudnnHandle_t cudnn = nullptr;
   cublasLtHandle_t lt = nullptr;
   bool allow_tf32 = true;
+  int tune_level = 0;  // the optimization level of a build's tactic search (tune())
 };
 
 // Workspace that one layer may use (cuDNN / cuBLASLt scratch), at most.
@@ -49,7 +50,8 @@ class LayerRunner {
 };
 
 // The runner for a layer kind; `tactic` is what the build recorded for this layer.
-std::unique_ptr<LayerRunner> make_conv_runner(const std::string& tactic);
+std::unique_ptr<LayerRunner> make_conv_runner(const std::string& tactic);         // cuDNN graph API
+std::unique_ptr<LayerRunner> make_legacy_conv_runner(const std::string& tactic);  // cuDNN legacy API
 std::unique_ptr<LayerRunner> make_matmul_runner(const std::string& tactic);
 std::unique_ptr<LayerRunner> make_attention_runner(const std::string& tactic);
 std::unique_ptr<LayerRunner> make_kernel_runner();  // kernels/cuda

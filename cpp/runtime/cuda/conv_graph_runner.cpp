@@ -1,0 +1,342 @@
+// Forward convolutions on cuDNN's graph API (through the cuDNN frontend): one operation graph
+// per layer, conv -> (+ bias) -> (+ residual) -> activation, which cuDNN runs as one fused
+// kernel, NHWC or NCHW as the tensors are stored. Candidates come from cuDNN's heuristics; the
+// build times the first few (more at higher optimization levels) and records the winner as
+// "cudnn:eng=E;K=V,..." (engine id and knob choices), which later loads rebuild directly.
+// Transposed convolutions, and graphs cuDNN cannot run (checked when the layer is prepared),
+// use the legacy-API runner (conv_runner.cpp).
+#include <cudnn_frontend.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <sstream>
+#include <unordered_map>
+
+#include "runtime/cuda/cuda_util.h"
+#include "runtime/cuda/runner.h"
+
+namespace ingot::runtime::cuda {
+namespace {
+
+namespace fe = cudnn_frontend;
+
+constexpr int64_t kX = 1, kW = 2, kB = 3, kZ = 4, kY = 5;  // tensor uids
+
+#define INGOT_FE_TRY(call)                                                                            \
+  do {                                                                                                \
+    auto ingot_fe_ = (call);                                                                          \
+    if (ingot_fe_.is_bad()) {                                                                         \
+      return ::ingot::unsupported("cuDNN graph: ", #call, ": ", ingot_fe_.get_message());             \
+    }                                                                                                 \
+  } while (0)
+
+// Logical [N, C, spatial...] dims and strides of a tensor stored as `dims` (NCHW order, or
+// NHWC when channels_last); 1-D convolutions get a unit height.
+void logical(const std::vector<int64_t>& phys, bool channels_last, std::vector<int64_t>* dims,
+             std::vector<int64_t>* strides) {
+  std::vector<int64_t> d = phys;
+  if (channels_last) {  // [N, H, W, C] -> [N, C, H, W]
+    d = {phys[0], phys[3], phys[1], phys[2]};
+  } else if (d.size() == 3) {
+    d.insert(d.begin() + 2, 1);
+  }
+  std::vector<int64_t> s(d.size(), 1);
+  if (channels_last) {
+    s[1] = 1;
+    s[3] = d[1];
+    s[2] = d[3] * d[1];
+    s[0] = d[2] * s[2];
+  } else {
+    for (size_t i = d.size() - 1; i-- > 0;) s[i] = s[i + 1] * d[i + 1];
+  }
+  *dims = std::move(d);
+  *strides = std::move(s);
+}
+
+// The cuDNN pointwise mode applying `a`, or false when cuDNN has none (our epilogue kernel
+// applies it after the graph).
+bool activation_mode(net::UnaryOp op, double alpha, double beta, fe::graph::Pointwise_attributes* attrs) {
+  switch (op) {
+    case net::UnaryOp::kRelu: attrs->set_mode(fe::PointwiseMode_t::RELU_FWD); return true;
+    case net::UnaryOp::kLeakyRelu:
+      attrs->set_mode(fe::PointwiseMode_t::RELU_FWD).set_relu_lower_clip_slope(static_cast<float>(alpha));
+      return true;
+    case net::UnaryOp::kClamp: {  // relu6 and friends: clip to [alpha, beta]
+      if (!std::isfinite(alpha) || !std::isfinite(beta)) return false;
+      attrs->set_mode(fe::PointwiseMode_t::RELU_FWD)
+          .set_relu_lower_clip(static_cast<float>(alpha))
+          .set_relu_upper_clip(static_cast<float>(beta));
+      return true;
+    }
+    case net::UnaryOp::kSigmoid: attrs->set_mode(fe::PointwiseMode_t::SIGMOID_FWD); return true;
+    case net::UnaryOp::kTanh: attrs->set_mode(fe::PointwiseMode_t::TANH_FWD); return true;
+    case net::UnaryOp::kGeluErf: attrs->set_mode(fe::PointwiseMode_t::GELU_FWD); return true;
+    case net::UnaryOp::kGeluTanh: attrs->set_mode(fe::PointwiseMode_t::GELU_APPROX_TANH_FWD); return true;
+    case net::UnaryOp::kSilu: attrs->set_mode(fe::PointwiseMode_t::SWISH_FWD).set_swish_beta(1.0f); return true;
+    default: return false;
+  }
+}
+
+Expected<fe::DataType_t> fe_dtype(ir::DType t) {
+  switch (t) {
+    case ir::DType::kFloat32: return fe::DataType_t::FLOAT;
+    case ir::DType::kFloat16: return fe::DataType_t::HALF;
+    case ir::DType::kBFloat16: return fe::DataType_t::BFLOAT16;
+    default: return unsupported("cuDNN graph convolution on ", ir::dtype_name(t));
+  }
+}
+
+// "cudnn:eng=E;K=V,K=V" <-> engine id and knobs.
+std::string tactic_name(int64_t engine, const std::unordered_map<fe::KnobType_t, int64_t>& knobs) {
+  std::vector<std::pair<int64_t, int64_t>> kv;
+  for (const auto& [k, v] : knobs) kv.emplace_back(static_cast<int64_t>(k), v);
+  std::sort(kv.begin(), kv.end());
+  std::ostringstream s;
+  s << "cudnn:eng=" << engine << ";";
+  for (size_t i = 0; i < kv.size(); ++i) s << (i ? "," : "") << kv[i].first << "=" << kv[i].second;
+  return s.str();
+}
+
+bool parse_tactic(const std::string& t, int64_t* engine, std::unordered_map<fe::KnobType_t, int64_t>* knobs) {
+  if (t.rfind("cudnn:eng=", 0) != 0) return false;
+  const char* p = t.c_str() + 10;
+  char* end = nullptr;
+  *engine = std::strtoll(p, &end, 10);
+  if (end == p || *end != ';') return false;
+  p = end + 1;
+  while (*p) {
+    int64_t k = std::strtoll(p, &end, 10);
+    if (end == p || *end != '=') return false;
+    p = end + 1;
+    int64_t v = std::strtoll(p, &end, 10);
+    if (end == p) return false;
+    (*knobs)[static_cast<fe::KnobType_t>(k)] = v;
+    p = end;
+    if (*p == ',') ++p;
+    else if (*p) return false;
+  }
+  return true;
+}
+
+// How many heuristic candidates the build times per convolution, by optimization level.
+int64_t candidates_for_level(int level) {
+  static constexpr int64_t kCount[] = {1, 3, 5, 8, 16, std::numeric_limits<int64_t>::max()};
+  return kCount[std::clamp(level, 0, 5)];
+}
+
+class GraphConvRunner : public LayerRunner {
+ public:
+  explicit GraphConvRunner(std::string tactic) : tactic_(std::move(tactic)) {}
+
+  Status prepare(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
+                 size_t* workspace) override {
+    const auto& p = std::get<net::ConvolutionParams>(params);
+    // Plans tuned on the legacy API ("fwd=...") stay there.
+    use_legacy_ = p.transposed || in[0].dims.size() < 3 || in[0].dims.size() > 5 || tactic_.rfind("fwd=", 0) == 0;
+    if (!use_legacy_) {
+      params_ = p, in_ = in, out_ = out;
+      Status s = build_graph(env);
+      if (s.is_ok()) s = choose_plan(env);
+      if (s.is_ok()) {
+        *workspace = workspace_;
+        return Status::ok();
+      }
+      // cuDNN has no engine for this graph (some grouped / dtype combinations): the legacy API.
+      use_legacy_ = true;
+      graph_.reset();
+    }
+    if (!legacy_) legacy_ = make_legacy_conv_runner(tactic_.rfind("cudnn:", 0) == 0 ? std::string() : tactic_);
+    return legacy_->prepare(env, params, in, out, workspace);
+  }
+
+  Status enqueue(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
+                 void* workspace, cudaStream_t stream) override {
+    if (use_legacy_) return legacy_->enqueue(env, params, in, out, workspace, stream);
+    INGOT_CUDNN_TRY(cudnnSetStream(env.cudnn, stream));
+    INGOT_RETURN_IF_ERROR(execute(env, in, out, workspace, plan_index_));
+    if (!post_epilogue_) return Status::ok();
+    const auto& p = std::get<net::ConvolutionParams>(params);
+    Epilogue e;
+    e.activation = p.activation;
+    e.alpha = static_cast<float>(p.act_alpha);
+    e.beta = static_cast<float>(p.act_beta);
+    return launch_epilogue(out[0], e, stream);
+  }
+
+  // Builds and times the first candidates of cuDNN's heuristics on these buffers; keeps the
+  // fastest for the runs that follow and returns its tactic.
+  Expected<std::string> tune(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
+                             void* workspace, size_t workspace_size, cudaStream_t stream,
+                             std::vector<net::TimedTactic>* timed) override {
+    if (use_legacy_) return legacy_->tune(env, params, in, out, workspace, workspace_size, stream, timed);
+    INGOT_CUDNN_TRY(cudnnSetStream(env.cudnn, stream));
+    // A fresh graph and list of candidates (prepare may have built the recorded tactic only).
+    INGOT_RETURN_IF_ERROR(build_graph(env));
+    INGOT_FE_TRY(graph_->create_execution_plans({fe::HeurMode_t::A}));
+    graph_->deselect_workspace_greater_than(static_cast<int64_t>(std::min(workspace_size, kMaxLayerWorkspace)));
+    if (!allow_tensor_cores_) graph_->deselect_numeric_notes({fe::NumericalNote_t::TENSOR_CORE});
+    INGOT_FE_TRY(graph_->check_support());
+    int64_t count = std::min(graph_->get_execution_plan_count(), candidates_for_level(env.tune_level));
+    cudaEvent_t start, stop;
+    INGOT_CUDA_TRY(cudaEventCreate(&start));
+    INGOT_CUDA_TRY(cudaEventCreate(&stop));
+    int64_t best = -1;
+    float best_ms = std::numeric_limits<float>::max();
+    size_t best_ws = 0;
+    Status failure = Status::ok();
+    for (int64_t i = 0; i < count; ++i) {
+      if (graph_->build_plan_at_index(i).is_bad()) continue;
+      int64_t ws = 0;
+      if (graph_->get_workspace_size_plan_at_index(i, ws).is_bad() || static_cast<size_t>(ws) > workspace_size) continue;
+      Status s = execute(env, in, out, workspace, i);  // warm-up (and loads the kernel)
+      if (!s.is_ok()) continue;
+      constexpr int kReps = 5;
+      cudaEventRecord(start, stream);
+      for (int r = 0; r < kReps && s.is_ok(); ++r) s = execute(env, in, out, workspace, i);
+      cudaEventRecord(stop, stream);
+      if (cudaEventSynchronize(stop) != cudaSuccess || !s.is_ok()) {
+        failure = s.is_ok() ? error(ErrorCode::kInternal, "timing a cuDNN plan failed") : s;
+        continue;
+      }
+      float ms = 0;
+      cudaEventElapsedTime(&ms, start, stop);
+      ms /= kReps;
+      std::string name = plan_tactic(i);
+      if (timed) timed->push_back({name, static_cast<double>(ms)});
+      if (ms < best_ms) best = i, best_ms = ms, best_ws = static_cast<size_t>(ws);
+    }
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+    if (best < 0) {
+      if (!failure.is_ok()) return failure.with_context("convolution: ");
+      return unsupported("convolution: none of cuDNN's candidate plans could be built for this graph");
+    }
+    plan_index_ = best;
+    workspace_ = best_ws;
+    return plan_tactic(best);
+  }
+
+ private:
+  // A new operation graph for the shapes prepare() saw.
+  Status build_graph(const RunnerEnv& env) {
+    const net::ConvolutionParams& p = params_;
+    const Tensors &in = in_, &out = out_;
+    const DeviceTensor &x = in[0], &w = in[1], &y = out[0];
+    INGOT_ASSIGN_OR_RETURN(fe::DataType_t dt, fe_dtype(x.dtype));
+    allow_tensor_cores_ = x.dtype != ir::DType::kFloat32 || env.allow_tf32;
+    has_bias_ = in.size() > 2 && in[2].data;
+    has_residual_ = in.size() > 3 && in[3].data;
+    std::vector<int64_t> xd, xs, wd, ws, yd, ys;
+    logical(x.dims, p.channels_last, &xd, &xs);
+    logical(w.dims, p.channels_last, &wd, &ws);
+    logical(y.dims, p.channels_last, &yd, &ys);
+    std::vector<int64_t> pad = p.padding, stride = p.stride, dil = p.dilation;
+    if (x.dims.size() == 3) {  // 1-D: the unit height comes first
+      pad.insert(pad.begin(), 0), stride.insert(stride.begin(), 1), dil.insert(dil.begin(), 1);
+    }
+
+    graph_ = std::make_unique<fe::graph::Graph>();
+    auto& g = *graph_;
+    g.set_io_data_type(dt).set_intermediate_data_type(fe::DataType_t::FLOAT).set_compute_data_type(fe::DataType_t::FLOAT);
+    auto X = g.tensor(fe::graph::Tensor_attributes().set_name("x").set_uid(kX).set_dim(xd).set_stride(xs));
+    auto W = g.tensor(fe::graph::Tensor_attributes().set_name("w").set_uid(kW).set_dim(wd).set_stride(ws));
+    auto Y = g.conv_fprop(X, W, fe::graph::Conv_fprop_attributes().set_padding(pad).set_stride(stride).set_dilation(dil));
+    std::vector<int64_t> bd(yd.size(), 1), bs(yd.size(), 1);
+    bd[1] = yd[1];
+    if (has_bias_) {
+      auto B = g.tensor(fe::graph::Tensor_attributes().set_name("b").set_uid(kB).set_dim(bd).set_stride(bs));
+      Y = g.pointwise(Y, B, fe::graph::Pointwise_attributes().set_mode(fe::PointwiseMode_t::ADD));
+    }
+    if (has_residual_) {
+      auto Z = g.tensor(fe::graph::Tensor_attributes().set_name("z").set_uid(kZ).set_dim(yd).set_stride(ys));
+      Y = g.pointwise(Y, Z, fe::graph::Pointwise_attributes().set_mode(fe::PointwiseMode_t::ADD));
+    }
+    post_epilogue_ = false;
+    if (p.activation != net::UnaryOp::kIdentity) {
+      fe::graph::Pointwise_attributes act;
+      if (activation_mode(p.activation, p.act_alpha, p.act_beta, &act)) {
+        Y = g.pointwise(Y, act);
+      } else if (epilogue_supports(p.activation)) {
+        post_epilogue_ = true;
+      } else {
+        return unsupported("convolution: activation ", net::enum_name(p.activation), " cannot be fused on the GPU");
+      }
+    }
+    Y->set_output(true).set_uid(kY).set_data_type(dt).set_dim(yd).set_stride(ys);
+    INGOT_FE_TRY(g.validate());
+    INGOT_FE_TRY(g.build_operation_graph(env.cudnn));
+    return Status::ok();
+  }
+
+  // The recorded tactic when it still builds for these shapes, else cuDNN's first heuristic
+  // candidate that builds within the workspace limit.
+  Status choose_plan(const RunnerEnv& env) {
+    int64_t engine = 0;
+    std::unordered_map<fe::KnobType_t, int64_t> knobs;
+    if (parse_tactic(tactic_, &engine, &knobs)) {
+      auto& g = *graph_;
+      if (g.create_execution_plan(engine, knobs).is_good() && g.check_support().is_good() &&
+          g.build_plans(fe::BuildPlanPolicy_t::HEURISTICS_CHOICE).is_good()) {
+        int64_t ws = 0;
+        if (g.get_workspace_size_plan_at_index(0, ws).is_good() && static_cast<size_t>(ws) <= kMaxLayerWorkspace) {
+          plan_index_ = 0;
+          workspace_ = static_cast<size_t>(ws);
+          return Status::ok();
+        }
+      }
+      // Timed at another shape (a profile's opt) or on another GPU: cuDNN's heuristics decide.
+      INGOT_RETURN_IF_ERROR(build_graph(env));
+    }
+    auto& g = *graph_;
+    INGOT_FE_TRY(g.create_execution_plans({fe::HeurMode_t::A}));
+    g.deselect_workspace_greater_than(static_cast<int64_t>(kMaxLayerWorkspace));
+    if (!allow_tensor_cores_) g.deselect_numeric_notes({fe::NumericalNote_t::TENSOR_CORE});
+    INGOT_FE_TRY(g.check_support());
+    int64_t n = g.get_execution_plan_count();
+    for (int64_t i = 0; i < n; ++i) {
+      if (g.build_plan_at_index(i).is_bad()) continue;
+      int64_t ws = 0;
+      if (g.get_workspace_size_plan_at_index(i, ws).is_bad() || static_cast<size_t>(ws) > kMaxLayerWorkspace) continue;
+      plan_index_ = i;
+      workspace_ = static_cast<size_t>(ws);
+      return Status::ok();
+    }
+    return unsupported("convolution: no cuDNN plan builds for this graph");
+  }
+
+  Status execute(const RunnerEnv& env, const Tensors& in, const Tensors& out, void* workspace, int64_t index) {
+    std::unordered_map<int64_t, void*> pack{{kX, in[0].data}, {kW, in[1].data}, {kY, out[0].data}};
+    if (has_bias_) pack[kB] = in[2].data;
+    if (has_residual_) pack[kZ] = in[3].data;
+    auto st = graph_->execute_plan_at_index(env.cudnn, pack, workspace, index);
+    if (st.is_bad()) return error(ErrorCode::kInternal, "cuDNN graph convolution failed: ", st.get_message());
+    return Status::ok();
+  }
+
+  std::string plan_tactic(int64_t index) const {
+    int64_t engine = 0;
+    std::unordered_map<fe::KnobType_t, int64_t> knobs;
+    if (graph_->get_engine_and_knobs_at_index(index, engine, knobs).is_bad()) return std::string();
+    return tactic_name(engine, knobs);
+  }
+
+  std::string tactic_;
+  net::ConvolutionParams params_;
+  Tensors in_, out_;  // shapes and dtypes of the prepared layer (pointers are the enqueue's)
+  std::unique_ptr<fe::graph::Graph> graph_;
+  std::unique_ptr<LayerRunner> legacy_;
+  int64_t plan_index_ = 0;
+  size_t workspace_ = 0;
+  bool use_legacy_ = false, has_bias_ = false, has_residual_ = false, post_epilogue_ = false;
+  bool allow_tensor_cores_ = true;
+};
+
+}  // namespace
+
+std::unique_ptr<LayerRunner> make_conv_runner(const std::string& tactic) {
+  return std::make_unique<GraphConvRunner>(tactic);
+}
+
+}  // namespace ingot::runtime::cuda
