@@ -89,8 +89,16 @@ def worker(args):
         t0 = time.perf_counter()
         try:
             compiled = ingot.compile(half, inputs=list(inputs16), enabled_precisions={torch.float16}, device="cuda",
-                                     optimization_level=args.opt_level)
+                                     optimization_level=args.opt_level, timing_cache=args.timing_cache)
             build_s = time.perf_counter() - t0
+            result["ingot_build_phases_s"] = {k: round(v, 3) for k, v in compiled.build_report.phases.items()}
+            if args.timing_cache:  # a second build, reading what the first wrote
+                t1 = time.perf_counter()
+                ingot.compile(half, inputs=list(inputs16), enabled_precisions={torch.float16}, device="cuda",
+                              optimization_level=args.opt_level, timing_cache=args.timing_cache)
+                result["ingot_warm_cache_build_s"] = time.perf_counter() - t1
+                print(f"  {args.model} bs{args.batch} ingot build with a warm timing cache: "
+                      f"{result['ingot_warm_cache_build_s']:.1f} s", flush=True)
             report = ingot.segmentation_report(compiled)
             result["ingot_engines"] = report["num_engines"]
             result["ingot_ops_in_engines"] = f"{report['ops_in_engines']}/{report['num_ops']}"
@@ -175,6 +183,8 @@ def main():
     ap.add_argument("--iters", type=int, default=100)
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--opt-level", type=int, default=3)
+    ap.add_argument("--timing-cache", default=None,
+                    help="ingot timing cache file; ingot is built a second time from it and that build time reported")
     ap.add_argument("--no-ingot", action="store_true")
     ap.add_argument("--dynamic", action="store_true",
                     help="also build ingot with Input(min batch 1, opt B, max 2B) and report its time next to the static engine's")
@@ -195,7 +205,8 @@ def main():
             cmd = [sys.executable, __file__, "--worker", "--model", model, "--batch", str(batch), "--peers",
                    ",".join(args.peers), "--iters", str(args.iters), "--warmup", str(args.warmup), "--opt-level",
                    str(args.opt_level)] + (["--no-ingot"] if args.no_ingot else []) + (["--dynamic"] if args.dynamic else []) + (
-                       ["--profile", args.profile] if args.profile else [])
+                       ["--profile", args.profile] if args.profile else []) + (
+                       ["--timing-cache", args.timing_cache] if args.timing_cache else [])
             try:
                 proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.worker_timeout)
                 stdout, stderr = proc.stdout, proc.stderr

@@ -328,6 +328,7 @@ CompileSpec spec_from_dict(const nb::dict& d) {
   if (auto h = get("name")) spec.build.name = nb::cast<std::string>(h);
   if (auto h = get("optimization_level")) spec.build.optimization_level = nb::cast<int>(h);
   if (auto h = get("disable_tf32")) spec.build.disable_tf32 = nb::cast<bool>(h);
+  if (auto h = get("timing_cache")) spec.build.timing_cache = nb::cast<std::string>(h);
   if (auto h = get("dryrun")) spec.dryrun = nb::cast<bool>(h);
   if (auto h = get("backend")) {
     std::string b = nb::cast<std::string>(h);

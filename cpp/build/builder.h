@@ -26,6 +26,9 @@ struct BuildSettings {
   std::set<ir::DType> enabled_precisions = {ir::DType::kFloat32};
   bool disable_tf32 = false;
   int optimization_level = 3;  // 0-5: how much time tactic selection may spend
+  // A timing cache file (CUDA): tactics measured by earlier builds are reused, new ones are
+  // added. Empty: only this process's builds share their measurements.
+  std::string timing_cache;
   std::string name = "engine";
   BuildStats* stats = nullptr;  // not owned; accumulates over builds
   // Optimization profiles: per profile, (min, opt, max) per symbol. The plan's symbol ranges

@@ -69,6 +69,7 @@ def compile(
     optimization_level: Optional[int] = None,
     disable_tf32: bool = False,
     dryrun: bool = False,
+    timing_cache=None,
     progress: Optional[bool] = None,
     _report_only: bool = False,
     **unknown,
@@ -86,13 +87,17 @@ def compile(
     a tqdm bar for builds over a second when stderr is a terminal, True always (after a
     second), False never. Phases are logged under the "ingot" logger (INFO: summary, DEBUG:
     per phase and per lowering pass); the returned module has `build_report`.
+
+    timing_cache: a file path (CUDA). Tactics timed by earlier builds with the same layers,
+    shapes, GPU and optimization level are read from it instead of timed again, and new
+    measurements are added to it. Builds in one process share their measurements regardless.
     """
     if unknown:
         raise Error(f"unknown compile setting(s): {', '.join(sorted(unknown))}")
     if ir not in ("default", "dynamo"):
         raise Error(f"ir={ir!r} is not supported; use 'dynamo' (or 'default')")
     settings = make_settings(enabled_precisions, min_block_size, torch_executed_ops, require_full_compilation,
-                             device, optimization_level, disable_tf32, dryrun)
+                             device, optimization_level, disable_tf32, dryrun, timing_cache)
     if settings.device.type not in ("cpu", "cuda"):
         raise Error(f"device {settings.device} is not supported; use a CUDA device or 'cpu'")
     if settings.device.type == "cuda":

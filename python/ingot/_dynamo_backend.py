@@ -32,7 +32,7 @@ BACKEND_NAME = "ingot"
 
 # The compile settings the backend takes in options={...}, with ingot.compile's meaning.
 OPTIONS = ("enabled_precisions", "min_block_size", "torch_executed_ops", "require_full_compilation", "device",
-           "optimization_level", "disable_tf32")
+           "optimization_level", "disable_tf32", "timing_cache")
 
 
 def parse_options(options: Optional[Dict[str, Any]], example_inputs: Sequence[Any]) -> CompileSettings:
@@ -156,7 +156,8 @@ class CompiledGraph:
         module = _compile.compile(
             ep, ir="dynamo", inputs=tensors, enabled_precisions=s.enabled_precisions, min_block_size=s.min_block_size,
             torch_executed_ops=s.torch_executed_ops, require_full_compilation=s.require_full_compilation,
-            device=s.device, optimization_level=s.optimization_level, disable_tf32=s.disable_tf32)
+            device=s.device, optimization_level=s.optimization_level, disable_tf32=s.disable_tf32,
+            timing_cache=s.timing_cache or None)
         logger.info("ingot backend: compiled a graph of %d nodes into %d engine(s) in %.2f s",
                     len(self.gm.graph.nodes), len(module._ingot_report.get("ops_per_engine", [])),
                     module._ingot_build_seconds)

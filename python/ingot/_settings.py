@@ -23,6 +23,7 @@ class CompileSettings:
     disable_tf32: bool = False
     dryrun: bool = False
     fold_constants: bool = True
+    timing_cache: str = ""  # a file; tactics measured by earlier builds are reused (CUDA)
 
     def to_spec(self, name: str) -> dict:
         return {
@@ -35,6 +36,7 @@ class CompileSettings:
             "disable_tf32": bool(self.disable_tf32),
             "dryrun": bool(self.dryrun),
             "fold_constants": bool(self.fold_constants),
+            "timing_cache": self.timing_cache,
             "name": name,
         }
 
@@ -61,7 +63,8 @@ def op_name(op) -> str:
 
 
 def make_settings(enabled_precisions=None, min_block_size=5, torch_executed_ops=None, require_full_compilation=False,
-                  device=None, optimization_level=None, disable_tf32=False, dryrun=False) -> CompileSettings:
+                  device=None, optimization_level=None, disable_tf32=False, dryrun=False,
+                  timing_cache=None) -> CompileSettings:
     precisions = set(enabled_precisions or {torch.float32})
     for p in precisions:
         if p not in _PRECISIONS:
@@ -81,4 +84,18 @@ def make_settings(enabled_precisions=None, min_block_size=5, torch_executed_ops=
         optimization_level=level,
         disable_tf32=bool(disable_tf32),
         dryrun=bool(dryrun),
+        timing_cache=_timing_cache_path(timing_cache),
     )
+
+
+def _timing_cache_path(path) -> str:
+    if path is None:
+        return ""
+    import os
+    p = os.fspath(path)
+    parent = os.path.dirname(os.path.abspath(p))
+    if not os.path.isdir(parent):
+        raise Error(f"timing_cache {p!r}: directory {parent!r} does not exist")
+    if os.path.isdir(p):
+        raise Error(f"timing_cache {p!r} is a directory; give a file path")
+    return p

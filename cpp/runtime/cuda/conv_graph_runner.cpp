@@ -122,7 +122,7 @@ bool parse_tactic(const std::string& t, int64_t* engine, std::unordered_map<fe::
 
 // How many heuristic candidates the build times per convolution, by optimization level.
 int64_t candidates_for_level(int level) {
-  static constexpr int64_t kCount[] = {1, 3, 5, 8, 16, std::numeric_limits<int64_t>::max()};
+  static constexpr int64_t kCount[] = {1, 2, 4, 6, 10, std::numeric_limits<int64_t>::max()};
   return kCount[std::clamp(level, 0, 5)];
 }
 

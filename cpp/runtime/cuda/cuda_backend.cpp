@@ -110,7 +110,11 @@ class CudaBackend : public Backend {
     INGOT_ASSIGN_OR_RETURN(plan::Plan plan, build::finish_plan(std::move(net), settings, plan::Backend::kCuda, device));
     if (settings.optimization_level > 0) {
       auto t0 = std::chrono::steady_clock::now();
-      INGOT_RETURN_IF_ERROR(tune(plan, settings.optimization_level));
+      // Every build in this process shares the timing cache; a file extends it across processes.
+      TimingCache& cache = TimingCache::process();
+      if (!settings.timing_cache.empty()) INGOT_RETURN_IF_ERROR(cache.load(settings.timing_cache));
+      INGOT_RETURN_IF_ERROR(tune(plan, settings.optimization_level, {}, &cache));
+      if (!settings.timing_cache.empty()) INGOT_RETURN_IF_ERROR(cache.save(settings.timing_cache));
       if (settings.stats) {
         settings.stats->tactic_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       }
@@ -134,7 +138,7 @@ class CudaBackend : public Backend {
   // without profiles, at the largest input shapes the symbol ranges allow. A tactic that does
   // not fit another shape in the range falls back to the library's heuristic at run time
   // (ConvRunner, Gemm::configure), so every shape in range stays runnable.
-  static Status tune(plan::Plan& plan, int level, const TuneProgress& progress = {}) {
+  static Status tune(plan::Plan& plan, int level, const TuneProgress& progress = {}, TimingCache* cache = nullptr) {
     INGOT_ASSIGN_OR_RETURN(auto engine, Engine::from_plan(plan));
     auto ctx = engine->create_context();
     const net::Network& net = plan.network;
@@ -162,7 +166,7 @@ class CudaBackend : public Backend {
       auto step = [&](size_t l) {
         if (progress) progress(p * n + l + 1, rounds * n);
       };
-      INGOT_ASSIGN_OR_RETURN(std::vector<std::string> tactics, cuda_ctx->tune(ctx->bound_shapes(), level, &timed, step));
+      INGOT_ASSIGN_OR_RETURN(std::vector<std::string> tactics, cuda_ctx->tune(ctx->bound_shapes(), level, &timed, cache, step));
       if (!plan.profiles.empty()) plan.profiles[p].tactics = tactics;
       if (p == 0) {  // the layers' own tactics and timings are profile 0's
         for (size_t l = 0; l < tactics.size(); ++l) {

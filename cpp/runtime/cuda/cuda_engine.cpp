@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <random>
 
 #include "runtime/profiler.h"
@@ -293,9 +294,20 @@ Status CudaContext::run_layers(const BoundShapes& shapes, cudaStream_t stream) {
   return Status::ok();
 }
 
+namespace {
+std::vector<std::optional<TensorKey>> keys(const Tensors& ts) {
+  std::vector<std::optional<TensorKey>> k;
+  for (const DeviceTensor& t : ts) {
+    if (t.data) k.push_back(TensorKey{t.dtype, t.dims});
+    else k.push_back(std::nullopt);
+  }
+  return k;
+}
+}  // namespace
+
 Expected<std::vector<std::string>> CudaContext::tune(const BoundShapes& shapes, int level,
                                                      std::vector<std::vector<net::TimedTactic>>* timed,
-                                                     const std::function<void(size_t)>& progress) {
+                                                     TimingCache* cache, const std::function<void(size_t)>& progress) {
   INGOT_RETURN_IF_ERROR(init());
   INGOT_RETURN_IF_ERROR(use_profile(shapes.profile));
   INGOT_RETURN_IF_ERROR(prepare(shapes));
@@ -320,6 +332,8 @@ Expected<std::vector<std::string>> CudaContext::tune(const BoundShapes& shapes, 
   std::vector<std::string> tactics(net.layers().size());
   timed->assign(net.layers().size(), {});
   env_.tune_level = level;
+  std::string device;
+  if (cache) { INGOT_ASSIGN_OR_RETURN(device, device_description()); }
   size_t tune_ws = kMaxLayerWorkspace;
   INGOT_RETURN_IF_ERROR(workspace_.reserve(tune_ws));
   cudaStream_t stream = capture_stream_;
@@ -327,10 +341,27 @@ Expected<std::vector<std::string>> CudaContext::tune(const BoundShapes& shapes, 
     const net::Layer& layer = net.layers()[l];
     Tensors in = tensors(layer.inputs, shapes), out = tensors(layer.outputs, shapes);
     if (level > 0 && (layer.kind() == net::LayerKind::kConvolution || layer.kind() == net::LayerKind::kMatMul)) {
-      auto t = runners_[l]->tune(env_, shapes.params(net, l), in, out, workspace_.get(), workspace_.size(), stream,
-                                 &(*timed)[l]);
-      if (!t) return t.status().with_context("tuning layer '" + layer.name + "': ");
-      tactics[l] = *t;
+      std::string key = cache ? timing_key(device, shapes.params(net, l), keys(in), keys(out), env_.allow_tf32, level) : "";
+      std::optional<CachedTactic> hit = cache ? cache->find(key) : std::nullopt;
+      if (hit) {  // measured before: a runner with that tactic
+        auto runner = make_runner(layer, hit->tactic);
+        size_t ws = 0;
+        Status s = runner->prepare(env_, shapes.params(net, l), in, out, &ws);
+        if (s.is_ok() && ws <= workspace_.size()) {
+          runners_[l] = std::move(runner);
+          tactics[l] = hit->tactic;
+          (*timed)[l] = hit->timed;
+        } else {
+          hit.reset();  // the recorded tactic does not prepare here: time again
+        }
+      }
+      if (!hit) {
+        auto t = runners_[l]->tune(env_, shapes.params(net, l), in, out, workspace_.get(), workspace_.size(), stream,
+                                   &(*timed)[l]);
+        if (!t) return t.status().with_context("tuning layer '" + layer.name + "': ");
+        tactics[l] = *t;
+        if (cache && !t->empty()) cache->put(key, {*t, (*timed)[l]});
+      }
     }
     // Run the layer so that the next one times on real data.
     Status s = runners_[l]->enqueue(env_, shapes.params(net, l), in, out, workspace_.get(), stream);

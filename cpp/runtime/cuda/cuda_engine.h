@@ -21,6 +21,7 @@
 #include "runtime/backend.h"
 #include "runtime/cuda/cuda_util.h"
 #include "runtime/cuda/runner.h"
+#include "runtime/timing_cache.h"
 
 namespace ingot::runtime::cuda {
 
@@ -51,10 +52,12 @@ class CudaContext : public BackendContext {
   // Build-time tactic search: prepares every layer for `shapes`, fills inputs with random
   // data and asks each runner to time its candidates; returns the chosen tactic per layer and
   // fills `timed` with the candidates each layer timed.
+  // With a cache, layers it has an entry for take the recorded tactic without timing, and
+  // the others' results are added to it.
   // `progress(l)` is called after layer l (may be empty).
   Expected<std::vector<std::string>> tune(const BoundShapes& shapes, int level,
                                           std::vector<std::vector<net::TimedTactic>>* timed,
-                                          const std::function<void(size_t)>& progress = {});
+                                          TimingCache* cache = nullptr, const std::function<void(size_t)>& progress = {});
 
  private:
   Status init();

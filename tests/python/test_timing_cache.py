@@ -1,0 +1,82 @@
+"""timing_cache=: tactics measured by one build are read by the next (CUDA), and bad paths or
+files give clear errors."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import ingot
+
+
+class ConvNet(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = torch.nn.Conv2d(8, 16, 3, padding=1)
+        self.c2 = torch.nn.Conv2d(16, 16, 1)
+
+    def forward(self, x):
+        return torch.relu(self.c2(torch.relu(self.c1(x))) + 1.0)
+
+
+def test_timing_cache_in_a_missing_directory_is_an_error(tmp_path):
+    with pytest.raises(ingot.Error, match="does not exist"):
+        ingot.compile(ConvNet().eval(), inputs=[torch.randn(1, 8, 8, 8)], timing_cache=str(tmp_path / "no" / "c.txt"))
+    with pytest.raises(ingot.Error, match="is a directory"):
+        ingot.compile(ConvNet().eval(), inputs=[torch.randn(1, 8, 8, 8)], timing_cache=str(tmp_path))
+
+
+def test_timing_cache_is_ignored_by_the_cpu_backend(tmp_path):
+    path = tmp_path / "cache.txt"
+    m = ConvNet().eval()
+    x = torch.randn(1, 8, 8, 8)
+    out = ingot.compile(m, inputs=[x], timing_cache=str(path))(x)
+    torch.testing.assert_close(out, m(x), rtol=1e-4, atol=1e-4)
+
+
+_BUILD = r"""
+import json, sys, torch, ingot
+sys.path.insert(0, {test_dir!r})
+from test_timing_cache import ConvNet
+torch.manual_seed(0)
+m = ConvNet().eval().half().cuda()
+x = torch.randn(4, 8, 32, 32, device="cuda", dtype=torch.half)
+gm = ingot.compile(m, inputs=[x], enabled_precisions={{torch.float16}}, device="cuda", timing_cache={path!r})
+tactics = [l["tactic"] for e in ingot.inspect(gm)["engines"] for l in e["layers"] if l["kind"] == "convolution"]
+err = ((gm(x).float() - m(x).float()).norm() / m(x).float().norm()).item()
+print(json.dumps({{"tactics": tactics, "timing_s": gm.build_report.phases["tactic_timing"], "err": err}}))
+"""
+
+
+def _build_in_subprocess(path):
+    code = _BUILD.format(test_dir=os.path.dirname(__file__), path=str(path))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    import json
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.gpu
+def test_timing_cache_file_is_reused_by_a_later_process(tmp_path):
+    path = tmp_path / "ingot.timing"
+    first = _build_in_subprocess(path)
+    text = path.read_text()
+    assert text.startswith("ingot-timing-cache 1\n")
+    assert text.count("\n") >= 1 + len(first["tactics"])  # one entry per timed layer at least
+    assert all(t.startswith("cudnn:") or t.startswith("fwd=") for t in first["tactics"]), first
+    second = _build_in_subprocess(path)
+    assert second["tactics"] == first["tactics"]
+    assert second["timing_s"] < first["timing_s"]
+    assert first["err"] < 1e-2 and second["err"] < 1e-2
+
+
+@pytest.mark.gpu
+def test_malformed_timing_cache_file_names_the_file(tmp_path):
+    path = tmp_path / "bad.timing"
+    path.write_text("not a cache\n")
+    m = ConvNet().eval().half().cuda()
+    x = torch.randn(1, 8, 8, 8, device="cuda", dtype=torch.half)
+    with pytest.raises(ingot.Error, match="bad.timing.*not an ingot timing cache"):
+        ingot.compile(m, inputs=[x], enabled_precisions={torch.float16}, device="cuda", timing_cache=str(path))
