@@ -189,6 +189,13 @@ class LayoutPass {
         s.axis = nhwc_axis(s.axis < 0 ? s.axis + 4 : s.axis);
         return emit(l, s, {nhwc_.at(in[0])}, true);
       }
+      case net::LayerKind::kPooling: {
+        const auto& p = std::get<net::PoolingParams>(layer.params);
+        if (!any_nhwc || p.channels_last || p.kernel.size() != 2 || old_type(in[0]).rank() != 4) return copy_plain(l);
+        net::PoolingParams q = p;
+        q.channels_last = true;
+        return emit(l, q, {nhwc_.at(in[0])}, true);
+      }
       case net::LayerKind::kConcat: {
         if (!any_nhwc || old_type(layer.outputs[0]).rank() != 4) return copy_plain(l);
         net::ConcatParams c = std::get<net::ConcatParams>(layer.params);

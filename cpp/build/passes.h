@@ -24,8 +24,9 @@ Expected<net::Network> lower_precision(const net::Network& net, ir::DType dtype)
 // Stores the activations around 2-D convolutions of `dtypes` channels-last (NHWC), which is
 // what GPU tensor-core convolutions want: such convolutions switch to channels_last (weights
 // permuted to [O, kH, kW, C/g]), layout-agnostic layers (unary, cast, elementwise, select,
-// reductions, softmax, concat) follow their inputs' layout with their axes remapped, and a
-// permute is inserted only where a layer or an engine output needs the plain layout.
+// reductions, softmax, concat) follow their inputs' layout with their axes remapped, 2-D
+// max / average pooling of an NHWC input switches to channels_last, and a permute is inserted
+// only where a layer or an engine output needs the plain layout.
 // Returns how many permutes it inserted.
 Expected<net::Network> channels_last(const net::Network& net, const std::set<ir::DType>& dtypes,
                                      int* permutes = nullptr);

@@ -1,4 +1,5 @@
 #include <cstring>
+#include <set>
 
 #include "build/passes.h"
 #include "build/rewriter.h"
@@ -35,9 +36,22 @@ Expected<net::Network> lower_precision(const net::Network& net, ir::DType dtype)
     INGOT_ASSIGN_OR_RETURN(std::vector<int> cast, rw.add(net::CastParams{dtype}, {rw.map(id)}, t.name + ".lowp", {}));
     rw.set(id, cast[0]);
   }
+  std::set<int> engine_outputs(net.outputs().begin(), net.outputs().end());
   for (size_t l = 0; l < net.layers().size(); ++l) {
-    net::LayerParams p = net.layers()[l].params;
-    if (auto* c = std::get_if<net::CastParams>(&p); c && c->to == f32) c->to = dtype;
+    const net::Layer& layer = net.layers()[l];
+    net::LayerParams p = layer.params;
+    if (auto* c = std::get_if<net::CastParams>(&p)) {
+      // An engine output cast to float32 stays that cast (it is the exit cast).
+      bool is_output = engine_outputs.count(layer.outputs[0]) > 0;
+      if (c->to == f32 && !is_output) c->to = dtype;
+      // A cast to the type its input now has (a float32 cast of a lowered tensor, or a half
+      // precision model's own casts) is no work: its readers read the input.
+      int in = rw.map(layer.inputs[0]);
+      if (rw.out().tensor(in).type.dtype == c->to && !is_output) {
+        rw.set(layer.outputs[0], in);
+        continue;
+      }
+    }
     if (auto* f = std::get_if<net::FillParams>(&p); f && f->dtype == f32) f->dtype = dtype;
     if (auto* i = std::get_if<net::IotaParams>(&p); i && i->dtype == f32) i->dtype = dtype;
     INGOT_RETURN_IF_ERROR(rw.copy(l, std::move(p)).with_context("lowering precision: "));

@@ -403,8 +403,26 @@ Expected<Types> infer(const GatherParams& p, const Inputs& in) {
   return Types{{d.dtype, out}};
 }
 
+Expected<Types> infer(const PoolingParams& p, const Inputs& in);
+
+// A channels-last pooling is the NCHW one with its tensors' dims permuted.
+Expected<Types> infer_channels_last(const PoolingParams& p, const Inputs& in) {
+  const char* L = "pooling";
+  INGOT_RETURN_IF_ERROR(need_inputs(L, in, 1, 1));
+  if (in[0]->rank() != 4 || p.kernel.size() != 2) {
+    return bad(L, "channels_last needs a 2-d kernel and a rank-4 input [N, H, W, C], got ", in[0]->str(),
+               " and a ", p.kernel.size(), "-d kernel");
+  }
+  TensorType x = permuted(*in[0], {0, 3, 1, 2});
+  PoolingParams q = p;
+  q.channels_last = false;
+  INGOT_ASSIGN_OR_RETURN(Types out, infer(q, {&x}));
+  return Types{permuted(out[0], {0, 2, 3, 1})};
+}
+
 Expected<Types> infer(const PoolingParams& p, const Inputs& in) {
   const char* L = "pooling";
+  if (p.channels_last) return infer_channels_last(p, in);
   INGOT_RETURN_IF_ERROR(need_inputs(L, in, 1, 1));
   const TensorType& x = *in[0];
   size_t nsp = p.kernel.size();

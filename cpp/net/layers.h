@@ -191,6 +191,7 @@ struct GatherParams {
 };
 
 // in: x [N, C, *spatial]. divisor_override 0 means none.
+// channels_last (2-D): x [N, H, W, C], y [N, H', W', C] (the layout pass's NHWC activations).
 struct PoolingParams {
   static constexpr const char* kName = "pooling";
   PoolKind kind = PoolKind::kMax;
@@ -198,10 +199,11 @@ struct PoolingParams {
   bool ceil_mode = false;
   bool count_include_pad = true;
   int64_t divisor_override = 0;
+  bool channels_last = false;
   template <typename V> void fields(V& v) {
     v("kind", kind); v("kernel", kernel); v("stride", stride); v("padding", padding);
     v("dilation", dilation); v("ceil_mode", ceil_mode); v("count_include_pad", count_include_pad);
-    v("divisor_override", divisor_override);
+    v("divisor_override", divisor_override); v("channels_last", channels_last);
   }
 };
 

@@ -97,7 +97,9 @@ void write_layer(JsonWriter& w, const Plan& plan, size_t index) {
   w.end_array();
   w.key("precision").value(layer.outputs.empty() ? std::string_view("") : ir::dtype_torch_name(net.tensor(layer.outputs[0]).type.dtype));
   const auto* conv = std::get_if<net::ConvolutionParams>(&layer.params);
-  w.key("layout").value(conv && conv->channels_last ? "channels_last" : "row-major");
+  const auto* pool = std::get_if<net::PoolingParams>(&layer.params);
+  bool channels_last = (conv && conv->channels_last) || (pool && pool->channels_last);
+  w.key("layout").value(channels_last ? "channels_last" : "row-major");
   w.key("origins").begin_array();
   for (const std::string& o : layer.origins) {
     const net::OriginInfo* info = net.find_origin(o);

@@ -103,6 +103,30 @@ TEST(FuseEpilogues, FoldsBiasResidualAndActivation) {
   }
 }
 
+TEST(LowerPrecision, CastsToTheLoweredTypeDisappear) {
+  // x -> relu -> cast(f32) -> relu -> cast(f16) -> relu -> y: after lowering to f16 both inner
+  // casts are casts to the type their input has; only the entry and exit casts remain.
+  net::Network n;
+  int x = n.add_input("x", {DType::kFloat32, ir::shape_of({2, 3, 6, 6})});
+  net::UnaryParams relu;
+  relu.op = net::UnaryOp::kRelu;
+  int a = *n.add(relu, {x}, "a");
+  int c32 = *n.add(net::CastParams{DType::kFloat32}, {a}, "to_f32");
+  int b = *n.add(relu, {c32}, "b");
+  int c16 = *n.add(net::CastParams{DType::kFloat16}, {b}, "to_f16");
+  int c = *n.add(relu, {c16}, "c");
+  int y = *n.add(net::CastParams{DType::kFloat32}, {c}, "to_out");
+  n.mark_output(y, "y");
+  auto low = build::lower_precision(n, DType::kFloat16);
+  ASSERT_TRUE(low.has_value()) << low.status().message();
+  size_t casts = 0;
+  for (const auto& layer : low->layers()) casts += layer.kind() == net::LayerKind::kCast;
+  EXPECT_EQ(casts, 2u);  // f32 input -> f16, f16 -> f32 output
+  EXPECT_EQ(low->tensor(low->outputs()[0]).type.dtype, DType::kFloat32);
+  auto ref = run(std::move(n)), got = run(std::move(*low));
+  for (size_t i = 0; i < ref[0].size(); ++i) EXPECT_NEAR(ref[0][i], got[0][i], 2e-3 + 2e-3 * std::abs(ref[0][i]));
+}
+
 TEST(LowerPrecision, HalfAndBFloat16AgreeWithFloat32) {
   for (DType dt : {DType::kFloat16, DType::kBFloat16}) {
     net::Network net = resnet_like();
@@ -197,6 +221,75 @@ TEST(ChannelsLast, SqueezeExcitationStaysNhwc) {
     ASSERT_TRUE(ctx->run({{in.data(), DType::kFloat32, {2, 4, 5, 5}}}, {{(e == &ea ? oa : ob).data(), DType::kFloat32, {2, 6}}}).is_ok());
   }
   for (size_t i = 0; i < oa.size(); ++i) EXPECT_NEAR(oa[i], ob[i], 1e-5) << i;
+}
+
+net::PoolingParams pooling(net::PoolKind kind, std::vector<int64_t> k, std::vector<int64_t> s, std::vector<int64_t> pad,
+                           bool ceil_mode = false, bool count_include_pad = true, std::vector<int64_t> dil = {1, 1}) {
+  net::PoolingParams p;
+  p.kind = kind;
+  p.kernel = std::move(k);
+  p.stride = std::move(s);
+  p.padding = std::move(pad);
+  p.dilation = std::move(dil);
+  p.ceil_mode = ceil_mode;
+  p.count_include_pad = count_include_pad;
+  return p;
+}
+
+// x -> avg pool (plain: nothing before it is NHWC) -> conv -> relu -> `pool` -> conv -> y.
+net::Network conv_pool_conv(const net::PoolingParams& pool) {
+  net::Network n;
+  int x = n.add_input("x", {DType::kFloat32, ir::shape_of({2, 3, 6, 6})});
+  int pre = *n.add(pooling(net::PoolKind::kAvg, {3, 3}, {1, 1}, {1, 1}), {x}, "pre_pool");
+  net::ConvolutionParams c;
+  c.stride = c.dilation = {1, 1};
+  c.padding = {1, 1};
+  c.output_padding = {0, 0};
+  int y = *n.add(c, {pre, n.add_constant("w1", random_constant({4, 3, 3, 3}, 21))}, "conv1");
+  net::UnaryParams relu;
+  relu.op = net::UnaryOp::kRelu;
+  y = *n.add(relu, {y}, "relu");
+  y = *n.add(pool, {y}, "pool");
+  c.padding = {0, 0};
+  y = *n.add(c, {y, n.add_constant("w2", random_constant({5, 4, 1, 1}, 22))}, "conv2");
+  n.mark_output(y, "y");
+  return n;
+}
+
+TEST(ChannelsLast, PoolingBetweenConvolutionsStaysNhwc) {
+  using net::PoolKind;
+  const std::vector<net::PoolingParams> pools{
+      pooling(PoolKind::kMax, {3, 3}, {2, 2}, {1, 1}),
+      pooling(PoolKind::kMax, {3, 3}, {2, 2}, {1, 1}, true),
+      pooling(PoolKind::kMax, {2, 3}, {1, 2}, {1, 1}, false, true, {2, 1}),
+      pooling(PoolKind::kAvg, {3, 3}, {2, 2}, {1, 1}),
+      pooling(PoolKind::kAvg, {3, 3}, {2, 2}, {1, 1}, false, false),
+      pooling(PoolKind::kAvg, {3, 3}, {2, 2}, {1, 1}, true, false),
+      pooling(PoolKind::kAvg, {2, 2}, {2, 2}, {1, 0}, true, true),
+  };
+  for (DType dt : {DType::kFloat32, DType::kFloat16}) {
+    for (size_t i = 0; i < pools.size(); ++i) {
+      SCOPED_TRACE(str_cat(ir::dtype_name(dt), " pool #", i, " ", net::enum_name(pools[i].kind)));
+      auto low = dt == DType::kFloat16 ? build::lower_precision(conv_pool_conv(pools[i]), dt)
+                                       : Expected<net::Network>(conv_pool_conv(pools[i]));
+      ASSERT_TRUE(low.has_value()) << low.status().message();
+      int permutes = 0;
+      auto nhwc = build::channels_last(*low, {dt}, &permutes);
+      ASSERT_TRUE(nhwc.has_value()) << nhwc.status().message();
+      // One permute into NHWC after the plain pre-pool, one back for the output: none around
+      // the pooling between the convolutions.
+      EXPECT_EQ(permutes, 2);
+      std::vector<bool> pools_nhwc;
+      for (const auto& layer : nhwc->layers()) {
+        if (const auto* p = std::get_if<net::PoolingParams>(&layer.params)) pools_nhwc.push_back(p->channels_last);
+      }
+      EXPECT_EQ(pools_nhwc, (std::vector<bool>{false, true}));
+      auto a = run(*low), b = run(std::move(*nhwc));
+      ASSERT_EQ(a.size(), 1u);
+      ASSERT_EQ(a[0].size(), b[0].size());
+      for (size_t k = 0; k < a[0].size(); ++k) EXPECT_NEAR(a[0][k], b[0][k], 1e-5 + 1e-3 * std::abs(a[0][k])) << k;
+    }
+  }
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "cpu_kernels_util.h"
 #include "net/layers.h"
+#include "net/network.h"
 
 namespace ingot::kernels::cpu::testing {
 namespace {
@@ -357,6 +358,62 @@ TEST(CpuPooling, ReducedPrecisionMatchesRoundedF32) {
     Tensor xh = as(x, dt);
     expect_exact(run1(p, {&xh}, dt, {1, 2, 4, 4}).values(), rounded(y.values(), dt));
   }
+}
+
+Tensor permuted(Tensor& t, Dims perm) {
+  Dims dims;
+  for (int64_t a : perm) dims.push_back(t.dims[static_cast<size_t>(a)]);
+  net::PermuteParams p;
+  p.perm = std::move(perm);
+  return run1(p, {&t}, t.dtype, dims);
+}
+
+// Channels-last pooling (x [N, H, W, C]) is the NCHW pooling of the permuted input, permuted
+// back, exactly: same taps in the same order (NaN handling included), same divisors.
+TEST(CpuPooling, ChannelsLastEqualsPermutedNchw) {
+  const Dims to_nhwc{0, 2, 3, 1};
+  const std::vector<PoolingParams> configs{
+      pool_params(PoolKind::kMax, {3, 3}, {2, 2}, {1, 1}),
+      pool_params(PoolKind::kMax, {2, 3}, {1, 2}, {1, 0}, true),
+      pool_params(PoolKind::kMax, {3, 2}, {2, 1}, {1, 1}, false, true, 0, {2, 1}),
+      pool_params(PoolKind::kAvg, {3, 3}, {2, 2}, {1, 1}),
+      pool_params(PoolKind::kAvg, {3, 3}, {2, 2}, {1, 1}, true, false),
+      pool_params(PoolKind::kAvg, {2, 3}, {2, 1}, {1, 1}, true, true),
+      pool_params(PoolKind::kAvg, {2, 2}, {1, 2}, {0, 1}, false, false, 3),
+  };
+  int seed = 0;
+  for (DType dt : {DType::kFloat32, DType::kFloat16, DType::kInt32}) {
+    for (const PoolingParams& p : configs) {
+      std::vector<double> values = random_values(2 * 5 * 7 * 9, static_cast<uint32_t>(++seed), -8.0, 8.0);
+      if (dt != DType::kInt32) {
+        for (size_t i = 3; i < values.size(); i += 17) values[i] = std::nan("");
+      }
+      if (dt == DType::kInt32) {
+        for (double& v : values) v = std::round(v * 4);
+      }
+      Tensor x = make(dt, {2, 5, 7, 9}, values);
+      ir::TensorType xt{dt, ir::shape_of(x.dims)};
+      auto types = net::infer_types(p, {&xt});
+      ASSERT_TRUE(types.has_value()) << types.status().message();
+      Dims out = *ir::static_dims((*types)[0].shape);
+      Tensor y = run1(p, {&x}, dt, out);
+      Tensor x_nhwc = permuted(x, to_nhwc);
+      PoolingParams q = p;
+      q.channels_last = true;
+      Tensor y_nhwc = run1(q, {&x_nhwc}, dt, {out[0], out[2], out[3], out[1]});
+      std::string what = str_cat(net::enum_name(p.kind), " ", ir::dtype_name(dt), " case ", seed);
+      expect_exact(y_nhwc.values(), permuted(y, to_nhwc).values(), what.c_str());
+    }
+  }
+}
+
+TEST(CpuPooling, ChannelsLastNeedsRank4) {
+  Tensor x = random(DType::kFloat32, {1, 4, 3}, 1);
+  PoolingParams p = pool_params(PoolKind::kMax, {2}, {1}, {0});
+  p.channels_last = true;
+  Status s = run_status(p, {&x}, DType::kFloat32, {1, 3, 3});
+  EXPECT_FALSE(s.is_ok());
+  EXPECT_NE(s.message().find("channels_last needs a 2-d kernel and a rank-4 input"), std::string::npos) << s.message();
 }
 
 }  // namespace

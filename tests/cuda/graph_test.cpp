@@ -184,6 +184,8 @@ TEST(CudaKernelsContract, SupportsOwnKindsOnly) {
   EXPECT_FALSE(supports(CastParams{.to = DType::kFloat64}, {F32}));
   EXPECT_FALSE(supports(GatherParams{}, {F16, F32}));
   EXPECT_FALSE(supports(PoolingParams{.kind = PoolKind::kAvg, .kernel = {2}, .stride = {1}, .padding = {0}, .dilation = {2}}, {F32}));
+  EXPECT_TRUE(supports(PoolingParams{.kernel = {3, 3}, .stride = {2, 2}, .padding = {1, 1}, .dilation = {1, 1}, .channels_last = true}, {F16}));
+  EXPECT_FALSE(supports(PoolingParams{.kernel = {3}, .stride = {2}, .padding = {1}, .dilation = {1}, .channels_last = true}, {F16}));
   EXPECT_FALSE(supports(UnaryParams{.op = UnaryOp::kRelu}, {DType::kFloat64}));
 }
 
@@ -214,6 +216,13 @@ TEST(CudaKernelsContract, ErrorsBeforeTouchingTheDevice) {
   EXPECT_EQ(s.code(), ErrorCode::kUnsupported) << s.message();
 
   s = launch(PermuteParams{.perm = {0, 0}}, {t(F32, {2, 2})}, {t(F32, {2, 2})}, nullptr);
+  EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument) << s.message();
+
+  // Channels-last pooling: the channels are the last dim of input and output.
+  PoolingParams nhwc{.kernel = {3, 3}, .stride = {2, 2}, .padding = {1, 1}, .dilation = {1, 1}, .channels_last = true};
+  s = launch(nhwc, {t(F16, {1, 8, 8, 16})}, {t(F16, {1, 16, 4, 4})}, nullptr);
+  EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument) << s.message();
+  s = launch(nhwc, {t(F16, {1, 16, 8, 8, 2})}, {t(F16, {1, 16, 4, 4, 2})}, nullptr);
   EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument) << s.message();
 }
 

@@ -1,4 +1,4 @@
-// ingot_cuda_kernel_bench: times a few hot kernels on BERT / ViT shapes in fp16 with CUDA
+// ingot_cuda_kernel_bench: times a few hot kernels on BERT / ViT / ResNet shapes in fp16 with CUDA
 // events and prints the achieved bandwidth (bytes read + written once / time). Not a test.
 //
 //   ingot_cuda_kernel_bench [iterations]
@@ -43,9 +43,10 @@ int64_t numel(const std::vector<int64_t>& d) {
   return n;
 }
 
-// Times `params` on f16 inputs of the given shapes (output shaped like the first input).
+// Times `params` on f16 inputs of the given shapes; the output is shaped `out_dims`, or like the
+// first input when that is empty.
 void bench(const char* name, const net::LayerParams& params, const std::vector<std::vector<int64_t>>& in_dims,
-           const std::vector<DType>& in_types, int iters, cudaStream_t stream) {
+           const std::vector<DType>& in_types, int iters, cudaStream_t stream, std::vector<int64_t> out_dims = {}) {
   std::vector<Buffer*> owned;
   std::vector<DeviceTensor> in;
   double bytes = 0;
@@ -55,9 +56,10 @@ void bench(const char* name, const net::LayerParams& params, const std::vector<s
     in.push_back(DeviceTensor{owned.back()->ptr, in_types[i], in_dims[i]});
     bytes += static_cast<double>(b);
   }
-  size_t out_bytes = static_cast<size_t>(numel(in_dims[0])) * 2;
+  if (out_dims.empty()) out_dims = in_dims[0];
+  size_t out_bytes = static_cast<size_t>(numel(out_dims)) * 2;
   owned.push_back(new Buffer(out_bytes));
-  std::vector<DeviceTensor> out{DeviceTensor{owned.back()->ptr, DType::kFloat16, in_dims[0]}};
+  std::vector<DeviceTensor> out{DeviceTensor{owned.back()->ptr, DType::kFloat16, out_dims}};
   bytes += static_cast<double>(out_bytes);
 
   for (int i = 0; i < 10; ++i) {
@@ -125,6 +127,24 @@ int main(int argc, char** argv) {
     bench("add_bias", net::ElementwiseParams{.op = net::BinaryOp::kAdd}, {{s.rows, 4 * s.hidden}, {4 * s.hidden}}, {H, H},
           iters, stream);
     bench("gelu", net::UnaryParams{.op = net::UnaryOp::kGeluErf}, {{s.rows, 4 * s.hidden}}, {H}, iters, stream);
+  }
+  // ResNet's stem max-pool: NCHW, NHWC, and the two permutes that NCHW pooling costs an NHWC
+  // network.
+  for (int64_t n : {1, 32}) {
+    std::printf("-- resnet-50 stem pooling bs%lld\n", static_cast<long long>(n));
+    net::PoolingParams pool{.kernel = {3, 3}, .stride = {2, 2}, .padding = {1, 1}, .dilation = {1, 1}};
+    bench("max_pool nchw", pool, {{n, 64, 112, 112}}, {H}, iters, stream, {n, 64, 56, 56});
+    bench("permute nhwc->nchw", net::PermuteParams{.perm = {0, 3, 1, 2}}, {{n, 112, 112, 64}}, {H}, iters, stream,
+          {n, 64, 112, 112});
+    bench("permute nchw->nhwc", net::PermuteParams{.perm = {0, 2, 3, 1}}, {{n, 64, 56, 56}}, {H}, iters, stream,
+          {n, 56, 56, 64});
+    pool.channels_last = true;
+    bench("max_pool nhwc", pool, {{n, 112, 112, 64}}, {H}, iters, stream, {n, 56, 56, 64});
+    pool.kind = net::PoolKind::kAvg;
+    bench("avg_pool nhwc", pool, {{n, 112, 112, 64}}, {H}, iters, stream, {n, 56, 56, 64});
+    bench("max_pool nhwc c=66", net::PoolingParams{.kernel = {3, 3}, .stride = {2, 2}, .padding = {1, 1},
+                                                   .dilation = {1, 1}, .channels_last = true},
+          {{n, 112, 112, 66}}, {H}, iters, stream, {n, 56, 56, 66});
   }
   std::printf("-- large (bandwidth)\n");
   bench("add", net::ElementwiseParams{.op = net::BinaryOp::kAdd}, {{64 << 20}, {64 << 20}}, {H, H}, 20, stream);

@@ -481,6 +481,42 @@ std::vector<Case> pooling_cases() {
   add("max1d_f32", pool(PoolKind::kMax, {3}, {2}, {0}, {1}), in(F32, {2, 3, 11}));
   add("max3d_f32", pool(PoolKind::kMax, {2, 2, 2}, {2, 2, 2}, {0, 0, 0}, {1, 1, 1}), in(F32, {1, 2, 5, 6, 7}));
   add("avg3d_f32_pad", pool(PoolKind::kAvg, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, {1, 1, 1}, false, false), in(F32, {1, 2, 5, 6, 7}));
+
+  // Channels-last (x [N, H, W, C]): vector widths 8 / 4 / 2 / 1 by channel count and alignment.
+  auto nhwc = [](PoolingParams p) {
+    p.channels_last = true;
+    return p;
+  };
+  const PoolingParams max3s2p1 = pool(PoolKind::kMax, {3, 3}, {2, 2}, {1, 1}, {1, 1});
+  add("nhwc_max_f16_stem", nhwc(max3s2p1), in(F16, {1, 112, 112, 64}));
+  add("nhwc_max_f16_c64", nhwc(max3s2p1), in(F16, {2, 9, 9, 64}));
+  add("nhwc_max_bf16_c12", nhwc(max3s2p1), in(BF16, {2, 9, 9, 12}));
+  add("nhwc_max_f16_c6", nhwc(max3s2p1), in(F16, {1, 8, 7, 6}));
+  add("nhwc_max_f16_c5", nhwc(max3s2p1), in(F16, {2, 7, 8, 5}));
+  add("nhwc_max_f16_misaligned2", nhwc(max3s2p1), misaligned(in(F16, {1, 9, 9, 64}), 2));
+  add("nhwc_max_f16_misaligned1", nhwc(max3s2p1), misaligned(in(F16, {1, 9, 9, 64}), 1));
+  Case out_mis = make_case("nhwc_max_f16_out_misaligned", nhwc(max3s2p1), {in(F16, {1, 9, 9, 32})});
+  out_mis.out_misalign = 4;
+  v.push_back(out_mis);
+  add("nhwc_max_f16_specials", nhwc(pool(PoolKind::kMax, {2, 2}, {2, 2}, {0, 0}, {1, 1})), in(F16, {2, 8, 8, 16}, specials()));
+  add("nhwc_max_f32_specials", nhwc(max3s2p1), in(F32, {2, 8, 8, 8}, specials()));
+  add("nhwc_max_f32_dilation", nhwc(pool(PoolKind::kMax, {3, 3}, {1, 1}, {1, 1}, {2, 2})), in(F32, {1, 10, 10, 8}));
+  add("nhwc_max_f32_ceil", nhwc(pool(PoolKind::kMax, {3, 3}, {2, 2}, {0, 0}, {1, 1}, true)), in(F32, {1, 10, 10, 3}));
+  add("nhwc_max_f16_rect", nhwc(pool(PoolKind::kMax, {2, 3}, {1, 2}, {1, 0}, {1, 1})), in(F16, {2, 5, 9, 24}));
+  add("nhwc_max_i8", nhwc(pool(PoolKind::kMax, {2, 2}, {2, 2}, {0, 0}, {1, 1})), in(I8, {1, 6, 6, 3}));
+  add("nhwc_max_i64", nhwc(max3s2p1), in(I64, {1, 6, 6, 4}));
+  add("nhwc_avg_f16_include_pad", nhwc(pool(PoolKind::kAvg, {3, 3}, {2, 2}, {1, 1}, {1, 1}, false, true)), in(F16, {2, 9, 9, 32}));
+  add("nhwc_avg_f16_exclude_pad", nhwc(pool(PoolKind::kAvg, {3, 3}, {2, 2}, {1, 1}, {1, 1}, false, false)), in(F16, {2, 9, 9, 32}));
+  add("nhwc_avg_f32_ceil_include", nhwc(pool(PoolKind::kAvg, {3, 3}, {2, 2}, {1, 1}, {1, 1}, true, true)), in(F32, {1, 10, 10, 4}));
+  add("nhwc_avg_bf16_ceil_exclude", nhwc(pool(PoolKind::kAvg, {2, 2}, {2, 2}, {1, 1}, {1, 1}, true, false)), in(BF16, {1, 7, 7, 10}));
+  add("nhwc_avg_f32_divisor", nhwc(pool(PoolKind::kAvg, {2, 2}, {2, 2}, {0, 0}, {1, 1}, false, true, 3)), in(F32, {1, 6, 6, 2}));
+  add("nhwc_avg_f16_global", nhwc(pool(PoolKind::kAvg, {7, 7}, {7, 7}, {0, 0}, {1, 1})), in(F16, {2, 7, 7, 64}));
+  add("nhwc_avg_i32", nhwc(pool(PoolKind::kAvg, {3, 3}, {2, 2}, {1, 1}, {1, 1})), in(I32, {1, 8, 8, 2}));
+  add("nhwc_avg_u8_exclude_pad", nhwc(pool(PoolKind::kAvg, {3, 3}, {2, 2}, {1, 1}, {1, 1}, true, false)), in(U8, {2, 7, 7, 3}));
+  add("nhwc_max_f16_empty", nhwc(max3s2p1), in(F16, {0, 9, 9, 8}));
+  // No input rows, but padding makes an output row (every window is in the padding).
+  add("nhwc_max_f16_no_rows", nhwc(pool(PoolKind::kMax, {2, 2}, {1, 1}, {1, 1}, {1, 1})), in(F16, {1, 0, 3, 8}));
+  add("nhwc_avg_f32_no_rows", nhwc(pool(PoolKind::kAvg, {2, 2}, {1, 1}, {1, 1}, {1, 1}, false, false)), in(F32, {1, 0, 3, 4}));
   return v;
 }
 
@@ -634,6 +670,25 @@ std::vector<Case> random_cases() {
     p.ceil_mode = pick(0, 1) == 1;
     p.count_include_pad = pick(0, 1) == 1;
     v.push_back(make_case(name("pooling", i), p, {in(t, x)}));
+  }
+  for (int i = 0; i < 20; ++i) {
+    DType t = all[pick(0, 6)];  // no bool
+    PoolingParams p;
+    p.kind = pick(0, 1) ? PoolKind::kMax : PoolKind::kAvg;
+    p.channels_last = true;
+    Dims x{pick(1, 2)};
+    for (int d = 0; d < 2; ++d) {
+      int64_t k = pick(1, 3), dil = p.kind == PoolKind::kMax ? pick(1, 2) : 1;
+      p.kernel.push_back(k);
+      p.stride.push_back(pick(1, 3));
+      p.dilation.push_back(dil);
+      p.padding.push_back(pick(0, static_cast<int>(k * dil / 2)));
+      x.push_back(k * dil + pick(0, 6));
+    }
+    x.push_back(std::array<int64_t, 6>{1, 2, 3, 4, 8, 24}[static_cast<size_t>(pick(0, 5))]);  // every vector width
+    p.ceil_mode = pick(0, 1) == 1;
+    p.count_include_pad = pick(0, 1) == 1;
+    v.push_back(make_case(name("pooling_nhwc", i), p, {in(t, x)}));
   }
   return v;
 }

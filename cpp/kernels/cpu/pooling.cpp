@@ -1,4 +1,5 @@
-// Max and average pooling, 1-d to 3-d (run as 3-d with leading axes of size 1).
+// Max and average pooling, 1-d to 3-d (run as 3-d with leading axes of size 1), and 2-d
+// channels-last (NHWC): the same loops with the channels interleaved in memory.
 //
 // Average pooling divides as ATen's avg_pool does: a window's size is first clipped to the
 // padded input (which matters for the extra windows of ceil_mode), then to the input itself;
@@ -22,14 +23,18 @@ struct Geometry {
   int64_t stride[3] = {1, 1, 1};
   int64_t pad[3] = {0, 0, 0};
   int64_t dil[3] = {1, 1, 1};
+  int64_t channels = 1;
+  bool channels_last = false;  // an (n, c) plane's elements lie `channels` apart
 };
 
 Geometry make_geometry(const net::PoolingParams& p, const Dims& x, const Dims& y) {
   Geometry g;
-  size_t nsp = p.kernel.size(), shift = 3 - nsp;
+  size_t nsp = p.kernel.size(), shift = 3 - nsp, first = p.channels_last ? 1 : 2;
+  g.channels = p.channels_last ? x.back() : x[1];
+  g.channels_last = p.channels_last;
   for (size_t i = 0; i < nsp; ++i) {
-    g.in[shift + i] = x[2 + i];
-    g.out[shift + i] = y[2 + i];
+    g.in[shift + i] = x[first + i];
+    g.out[shift + i] = y[first + i];
     g.k[shift + i] = p.kernel[i];
     g.stride[shift + i] = p.stride[i];
     g.pad[shift + i] = p.padding[i];
@@ -51,16 +56,22 @@ Window window(const Geometry& g, int axis, int64_t o) {
   return w;
 }
 
-// Calls fn(output index, plane of input) for every output element of every (n, c) plane.
+// Element stride between neighbours along the innermost spatial axis.
+int64_t step_of(const Geometry& g) { return g.channels_last ? g.channels : 1; }
+
+// Calls fn(output index, plane of input, od, oh, ow) for every output element of every (n, c)
+// plane; the input element at spatial offset s of the plane is xp[s * step].
 template <typename T, typename Fn>
 void for_each_output(const Geometry& g, int64_t planes, const T* x, Fn&& fn) {
-  int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
-  int64_t o = 0;
+  int64_t in_plane = g.in[0] * g.in[1] * g.in[2], out_plane = g.out[0] * g.out[1] * g.out[2];
+  const int64_t step = step_of(g);
   for (int64_t pl = 0; pl < planes; ++pl) {
-    const T* xp = x + pl * in_plane;
+    int64_t n = pl / g.channels, c = pl % g.channels;
+    const T* xp = x + (g.channels_last ? n * in_plane * g.channels + c : pl * in_plane);
+    int64_t o = g.channels_last ? n * out_plane * g.channels + c : pl * out_plane;
     for (int64_t od = 0; od < g.out[0]; ++od) {
       for (int64_t oh = 0; oh < g.out[1]; ++oh) {
-        for (int64_t ow = 0; ow < g.out[2]; ++ow, ++o) fn(o, xp, od, oh, ow);
+        for (int64_t ow = 0; ow < g.out[2]; ++ow, o += step) fn(o, xp, od, oh, ow);
       }
     }
   }
@@ -69,6 +80,7 @@ void for_each_output(const Geometry& g, int64_t planes, const T* x, Fn&& fn) {
 // Max over the window's taps that fall inside the input; NaN wins.
 template <typename T, typename Acc>
 void max_pool(const Geometry& g, int64_t planes, const T* x, Acc* y, Acc lowest) {
+  const int64_t step = step_of(g);
   for_each_output(g, planes, x, [&](int64_t o, const T* xp, int64_t od, int64_t oh, int64_t ow) {
     Acc best = lowest;
     for (int64_t kd = 0; kd < g.k[0]; ++kd) {
@@ -77,11 +89,11 @@ void max_pool(const Geometry& g, int64_t planes, const T* x, Acc* y, Acc lowest)
       for (int64_t kh = 0; kh < g.k[1]; ++kh) {
         int64_t ih = oh * g.stride[1] - g.pad[1] + kh * g.dil[1];
         if (ih < 0 || ih >= g.in[1]) continue;
-        const T* row = xp + (id * g.in[1] + ih) * g.in[2];
+        const T* row = xp + (id * g.in[1] + ih) * g.in[2] * step;
         for (int64_t kw = 0; kw < g.k[2]; ++kw) {
           int64_t iw = ow * g.stride[2] - g.pad[2] + kw * g.dil[2];
           if (iw < 0 || iw >= g.in[2]) continue;
-          Acc v = row[iw];
+          Acc v = row[iw * step];
           if (v > best || v != v) best = v;  // v != v: NaN
         }
       }
@@ -93,6 +105,7 @@ void max_pool(const Geometry& g, int64_t planes, const T* x, Acc* y, Acc lowest)
 // Sum over the window and its divisor; Acc is double for floating inputs, int64 for integers.
 template <typename T, typename Acc, typename Divide>
 void avg_pool(const Geometry& g, const net::PoolingParams& p, int64_t planes, const T* x, Acc* y, Divide divide) {
+  const int64_t step = step_of(g);
   for_each_output(g, planes, x, [&](int64_t o, const T* xp, int64_t od, int64_t oh, int64_t ow) {
     Window wd = window(g, 0, od), wh = window(g, 1, oh), ww = window(g, 2, ow);
     if (wd.begin >= wd.end || wh.begin >= wh.end || ww.begin >= ww.end) {
@@ -102,8 +115,8 @@ void avg_pool(const Geometry& g, const net::PoolingParams& p, int64_t planes, co
     Acc sum = Acc(0);
     for (int64_t id = wd.begin; id < wd.end; ++id) {
       for (int64_t ih = wh.begin; ih < wh.end; ++ih) {
-        const T* row = xp + (id * g.in[1] + ih) * g.in[2];
-        for (int64_t iw = ww.begin; iw < ww.end; ++iw) sum += static_cast<Acc>(row[iw]);
+        const T* row = xp + (id * g.in[1] + ih) * g.in[2] * step;
+        for (int64_t iw = ww.begin; iw < ww.end; ++iw) sum += static_cast<Acc>(row[iw * step]);
       }
     }
     int64_t divisor = p.divisor_override;
@@ -122,8 +135,11 @@ Status run(const net::PoolingParams& p, const Tensors& in, const Tensors& out) {
       if (d != 1) return unsupported("pooling: average pooling with dilation ", ingot::shape_str(p.dilation));
     }
   }
+  if (p.channels_last && (x.dims.size() != 4 || p.kernel.size() != 2)) {
+    return invalid_argument("pooling: channels_last needs a 2-d kernel and a rank-4 input, got ", ingot::shape_str(x.dims));
+  }
   Geometry g = make_geometry(p, x.dims, y.dims);
-  int64_t planes = x.dims[0] * x.dims[1];
+  int64_t planes = x.dims[0] * g.channels;
   if (is_float_dtype(x.dtype)) {
     FloatInput fx(x);
     std::vector<double> acc(static_cast<size_t>(y.numel()));

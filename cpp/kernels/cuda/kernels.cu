@@ -94,6 +94,7 @@ bool supports_kind(const net::GatherParams&, const std::vector<DType>& d) {
 }
 bool supports_kind(const net::PoolingParams& p, const std::vector<DType>& d) {
   if (d.size() != 1 || p.kind >= net::PoolKind::kCount) return false;
+  if (p.channels_last && p.kernel.size() != 2) return false;
   if (p.kind == net::PoolKind::kAvg) {
     for (int64_t v : p.dilation) {
       if (v != 1) return false;

@@ -118,6 +118,229 @@ __global__ void __launch_bounds__(kThreads) pool_kernel(const __grid_constant__ 
   }
 }
 
+// ---------------------------------------------------------------- channels-last (NHWC, 2-d)
+
+// One thread per VEC consecutive channels of one output pixel: neighbouring threads read
+// neighbouring channels (coalesced), VEC * sizeof(T) bytes per access.
+struct NhwcArgs {
+  const void* x = nullptr;
+  void* y = nullptr;
+  int64_t total = 0;  // output pixels * channel groups
+  int64_t channels = 1;
+  int64_t in[2] = {1, 1};
+  int64_t k[2] = {1, 1};
+  int64_t stride[2] = {1, 1};
+  int64_t pad[2] = {0, 0};
+  int64_t dil[2] = {1, 1};
+  Divisor groups;      // channels / VEC
+  Divisor out_div[2];  // output height, width
+  bool max = true;
+  bool count_include_pad = true;
+  int64_t divisor_override = 0;
+  bool narrow = true;
+};
+
+// Calls fn(taps) with the VEC channels of every tap of the window at (oh, ow) that lies inside the
+// input, in window order (the CPU reference's). With the kernel size known at compile time
+// (KH, KW > 0) every tap is loaded first, from a position clamped into the input, so that the
+// loads issue back to back; the taps outside the input are then skipped.
+template <typename T, int VEC, int KH, int KW, typename Fn>
+__device__ __forceinline__ void for_each_tap(const NhwcArgs& a, const T* xn, int64_t oh, int64_t ow, Fn&& fn) {
+  const int64_t row = a.in[1] * a.channels;  // elements per input row
+  const int64_t h0 = oh * a.stride[0] - a.pad[0], w0 = ow * a.stride[1] - a.pad[1];
+  if constexpr (KH > 0 && KW > 0) {
+    T taps[KH][KW][VEC];
+    bool inside[KH][KW];
+#pragma unroll
+    for (int kh = 0; kh < KH; ++kh) {
+      const int64_t ih = h0 + kh * a.dil[0];
+      const int64_t ch = ih < 0 ? 0 : ih >= a.in[0] ? a.in[0] - 1 : ih;
+#pragma unroll
+      for (int kw = 0; kw < KW; ++kw) {
+        const int64_t iw = w0 + kw * a.dil[1];
+        const int64_t cw = iw < 0 ? 0 : iw >= a.in[1] ? a.in[1] - 1 : iw;
+        inside[kh][kw] = ih == ch && iw == cw;
+        load_group_raw<VEC>(xn + ch * row + cw * a.channels, 1, VEC, true, taps[kh][kw]);
+      }
+    }
+#pragma unroll
+    for (int kh = 0; kh < KH; ++kh) {
+#pragma unroll
+      for (int kw = 0; kw < KW; ++kw) {
+        if (inside[kh][kw]) fn(taps[kh][kw]);
+      }
+    }
+  } else {
+    T taps[VEC];
+    for (int64_t kh = 0; kh < a.k[0]; ++kh) {
+      const int64_t ih = h0 + kh * a.dil[0];
+      if (ih < 0 || ih >= a.in[0]) continue;
+      for (int64_t kw = 0; kw < a.k[1]; ++kw) {
+        const int64_t iw = w0 + kw * a.dil[1];
+        if (iw < 0 || iw >= a.in[1]) continue;
+        load_group_raw<VEC>(xn + ih * row + iw * a.channels, 1, VEC, true, taps);
+        fn(taps);
+      }
+    }
+  }
+}
+
+// KH, KW: the kernel size when it is one of the compiled-in ones, else 0 (read from the args).
+template <typename T, int VEC, int KH, int KW>
+__global__ void __launch_bounds__(kThreads) pool_nhwc_kernel(const __grid_constant__ NhwcArgs a) {
+  const T* x = static_cast<const T*>(a.x);
+  T* y = static_cast<T*>(a.y);
+  for (int64_t o = global_thread(); o < a.total; o += grid_threads()) {
+    const int64_t pixel = a.groups.div(o, a.narrow);
+    const int64_t c = (o - pixel * a.groups.value) * VEC;
+    const int64_t q = a.out_div[1].div(pixel, a.narrow);
+    const int64_t ow = pixel - q * a.out_div[1].value;
+    const int64_t n = a.out_div[0].div(q, a.narrow);
+    const int64_t oh = q - n * a.out_div[0].value;
+    const T* xn = x + n * a.in[0] * a.in[1] * a.channels + c;
+    T v[VEC];
+    if (a.max) {
+      // Best replaced when v > best or v is NaN, tap by tap, as on the CPU.
+      if constexpr (kIsFloat<T>) {
+        float best[VEC];
+#pragma unroll
+        for (int j = 0; j < VEC; ++j) best[j] = -__builtin_huge_valf();
+        for_each_tap<T, VEC, KH, KW>(a, xn, oh, ow, [&](const T (&t)[VEC]) {
+#pragma unroll
+          for (int j = 0; j < VEC; ++j) {
+            float f = to_float(t[j]);
+            if (f > best[j] || f != f) best[j] = f;
+          }
+        });
+#pragma unroll
+        for (int j = 0; j < VEC; ++j) v[j] = from_float<T>(best[j]);
+      } else {
+        int64_t best[VEC];
+#pragma unroll
+        for (int j = 0; j < VEC; ++j) best[j] = INT64_MIN;
+        for_each_tap<T, VEC, KH, KW>(a, xn, oh, ow, [&](const T (&t)[VEC]) {
+#pragma unroll
+          for (int j = 0; j < VEC; ++j) {
+            int64_t i = to_int(t[j]);
+            if (i > best[j]) best[j] = i;
+          }
+        });
+#pragma unroll
+        for (int j = 0; j < VEC; ++j) v[j] = from_int<T>(best[j]);
+      }
+      store_group_raw<VEC>(y + o * VEC, VEC, true, v);  // y + pixel * channels + c
+      continue;
+    }
+    // Average (no dilation): the window along each axis, clipped to the padded input and to the
+    // input; the taps inside the input are those of the second.
+    int64_t begin[2], end[2], padded[2];
+    const int64_t pos[2] = {oh, ow};
+#pragma unroll
+    for (int d = 0; d < 2; ++d) {
+      int64_t b = pos[d] * a.stride[d] - a.pad[d];
+      int64_t e = b + a.k[d] < a.in[d] + a.pad[d] ? b + a.k[d] : a.in[d] + a.pad[d];
+      padded[d] = e - b;
+      begin[d] = b > 0 ? b : 0;
+      end[d] = e < a.in[d] ? e : a.in[d];
+    }
+    int64_t divisor = a.divisor_override;
+    if (divisor == 0 && a.count_include_pad) divisor = padded[0] * padded[1];
+    if (divisor == 0) divisor = (end[0] - begin[0]) * (end[1] - begin[1]);
+    if (begin[0] >= end[0] || begin[1] >= end[1]) divisor = 1;  // no taps: the sums stay 0, as on the CPU
+    if constexpr (kIsFloat<T>) {
+      double sum[VEC];
+#pragma unroll
+      for (int j = 0; j < VEC; ++j) sum[j] = 0.0;
+      for_each_tap<T, VEC, KH, KW>(a, xn, oh, ow, [&](const T (&t)[VEC]) {
+#pragma unroll
+        for (int j = 0; j < VEC; ++j) sum[j] += static_cast<double>(to_float(t[j]));
+      });
+#pragma unroll
+      for (int j = 0; j < VEC; ++j) v[j] = from_float<T>(static_cast<float>(sum[j] / static_cast<double>(divisor)));
+    } else {
+      int64_t sum[VEC];
+#pragma unroll
+      for (int j = 0; j < VEC; ++j) sum[j] = 0;
+      for_each_tap<T, VEC, KH, KW>(a, xn, oh, ow, [&](const T (&t)[VEC]) {
+#pragma unroll
+        for (int j = 0; j < VEC; ++j) sum[j] += to_int(t[j]);
+      });
+#pragma unroll
+      for (int j = 0; j < VEC; ++j) v[j] = from_int<T>(sum[j] / divisor);
+    }
+    store_group_raw<VEC>(y + o * VEC, VEC, true, v);
+  }
+}
+
+// The widest access (at most 16 bytes, floating types only) that divides the channels and that
+// both tensors' base pointers are aligned to; 1 otherwise.
+template <typename T>
+int nhwc_vector_width(int64_t channels, const void* x, const void* y) {
+  if constexpr (!kIsFloat<T>) {
+    return 1;
+  } else {
+    for (int v = kVec16<T>; v > 1; v /= 2) {
+      size_t bytes = static_cast<size_t>(v) * sizeof(T);
+      if (channels % v == 0 && aligned_to(x, bytes) && aligned_to(y, bytes)) return v;
+    }
+    return 1;
+  }
+}
+
+// Floating types get kernels for the common 3x3 and 2x2 windows (over an input that is not empty:
+// their loads are clamped into it); everything else reads the window size from the args.
+template <typename T, int VEC>
+void launch_nhwc_as(const NhwcArgs& args, cudaStream_t stream) {
+  NhwcArgs a = args;
+  a.groups = Divisor::make(a.channels / VEC);
+  a.total = a.total / VEC;
+  auto kernel = pool_nhwc_kernel<T, VEC, 0, 0>;
+  if constexpr (kIsFloat<T>) {
+    const bool any_input = a.in[0] > 0 && a.in[1] > 0;
+    if (any_input && a.k[0] == 3 && a.k[1] == 3) kernel = pool_nhwc_kernel<T, VEC, 3, 3>;
+    if (any_input && a.k[0] == 2 && a.k[1] == 2) kernel = pool_nhwc_kernel<T, VEC, 2, 2>;
+  }
+  launch_kernel(kernel, grid_for(a.total, kThreads), kThreads, 0, stream, a);
+}
+
+// x [N, H, W, C] -> y [N, OH, OW, C], not empty; launch_pooling checked the parameters.
+Status launch_pooling_nhwc(const net::PoolingParams& p, const DeviceTensor& x, const DeviceTensor& y,
+                           cudaStream_t stream) {
+  const char* L = "pooling";
+  const int64_t total = y.numel();
+  NhwcArgs a;
+  a.x = x.data;
+  a.y = y.data;
+  a.total = total;  // elements; launch_nhwc_as divides by the vector width
+  a.channels = x.dims[3];
+  for (int d = 0; d < 2; ++d) {
+    a.in[d] = x.dims[1 + d];
+    a.out_div[d] = Divisor::make(y.dims[1 + d]);
+    a.k[d] = p.kernel[d];
+    a.stride[d] = p.stride[d];
+    a.pad[d] = p.padding[d];
+    a.dil[d] = p.dilation[d];
+  }
+  a.max = p.kind == net::PoolKind::kMax;
+  a.count_include_pad = p.count_include_pad;
+  a.divisor_override = p.divisor_override;
+  a.narrow = total < kNarrowLimit;
+  bool dispatched = visit_dtype(x.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    const int vec = nhwc_vector_width<T>(a.channels, x.data, y.data);
+    if constexpr (kIsFloat<T> && kVec16<T> >= 8) {
+      if (vec == 8) return launch_nhwc_as<T, 8>(a, stream);
+    }
+    if constexpr (kIsFloat<T>) {
+      if (vec == 4) return launch_nhwc_as<T, 4>(a, stream);
+      if (vec == 2) return launch_nhwc_as<T, 2>(a, stream);
+    }
+    launch_nhwc_as<T, 1>(a, stream);
+  });
+  if (!dispatched) return unsupported(L, ": dtype ", ir::dtype_name(x.dtype));
+  return check_launch(L);
+}
+
 }  // namespace
 
 Status launch_pooling(const net::PoolingParams& p, const Tensors& in, const Tensors& out, cudaStream_t stream) {
@@ -129,7 +352,13 @@ Status launch_pooling(const net::PoolingParams& p, const Tensors& in, const Tens
       p.padding.size() != nsp || p.dilation.size() != nsp) {
     return invalid_argument(L, ": input ", ingot::shape_str(x.dims), " does not fit a ", nsp, "-d kernel");
   }
-  if (y.dtype != x.dtype || y.dims[0] != x.dims[0] || y.dims[1] != x.dims[1]) return invalid_argument(L, ": output does not match the input");
+  if (p.channels_last && nsp != 2) {
+    return invalid_argument(L, ": channels_last needs a 2-d kernel and a rank-4 input, got ", ingot::shape_str(x.dims));
+  }
+  const size_t channel = p.channels_last ? 3 : 1;
+  if (y.dtype != x.dtype || y.dims[0] != x.dims[0] || y.dims[channel] != x.dims[channel]) {
+    return invalid_argument(L, ": output does not match the input");
+  }
   if (p.kind != net::PoolKind::kMax && p.kind != net::PoolKind::kAvg) return invalid_argument(L, ": unknown kind");
   for (size_t i = 0; i < nsp; ++i) {
     if (p.kernel[i] < 1 || p.stride[i] < 1 || p.dilation[i] < 1 || p.padding[i] < 0) {
@@ -141,6 +370,7 @@ Status launch_pooling(const net::PoolingParams& p, const Tensors& in, const Tens
   }
   int64_t total = y.numel();
   if (total == 0) return Status::ok();
+  if (p.channels_last) return launch_pooling_nhwc(p, x, y, stream);
 
   PoolArgs a;
   a.x = x.data;

@@ -1,5 +1,9 @@
 // Max and average pooling over 1 to 3 spatial dims of NCHW-style tensors (run as 3-d with
-// leading spatial dims of size 1): one thread per output element.
+// leading spatial dims of size 1): one thread per output element. Channels-last 2-d pooling
+// (x [N, H, W, C]) has its own kernel: one thread per group of consecutive channels of an output
+// pixel, read with vector accesses of up to 16 bytes (floating types, where the channel count
+// and the pointers' alignment allow; single elements otherwise); 3x3 and 2x2 windows are
+// compiled in, so that a thread issues all its loads at once.
 //
 // Semantics are the CPU reference's (kernels/cpu/pooling.cpp): max takes the window's taps
 // inside the input, NaN wins; average divides as ATen's avg_pool does (window clipped to the

@@ -340,7 +340,8 @@ Expected<std::vector<std::string>> CudaContext::tune(const BoundShapes& shapes, 
   for (size_t l = 0; l < net.layers().size(); ++l) {
     const net::Layer& layer = net.layers()[l];
     Tensors in = tensors(layer.inputs, shapes), out = tensors(layer.outputs, shapes);
-    if (level > 0 && (layer.kind() == net::LayerKind::kConvolution || layer.kind() == net::LayerKind::kMatMul)) {
+    if (level > 0 && (layer.kind() == net::LayerKind::kConvolution || layer.kind() == net::LayerKind::kMatMul ||
+                      layer.kind() == net::LayerKind::kAttention)) {
       std::string key = cache ? timing_key(device, shapes.params(net, l), keys(in), keys(out), env_.allow_tf32, level) : "";
       std::optional<CachedTactic> hit = cache ? cache->find(key) : std::nullopt;
       if (hit) {  // measured before: a runner with that tactic

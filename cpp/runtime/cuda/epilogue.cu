@@ -3,6 +3,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include <algorithm>
 #include <cfloat>
 
 #include "kernels/cuda/cuda_common.cuh"
@@ -151,6 +152,28 @@ Status launch_attention_softmax(const float* scores, void* probs, ir::DType prob
     default: return unsupported("attention softmax into ", ir::dtype_name(probs_dtype));
   }
   return kernels::cuda::detail::check_launch("attention softmax");
+}
+
+namespace {
+template <typename T>
+__global__ void mask_to_bias_kernel(const bool* mask, T* bias, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    bias[i] = mask[i] ? T(0.0f) : T(-INFINITY);
+  }
+}
+}  // namespace
+
+Status launch_mask_to_bias(const bool* mask, void* bias, ir::DType dtype, int64_t n, cudaStream_t stream) {
+  if (n == 0) return Status::ok();
+  int blocks = static_cast<int>(std::min<int64_t>((n + 255) / 256, 4096));
+  switch (dtype) {
+    case ir::DType::kFloat16: mask_to_bias_kernel<<<blocks, 256, 0, stream>>>(mask, static_cast<__half*>(bias), n); break;
+    case ir::DType::kBFloat16:
+      mask_to_bias_kernel<<<blocks, 256, 0, stream>>>(mask, static_cast<__nv_bfloat16*>(bias), n);
+      break;
+    default: return unsupported("mask bias in ", ir::dtype_name(dtype));
+  }
+  return kernels::cuda::detail::check_launch("attention mask to bias");
 }
 
 }  // namespace ingot::runtime::cuda

@@ -189,6 +189,8 @@ class AttentionRunner : public LayerRunner {
 }  // namespace
 
 std::unique_ptr<LayerRunner> make_matmul_runner(const std::string& tactic) { return std::make_unique<MatMulRunner>(tactic); }
-std::unique_ptr<LayerRunner> make_attention_runner(const std::string& tactic) { return std::make_unique<AttentionRunner>(tactic); }
+std::unique_ptr<LayerRunner> make_gemm_attention_runner(const std::string& tactic) {
+  return std::make_unique<AttentionRunner>(tactic);
+}
 
 }  // namespace ingot::runtime::cuda

@@ -53,7 +53,8 @@ class LayerRunner {
 std::unique_ptr<LayerRunner> make_conv_runner(const std::string& tactic);         // cuDNN graph API
 std::unique_ptr<LayerRunner> make_legacy_conv_runner(const std::string& tactic);  // cuDNN legacy API
 std::unique_ptr<LayerRunner> make_matmul_runner(const std::string& tactic);
-std::unique_ptr<LayerRunner> make_attention_runner(const std::string& tactic);
+std::unique_ptr<LayerRunner> make_attention_runner(const std::string& tactic);       // cuDNN SDPA, else:
+std::unique_ptr<LayerRunner> make_gemm_attention_runner(const std::string& tactic);  // GEMM + softmax + GEMM
 std::unique_ptr<LayerRunner> make_kernel_runner();  // kernels/cuda
 std::unique_ptr<LayerRunner> make_view_runner();    // a reshape view (plan::is_view): nothing to run
 std::unique_ptr<LayerRunner> make_runner(const net::Layer& layer);
@@ -88,6 +89,10 @@ struct AttentionSoftmax {
   int64_t mask_batch_strides[6] = {0, 0, 0, 0, 0, 0};
   int64_t mask_row_stride = 0, mask_col_stride = 0;
 };
+// bias[i] = mask[i] ? 0 : -inf, for n elements of a half-precision bias (fused attention takes
+// bool masks as an additive bias).
+Status launch_mask_to_bias(const bool* mask, void* bias, ir::DType dtype, int64_t n, cudaStream_t stream);
+
 Status launch_attention_softmax(const float* scores, void* probs, ir::DType probs_dtype, const AttentionSoftmax& a,
                                 cudaStream_t stream);
 
