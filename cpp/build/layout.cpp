@@ -40,6 +40,7 @@ class LayoutPass {
       out.mark_output(id, net_.output_names()[i]);
     }
     if (permutes) *permutes = permutes_;
+    out.copy_origin_info(net_);  // op and nn.Module path of every origin node, for reports
     return std::move(out);
   }
 

@@ -185,6 +185,27 @@ TEST(ChannelsLast, ConvolutionsRunNhwcWithFewPermutes) {
   }
 }
 
+TEST(ChannelsLast, KeepsOriginOpsAndModules) {
+  net::Network net = resnet_like();
+  for (size_t l = 0; l < net.layers().size(); ++l) {
+    std::string node = "node" + std::to_string(l);
+    net.mutable_layers()[l].origins = {node};
+    net.set_origin_info(node, net::OriginInfo{"aten::op", "module." + node});
+  }
+  auto nhwc = build::channels_last(net, {DType::kFloat32}, nullptr);
+  ASSERT_TRUE(nhwc.has_value()) << nhwc.status().message();
+  size_t checked = 0;
+  for (const auto& layer : nhwc->layers()) {
+    for (const auto& o : layer.origins) {
+      const net::OriginInfo* info = nhwc->find_origin(o);
+      ASSERT_NE(info, nullptr) << "origin " << o << " of layer " << layer.name << " lost its op and module";
+      EXPECT_EQ(info->module, "module." + o);
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 5u);
+}
+
 TEST(ChannelsLast, SqueezeExcitationStaysNhwc) {
   net::Network n;
   int x = n.add_input("x", {DType::kFloat32, ir::shape_of({2, 4, 5, 5})});
