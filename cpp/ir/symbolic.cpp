@@ -542,9 +542,15 @@ bool operator<(const SymExpr& a, const SymExpr& b) { return compare_expr(a, b) <
 
 namespace {
 
+size_t degree(const SymExpr& e) {
+  size_t d = 0;
+  for (const auto& term : e.poly().terms) d = std::max(d, term.first.size());
+  return d;
+}
+
 class ExprParser {
  public:
-  explicit ExprParser(std::string_view s) : s_(s) {}
+  ExprParser(std::string_view s, const SymExprLimits* limits) : s_(s), limits_(limits) {}
 
   Expected<SymExpr> parse_all() {
     INGOT_ASSIGN_OR_RETURN(SymExpr e, parse_expr());
@@ -558,6 +564,28 @@ class ExprParser {
   Status fail(Args&&... args) {
     return invalid_argument("cannot parse symbolic expression '", s_, "' at offset ", pos_, ": ",
                             std::forward<Args>(args)...);
+  }
+
+  // With limits, every intermediate result stays within them, so that the next operation on
+  // it is safe (no coefficient near INT64_MIN, bounded work).
+  Expected<SymExpr> checked(SymExpr e) {
+    if (!limits_) return e;
+    const auto& terms = e.poly().terms;
+    if (terms.size() > limits_->max_terms) return fail("more than ", limits_->max_terms, " terms");
+    for (const auto& term : terms) {
+      if (term.first.size() > limits_->max_degree) return fail("a term of degree above ", limits_->max_degree);
+      if (term.second > limits_->max_coefficient || term.second < -limits_->max_coefficient) {
+        return fail("coefficient ", term.second, " is larger than 2^", 63 - __builtin_clzll(limits_->max_coefficient));
+      }
+    }
+    return e;
+  }
+  Status enter() {
+    if (limits_ && ++depth_ > limits_->max_depth) return fail("nested deeper than ", limits_->max_depth);
+    return Status::ok();
+  }
+  void leave() {
+    if (limits_) --depth_;
   }
   void skip_ws() {
     while (pos_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[pos_]))) ++pos_;
@@ -576,10 +604,10 @@ class ExprParser {
     while (true) {
       if (eat("+")) {
         INGOT_ASSIGN_OR_RETURN(SymExpr r, parse_term());
-        e = e + r;
+        INGOT_ASSIGN_OR_RETURN(e, checked(e + r));
       } else if (eat("-")) {
         INGOT_ASSIGN_OR_RETURN(SymExpr r, parse_term());
-        e = e - r;
+        INGOT_ASSIGN_OR_RETURN(e, checked(e - r));
       } else {
         return e;
       }
@@ -591,13 +619,17 @@ class ExprParser {
     while (true) {
       if (eat("//")) {
         INGOT_ASSIGN_OR_RETURN(SymExpr r, parse_unary());
-        e = SymExpr::floordiv(e, r);
+        INGOT_ASSIGN_OR_RETURN(e, checked(SymExpr::floordiv(e, r)));
       } else if (eat("*")) {
         INGOT_ASSIGN_OR_RETURN(SymExpr r, parse_unary());
-        e = e * r;
+        if (limits_ && (e.poly().terms.size() * r.poly().terms.size() > limits_->max_terms ||
+                        degree(e) + degree(r) > limits_->max_degree)) {
+          return fail("product too large");
+        }
+        INGOT_ASSIGN_OR_RETURN(e, checked(e * r));
       } else if (eat("%")) {
         INGOT_ASSIGN_OR_RETURN(SymExpr r, parse_unary());
-        e = SymExpr::mod(e, r);
+        INGOT_ASSIGN_OR_RETURN(e, checked(SymExpr::mod(e, r)));
       } else {
         return e;
       }
@@ -605,11 +637,11 @@ class ExprParser {
   }
 
   Expected<SymExpr> parse_unary() {
-    if (eat("-")) {
-      INGOT_ASSIGN_OR_RETURN(SymExpr e, parse_unary());
-      return -e;
-    }
-    return parse_atom();
+    if (!eat("-")) return parse_atom();
+    INGOT_RETURN_IF_ERROR(enter());
+    INGOT_ASSIGN_OR_RETURN(SymExpr e, parse_unary());
+    leave();
+    return checked(-e);
   }
 
   Expected<SymExpr> parse_atom() {
@@ -618,16 +650,21 @@ class ExprParser {
     char c = s_[pos_];
     if (c == '(') {
       ++pos_;
+      INGOT_RETURN_IF_ERROR(enter());
       INGOT_ASSIGN_OR_RETURN(SymExpr e, parse_expr());
       if (!eat(")")) return fail("expected ')'");
+      leave();
       return e;
     }
     if (std::isdigit(static_cast<unsigned char>(c))) {
+      const int64_t max = limits_ ? limits_->max_coefficient : INT64_MAX;
       int64_t v = 0;
       while (pos_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[pos_]))) {
-        if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, s_[pos_] - '0', &v)) {
-          return fail("integer too large");
+        int64_t digit = s_[pos_] - '0';
+        if (v > (max - digit) / 10) {
+          return limits_ ? fail("integer larger than 2^", 63 - __builtin_clzll(max)) : fail("integer too large");
         }
+        v = v * 10 + digit;
         ++pos_;
       }
       return SymExpr(v);
@@ -636,26 +673,30 @@ class ExprParser {
       size_t start = pos_;
       while (pos_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '_')) ++pos_;
       std::string name(s_.substr(start, pos_ - start));
-      if (name == "max" || name == "min") {
-        if (!eat("(")) return fail("expected '(' after ", name);
-        INGOT_ASSIGN_OR_RETURN(SymExpr a, parse_expr());
-        if (!eat(",")) return fail("expected ','");
-        INGOT_ASSIGN_OR_RETURN(SymExpr b, parse_expr());
-        if (!eat(")")) return fail("expected ')'");
-        return name == "max" ? SymExpr::max(a, b) : SymExpr::min(a, b);
-      }
-      return SymExpr::symbol(std::move(name));
+      if (name != "max" && name != "min") return SymExpr::symbol(std::move(name));
+      if (!eat("(")) return fail("expected '(' after ", name);
+      INGOT_RETURN_IF_ERROR(enter());
+      INGOT_ASSIGN_OR_RETURN(SymExpr a, parse_expr());
+      if (!eat(",")) return fail("expected ','");
+      INGOT_ASSIGN_OR_RETURN(SymExpr b, parse_expr());
+      if (!eat(")")) return fail("expected ')'");
+      leave();
+      return checked(name == "max" ? SymExpr::max(a, b) : SymExpr::min(a, b));
     }
     return fail("unexpected '", std::string(1, c), "'");
   }
 
   std::string_view s_;
+  const SymExprLimits* limits_;
   size_t pos_ = 0;
+  size_t depth_ = 0;
 };
 
 }  // namespace
 
-Expected<SymExpr> parse_sym_expr(std::string_view text) { return ExprParser(text).parse_all(); }
+Expected<SymExpr> parse_sym_expr(std::string_view text, const SymExprLimits* limits) {
+  return ExprParser(text, limits).parse_all();
+}
 
 // ---------------------------------------------------------------- shapes
 

@@ -92,8 +92,19 @@ class SymExpr {
   friend struct SymOps;
 };
 
-// Parses the text form. Errors name the position.
-Expected<SymExpr> parse_sym_expr(std::string_view text);
+// Bounds for parsing untrusted text (plan files): nesting depth, and the terms, degree and
+// coefficients of every intermediate result, so that a hostile expression cannot exhaust the
+// stack or memory or overflow. Exceeding one is a parse error.
+struct SymExprLimits {
+  size_t max_depth = 0;
+  size_t max_terms = 0;
+  size_t max_degree = 0;
+  int64_t max_coefficient = 0;
+};
+
+// Parses the text form. Errors name the position. With `limits`, every step is checked
+// against them.
+Expected<SymExpr> parse_sym_expr(std::string_view text, const SymExprLimits* limits = nullptr);
 
 using Shape = std::vector<SymExpr>;
 

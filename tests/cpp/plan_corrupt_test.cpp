@@ -365,7 +365,7 @@ TEST(PlanCorrupt, SymbolsAndExpressions) {
     return c;
   };
   expect_error(with_text(*dims[0], "s9"), ErrorCode::kCorruptPlan, "tensor 'x' uses unknown symbol s9");
-  expect_error(with_text(*dims[0], "s("), ErrorCode::kCorruptPlan, "tensor 0 ('x'): shape: bad expression 's('");
+  expect_error(with_text(*dims[0], "s("), ErrorCode::kCorruptPlan, "tensor 0 ('x'): shape: bad expression: cannot parse symbolic expression 's('");
   expect_error(with_text(*dims[1], "-"), ErrorCode::kCorruptPlan, "unexpected end");
   expect_error(with_text(*dims[0], "+0"), ErrorCode::kCorruptPlan, "bad expression");
   expect_error(with_text(*dims[1], "9"), ErrorCode::kCorruptPlan, "layer 'conv1' is invalid");
