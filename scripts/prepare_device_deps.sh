@@ -14,10 +14,5 @@ cp "$tmp"/x/usr/include/xxhash.h .deps/usr/include/
 cp -r "$tmp"/x/usr/src/googletest .deps/googletest
 rm -rf "$tmp"
 if ls /usr/local/cuda/include/cudnn*.h >/dev/null 2>&1; then cp /usr/local/cuda/include/cudnn*.h .deps/cudnn/include/; fi
-# The frontend wheel is downloaded, not installed: only its headers are used.
-fe=$(mktemp -d)
-python3 -m pip download -q --no-deps -d "$fe" "nvidia-cudnn-frontend==${CUDNN_FRONTEND_VERSION:-1.32.0}"
-(cd "$fe" && python3 -m zipfile -e ./*.whl x >/dev/null)
-mkdir -p .deps/cudnn_frontend && cp -r "$fe"/x/include .deps/cudnn_frontend/include
-rm -rf "$fe"
+bash scripts/fetch_cudnn_frontend.sh
 du -sh .deps

@@ -35,6 +35,8 @@ fi
 # statically into shared libraries, which crashes once two copies meet in one process.
 if [ -x /usr/bin/g++ ]; then export CC=${INGOT_CC:-/usr/bin/gcc} CXX=${INGOT_CXX:-/usr/bin/g++}; fi
 [ -x /usr/bin/g++ ] && command -v nvcc >/dev/null && export CUDAHOSTCXX=${CXX}
+# With a CUDA toolkit the CUDA backend is built too; it needs the cuDNN frontend headers.
+if command -v nvcc >/dev/null; then PYTHON=.venv/bin/python bash scripts/fetch_cudnn_frontend.sh; fi
 echo "setup: building ingot (incremental; first build takes a few minutes on 2 cores)"
 CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
   .venv/bin/python -m pip install -q --no-build-isolation --no-deps \
