@@ -1,6 +1,7 @@
-// The timing cache (used by the CUDA backend's tactic search): tactic choices measured by earlier builds, keyed by everything that
-// decides them (the GPU, the layer kind and parameters, input and output shapes and dtypes,
-// TF32, the optimization level). Builds in one process share one cache; with a file
+// The timing cache (used by the CUDA backend's tactic search): tactic choices measured by
+// earlier builds, keyed by everything that decides them (the GPU and library versions, the
+// layer kind and parameters, input and output shapes and dtypes, TF32, the optimization
+// level). Builds in one process share one cache; with a file
 // (BuildSettings::timing_cache) the cache is read before the tactic search and written after
 // it, so a later build of the same layers times nothing.
 //

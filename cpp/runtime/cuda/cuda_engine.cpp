@@ -4,6 +4,7 @@
 #include <cstring>
 #include <optional>
 #include <random>
+#include <string>
 
 #include "runtime/profiler.h"
 #include "support/half.h"
@@ -333,7 +334,10 @@ Expected<std::vector<std::string>> CudaContext::tune(const BoundShapes& shapes, 
   timed->assign(net.layers().size(), {});
   env_.tune_level = level;
   std::string device;
-  if (cache) { INGOT_ASSIGN_OR_RETURN(device, device_description()); }
+  if (cache) {  // the GPU and the library versions whose tactics the cache holds
+    INGOT_ASSIGN_OR_RETURN(device, device_description());
+    device += " cudnn " + std::to_string(cudnnGetVersion()) + " cublasLt " + std::to_string(cublasLtGetVersion());
+  }
   size_t tune_ws = kMaxLayerWorkspace;
   INGOT_RETURN_IF_ERROR(workspace_.reserve(tune_ws));
   cudaStream_t stream = capture_stream_;
