@@ -11,7 +11,7 @@ py=${PYTHON:-python3}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$py" -m pip download -q --no-deps -d "$tmp" "nvidia-cudnn-frontend==$version"
-(cd "$tmp" && "$py" -m zipfile -e ./*.whl x >/dev/null)
+"$py" -m zipfile -e "$tmp"/*.whl "$tmp/x" >/dev/null
 mkdir -p .deps/cudnn_frontend
 rm -rf .deps/cudnn_frontend/include
 cp -r "$tmp"/x/include .deps/cudnn_frontend/include
