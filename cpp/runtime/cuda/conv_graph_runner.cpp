@@ -179,9 +179,16 @@ class GraphConvRunner : public LayerRunner {
     if (!allow_tensor_cores_) graph_->deselect_numeric_notes({fe::NumericalNote_t::TENSOR_CORE});
     INGOT_FE_TRY(graph_->check_support());
     int64_t count = std::min(graph_->get_execution_plan_count(), candidates_for_level(env.tune_level));
-    cudaEvent_t start, stop;
-    INGOT_CUDA_TRY(cudaEventCreate(&start));
-    INGOT_CUDA_TRY(cudaEventCreate(&stop));
+    struct Events {
+      cudaEvent_t start = nullptr, stop = nullptr;
+      ~Events() {
+        if (start) cudaEventDestroy(start);
+        if (stop) cudaEventDestroy(stop);
+      }
+    } ev;
+    INGOT_CUDA_TRY(cudaEventCreate(&ev.start));
+    INGOT_CUDA_TRY(cudaEventCreate(&ev.stop));
+    cudaEvent_t start = ev.start, stop = ev.stop;
     int64_t best = -1;
     float best_ms = std::numeric_limits<float>::max();
     size_t best_ws = 0;
@@ -207,11 +214,12 @@ class GraphConvRunner : public LayerRunner {
       if (timed) timed->push_back({name, static_cast<double>(ms)});
       if (ms < best_ms) best = i, best_ms = ms, best_ws = static_cast<size_t>(ws);
     }
-    cudaEventDestroy(start);
-    cudaEventDestroy(stop);
     if (best < 0) {
-      if (!failure.is_ok()) return failure.with_context("convolution: ");
-      return unsupported("convolution: none of cuDNN's candidate plans could be built for this graph");
+      // None of the first candidates built and ran: keep the plan prepare() would choose.
+      INGOT_RETURN_IF_ERROR(build_graph(env));
+      Status s = choose_plan(env);
+      if (!s.is_ok()) return (failure.is_ok() ? s : failure).with_context("convolution: ");
+      return plan_tactic(plan_index_);
     }
     plan_index_ = best;
     workspace_ = best_ws;
