@@ -1,6 +1,7 @@
 // Builder passes over net::Network (backend-independent; backends pick which to run).
 #pragma once
 
+#include <functional>
 #include <set>
 
 #include "ir/dtype.h"
@@ -30,5 +31,35 @@ Expected<net::Network> lower_precision(const net::Network& net, ir::DType dtype)
 // Returns how many permutes it inserted.
 Expected<net::Network> channels_last(const net::Network& net, const std::set<ir::DType>& dtypes,
                                      int* permutes = nullptr);
+
+// Which attention layers a backend reads through strides (fold_attention_layouts).
+using AttentionFilter = std::function<bool(const net::Layer& attention, const net::Network& net)>;
+
+struct AttentionLayoutStats {
+  int permutes_moved = 0;      // permutes moved across a row-wise matmul
+  int operands_folded = 0;     // q / k / v operands read through strides
+  int outputs_folded = 0;      // attention outputs written through strides
+  int projections_merged = 0;  // q / k / v projections merged into one matmul
+};
+
+// Removes the data movement around the attention layers `eligible` accepts:
+// - a permute that keeps the last axis moves across a row-wise matmul (2-D weight, bias along
+//   the last axis, no residual) towards the attention: permute -> matmul -> ... -> attention
+//   becomes matmul -> permute -> ..., and attention -> ... -> matmul -> permute becomes
+//   attention -> ... -> permute -> matmul;
+// - q, k and v produced by chains of reshapes, permutes and unit-step slices are read through
+//   strides from the chain's first tensor (AttentionParams' views), and an output read only by a
+//   chain of reshapes and permutes is written through strides into the chain's last tensor;
+//   only views whose innermost stride is 1;
+// - when q, k and v are views of three matmuls of one tensor with constant weights and equal
+//   parameters, the three become one matmul with the weights concatenated, and the views move
+//   into its output.
+// Layers left without readers are dropped.
+//   before: %q = permute(reshape(matmul(%x, %wq, %bq))) ... %o = attention(%q, %k, %v)
+//           %y = reshape(permute(%o))
+//   after:  %qkv = matmul(%x, concat(%wq, %wk, %wv), concat(%bq, %bk, %bv))
+//           %y = attention(%qkv, %qkv, %qkv) with q/k/v views at column offsets 0, E, 2E
+Expected<net::Network> fold_attention_layouts(const net::Network& net, const AttentionFilter& eligible,
+                                              AttentionLayoutStats* stats = nullptr);
 
 }  // namespace ingot::build

@@ -32,6 +32,25 @@ bool dims_equal(const SymExpr& a, const SymExpr& b) { return a == b; }
 
 }  // namespace
 
+Status check_strided_view(const char* what, const std::vector<int64_t>& dims, const std::vector<int64_t>& strides,
+                          int64_t offset, int64_t storage_numel) {
+  if (dims.size() != strides.size()) return invalid_argument(what, ": ", dims.size(), " dims but ", strides.size(), " strides");
+  if (offset < 0) return invalid_argument(what, ": negative offset ", offset);
+  int64_t last = offset;
+  for (size_t d = 0; d < dims.size(); ++d) {
+    if (dims[d] < 0 || strides[d] < 0) return invalid_argument(what, ": negative size or stride");
+    if (dims[d] == 0) return Status::ok();  // reads nothing
+    int64_t step = 0;
+    if (__builtin_mul_overflow(dims[d] - 1, strides[d], &step) || __builtin_add_overflow(last, step, &last)) {
+      return invalid_argument(what, ": view extent overflows");
+    }
+  }
+  if (last >= storage_numel) {
+    return invalid_argument(what, ": view reads element ", last, " of a tensor of ", storage_numel, " elements");
+  }
+  return Status::ok();
+}
+
 Expected<int64_t> normalize_axis(int64_t axis, int64_t rank) {
   int64_t r = std::max<int64_t>(rank, 1);
   if (axis < -r || axis >= r) return invalid_argument("axis ", axis, " is out of range for rank ", rank);
@@ -465,10 +484,68 @@ Expected<Types> infer(const CastParams& p, const Inputs& in) {
   return Types{{p.to, in[0]->shape}};
 }
 
+// The operand a strided attention input describes (`shape` over `strides` at `offset` into
+// `storage`), checked: ranks, non-negative strides and offset, and, when everything is static,
+// that every element it reads lies inside the storage tensor.
+Expected<TensorType> attention_operand(const char* name, const TensorType& storage, const Shape& shape,
+                                       const Shape& strides, const SymExpr& offset) {
+  const char* L = "attention";
+  if (shape.empty()) return storage;
+  if (strides.size() != shape.size()) return bad(L, name, " view has ", shape.size(), " dims but ", strides.size(), " strides");
+  std::vector<int64_t> dims, st;
+  bool all_static = true;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    auto n = shape[d].as_constant(), s = strides[d].as_constant();
+    if ((n && *n < 0) || (s && *s < 0)) return bad(L, name, " view ", ir::shape_str(shape), " has a negative size or stride");
+    all_static &= n.has_value() && s.has_value();
+    if (n && s) dims.push_back(*n), st.push_back(*s);
+  }
+  auto off = offset.as_constant(), total = ir::numel(storage.shape).as_constant();
+  if (off && *off < 0) return bad(L, name, " view has a negative offset");
+  if (all_static && off && total) {
+    INGOT_RETURN_IF_ERROR(check_strided_view(name, dims, st, *off, *total));
+  }
+  return TensorType{storage.dtype, shape};
+}
+
+// The output strides cover `out_shape` exactly once: ordered by stride, each non-unit dim starts
+// where the ones inside it end (1, then size * stride of the previous). Works on symbols too.
+Status check_output_tiling(const Shape& logical, const Shape& strides, const Shape& out_shape) {
+  const char* L = "attention";
+  if (strides.size() != logical.size()) {
+    return bad(L, "output strides ", ir::shape_str(strides), " do not match the output rank ", logical.size());
+  }
+  if (ir::numel(logical) != ir::numel(out_shape)) {
+    return bad(L, "output ", ir::shape_str(logical), " does not fill the output tensor ", ir::shape_str(out_shape));
+  }
+  std::vector<bool> used(logical.size(), false);
+  size_t left = 0;
+  for (size_t d = 0; d < logical.size(); ++d) {
+    if (logical[d].as_constant() == 1) used[d] = true;
+    else ++left;
+  }
+  SymExpr expected(1);
+  for (; left > 0; --left) {
+    size_t found = logical.size();
+    for (size_t d = 0; d < logical.size() && found == logical.size(); ++d) {
+      if (!used[d] && strides[d] == expected) found = d;
+    }
+    if (found == logical.size()) {
+      return bad(L, "output strides ", ir::shape_str(strides), " of ", ir::shape_str(logical), " do not tile the output ",
+                 ir::shape_str(out_shape), " exactly once");
+    }
+    used[found] = true;
+    expected = expected * logical[found];
+  }
+  return Status::ok();
+}
+
 Expected<Types> infer(const AttentionParams& p, const Inputs& in) {
   const char* L = "attention";
   INGOT_RETURN_IF_ERROR(need_inputs(L, in, 3, 4));
-  const TensorType &q = *in[0], &k = *in[1], &v = *in[2];
+  INGOT_ASSIGN_OR_RETURN(TensorType q, attention_operand("q", *in[0], p.q_shape, p.q_strides, p.q_offset));
+  INGOT_ASSIGN_OR_RETURN(TensorType k, attention_operand("k", *in[1], p.k_shape, p.k_strides, p.k_offset));
+  INGOT_ASSIGN_OR_RETURN(TensorType v, attention_operand("v", *in[2], p.v_shape, p.v_strides, p.v_offset));
   if (q.rank() < 2 || k.rank() != q.rank() || v.rank() != q.rank()) return bad(L, "q, k, v need one rank >= 2: ", q.str(), ", ", k.str(), ", ", v.str());
   if (q.dtype != k.dtype || q.dtype != v.dtype || !ir::is_floating(q.dtype)) return bad(L, "q, k, v need one floating dtype");
   size_t r = q.rank();
@@ -489,7 +566,11 @@ Expected<Types> infer(const AttentionParams& p, const Inputs& in) {
   Shape out = batch;
   out.push_back(q.shape[r - 2]);
   out.push_back(v.shape[r - 1]);
-  (void)p;
+  if (p.strided_output()) {
+    INGOT_RETURN_IF_ERROR(check_output_tiling(out, p.out_strides, p.out_shape));
+    return Types{{q.dtype, p.out_shape}};
+  }
+  if (!p.out_shape.empty()) return bad(L, "out_shape without out_strides");
   return Types{{q.dtype, out}};
 }
 

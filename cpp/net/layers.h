@@ -216,11 +216,30 @@ struct CastParams {
 
 // in: q [*, L, E], k [*, S, E], v [*, S, Ev], mask? broadcast to [*, L, S] (bool: true keeps;
 // float: added to the scores). out [*, L, Ev].
+//
+// Strided operands (the builder folds the permutes, slices and reshapes around an attention
+// into them, build/attention_layout.cpp, so that no copy runs): when `q_shape` is set, the
+// operand q has that shape and its element (i0, i1, ...) is element q_offset + sum(i_d *
+// q_strides[d]) of in[0]'s storage, which may be any tensor that holds it (a fused QKV
+// projection's output, say); likewise k and v. When `out_strides` is set, the output tensor
+// has shape `out_shape` and the logical output [*, L, Ev] is written into it at those strides
+// (which must cover it exactly once). Empty: the tensors are the operands, packed.
 struct AttentionParams {
   static constexpr const char* kName = "attention";
   double scale = 1.0;
   bool causal = false;
-  template <typename V> void fields(V& v) { v("scale", scale); v("causal", causal); }
+  Shape q_shape, q_strides, k_shape, k_strides, v_shape, v_strides;
+  SymExpr q_offset, k_offset, v_offset;
+  Shape out_shape, out_strides;
+  bool strided_inputs() const { return !q_shape.empty() || !k_shape.empty() || !v_shape.empty(); }
+  bool strided_output() const { return !out_strides.empty(); }
+  template <typename V> void fields(V& v) {
+    v("scale", scale); v("causal", causal);
+    v("q_shape", q_shape); v("q_strides", q_strides); v("q_offset", q_offset);
+    v("k_shape", k_shape); v("k_strides", k_strides); v("k_offset", k_offset);
+    v("v_shape", v_shape); v("v_strides", v_strides); v("v_offset", v_offset);
+    v("out_shape", out_shape); v("out_strides", out_strides);
+  }
 };
 
 // in: none. A tensor of `shape` filled with `value`.

@@ -113,6 +113,11 @@ Expected<std::vector<TensorType>> infer_types(const LayerParams& params,
 // Numpy-style broadcast of two shapes; error if incompatible.
 Expected<Shape> broadcast_shapes(const Shape& a, const Shape& b);
 
+// Checks that a strided view (element i at offset + sum(i_d * strides[d])) of concrete dims
+// reads only elements of a tensor of `storage_numel` elements; the error names `what`.
+Status check_strided_view(const char* what, const std::vector<int64_t>& dims, const std::vector<int64_t>& strides,
+                          int64_t offset, int64_t storage_numel);
+
 // Normalizes a possibly negative axis against a rank; error if out of range.
 Expected<int64_t> normalize_axis(int64_t axis, int64_t rank);
 

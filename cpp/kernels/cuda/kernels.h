@@ -50,4 +50,10 @@ bool supports(const net::LayerParams& params, const std::vector<ir::DType>& inpu
 Status launch(const net::LayerParams& params, const std::vector<DeviceTensor>& inputs,
               const std::vector<DeviceTensor>& outputs, cudaStream_t stream);
 
+// Copies the strided view of `src`'s storage (element i of `dst.dims` at offset + sum(i_d *
+// strides[d]), in elements) into the dense `dst`; checks that the view stays inside `src`.
+// Runners use it to pack strided operands when a library call needs them dense.
+Status copy_strided(const DeviceTensor& src, const std::vector<int64_t>& strides, int64_t offset,
+                    const DeviceTensor& dst, cudaStream_t stream);
+
 }  // namespace ingot::kernels::cuda

@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "kernels/cuda/shuffle.cuh"
+#include "net/network.h"
 #include "support/half.h"
 
 namespace ingot::kernels::cuda::detail {
@@ -526,3 +527,15 @@ Status launch_iota(const net::IotaParams& p, const Tensors& in, const Tensors& o
 }
 
 }  // namespace ingot::kernels::cuda::detail
+
+namespace ingot::kernels::cuda {
+
+Status copy_strided(const DeviceTensor& src, const std::vector<int64_t>& strides, int64_t offset,
+                    const DeviceTensor& dst, cudaStream_t stream) {
+  const char* L = "strided copy";
+  if (src.dtype != dst.dtype) return invalid_argument(L, ": dtypes differ");
+  INGOT_RETURN_IF_ERROR(net::check_strided_view(L, dst.dims, strides, offset, src.numel()));
+  return detail::strided_copy(L, src, dst, strides, offset, stream);
+}
+
+}  // namespace ingot::kernels::cuda

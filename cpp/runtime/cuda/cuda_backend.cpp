@@ -35,7 +35,8 @@ Expected<net::Network> materialize_broadcasts(const net::Network& net) {
   for (size_t l = 0; l < net.layers().size(); ++l) {
     const net::Layer& layer = net.layers()[l];
     size_t operands = layer.kind() == net::LayerKind::kMatMul ? 2 : layer.kind() == net::LayerKind::kAttention ? 3 : 0;
-    if (operands == 0) {
+    const auto* att = std::get_if<net::AttentionParams>(&layer.params);
+    if (operands == 0 || (att && (att->strided_inputs() || att->strided_output()))) {  // views: no broadcasts
       INGOT_RETURN_IF_ERROR(rw.copy(l));
       continue;
     }
@@ -79,6 +80,25 @@ Expected<net::Network> tanh_gelu_in_half_precision(net::Network net) {
   return net;
 }
 
+// Attention layers that cuDNN's fused SDPA runs (half precision, head dims multiples of 8 up
+// to 256, q / k / v of rank 3 or 4 with equal batch dims) read their operands through strides,
+// so the head split / merge copies around them go (build::fold_attention_layouts).
+bool sdpa_reads_strided(const net::Layer& layer, const net::Network& net) {
+  if (layer.inputs.size() < 3) return false;
+  const ir::TensorType &q = net.tensor(layer.inputs[0]).type, &k = net.tensor(layer.inputs[1]).type,
+                       &v = net.tensor(layer.inputs[2]).type;
+  if (q.dtype != ir::DType::kFloat16 && q.dtype != ir::DType::kBFloat16) return false;
+  if (q.rank() < 3 || q.rank() > 4 || k.rank() != q.rank() || v.rank() != q.rank()) return false;
+  for (const ir::TensorType* t : {&q, &v}) {
+    auto e = t->shape.back().as_constant();
+    if (!e || *e % 8 != 0 || *e > 256) return false;
+  }
+  for (size_t d = 0; d + 2 < q.rank(); ++d) {
+    if (q.shape[d] != k.shape[d] || q.shape[d] != v.shape[d]) return false;
+  }
+  return true;
+}
+
 class CudaBackend : public Backend {
  public:
   plan::Backend kind() const override { return plan::Backend::kCuda; }
@@ -92,6 +112,9 @@ class CudaBackend : public Backend {
       INGOT_ASSIGN_OR_RETURN(net, build::lower_precision(net, ir::DType::kBFloat16));
     }
     INGOT_ASSIGN_OR_RETURN(net, tanh_gelu_in_half_precision(net));
+    // After precision (the filter looks at dtypes); the residual adds it exposes fuse next.
+    INGOT_ASSIGN_OR_RETURN(net, build::fold_attention_layouts(net, sdpa_reads_strided));
+    INGOT_ASSIGN_OR_RETURN(net, build::fuse_epilogues(net));
     // Half-precision 2-D convolutions run NHWC on cuDNN's graph API (tensor-core kernels
     // want channels-last). INGOT_CUDA_LAYOUT=nchw keeps the plain layout (for comparisons).
     const char* layout = std::getenv("INGOT_CUDA_LAYOUT");

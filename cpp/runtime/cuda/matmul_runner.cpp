@@ -1,5 +1,9 @@
 // MatMul layers on cuBLASLt: bias and ReLU / tanh-GELU in cuBLASLt's epilogue, the residual
 // as its C matrix, other activations (and biases that are not a row vector) by our epilogue.
+#include <algorithm>
+#include <optional>
+
+#include "net/network.h"
 #include "runtime/cuda/gemm.h"
 #include "runtime/cuda/runner.h"
 
@@ -100,14 +104,30 @@ class MatMulRunner : public LayerRunner {
   bool vector_bias_ = false, residual_ = false, act_in_lt_ = true;
 };
 
-// softmax(q k^T * scale + mask) v as two batched products around a masked softmax.
+Expected<std::vector<int64_t>> concrete(const ir::Shape& s) {
+  std::vector<int64_t> v;
+  for (const auto& e : s) {
+    auto c = e.as_constant();
+    if (!c) return error(ErrorCode::kInternal, "attention: symbolic view ", e.str(), " at run time");
+    v.push_back(*c);
+  }
+  return v;
+}
+
+size_t align256(size_t n) { return (n + 255) / 256 * 256; }
+
+// softmax(q k^T * scale + mask) v as two batched products around a masked softmax. Strided
+// operands are packed into the workspace first, and a strided output is computed packed there
+// and then scattered.
 class AttentionRunner : public LayerRunner {
  public:
   explicit AttentionRunner(std::string tactic) : tactic_(std::move(tactic)) {}
 
-  Status prepare(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
+  Status prepare(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in_, const Tensors& out_,
                  size_t* workspace) override {
     const auto& p = std::get<net::AttentionParams>(params);
+    Tensors in = in_, out = out_;
+    INGOT_RETURN_IF_ERROR(plan_packing(p, &in, &out));
     const DeviceTensor &q = in[0], &k = in[1], &v = in[2];
     size_t r = q.dims.size();
     L_ = q.dims[r - 2], E_ = q.dims[r - 1], S_ = k.dims[r - 2], Ev_ = v.dims[r - 1];
@@ -131,7 +151,7 @@ class AttentionRunner : public LayerRunner {
     scores_bytes_ = align(static_cast<size_t>(batch_ * L_ * S_) * 4);
     probs_bytes_ = align(static_cast<size_t>(batch_ * L_ * S_) * ir::dtype_size(q.dtype));
     gemm_bytes_ = std::max(scores_.workspace(), values_.workspace());
-    *workspace = scores_bytes_ + probs_bytes_ + gemm_bytes_;
+    *workspace = packing_bytes_ + scores_bytes_ + probs_bytes_ + gemm_bytes_;
 
     sm_ = AttentionSoftmax{};
     sm_.batch = batch_, sm_.rows = L_, sm_.cols = S_, sm_.causal = p.causal;
@@ -163,8 +183,80 @@ class AttentionRunner : public LayerRunner {
     return Status::ok();
   }
 
-  Status enqueue(const RunnerEnv& env, const net::LayerParams&, const Tensors& in, const Tensors& out, void* workspace,
-                 cudaStream_t stream) override {
+  Status enqueue(const RunnerEnv& env, const net::LayerParams&, const Tensors& in_, const Tensors& out_,
+                 void* workspace, cudaStream_t stream) override {
+    Tensors in = in_, out = out_;
+    for (size_t i = 0; i < 3; ++i) {
+      if (!packed_[i]) continue;
+      DeviceTensor dense{static_cast<uint8_t*>(workspace) + packed_offset_[i], in_[i].dtype, packed_[i]->dims};
+      INGOT_RETURN_IF_ERROR(kernels::cuda::copy_strided(in_[i], packed_[i]->strides, packed_[i]->offset, dense, stream));
+      in[i] = dense;
+    }
+    if (scatter_) out[0] = DeviceTensor{static_cast<uint8_t*>(workspace) + packed_offset_[3], out_[0].dtype, scatter_->dims};
+    INGOT_RETURN_IF_ERROR(run(env, in, out, static_cast<uint8_t*>(workspace) + packing_bytes_, stream));
+    if (!scatter_) return Status::ok();
+    DeviceTensor dst{out_[0].data, out_[0].dtype, scatter_->dst_dims};
+    return kernels::cuda::copy_strided(out[0], scatter_->strides, 0, dst, stream);
+  }
+
+ private:
+  struct View {
+    std::vector<int64_t> dims, strides;
+    int64_t offset = 0;
+  };
+  // The output as a gather: the output tensor in memory order (its dims ordered by stride)
+  // reads the packed logical result at `strides`.
+  struct Scatter {
+    std::vector<int64_t> dims, dst_dims, strides;
+  };
+
+  // Replaces strided operands (and a strided output) in `in` / `out` by dense tensors of their
+  // logical shapes and reserves workspace for them; enqueue() packs and scatters.
+  Status plan_packing(const net::AttentionParams& p, Tensors* in, Tensors* out) {
+    packing_bytes_ = 0;
+    const ir::Shape* shapes[] = {&p.q_shape, &p.k_shape, &p.v_shape};
+    const ir::Shape* strides[] = {&p.q_strides, &p.k_strides, &p.v_strides};
+    const ir::SymExpr* offsets[] = {&p.q_offset, &p.k_offset, &p.v_offset};
+    for (size_t i = 0; i < 3; ++i) {
+      packed_[i].reset();
+      if (shapes[i]->empty()) continue;
+      View v;
+      INGOT_ASSIGN_OR_RETURN(v.dims, concrete(*shapes[i]));
+      INGOT_ASSIGN_OR_RETURN(v.strides, concrete(*strides[i]));
+      INGOT_ASSIGN_OR_RETURN(std::vector<int64_t> off, concrete({*offsets[i]}));
+      v.offset = off[0];
+      INGOT_RETURN_IF_ERROR(net::check_strided_view("attention operand", v.dims, v.strides, v.offset, (*in)[i].numel()));
+      (*in)[i].dims = v.dims;
+      packed_offset_[i] = packing_bytes_;
+      packing_bytes_ += align256(static_cast<size_t>((*in)[i].numel()) * ir::dtype_size((*in)[i].dtype));
+      packed_[i] = std::move(v);
+    }
+    scatter_.reset();
+    if (!p.strided_output()) return Status::ok();
+    const std::vector<int64_t> &qd = (*in)[0].dims, &vd = (*in)[2].dims;
+    Scatter sc;
+    sc.dims.assign(qd.begin(), qd.end() - 1);
+    sc.dims.push_back(vd.back());
+    INGOT_ASSIGN_OR_RETURN(std::vector<int64_t> os, concrete(p.out_strides));
+    if (os.size() != sc.dims.size()) return invalid_argument("attention: output strides do not match its rank");
+    INGOT_RETURN_IF_ERROR(net::check_strided_view("attention output", sc.dims, os, 0, (*out)[0].numel()));
+    std::vector<int64_t> packed(sc.dims.size(), 1);
+    for (size_t d = packed.size() - 1; d-- > 0;) packed[d] = packed[d + 1] * sc.dims[d + 1];
+    std::vector<size_t> order;
+    for (size_t d = 0; d < sc.dims.size(); ++d) {
+      if (sc.dims[d] != 1) order.push_back(d);
+    }
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return os[a] > os[b]; });
+    for (size_t d : order) sc.dst_dims.push_back(sc.dims[d]), sc.strides.push_back(packed[d]);
+    if (order.empty()) sc.dst_dims = {1}, sc.strides = {0};
+    (*out)[0].dims = sc.dims;
+    packed_offset_[3] = packing_bytes_;
+    packing_bytes_ += align256(static_cast<size_t>((*out)[0].numel()) * ir::dtype_size((*out)[0].dtype));
+    scatter_ = std::move(sc);
+    return Status::ok();
+  }
+
+  Status run(const RunnerEnv& env, const Tensors& in, const Tensors& out, void* workspace, cudaStream_t stream) {
     auto* base = static_cast<uint8_t*>(workspace);
     auto* scores = reinterpret_cast<float*>(base);
     void* probs = base + scores_bytes_;
@@ -176,8 +268,11 @@ class AttentionRunner : public LayerRunner {
     return values_.run(env.lt, probs, in[2].data, nullptr, out[0].data, nullptr, 1.0f, 0.0f, gemm_ws, stream);
   }
 
- private:
-  static size_t align(size_t n) { return (n + 255) / 256 * 256; }
+  static size_t align(size_t n) { return align256(n); }
+  std::optional<View> packed_[3];
+  std::optional<Scatter> scatter_;
+  size_t packed_offset_[4] = {0, 0, 0, 0};
+  size_t packing_bytes_ = 0;
   std::string tactic_;
   Gemm scores_, values_;
   AttentionSoftmax sm_;

@@ -7,8 +7,11 @@
 // (matmul_runner.cpp). The tactic records which: "cudnn-sdpa" or "gemm-softmax-gemm".
 #include <cudnn_frontend.h>
 
+#include <cstdlib>
+#include <string>
 #include <unordered_map>
 
+#include "net/network.h"
 #include "runtime/cuda/cuda_util.h"
 #include "runtime/cuda/runner.h"
 
@@ -29,16 +32,48 @@ constexpr const char* kGemmTactic = "gemm-softmax-gemm";
     }                                                                                                 \
   } while (0)
 
-// [B, H, rows, cols] dims and packed strides of a [batch..., rows, cols] tensor: two batch dims
-// are B and H, one is B (H = 1), more are folded into B (all but the last) and H (the last).
-void bhsd(const std::vector<int64_t>& dims, std::vector<int64_t>* d, std::vector<int64_t>* s) {
+// An operand as cuDNN sees it: [B, H, rows, cols] dims and strides, and its first element's
+// byte offset from the tensor's data.
+struct Operand {
+  std::vector<int64_t> dims, strides;
+  int64_t byte_offset = 0;
+};
+
+// A packed [batch..., rows, cols] tensor: two batch dims are B and H, one is B (H = 1), more
+// are folded into B (all but the last) and H (the last).
+Operand packed_operand(const std::vector<int64_t>& dims) {
   size_t r = dims.size();
   int64_t b = 1, h = 1;
   if (r == 3) b = dims[0];
   for (size_t i = 0; r >= 4 && i + 3 < r; ++i) b *= dims[i];
   if (r >= 4) h = dims[r - 3];
-  *d = {b, h, dims[r - 2], dims[r - 1]};
-  *s = {h * dims[r - 2] * dims[r - 1], dims[r - 2] * dims[r - 1], dims[r - 1], 1};
+  return {{b, h, dims[r - 2], dims[r - 1]}, {h * dims[r - 2] * dims[r - 1], dims[r - 2] * dims[r - 1], dims[r - 1], 1}, 0};
+}
+
+Expected<std::vector<int64_t>> concrete(const ir::Shape& s) {
+  std::vector<int64_t> v;
+  for (const auto& e : s) {
+    auto c = e.as_constant();
+    if (!c) return error(ErrorCode::kInternal, "SDPA: symbolic view ", e.str(), " at run time");
+    v.push_back(*c);
+  }
+  return v;
+}
+
+// A strided operand (AttentionParams' view) of rank 3 or 4 over a tensor of `storage_numel`
+// elements; rank 3 gets a unit head dim.
+Expected<Operand> strided_operand(const ir::Shape& shape, const ir::Shape& strides, const ir::SymExpr& offset,
+                                  int64_t storage_numel, size_t elem, const char* what) {
+  INGOT_ASSIGN_OR_RETURN(std::vector<int64_t> d, concrete(shape));
+  INGOT_ASSIGN_OR_RETURN(std::vector<int64_t> s, concrete(strides));
+  INGOT_ASSIGN_OR_RETURN(std::vector<int64_t> off, concrete({offset}));
+  INGOT_RETURN_IF_ERROR(net::check_strided_view(what, d, s, off[0], storage_numel));
+  if (d.size() == 3) {
+    d.insert(d.begin() + 1, 1);
+    s.insert(s.begin() + 1, s[1] * d[2]);
+  }
+  if (d.size() != 4) return unsupported("SDPA: strided ", what, " of rank ", d.size());
+  return Operand{d, s, off[0] * static_cast<int64_t>(elem)};
 }
 
 // The mask as a [B, H, L, S] bias: right-aligned against the output's [batch..., L, S] with
@@ -93,7 +128,9 @@ class SdpaRunner : public LayerRunner {
 
   Status prepare(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
                  size_t* workspace) override {
-    use_gemm_ = tactic_ == kGemmTactic;
+    // INGOT_CUDA_ATTENTION=gemm forces the GEMM path (tests of its strided operands use it).
+    const char* force = std::getenv("INGOT_CUDA_ATTENTION");
+    use_gemm_ = tactic_ == kGemmTactic || (force && std::string(force) == "gemm");
     if (!use_gemm_) {
       Status s = build(env, std::get<net::AttentionParams>(params), in, out);
       if (s.is_ok()) {
@@ -111,7 +148,11 @@ class SdpaRunner : public LayerRunner {
                  void* workspace, cudaStream_t stream) override {
     if (use_gemm_) return gemm_->enqueue(env, params, in, out, workspace, stream);
     INGOT_CUDNN_TRY(cudnnSetStream(env.cudnn, stream));
-    std::unordered_map<int64_t, void*> pack{{kQ, in[0].data}, {kK, in[1].data}, {kV, in[2].data}, {kO, out[0].data}};
+    auto at = [](void* p, int64_t bytes) { return static_cast<void*>(static_cast<uint8_t*>(p) + bytes); };
+    std::unordered_map<int64_t, void*> pack{{kQ, at(in[0].data, q_.byte_offset)},
+                                            {kK, at(in[1].data, k_.byte_offset)},
+                                            {kV, at(in[2].data, v_.byte_offset)},
+                                            {kO, out[0].data}};
     void* cudnn_ws = workspace;
     if (bool_mask_) {  // the bias lives at the start of the workspace
       INGOT_RETURN_IF_ERROR(launch_mask_to_bias(static_cast<const bool*>(in[3].data), workspace, in[0].dtype,
@@ -133,17 +174,48 @@ class SdpaRunner : public LayerRunner {
   }
 
  private:
+  // The operands' logical dims and cuDNN layouts (strided or packed).
+  Status layouts(const net::AttentionParams& p, const Tensors& in, const Tensors& out, std::vector<int64_t>* qd,
+                 std::vector<int64_t>* kd, std::vector<int64_t>* vd, std::vector<int64_t>* od) {
+    size_t elem = ir::dtype_size(in[0].dtype);
+    auto one = [&](const DeviceTensor& t, const ir::Shape& shape, const ir::Shape& strides, const ir::SymExpr& offset,
+                   const char* what, std::vector<int64_t>* dims, Operand* op) -> Status {
+      if (shape.empty()) {
+        *dims = t.dims;
+        *op = packed_operand(t.dims);
+        return Status::ok();
+      }
+      INGOT_ASSIGN_OR_RETURN(*dims, concrete(shape));
+      INGOT_ASSIGN_OR_RETURN(*op, strided_operand(shape, strides, offset, t.numel(), elem, what));
+      return Status::ok();
+    };
+    INGOT_RETURN_IF_ERROR(one(in[0], p.q_shape, p.q_strides, p.q_offset, "q", qd, &q_));
+    INGOT_RETURN_IF_ERROR(one(in[1], p.k_shape, p.k_strides, p.k_offset, "k", kd, &k_));
+    INGOT_RETURN_IF_ERROR(one(in[2], p.v_shape, p.v_strides, p.v_offset, "v", vd, &v_));
+    if (qd->size() < 3) return unsupported("SDPA ranks");
+    *od = std::vector<int64_t>(qd->begin(), qd->end() - 1);
+    od->push_back(vd->back());
+    if (!p.strided_output()) {
+      o_ = packed_operand(*od);
+      return Status::ok();
+    }
+    // The output's strides are over the output tensor; it starts at its first element.
+    return one(out[0], ir::shape_of(*od), p.out_strides, ir::SymExpr(0), "output", od, &o_);
+  }
+
   Status build(const RunnerEnv& env, const net::AttentionParams& p, const Tensors& in, const Tensors& out) {
-    const DeviceTensor &q = in[0], &k = in[1], &v = in[2], &o = out[0];
+    const DeviceTensor& q = in[0];
     if (q.dtype != ir::DType::kFloat16 && q.dtype != ir::DType::kBFloat16) return unsupported("SDPA needs fp16/bf16");
-    size_t r = q.dims.size();
-    if (r < 3 || k.dims.size() != r || v.dims.size() != r || o.dims.size() != r) return unsupported("SDPA ranks");
+    std::vector<int64_t> q_dims, k_dims, v_dims, o_dims;
+    INGOT_RETURN_IF_ERROR(layouts(p, in, out, &q_dims, &k_dims, &v_dims, &o_dims));
+    size_t r = q_dims.size();
+    if (r < 3 || k_dims.size() != r || v_dims.size() != r) return unsupported("SDPA ranks");
     for (size_t i = 0; i + 2 < r; ++i) {
-      if (q.dims[i] != o.dims[i] || k.dims[i] != o.dims[i] || v.dims[i] != o.dims[i]) {
+      if (q_dims[i] != o_dims[i] || k_dims[i] != o_dims[i] || v_dims[i] != o_dims[i]) {
         return unsupported("SDPA: broadcast batch dims");
       }
     }
-    int64_t E = q.dims[r - 1], Ev = v.dims[r - 1];
+    int64_t E = q_dims[r - 1], Ev = v_dims[r - 1];
     if (E % 8 || Ev % 8 || E > 256 || Ev > 256) return unsupported("SDPA head dims");
     INGOT_ASSIGN_OR_RETURN(fe::DataType_t dt, half_type(q.dtype));
     has_bias_ = in.size() > 3 && in[3].data;
@@ -152,11 +224,11 @@ class SdpaRunner : public LayerRunner {
     std::vector<int64_t> bd, bs;
     if (has_bias_) {
       const DeviceTensor& m = in[3];
-      std::vector<int64_t> batch(o.dims.begin(), o.dims.end() - 2);
-      if (!bias_layout(m.dims, batch, q.dims[r - 2], k.dims[r - 2], &bd, &bs)) return unsupported("SDPA: mask layout");
+      std::vector<int64_t> batch(o_dims.begin(), o_dims.end() - 2);
+      if (!bias_layout(m.dims, batch, q_dims[r - 2], k_dims[r - 2], &bd, &bs)) return unsupported("SDPA: mask layout");
     }
-    std::vector<int64_t> qd, qs, kd, ks, vd, vs, od, os;
-    bhsd(q.dims, &qd, &qs), bhsd(k.dims, &kd, &ks), bhsd(v.dims, &vd, &vs), bhsd(o.dims, &od, &os);
+    const std::vector<int64_t> &qd = q_.dims, &qs = q_.strides, &kd = k_.dims, &ks = k_.strides, &vd = v_.dims,
+                               &vs = v_.strides, &od = o_.dims, &os = o_.strides;
 
     graph_ = std::make_unique<fe::graph::Graph>();
     auto& g = *graph_;
@@ -190,6 +262,7 @@ class SdpaRunner : public LayerRunner {
   std::string tactic_;
   std::unique_ptr<fe::graph::Graph> graph_;
   std::unique_ptr<LayerRunner> gemm_;
+  Operand q_, k_, v_, o_;
   size_t workspace_ = 0, bias_bytes_ = 0;
   bool use_gemm_ = false, has_bias_ = false, bool_mask_ = false;
 };
