@@ -4,8 +4,9 @@
 // build times the first few (more at higher optimization levels) and records the winner as
 // "cudnn:eng=E;K=V,..." (engine id and knob choices), which later loads rebuild directly.
 // Depthwise channels-last convolutions also time our own kernel (kernels/cuda/depthwise.cuh),
-// recorded as "ingot:depthwise" when it wins; a load where it does not apply (another shape of
-// the profile) builds cuDNN's heuristic choice instead.
+// recorded as "ingot:depthwise" when it wins, and 1x1 ones cuBLASLt's GEMMs (conv_gemm.h,
+// recorded as gemm.cpp's "lt:..."); a load where the recorded one does not apply (another shape
+// of the profile) builds cuDNN's heuristic choice instead.
 // Transposed convolutions, and graphs cuDNN cannot run (checked when the layer is prepared),
 // use the legacy-API runner (conv_runner.cpp).
 #include <cudnn_frontend.h>
@@ -17,6 +18,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "runtime/cuda/conv_gemm.h"
 #include "runtime/cuda/cuda_util.h"
 #include "runtime/cuda/runner.h"
 
@@ -140,13 +142,21 @@ class GraphConvRunner : public LayerRunner {
     const auto& p = std::get<net::ConvolutionParams>(params);
     // Plans tuned on the legacy API ("fwd=...") stay there.
     use_legacy_ = p.transposed || in[0].dims.size() < 3 || in[0].dims.size() > 5 || tactic_.rfind("fwd=", 0) == 0;
-    use_depthwise_ = false;
+    use_depthwise_ = use_gemm_ = false;
     if (!use_legacy_) {
       params_ = p, in_ = in, out_ = out;
       if (tactic_ == kDepthwiseTactic && kernels::cuda::depthwise_conv_supported(p, in, out).is_ok()) {
         use_depthwise_ = true;
         *workspace = 0;
         return Status::ok();
+      }
+      if (is_gemm_tactic(tactic_) && ConvGemm::applies(p, in, out).is_ok()) {
+        if (!gemm_) gemm_ = std::make_unique<ConvGemm>();
+        use_gemm_ = gemm_->configure(env, p, in, out, tactic_).is_ok();
+        if (use_gemm_) {
+          *workspace = gemm_->workspace();
+          return Status::ok();
+        }
       }
       Status s = build_graph(env);
       if (s.is_ok()) s = choose_plan(env);
@@ -166,29 +176,55 @@ class GraphConvRunner : public LayerRunner {
                  void* workspace, cudaStream_t stream) override {
     if (use_legacy_) return legacy_->enqueue(env, params, in, out, workspace, stream);
     if (use_depthwise_) return kernels::cuda::launch(params, in, out, stream);
+    if (use_gemm_) return gemm_->enqueue(env, in, out, workspace, stream);
     INGOT_CUDNN_TRY(cudnnSetStream(env.cudnn, stream));
     return run_cudnn(env, in, out, workspace, plan_index_, stream);
   }
 
-  // Times the first candidates of cuDNN's heuristics and, for a depthwise convolution, our
-  // kernel on these buffers; keeps the fastest for the runs that follow and returns its tactic.
+  // Times the first candidates of cuDNN's heuristics and, where they apply, our depthwise kernel
+  // and cuBLASLt's GEMMs on these buffers; keeps the fastest for the runs that follow and
+  // returns its tactic.
   Expected<std::string> tune(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
                              void* workspace, size_t workspace_size, cudaStream_t stream,
                              std::vector<net::TimedTactic>* timed) override {
     if (use_legacy_) return legacy_->tune(env, params, in, out, workspace, workspace_size, stream, timed);
-    float cudnn_ms = std::numeric_limits<float>::infinity();
-    Expected<std::string> cudnn = tune_cudnn(env, in, out, workspace, workspace_size, stream, timed, &cudnn_ms);
-    use_depthwise_ = false;
-    if (!kernels::cuda::depthwise_conv_supported(std::get<net::ConvolutionParams>(params), in, out).is_ok()) return cudnn;
-    Expected<float> own_ms = time_on_stream(stream, [&] { return kernels::cuda::launch(params, in, out, stream); });
-    if (own_ms.has_value() && timed) timed->push_back({kDepthwiseTactic, static_cast<double>(*own_ms)});
-    // An untimed cuDNN result (none of its candidates ran) or none at all loses to ours if it ran.
-    use_depthwise_ = own_ms.has_value() && (!cudnn.has_value() || *own_ms < cudnn_ms);
-    if (use_depthwise_) return std::string(kDepthwiseTactic);
-    if (!cudnn.has_value() && !own_ms.has_value()) {
-      return cudnn.status().with_context(str_cat("convolution (our depthwise kernel failed too: ", own_ms.status().message(), "): "));
+    const auto& p = std::get<net::ConvolutionParams>(params);
+    use_depthwise_ = use_gemm_ = false;
+    float best_ms = std::numeric_limits<float>::infinity();  // stays so when cuDNN's choice is untimed
+    Expected<std::string> best = tune_cudnn(env, in, out, workspace, workspace_size, stream, timed, &best_ms);
+    Status own_failure = Status::ok();
+    // Whether a candidate of ours that ran in `ms` beats the best so far (which may be none).
+    auto wins = [&](const Expected<float>& ms, const std::string& tactic) {
+      if (!ms.has_value()) {
+        own_failure = ms.status();
+        return false;
+      }
+      if (best.has_value() && !(*ms < best_ms)) return false;
+      best = tactic;
+      best_ms = *ms;
+      return true;
+    };
+    if (kernels::cuda::depthwise_conv_supported(p, in, out).is_ok()) {
+      Expected<float> ms = time_on_stream(stream, [&] { return kernels::cuda::launch(params, in, out, stream); });
+      if (ms.has_value() && timed) timed->push_back({kDepthwiseTactic, static_cast<double>(*ms)});
+      use_depthwise_ = wins(ms, kDepthwiseTactic);
     }
-    return cudnn;
+    if (ConvGemm::applies(p, in, out).is_ok()) {
+      auto gemm = std::make_unique<ConvGemm>();
+      float layer_ms = 0;
+      Status s = gemm->configure(env, p, in, out, "");
+      Expected<std::string> t = s.is_ok() ? gemm->tune(env, in, out, workspace, workspace_size, stream, timed, &layer_ms)
+                                          : Expected<std::string>(s);
+      if (wins(t.has_value() ? Expected<float>(layer_ms) : Expected<float>(t.status()), t.has_value() ? *t : "")) {
+        use_gemm_ = true;
+        use_depthwise_ = false;  // a 1x1 convolution of one channel is both
+        gemm_ = std::move(gemm);
+      }
+    }
+    if (!best.has_value() && !own_failure.is_ok()) {
+      return best.status().with_context(str_cat("convolution (our candidates failed too: ", own_failure.message(), "): "));
+    }
+    return best;
   }
 
  private:
@@ -355,9 +391,10 @@ class GraphConvRunner : public LayerRunner {
   Tensors in_, out_;  // shapes and dtypes of the prepared layer (pointers are the enqueue's)
   std::unique_ptr<fe::graph::Graph> graph_;
   std::unique_ptr<LayerRunner> legacy_;
+  std::unique_ptr<ConvGemm> gemm_;
   int64_t plan_index_ = 0;
   size_t workspace_ = 0;
-  bool use_legacy_ = false, use_depthwise_ = false, has_bias_ = false, has_residual_ = false, post_epilogue_ = false;
+  bool use_legacy_ = false, use_depthwise_ = false, use_gemm_ = false, has_bias_ = false, has_residual_ = false, post_epilogue_ = false;
   bool allow_tensor_cores_ = true;
 };
 
