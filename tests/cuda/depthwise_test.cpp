@@ -113,6 +113,7 @@ std::vector<Case> depthwise_cases() {
   add("k1s1_f16", F16, {.x = {2, 4, 5, 8}, .kh = 1, .kw = 1, .pad = {0, 0}, .bias = true});
   add("k2s2_bf16_dilation_rows", BF16, {.x = {1, 8, 8, 8}, .kh = 2, .kw = 2, .stride = {2, 2}, .pad = {0, 0}, .dil = {2, 1}});
   add("k3s1_f16_empty_batch", F16, {.x = {0, 5, 5, 8}});
+  add("k3s1_f16_no_input_rows", F16, {.x = {1, 0, 4, 8}, .pad = {2, 1}, .bias = true});  // the padding alone: bias
   // Random geometries and epilogues.
   std::mt19937 rng(2026);
   auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
