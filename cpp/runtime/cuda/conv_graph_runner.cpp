@@ -187,11 +187,12 @@ class GraphConvRunner : public LayerRunner {
   Expected<std::string> tune(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
                              void* workspace, size_t workspace_size, cudaStream_t stream,
                              std::vector<net::TimedTactic>* timed) override {
-    if (use_legacy_) return legacy_->tune(env, params, in, out, workspace, workspace_size, stream, timed);
     const auto& p = std::get<net::ConvolutionParams>(params);
     use_depthwise_ = use_gemm_ = false;
     float best_ms = std::numeric_limits<float>::infinity();  // stays so when cuDNN's choice is untimed
-    Expected<std::string> best = tune_cudnn(env, in, out, workspace, workspace_size, stream, timed, &best_ms);
+    Expected<std::string> best =
+        use_legacy_ ? tune_legacy(env, params, in, out, workspace, workspace_size, stream, timed, &best_ms)
+                    : tune_cudnn(env, in, out, workspace, workspace_size, stream, timed, &best_ms);
     Status own_failure = Status::ok();
     // Whether a candidate of ours that ran in `ms` beats the best so far (which may be none).
     auto wins = [&](const Expected<float>& ms, const std::string& tactic) {
@@ -221,6 +222,7 @@ class GraphConvRunner : public LayerRunner {
         gemm_ = std::move(gemm);
       }
     }
+    if (use_depthwise_ || use_gemm_) use_legacy_ = false;  // ours also beat a graph cuDNN refused
     if (!best.has_value() && !own_failure.is_ok()) {
       return best.status().with_context(str_cat("convolution (our candidates failed too: ", own_failure.message(), "): "));
     }
@@ -228,6 +230,19 @@ class GraphConvRunner : public LayerRunner {
   }
 
  private:
+  // The legacy runner's tune() (for graphs cuDNN's graph API refused), with its winner's time.
+  Expected<std::string> tune_legacy(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in,
+                                    const Tensors& out, void* workspace, size_t workspace_size, cudaStream_t stream,
+                                    std::vector<net::TimedTactic>* timed, float* timed_ms) {
+    std::vector<net::TimedTactic> legacy_timed;
+    Expected<std::string> t = legacy_->tune(env, params, in, out, workspace, workspace_size, stream, &legacy_timed);
+    for (const net::TimedTactic& c : legacy_timed) {
+      if (t.has_value() && c.tactic == *t) *timed_ms = static_cast<float>(c.ms);
+    }
+    if (timed) timed->insert(timed->end(), legacy_timed.begin(), legacy_timed.end());
+    return t;
+  }
+
   // The cuDNN part of tune(): the winner's tactic, and its time in *timed_ms (left as it is when
   // none of the candidates ran and prepare()'s choice is kept untimed).
   Expected<std::string> tune_cudnn(const RunnerEnv& env, const Tensors& in, const Tensors& out, void* workspace,
