@@ -25,7 +25,7 @@ struct DepthwiseArgs {
   const void* bias = nullptr;      // absent: null
   const void* residual = nullptr;  // absent: null
   void* y = nullptr;
-  int64_t in_h = 0, in_w = 0, channels = 0;
+  int64_t batch = 0, in_h = 0, in_w = 0, channels = 0;
   int64_t out_h = 0, out_w = 0;
   int64_t k[2] = {1, 1}, stride[2] = {1, 1}, pad[2] = {0, 0}, dil[2] = {1, 1};
   int64_t taps = 1;           // k[0] * k[1]
@@ -213,7 +213,7 @@ void launch_as(DepthwiseArgs a, cudaStream_t stream) {
   a.tile_channels = tile_groups * VEC;
   const int64_t width_tiles = (a.out_w + TW - 1) / TW;
   a.width_tiles = Divisor::make(width_tiles);
-  a.pixel_tiles = (a.pixel_tiles / a.out_w) * width_tiles;  // pixel_tiles held N * OH * OW
+  a.pixel_tiles = a.batch * a.out_h * width_tiles;
   a.narrow = a.pixel_tiles < kNarrowLimit;
   const unsigned bx = static_cast<unsigned>(tile_groups);
   const unsigned by = static_cast<unsigned>(std::max<int64_t>(1, kThreads / tile_groups));
@@ -320,7 +320,7 @@ Status launch_depthwise_conv(const net::ConvolutionParams& p, const Tensors& in,
   a.bias = in.size() > 2 ? in[2].data : nullptr;
   a.residual = in.size() > 3 ? in[3].data : nullptr;
   a.y = y.data;
-  a.in_h = x.dims[1], a.in_w = x.dims[2], a.channels = x.dims[3];
+  a.batch = x.dims[0], a.in_h = x.dims[1], a.in_w = x.dims[2], a.channels = x.dims[3];
   a.out_h = y.dims[1], a.out_w = y.dims[2];
   for (int d = 0; d < 2; ++d) {
     a.k[d] = w.dims[1 + static_cast<size_t>(d)];
@@ -329,7 +329,6 @@ Status launch_depthwise_conv(const net::ConvolutionParams& p, const Tensors& in,
     a.dil[d] = p.dilation[d];
   }
   a.taps = a.k[0] * a.k[1];
-  a.pixel_tiles = y.dims[0] * a.out_h * a.out_w;  // launch_as divides the width into tiles
   a.out_rows = Divisor::make(a.out_h);
   a.act = p.activation;
   a.alpha = static_cast<float>(p.act_alpha);
