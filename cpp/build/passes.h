@@ -10,6 +10,12 @@
 
 namespace ingot::build {
 
+// Rewrites x * sigmoid(x) (elementwise mul, either operand order, floating types, no
+// broadcast) as one unary silu(x) when the sigmoid's output has no other reader. torch.export
+// decomposes SiLU that way; as one unary layer it reaches fuse_epilogues (run this first), and
+// x then has the convolution's epilogue as its only reader. Returns how many it rewrote.
+Expected<net::Network> recognize_silu(const net::Network& net, int* recognized = nullptr);
+
 // Folds what follows a convolution or matmul into its epilogue, when the intermediate has no
 // other reader: an add of a per-channel (conv) / per-column (matmul) constant becomes the bias,
 // an add of a tensor of the output's type becomes the residual, and a unary activation the

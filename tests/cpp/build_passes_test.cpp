@@ -313,4 +313,130 @@ TEST(ChannelsLast, PoolingBetweenConvolutionsStaysNhwc) {
   }
 }
 
+// ---------------------------------------------------------------- recognize_silu
+
+// x -> conv -> a; y = a * sigmoid(a); z = sigmoid(y) * y (the other operand order).
+struct SiluNet {
+  net::Network n;
+  int a = -1, y = -1, z = -1;
+};
+
+SiluNet silu_net() {
+  SiluNet s;
+  net::Network& n = s.n;
+  int x = n.add_input("x", {DType::kFloat32, ir::shape_of({2, 3, 6, 6})});
+  net::ConvolutionParams c;
+  c.stride = c.dilation = {1, 1};
+  c.padding = {1, 1};
+  c.output_padding = {0, 0};
+  s.a = *n.add(c, {x, n.add_constant("w", random_constant({4, 3, 3, 3}, 31))}, "conv");
+  net::UnaryParams sig;
+  sig.op = net::UnaryOp::kSigmoid;
+  const net::ElementwiseParams mul{net::BinaryOp::kMul};
+  s.y = *n.add(mul, {s.a, *n.add(sig, {s.a}, "sig1")}, "mul1");
+  s.z = *n.add(mul, {*n.add(sig, {s.y}, "sig2"), s.y}, "mul2");
+  return s;
+}
+
+void expect_same_outputs(net::Network before, net::Network after) {
+  auto a = run(std::move(before)), b = run(std::move(after));
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t o = 0; o < a.size(); ++o) {
+    ASSERT_EQ(a[o].size(), b[o].size());
+    for (size_t i = 0; i < a[o].size(); ++i) EXPECT_NEAR(a[o][i], b[o][i], 1e-6 + 1e-6 * std::abs(a[o][i])) << o << " " << i;
+  }
+}
+
+TEST(RecognizeSilu, MulBySigmoidOfItselfBecomesSiluAndFusesIntoTheConvolution) {
+  SiluNet s = silu_net();
+  s.n.mark_output(s.z, "z");
+  EXPECT_EQ(s.n.str(),
+            "input x : f32[2, 3, 6, 6]\n"
+            "conv : f32[2, 4, 6, 6] = convolution(x, w) stride=[1, 1] padding=[1, 1] dilation=[1, 1] output_padding=[0, 0] "
+            "groups=1 transposed=false activation=identity act_alpha=0.0 act_beta=0.0 channels_last=false\n"
+            "sig1 : f32[2, 4, 6, 6] = unary(conv) op=sigmoid alpha=0.0 beta=0.0\n"
+            "mul1 : f32[2, 4, 6, 6] = elementwise(conv, sig1) op=mul\n"
+            "sig2 : f32[2, 4, 6, 6] = unary(mul1) op=sigmoid alpha=0.0 beta=0.0\n"
+            "mul2 : f32[2, 4, 6, 6] = elementwise(sig2, mul1) op=mul\n"
+            "output z = mul2\n");
+  int recognized = 0;
+  auto silu = build::recognize_silu(s.n, &recognized);
+  ASSERT_TRUE(silu.has_value()) << silu.status().message();
+  EXPECT_EQ(recognized, 2);
+  EXPECT_EQ(silu->str(),
+            "input x : f32[2, 3, 6, 6]\n"
+            "conv : f32[2, 4, 6, 6] = convolution(x, w) stride=[1, 1] padding=[1, 1] dilation=[1, 1] output_padding=[0, 0] "
+            "groups=1 transposed=false activation=identity act_alpha=0.0 act_beta=0.0 channels_last=false\n"
+            "mul1 : f32[2, 4, 6, 6] = unary(conv) op=silu alpha=0.0 beta=0.0\n"
+            "mul2 : f32[2, 4, 6, 6] = unary(mul1) op=silu alpha=0.0 beta=0.0\n"
+            "output z = mul2\n");
+  // The first silu now is the convolution's only reader: the epilogue takes it.
+  int absorbed = 0;
+  auto fused = build::fuse_epilogues(*silu, &absorbed);
+  ASSERT_TRUE(fused.has_value()) << fused.status().message();
+  EXPECT_EQ(absorbed, 1);
+  ASSERT_EQ(fused->layers().size(), 2u);
+  EXPECT_EQ(std::get<net::ConvolutionParams>(fused->layers()[0].params).activation, net::UnaryOp::kSilu);
+  expect_same_outputs(s.n, *silu);
+  expect_same_outputs(std::move(s.n), std::move(*fused));
+}
+
+TEST(RecognizeSilu, KeepsSigmoidsThatOthersReadAndProductsOfOtherTensors) {
+  // sig1 gets a second reader, sig2 is an engine output, and a third sigmoid multiplies
+  // another tensor (a squeeze-excite gate): none of the three products is a silu.
+  net::Network n;
+  int x = n.add_input("x", {DType::kFloat32, ir::shape_of({2, 3, 6, 6})});
+  net::UnaryParams sig, relu;
+  sig.op = net::UnaryOp::kSigmoid;
+  relu.op = net::UnaryOp::kRelu;
+  const net::ElementwiseParams mul{net::BinaryOp::kMul}, add{net::BinaryOp::kAdd};
+  int a = *n.add(relu, {x}, "a");
+  int s1 = *n.add(sig, {a}, "sig1");
+  int y1 = *n.add(mul, {a, s1}, "mul1");
+  int other = *n.add(add, {y1, s1}, "other_reader");
+  int s2 = *n.add(sig, {a}, "sig2");
+  int y2 = *n.add(mul, {s2, a}, "mul2");
+  int s3 = *n.add(sig, {x}, "sig3");
+  int y3 = *n.add(mul, {a, s3}, "gate");
+  int sq = *n.add(mul, {s3, s3}, "sig3_squared");
+  n.mark_output(other, "other");
+  n.mark_output(y2, "y2");
+  n.mark_output(s2, "s2");
+  n.mark_output(y3, "y3");
+  n.mark_output(sq, "sq");
+  int recognized = -1;
+  auto out = build::recognize_silu(n, &recognized);
+  ASSERT_TRUE(out.has_value()) << out.status().message();
+  EXPECT_EQ(recognized, 0);
+  EXPECT_EQ(out->str(), n.str());
+}
+
+TEST(RecognizeSilu, ASigmoidSharedByTwoProductsStays) {
+  // y = a * sigmoid(a) and w = a * sigmoid(a) through the same sigmoid: it has two readers,
+  // so both stay products; a separate sigmoid per product is rewritten.
+  net::Network n;
+  int x = n.add_input("x", {DType::kFloat16, ir::shape_of({2, 8})});
+  net::UnaryParams sig;
+  sig.op = net::UnaryOp::kSigmoid;
+  const net::ElementwiseParams mul{net::BinaryOp::kMul};
+  int s = *n.add(sig, {x}, "shared");
+  n.mark_output(*n.add(mul, {x, s}, "p1"), "p1");
+  n.mark_output(*n.add(mul, {s, x}, "p2"), "p2");
+  n.mark_output(*n.add(mul, {x, *n.add(sig, {x}, "own")}, "p3"), "p3");
+  int recognized = 0;
+  auto out = build::recognize_silu(n, &recognized);
+  ASSERT_TRUE(out.has_value()) << out.status().message();
+  EXPECT_EQ(recognized, 1);
+  size_t silus = 0, sigmoids = 0;
+  for (const auto& layer : out->layers()) {
+    if (const auto* u = std::get_if<net::UnaryParams>(&layer.params)) {
+      silus += u->op == net::UnaryOp::kSilu;
+      sigmoids += u->op == net::UnaryOp::kSigmoid;
+    }
+  }
+  EXPECT_EQ(silus, 1u);
+  EXPECT_EQ(sigmoids, 1u);
+  EXPECT_EQ(out->layers().back().name, "p3");
+}
+
 }  // namespace

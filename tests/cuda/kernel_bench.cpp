@@ -1,5 +1,6 @@
-// ingot_cuda_kernel_bench: times a few hot kernels on BERT / ViT / ResNet shapes in fp16 with CUDA
-// events and prints the achieved bandwidth (bytes read + written once / time). Not a test.
+// ingot_cuda_kernel_bench: times a few hot kernels on BERT / ViT / ResNet / EfficientNet shapes in
+// fp16 with CUDA events and prints the achieved bandwidth (bytes read + written once / time).
+// Not a test.
 //
 //   ingot_cuda_kernel_bench [iterations]
 #include <cuda_runtime.h>
@@ -145,6 +146,26 @@ int main(int argc, char** argv) {
     bench("max_pool nhwc c=66", net::PoolingParams{.kernel = {3, 3}, .stride = {2, 2}, .padding = {1, 1},
                                                    .dilation = {1, 1}, .channels_last = true},
           {{n, 112, 112, 66}}, {H}, iters, stream, {n, 56, 56, 66});
+  }
+  // EfficientNet-B0's depthwise convolutions (NHWC, bias and SiLU fused), each once: input
+  // size, channels, kernel, stride.
+  struct Depthwise {
+    int64_t hw, c, k, s;
+  };
+  const Depthwise depthwise[] = {{112, 32, 3, 1}, {112, 96, 3, 2}, {56, 144, 3, 1},  {56, 144, 5, 2},
+                                 {28, 240, 5, 1}, {28, 240, 3, 2}, {14, 480, 3, 1},  {14, 480, 5, 1},
+                                 {14, 672, 5, 1}, {14, 672, 5, 2}, {7, 1152, 5, 1},  {7, 1152, 3, 1}};
+  for (int64_t n : {1, 32}) {
+    std::printf("-- efficientnet-b0 depthwise convolutions bs%lld\n", static_cast<long long>(n));
+    for (const Depthwise& d : depthwise) {
+      net::ConvolutionParams p{.stride = {d.s, d.s}, .padding = {d.k / 2, d.k / 2}, .dilation = {1, 1},
+                               .output_padding = {0, 0}, .groups = d.c, .activation = net::UnaryOp::kSilu,
+                               .channels_last = true};
+      const int64_t out = (d.hw - 1) / d.s + 1;
+      std::string name = "depthwise k" + std::to_string(d.k) + " s" + std::to_string(d.s);
+      bench(name.c_str(), p, {{n, d.hw, d.hw, d.c}, {d.c, d.k, d.k, 1}, {d.c}}, {H, H, H}, iters, stream,
+            {n, out, out, d.c});
+    }
   }
   std::printf("-- large (bandwidth)\n");
   bench("add", net::ElementwiseParams{.op = net::BinaryOp::kAdd}, {{64 << 20}, {64 << 20}}, {H, H}, 20, stream);

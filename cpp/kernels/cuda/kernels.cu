@@ -3,6 +3,7 @@
 #include <type_traits>
 
 #include "kernels/cuda/cuda_common.cuh"
+#include "kernels/cuda/depthwise.cuh"
 #include "kernels/cuda/elementwise.cuh"
 #include "kernels/cuda/norm.cuh"
 #include "kernels/cuda/pooling.cuh"
@@ -118,7 +119,8 @@ bool supports_kind(const net::ConcatParams&, const std::vector<DType>& d) {
   }
   return !d.empty();
 }
-// Convolution, matmul and attention run on cuDNN / cuBLASLt (runtime/cuda/).
+// Matmul and attention run on cuBLASLt / cuDNN (runtime/cuda/); so do convolutions, except the
+// depthwise ones that depthwise_conv_supported() accepts, which depends on the shapes.
 bool supports_kind(const net::ConvolutionParams&, const std::vector<DType>&) { return false; }
 bool supports_kind(const net::MatMulParams&, const std::vector<DType>&) { return false; }
 bool supports_kind(const net::AttentionParams&, const std::vector<DType>&) { return false; }
@@ -138,6 +140,7 @@ Status run(const net::ConcatParams& p, const Tensors& in, const Tensors& out, cu
 Status run(const net::SliceParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_slice(p, in, out, s); }
 Status run(const net::GatherParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_gather(p, in, out, s); }
 Status run(const net::PoolingParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_pooling(p, in, out, s); }
+Status run(const net::ConvolutionParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_depthwise_conv(p, in, out, s); }
 Status run(const net::CastParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_cast(p, in, out, s); }
 Status run(const net::FillParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_fill(p, in, out, s); }
 Status run(const net::IdentityParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_identity(p, in, out, s); }
@@ -166,11 +169,13 @@ Status launch(const net::LayerParams& params, const std::vector<DeviceTensor>& i
     if (!t.data && t.numel() > 0) return invalid_argument(layer, ": output has no data");
   }
   const bool is_norm = net::kind_of(params) == net::LayerKind::kNormalization;
+  const bool is_conv = net::kind_of(params) == net::LayerKind::kConvolution;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const DeviceTensor& t = inputs[i];
     if (!t.data) {
-      // Absent: allowed for the optional weight / bias of normalization, and for empty tensors.
-      bool optional = is_norm && (i == 1 || i == 2);
+      // Absent: allowed for the optional weight / bias of normalization, the bias / residual of
+      // a convolution, and for empty tensors.
+      bool optional = (is_norm && (i == 1 || i == 2)) || (is_conv && i >= 2);
       if (!optional && t.numel() > 0) return invalid_argument(layer, ": input #", i, " has no data");
       continue;
     }

@@ -8,8 +8,11 @@
 // - Parameters hold no symbols here (the runtime substitutes them first).
 // - f16/bf16 compute in float; integers exactly; same results as the CPU reference up to
 //   floating-point rounding (tests compare every kind against it).
-// - Convolution, matmul and attention are not here (cuDNN / cuBLASLt paths in
-//   runtime/cuda/); supports() says which kinds launch() handles.
+// - Matmul and attention are not here (cuBLASLt / cuDNN paths in runtime/cuda/), nor are
+//   convolutions other than depthwise channels-last ones (depthwise_conv_supported() says
+//   which; the graph convolution runner times them as its "ingot:depthwise" tactic next to
+//   cuDNN). supports() says which kinds launch() handles whatever the shapes: it is false for
+//   convolutions.
 // - Pointers need only the element alignment; 16-byte aligned ones (cudaMalloc, aligned plan
 //   offsets) take the vectorized paths. An output may be its input (reshape / identity / cast to
 //   the same dtype then do nothing) but must not overlap it otherwise.
@@ -44,6 +47,14 @@ struct DeviceTensor {
 
 // True if launch() implements this layer kind (for these input dtypes).
 bool supports(const net::LayerParams& params, const std::vector<ir::DType>& input_dtypes);
+
+// Whether launch() runs this convolution: a 2-D channels-last forward convolution with one
+// filter per channel (groups == input channels == output channels, w [C, kH, kW, 1]) on
+// f32 / f16 / bf16 tensors, any kernel up to 8192 taps, stride, padding and dilation, and a
+// fused activation of the epilogue's set; inputs x, w, bias? [C], residual? (the output's
+// shape); an absent optional input has data == nullptr. The reason when not.
+Status depthwise_conv_supported(const net::ConvolutionParams& p, const std::vector<DeviceTensor>& inputs,
+                                const std::vector<DeviceTensor>& outputs);
 
 // Enqueues one layer on `stream`. Errors: unsupported parameters/dtypes, or a failed launch
 // (cudaGetLastError after the launch), each naming the layer kind.

@@ -1,5 +1,6 @@
 #include <cmath>
 
+#include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/unary.cuh"
 #include "support/half.h"
 
@@ -13,31 +14,8 @@ constexpr int kThreads = 256;
 
 // ---------------------------------------------------------------- floating ops (CPU unary.cpp)
 
-// min(max(x + 3, 0), 6) with std::max / std::min semantics (NaN propagates).
-__device__ __forceinline__ float relu6_shifted(float x) {
-  float m = (x + 3.0f < 0.0f) ? 0.0f : x + 3.0f;
-  return (6.0f < m) ? 6.0f : m;
-}
-__device__ __forceinline__ float op_relu(float v) { return v < 0.0f ? 0.0f : v; }
-__device__ __forceinline__ float op_sigmoid(float v) { return 1.0f / (1.0f + expf(-v)); }
-__device__ __forceinline__ float op_gelu_erf(float v) { return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f)); }
-__device__ __forceinline__ float op_gelu_tanh(float v) {
-  const float k = 0.79788456080286536f;  // sqrt(2 / pi)
-  return 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
-}
-__device__ __forceinline__ float op_silu(float v) { return v / (1.0f + expf(-v)); }
+// The activations are activation.cuh's; the rarer ops' helpers:
 __device__ __forceinline__ float op_sign(float v) { return static_cast<float>((0.0f < v) - (v < 0.0f)); }
-__device__ __forceinline__ float op_leaky_relu(float v, float alpha) { return v > 0.0f ? v : v * alpha; }
-__device__ __forceinline__ float op_elu(float v, float alpha, float scale) {
-  return v > 0.0f ? v * scale : expm1f(v) * alpha * scale;
-}
-__device__ __forceinline__ float op_clamp(float v, float lo, float hi) {
-  if (lo != lo || hi != hi) return __int_as_float(0x7fffffff);
-  float r = v < lo ? lo : v;
-  return r > hi ? hi : r;
-}
-__device__ __forceinline__ float op_hard_sigmoid(float v) { return relu6_shifted(v) / 6.0f; }
-__device__ __forceinline__ float op_hard_swish(float v) { return v * relu6_shifted(v) / 6.0f; }
 __device__ __forceinline__ float op_softplus(float v, float beta, float threshold) {
   return v * beta > threshold ? v : log1pf(expf(v * beta)) / beta;
 }

@@ -3,6 +3,10 @@
 // kernel, NHWC or NCHW as the tensors are stored. Candidates come from cuDNN's heuristics; the
 // build times the first few (more at higher optimization levels) and records the winner as
 // "cudnn:eng=E;K=V,..." (engine id and knob choices), which later loads rebuild directly.
+// Depthwise channels-last convolutions also time our own kernel (kernels/cuda/depthwise.cuh),
+// recorded as "ingot:depthwise" when it wins, and 1x1 ones cuBLASLt's GEMMs (conv_gemm.h,
+// recorded as gemm.cpp's "lt:..."); a load where the recorded one does not apply (another shape
+// of the profile) builds cuDNN's heuristic choice instead.
 // Transposed convolutions, and graphs cuDNN cannot run (checked when the layer is prepared),
 // use the legacy-API runner (conv_runner.cpp).
 #include <cudnn_frontend.h>
@@ -14,6 +18,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "runtime/cuda/conv_gemm.h"
 #include "runtime/cuda/cuda_util.h"
 #include "runtime/cuda/runner.h"
 
@@ -120,6 +125,8 @@ bool parse_tactic(const std::string& t, int64_t* engine, std::unordered_map<fe::
   return true;
 }
 
+constexpr const char* kDepthwiseTactic = "ingot:depthwise";
+
 // How many heuristic candidates the build times per convolution, by optimization level.
 int64_t candidates_for_level(int level) {
   static constexpr int64_t kCount[] = {1, 2, 4, 6, 10, std::numeric_limits<int64_t>::max()};
@@ -135,8 +142,22 @@ class GraphConvRunner : public LayerRunner {
     const auto& p = std::get<net::ConvolutionParams>(params);
     // Plans tuned on the legacy API ("fwd=...") stay there.
     use_legacy_ = p.transposed || in[0].dims.size() < 3 || in[0].dims.size() > 5 || tactic_.rfind("fwd=", 0) == 0;
+    use_depthwise_ = use_gemm_ = false;
     if (!use_legacy_) {
       params_ = p, in_ = in, out_ = out;
+      if (tactic_ == kDepthwiseTactic && kernels::cuda::depthwise_conv_supported(p, in, out).is_ok()) {
+        use_depthwise_ = true;
+        *workspace = 0;
+        return Status::ok();
+      }
+      if (is_gemm_tactic(tactic_) && ConvGemm::applies(p, in, out).is_ok()) {
+        if (!gemm_) gemm_ = std::make_unique<ConvGemm>();
+        use_gemm_ = gemm_->configure(env, p, in, out, tactic_).is_ok();
+        if (use_gemm_) {
+          *workspace = gemm_->workspace();
+          return Status::ok();
+        }
+      }
       Status s = build_graph(env);
       if (s.is_ok()) s = choose_plan(env);
       if (s.is_ok()) {
@@ -147,30 +168,86 @@ class GraphConvRunner : public LayerRunner {
       use_legacy_ = true;
       graph_.reset();
     }
-    if (!legacy_) legacy_ = make_legacy_conv_runner(tactic_.rfind("cudnn:", 0) == 0 ? std::string() : tactic_);
+    if (!legacy_) legacy_ = make_legacy_conv_runner(tactic_.rfind("fwd=", 0) == 0 ? tactic_ : std::string());
     return legacy_->prepare(env, params, in, out, workspace);
   }
 
   Status enqueue(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
                  void* workspace, cudaStream_t stream) override {
     if (use_legacy_) return legacy_->enqueue(env, params, in, out, workspace, stream);
+    if (use_depthwise_) return kernels::cuda::launch(params, in, out, stream);
+    if (use_gemm_) return gemm_->enqueue(env, in, out, workspace, stream);
     INGOT_CUDNN_TRY(cudnnSetStream(env.cudnn, stream));
-    INGOT_RETURN_IF_ERROR(execute(env, in, out, workspace, plan_index_));
-    if (!post_epilogue_) return Status::ok();
-    const auto& p = std::get<net::ConvolutionParams>(params);
-    Epilogue e;
-    e.activation = p.activation;
-    e.alpha = static_cast<float>(p.act_alpha);
-    e.beta = static_cast<float>(p.act_beta);
-    return launch_epilogue(out[0], e, stream);
+    return run_cudnn(env, in, out, workspace, plan_index_, stream);
   }
 
-  // Builds and times the first candidates of cuDNN's heuristics on these buffers; keeps the
-  // fastest for the runs that follow and returns its tactic.
+  // Times the first candidates of cuDNN's heuristics and, where they apply, our depthwise kernel
+  // and cuBLASLt's GEMMs on these buffers; keeps the fastest for the runs that follow and
+  // returns its tactic.
   Expected<std::string> tune(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
                              void* workspace, size_t workspace_size, cudaStream_t stream,
                              std::vector<net::TimedTactic>* timed) override {
-    if (use_legacy_) return legacy_->tune(env, params, in, out, workspace, workspace_size, stream, timed);
+    const auto& p = std::get<net::ConvolutionParams>(params);
+    use_depthwise_ = use_gemm_ = false;
+    float best_ms = std::numeric_limits<float>::infinity();  // stays so when cuDNN's choice is untimed
+    Expected<std::string> best =
+        use_legacy_ ? tune_legacy(env, params, in, out, workspace, workspace_size, stream, timed, &best_ms)
+                    : tune_cudnn(env, in, out, workspace, workspace_size, stream, timed, &best_ms);
+    Status own_failure = Status::ok();
+    // Whether a candidate of ours that ran in `ms` beats the best so far (which may be none).
+    auto wins = [&](const Expected<float>& ms, const std::string& tactic) {
+      if (!ms.has_value()) {
+        own_failure = ms.status();
+        return false;
+      }
+      if (best.has_value() && !(*ms < best_ms)) return false;
+      best = tactic;
+      best_ms = *ms;
+      return true;
+    };
+    if (kernels::cuda::depthwise_conv_supported(p, in, out).is_ok()) {
+      Expected<float> ms = time_on_stream(stream, [&] { return kernels::cuda::launch(params, in, out, stream); });
+      if (ms.has_value() && timed) timed->push_back({kDepthwiseTactic, static_cast<double>(*ms)});
+      use_depthwise_ = wins(ms, kDepthwiseTactic);
+    }
+    if (ConvGemm::applies(p, in, out).is_ok()) {
+      auto gemm = std::make_unique<ConvGemm>();
+      float layer_ms = 0;
+      Status s = gemm->configure(env, p, in, out, "");
+      Expected<std::string> t = s.is_ok() ? gemm->tune(env, in, out, workspace, workspace_size, stream, timed, &layer_ms)
+                                          : Expected<std::string>(s);
+      if (wins(t.has_value() ? Expected<float>(layer_ms) : Expected<float>(t.status()), t.has_value() ? *t : "")) {
+        use_gemm_ = true;
+        use_depthwise_ = false;  // a 1x1 convolution of one channel is both
+        gemm_ = std::move(gemm);
+      }
+    }
+    if (use_depthwise_ || use_gemm_) use_legacy_ = false;  // ours also beat a graph cuDNN refused
+    if (!best.has_value() && !own_failure.is_ok()) {
+      return best.status().with_context(str_cat("convolution (our candidates failed too: ", own_failure.message(), "): "));
+    }
+    return best;
+  }
+
+ private:
+  // The legacy runner's tune() (for graphs cuDNN's graph API refused), with its winner's time.
+  Expected<std::string> tune_legacy(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in,
+                                    const Tensors& out, void* workspace, size_t workspace_size, cudaStream_t stream,
+                                    std::vector<net::TimedTactic>* timed, float* timed_ms) {
+    std::vector<net::TimedTactic> legacy_timed;
+    Expected<std::string> t = legacy_->tune(env, params, in, out, workspace, workspace_size, stream, &legacy_timed);
+    for (const net::TimedTactic& c : legacy_timed) {
+      if (t.has_value() && c.tactic == *t) *timed_ms = static_cast<float>(c.ms);
+    }
+    if (timed) timed->insert(timed->end(), legacy_timed.begin(), legacy_timed.end());
+    return t;
+  }
+
+  // The cuDNN part of tune(): the winner's tactic, and its time in *timed_ms (left as it is when
+  // none of the candidates ran and prepare()'s choice is kept untimed).
+  Expected<std::string> tune_cudnn(const RunnerEnv& env, const Tensors& in, const Tensors& out, void* workspace,
+                                   size_t workspace_size, cudaStream_t stream, std::vector<net::TimedTactic>* timed,
+                                   float* timed_ms) {
     INGOT_CUDNN_TRY(cudnnSetStream(env.cudnn, stream));
     // A fresh graph and list of candidates (prepare may have built the recorded tactic only).
     INGOT_RETURN_IF_ERROR(build_graph(env));
@@ -179,16 +256,6 @@ class GraphConvRunner : public LayerRunner {
     if (!allow_tensor_cores_) graph_->deselect_numeric_notes({fe::NumericalNote_t::TENSOR_CORE});
     INGOT_FE_TRY(graph_->check_support());
     int64_t count = std::min(graph_->get_execution_plan_count(), candidates_for_level(env.tune_level));
-    struct Events {
-      cudaEvent_t start = nullptr, stop = nullptr;
-      ~Events() {
-        if (start) cudaEventDestroy(start);
-        if (stop) cudaEventDestroy(stop);
-      }
-    } ev;
-    INGOT_CUDA_TRY(cudaEventCreate(&ev.start));
-    INGOT_CUDA_TRY(cudaEventCreate(&ev.stop));
-    cudaEvent_t start = ev.start, stop = ev.stop;
     int64_t best = -1;
     float best_ms = std::numeric_limits<float>::max();
     size_t best_ws = 0;
@@ -197,22 +264,13 @@ class GraphConvRunner : public LayerRunner {
       if (graph_->build_plan_at_index(i).is_bad()) continue;
       int64_t ws = 0;
       if (graph_->get_workspace_size_plan_at_index(i, ws).is_bad() || static_cast<size_t>(ws) > workspace_size) continue;
-      Status s = execute(env, in, out, workspace, i);  // warm-up (and loads the kernel)
-      if (!s.is_ok()) continue;
-      constexpr int kReps = 5;
-      cudaEventRecord(start, stream);
-      for (int r = 0; r < kReps && s.is_ok(); ++r) s = execute(env, in, out, workspace, i);
-      cudaEventRecord(stop, stream);
-      if (cudaEventSynchronize(stop) != cudaSuccess || !s.is_ok()) {
-        failure = s.is_ok() ? error(ErrorCode::kInternal, "timing a cuDNN plan failed") : s;
+      Expected<float> ms = time_on_stream(stream, [&] { return run_cudnn(env, in, out, workspace, i, stream); });
+      if (!ms.has_value()) {
+        failure = ms.status();
         continue;
       }
-      float ms = 0;
-      cudaEventElapsedTime(&ms, start, stop);
-      ms /= kReps;
-      std::string name = plan_tactic(i);
-      if (timed) timed->push_back({name, static_cast<double>(ms)});
-      if (ms < best_ms) best = i, best_ms = ms, best_ws = static_cast<size_t>(ws);
+      if (timed) timed->push_back({plan_tactic(i), static_cast<double>(*ms)});
+      if (*ms < best_ms) best = i, best_ms = *ms, best_ws = static_cast<size_t>(ws);
     }
     if (best < 0) {
       // None of the first candidates built and ran: keep the plan prepare() would choose.
@@ -223,10 +281,10 @@ class GraphConvRunner : public LayerRunner {
     }
     plan_index_ = best;
     workspace_ = best_ws;
+    *timed_ms = best_ms;
     return plan_tactic(best);
   }
 
- private:
   // A new operation graph for the shapes prepare() saw.
   Status build_graph(const RunnerEnv& env) {
     const net::ConvolutionParams& p = params_;
@@ -323,6 +381,19 @@ class GraphConvRunner : public LayerRunner {
     return Status::ok();
   }
 
+  // The plan at `index`, then our epilogue kernel for an activation cuDNN's graph lacks (so that
+  // tuning compares the whole layer with our depthwise kernel's).
+  Status run_cudnn(const RunnerEnv& env, const Tensors& in, const Tensors& out, void* workspace, int64_t index,
+                   cudaStream_t stream) {
+    INGOT_RETURN_IF_ERROR(execute(env, in, out, workspace, index));
+    if (!post_epilogue_) return Status::ok();
+    Epilogue e;
+    e.activation = params_.activation;
+    e.alpha = static_cast<float>(params_.act_alpha);
+    e.beta = static_cast<float>(params_.act_beta);
+    return launch_epilogue(out[0], e, stream);
+  }
+
   std::string plan_tactic(int64_t index) const {
     int64_t engine = 0;
     std::unordered_map<fe::KnobType_t, int64_t> knobs;
@@ -335,9 +406,10 @@ class GraphConvRunner : public LayerRunner {
   Tensors in_, out_;  // shapes and dtypes of the prepared layer (pointers are the enqueue's)
   std::unique_ptr<fe::graph::Graph> graph_;
   std::unique_ptr<LayerRunner> legacy_;
+  std::unique_ptr<ConvGemm> gemm_;
   int64_t plan_index_ = 0;
   size_t workspace_ = 0;
-  bool use_legacy_ = false, has_bias_ = false, has_residual_ = false, post_epilogue_ = false;
+  bool use_legacy_ = false, use_depthwise_ = false, use_gemm_ = false, has_bias_ = false, has_residual_ = false, post_epilogue_ = false;
   bool allow_tensor_cores_ = true;
 };
 

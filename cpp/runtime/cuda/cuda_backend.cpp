@@ -104,6 +104,7 @@ class CudaBackend : public Backend {
   plan::Backend kind() const override { return plan::Backend::kCuda; }
 
   Expected<plan::Plan> build(net::Network network, const build::BuildSettings& settings) const override {
+    INGOT_ASSIGN_OR_RETURN(network, build::recognize_silu(network));  // x * sigmoid(x): a fusable silu
     INGOT_ASSIGN_OR_RETURN(net::Network net, build::fuse_epilogues(network));
     const auto& prec = settings.enabled_precisions;
     if (prec.count(ir::DType::kFloat16)) {

@@ -336,7 +336,8 @@ Expected<std::vector<std::string>> CudaContext::tune(const BoundShapes& shapes, 
   std::string device;
   if (cache) {  // the GPU and the library versions whose tactics the cache holds
     INGOT_ASSIGN_OR_RETURN(device, device_description());
-    device += " cudnn " + std::to_string(cudnnGetVersion()) + " cublasLt " + std::to_string(cublasLtGetVersion());
+    device += " cudnn " + std::to_string(cudnnGetVersion()) + " cublasLt " + std::to_string(cublasLtGetVersion()) +
+              " tactics " + std::to_string(kTacticGeneration);
   }
   size_t tune_ws = kMaxLayerWorkspace;
   INGOT_RETURN_IF_ERROR(workspace_.reserve(tune_ws));

@@ -36,6 +36,27 @@ Expected<cudaDataType_t> cuda_dtype(ir::DType t) {
   }
 }
 
+Expected<float> time_on_stream(cudaStream_t stream, const std::function<Status()>& run) {
+  struct Events {
+    cudaEvent_t start = nullptr, stop = nullptr;
+    ~Events() {
+      if (start) cudaEventDestroy(start);
+      if (stop) cudaEventDestroy(stop);
+    }
+  } ev;
+  INGOT_CUDA_TRY(cudaEventCreate(&ev.start));
+  INGOT_CUDA_TRY(cudaEventCreate(&ev.stop));
+  INGOT_RETURN_IF_ERROR(run());
+  constexpr int kReps = 5;
+  INGOT_CUDA_TRY(cudaEventRecord(ev.start, stream));
+  for (int r = 0; r < kReps; ++r) INGOT_RETURN_IF_ERROR(run());
+  INGOT_CUDA_TRY(cudaEventRecord(ev.stop, stream));
+  INGOT_CUDA_TRY(cudaEventSynchronize(ev.stop));
+  float ms = 0;
+  INGOT_CUDA_TRY(cudaEventElapsedTime(&ms, ev.start, ev.stop));
+  return ms / kReps;
+}
+
 Expected<std::string> device_description(int* major, int* minor) {
   int device = 0;
   INGOT_CUDA_TRY(cudaGetDevice(&device));

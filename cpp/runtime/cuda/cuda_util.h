@@ -1,11 +1,13 @@
 // Small pieces the CUDA backend shares: checked calls that return Status, device buffers,
-// dtype mappings for cuDNN and cuBLASLt, and the device description plans record.
+// dtype mappings for cuDNN and cuBLASLt, timing on a stream, and the device description plans
+// record.
 #pragma once
 
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 #include <cudnn.h>
 
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -79,6 +81,11 @@ class DeviceBuffer {
 // cuDNN / CUDA data types of engine dtypes (floating types only for cuDNN).
 Expected<cudnnDataType_t> cudnn_dtype(ir::DType t);
 Expected<cudaDataType_t> cuda_dtype(ir::DType t);
+
+// Mean milliseconds of run() over a few calls on `stream` after a warm-up call (which also loads
+// the kernels), measured with CUDA events: how runners time their candidates at build time.
+// The first error of run() or of the events is returned.
+Expected<float> time_on_stream(cudaStream_t stream, const std::function<Status()>& run);
 
 // "NVIDIA H100 80GB HBM3 (sm_90)" for the current device; plans record it, loading checks
 // the architecture part.

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cfloat>
 
+#include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/cuda_common.cuh"
 #include "runtime/cuda/runner.h"
 
@@ -13,30 +14,9 @@ namespace ingot::runtime::cuda {
 
 namespace {
 
+using kernels::cuda::detail::activate;  // the CPU reference's formulas, as the unary kernels
 using kernels::cuda::detail::from_float;
 using kernels::cuda::detail::to_float;
-
-// The activations an epilogue can apply; formulas as the CPU reference's unary kernel.
-__device__ __forceinline__ float activate(net::UnaryOp op, float x, float alpha, float beta) {
-  switch (op) {
-    case net::UnaryOp::kIdentity: return x;
-    case net::UnaryOp::kRelu: return x > 0.0f ? x : (x != x ? x : 0.0f);
-    case net::UnaryOp::kSigmoid: return 1.0f / (1.0f + expf(-x));
-    case net::UnaryOp::kTanh: return tanhf(x);
-    case net::UnaryOp::kGeluErf: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
-    case net::UnaryOp::kGeluTanh: {
-      float inner = 0.7978845608028654f * (x + 0.044715f * x * x * x);
-      return 0.5f * x * (1.0f + tanhf(inner));
-    }
-    case net::UnaryOp::kSilu: return x / (1.0f + expf(-x));
-    case net::UnaryOp::kLeakyRelu: return x > 0.0f ? x : x * alpha;
-    case net::UnaryOp::kClamp: return x != x ? x : fminf(fmaxf(x, alpha), beta);
-    case net::UnaryOp::kHardSigmoid: return x != x ? x : fminf(fmaxf(x / 6.0f + 0.5f, 0.0f), 1.0f);
-    case net::UnaryOp::kHardSwish: return x != x ? x : x * fminf(fmaxf(x + 3.0f, 0.0f), 6.0f) / 6.0f;
-    case net::UnaryOp::kElu: return x > 0.0f ? beta * x : beta * alpha * expm1f(x);
-    default: return x;
-  }
-}
 
 template <typename T>
 __global__ void epilogue_kernel(T* y, int64_t n, const T* bias, const T* residual, int64_t channels, int64_t inner,
@@ -118,16 +98,7 @@ __global__ void attention_softmax_kernel(const float* scores, T* probs, Attentio
 
 }  // namespace
 
-bool epilogue_supports(net::UnaryOp op) {
-  switch (op) {
-    case net::UnaryOp::kIdentity: case net::UnaryOp::kRelu: case net::UnaryOp::kSigmoid: case net::UnaryOp::kTanh:
-    case net::UnaryOp::kGeluErf: case net::UnaryOp::kGeluTanh: case net::UnaryOp::kSilu: case net::UnaryOp::kLeakyRelu:
-    case net::UnaryOp::kClamp: case net::UnaryOp::kHardSigmoid: case net::UnaryOp::kHardSwish: case net::UnaryOp::kElu:
-      return true;
-    default:
-      return false;
-  }
-}
+bool epilogue_supports(net::UnaryOp op) { return kernels::cuda::detail::is_epilogue_activation(op); }
 
 Status launch_epilogue(const DeviceTensor& y, const Epilogue& e, cudaStream_t stream) {
   if (!epilogue_supports(e.activation)) return unsupported("epilogue activation ", net::enum_name(e.activation));

@@ -50,6 +50,10 @@ Status set_batch(cublasLtMatrixLayout_t l, int64_t batch, int64_t stride) {
 
 }  // namespace
 
+bool is_gemm_tactic(const std::string& tactic) { return tactic.rfind(kTacticPrefix, 0) == 0; }
+
+std::string Gemm::tactic() const { return encode_algo(algo_); }
+
 Gemm::~Gemm() { destroy(); }
 
 void Gemm::destroy() {

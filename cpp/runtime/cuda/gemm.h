@@ -26,6 +26,9 @@ struct GemmShape {
   bool allow_tf32 = true;
 };
 
+// Whether `tactic` names a cuBLASLt algorithm as Gemm records them.
+bool is_gemm_tactic(const std::string& tactic);
+
 class Gemm {
  public:
   Gemm() = default;
@@ -37,6 +40,8 @@ class Gemm {
   // else cuBLASLt's first heuristic choice.
   Status configure(cublasLtHandle_t lt, const GemmShape& s, const std::string& tactic, size_t max_workspace);
   size_t workspace() const { return workspace_; }
+  // The configured (or tuned) algorithm as a tactic: "lt:" and its bytes in hex.
+  std::string tactic() const;
   Status run(cublasLtHandle_t lt, const void* a, const void* b, const void* c, void* d, const void* bias, float alpha,
              float beta, void* workspace, cudaStream_t stream) const;
   // Times cuBLASLt's candidate algorithms on these buffers; returns the fastest as a tactic and

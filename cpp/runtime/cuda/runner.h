@@ -27,6 +27,12 @@ struct RunnerEnv {
   int tune_level = 0;  // the optimization level of a build's tactic search (tune())
 };
 
+// The generation of the runners' candidate sets, part of the timing cache's key: a cache written
+// before a runner gained a candidate (generation 2: our depthwise kernel and cuBLASLt for 1x1
+// convolutions) would otherwise keep its old winner without timing the new one. Bump it
+// whenever a runner gains or changes candidates.
+inline constexpr int kTacticGeneration = 2;
+
 // Workspace that one layer may use (cuDNN / cuBLASLt scratch), at most.
 inline constexpr size_t kMaxLayerWorkspace = size_t(64) << 20;
 

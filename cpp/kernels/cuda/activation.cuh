@@ -1,0 +1,68 @@
+// The floating activations as device functions (internal), with the CPU reference's formulas
+// (kernels/cpu/unary.cpp): the unary kernels, the fused epilogue of the convolution / matmul
+// runners and the depthwise convolution share them, so that an activation computes the same
+// value wherever it runs.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include "net/layers.h"
+
+namespace ingot::kernels::cuda::detail {
+
+// min(max(x + 3, 0), 6) with std::max / std::min semantics (NaN propagates).
+__device__ __forceinline__ float relu6_shifted(float x) {
+  float m = (x + 3.0f < 0.0f) ? 0.0f : x + 3.0f;
+  return (6.0f < m) ? 6.0f : m;
+}
+__device__ __forceinline__ float op_relu(float v) { return v < 0.0f ? 0.0f : v; }
+__device__ __forceinline__ float op_sigmoid(float v) { return 1.0f / (1.0f + expf(-v)); }
+__device__ __forceinline__ float op_gelu_erf(float v) { return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f)); }
+__device__ __forceinline__ float op_gelu_tanh(float v) {
+  const float k = 0.79788456080286536f;  // sqrt(2 / pi)
+  return 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
+}
+__device__ __forceinline__ float op_silu(float v) { return v / (1.0f + expf(-v)); }
+__device__ __forceinline__ float op_leaky_relu(float v, float alpha) { return v > 0.0f ? v : v * alpha; }
+__device__ __forceinline__ float op_elu(float v, float alpha, float scale) {
+  return v > 0.0f ? v * scale : expm1f(v) * alpha * scale;
+}
+__device__ __forceinline__ float op_clamp(float v, float lo, float hi) {
+  if (lo != lo || hi != hi) return __int_as_float(0x7fffffff);
+  float r = v < lo ? lo : v;
+  return r > hi ? hi : r;
+}
+__device__ __forceinline__ float op_hard_sigmoid(float v) { return relu6_shifted(v) / 6.0f; }
+__device__ __forceinline__ float op_hard_swish(float v) { return v * relu6_shifted(v) / 6.0f; }
+
+// The activations a fused epilogue applies (after bias and residual): activate() computes them.
+inline bool is_epilogue_activation(net::UnaryOp op) {
+  switch (op) {
+    case net::UnaryOp::kIdentity: case net::UnaryOp::kRelu: case net::UnaryOp::kSigmoid: case net::UnaryOp::kTanh:
+    case net::UnaryOp::kGeluErf: case net::UnaryOp::kGeluTanh: case net::UnaryOp::kSilu: case net::UnaryOp::kLeakyRelu:
+    case net::UnaryOp::kClamp: case net::UnaryOp::kHardSigmoid: case net::UnaryOp::kHardSwish: case net::UnaryOp::kElu:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// `op` (one of is_epilogue_activation's) of x; alpha and beta as in net::UnaryParams.
+__device__ __forceinline__ float activate(net::UnaryOp op, float x, float alpha, float beta) {
+  switch (op) {
+    case net::UnaryOp::kRelu: return op_relu(x);
+    case net::UnaryOp::kSigmoid: return op_sigmoid(x);
+    case net::UnaryOp::kTanh: return tanhf(x);
+    case net::UnaryOp::kGeluErf: return op_gelu_erf(x);
+    case net::UnaryOp::kGeluTanh: return op_gelu_tanh(x);
+    case net::UnaryOp::kSilu: return op_silu(x);
+    case net::UnaryOp::kLeakyRelu: return op_leaky_relu(x, alpha);
+    case net::UnaryOp::kClamp: return op_clamp(x, alpha, beta);
+    case net::UnaryOp::kHardSigmoid: return op_hard_sigmoid(x);
+    case net::UnaryOp::kHardSwish: return op_hard_swish(x);
+    case net::UnaryOp::kElu: return op_elu(x, alpha, beta);
+    default: return x;  // identity
+  }
+}
+
+}  // namespace ingot::kernels::cuda::detail

@@ -1,0 +1,207 @@
+// The depthwise channels-last convolution kernel (kernels/cuda/depthwise.cuh) against the CPU
+// reference convolution: one row per case, as kernels_test.cpp. Rows cover the compiled-in 3x3
+// and 5x5 geometries at stride 1 and 2 (output widths that leave a partial pixel tile), the
+// general path (dilation, rectangular and larger kernels, other strides), every vector width
+// (channel counts and misaligned pointers), several channel tiles, the fused bias, residual
+// and activations, and the three floating dtypes; then what it must refuse.
+#include <array>
+#include <random>
+
+#include "test_util.h"
+
+namespace ingot::kernels::cuda::testing {
+
+namespace {
+
+using namespace net;  // NOLINT(google-build-using-namespace): parameter structs and enums
+
+constexpr DType F32 = DType::kFloat32, F16 = DType::kFloat16, BF16 = DType::kBFloat16;
+
+class DepthwiseTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(DepthwiseTest, MatchesCpuReference) {
+  INGOT_SKIP_WITHOUT_GPU();
+  run_case(GetParam());
+}
+
+// One depthwise convolution: x [N, H, W, C], a kh x kw kernel; bias and residual optional.
+struct Dw {
+  Dims x;
+  int64_t kh = 3, kw = 3;
+  std::vector<int64_t> stride{1, 1}, pad{1, 1}, dil{1, 1};
+  bool bias = false, residual = false;
+  UnaryOp act = UnaryOp::kIdentity;
+  double alpha = 0.0, beta = 0.0;
+  int misalign = 0;  // of x, the residual and y
+};
+
+Dims output_dims(const Dw& d) {
+  Dims y{d.x[0]};
+  const int64_t k[2] = {d.kh, d.kw};
+  for (size_t i = 0; i < 2; ++i) {
+    y.push_back((d.x[1 + i] + 2 * d.pad[i] - d.dil[i] * (k[i] - 1) - 1) / d.stride[i] + 1);
+  }
+  y.push_back(d.x[3]);
+  return y;
+}
+
+// Inputs in [-1, 1], so that sums of up to 49 taps stay small: half-precision outputs then
+// differ from the reference (which rounds the convolution before adding the residual) by at
+// most a few units of the last place of small values.
+Case depthwise_case(std::string name, DType t, const Dw& d) {
+  ConvolutionParams p;
+  p.stride = d.stride;
+  p.padding = d.pad;
+  p.dilation = d.dil;
+  p.output_padding = {0, 0};
+  p.groups = d.x[3];
+  p.channels_last = true;
+  p.activation = d.act;
+  p.act_alpha = d.alpha;
+  p.act_beta = d.beta;
+  const Dist u = uniform(-1.0, 1.0);
+  std::vector<InputSpec> inputs{misaligned(in(t, d.x, u), d.misalign), in(t, {d.x[3], d.kh, d.kw, 1}, u)};
+  inputs.push_back(d.bias ? in(t, {d.x[3]}, u) : absent());
+  if (d.residual) inputs.push_back(misaligned(in(t, output_dims(d), u), d.misalign));
+  Case c = make_case(std::move(name), p, std::move(inputs));
+  c.out_misalign = d.misalign;
+  const double atol = t == F32 ? 1e-5 : t == F16 ? 4e-3 : 3e-2;
+  return with_tol(std::move(c), 1e-5, atol);
+}
+
+std::vector<Case> depthwise_cases() {
+  std::vector<Case> v;
+  auto add = [&](std::string name, DType t, Dw d) { v.push_back(depthwise_case(std::move(name), t, d)); };
+  // The compiled-in geometries; widths 9, 6 and 13 leave partial tiles of 4 (stride 1) or 2.
+  add("k3s1_f16_c32", F16, {.x = {2, 9, 9, 32}});
+  add("k3s2_f16_c24", F16, {.x = {2, 11, 11, 24}, .stride = {2, 2}});
+  add("k5s1_f16_c16_odd", F16, {.x = {1, 7, 13, 16}, .kh = 5, .kw = 5, .pad = {2, 2}});
+  add("k5s2_f16_c40", F16, {.x = {2, 10, 10, 40}, .kh = 5, .kw = 5, .stride = {2, 2}, .pad = {2, 2}});
+  add("k3s1_f32_c12", F32, {.x = {2, 6, 7, 12}});
+  add("k5s2_f32_c8_rows_stride1", F32, {.x = {1, 9, 11, 8}, .kh = 5, .kw = 5, .stride = {1, 2}, .pad = {2, 2}});
+  add("k3s2_bf16_c16", BF16, {.x = {1, 8, 8, 16}, .stride = {2, 2}, .bias = true});
+  add("k3s1_f16_no_pad", F16, {.x = {1, 6, 10, 8}, .pad = {0, 0}});
+  add("k3s1_f16_pad2", F16, {.x = {1, 5, 5, 8}, .pad = {2, 2}});
+  add("k3s1_f16_1x1_input", F16, {.x = {2, 1, 1, 16}});
+  // Vector widths: C = 6 (2 halves), 5 (scalar), 3 (scalar); misaligned pointers fall back.
+  add("k3s1_f16_c6", F16, {.x = {2, 5, 9, 6}, .bias = true});
+  add("k3s1_f16_c5", F16, {.x = {1, 7, 6, 5}});
+  add("k5s2_f32_c3", F32, {.x = {2, 9, 9, 3}, .kh = 5, .kw = 5, .stride = {2, 2}, .pad = {2, 2}});
+  add("k3s1_f16_misaligned", F16, {.x = {1, 5, 6, 16}, .bias = true, .residual = true, .misalign = 1});
+  add("k3s1_f32_misaligned2", F32, {.x = {1, 5, 6, 8}, .residual = true, .misalign = 2});
+  // Several channel tiles (at most 256 channels each), with the bias.
+  add("k3s1_f16_c1152_tiles", F16, {.x = {1, 3, 4, 1152}, .bias = true});
+  add("k5s1_f16_c257_scalar_tiles", F16, {.x = {1, 3, 3, 257}, .kh = 5, .kw = 5, .pad = {2, 2}, .bias = true});
+  // Fused epilogues: bias + residual + activation.
+  add("k3s1_f16_bias_residual_silu", F16, {.x = {2, 7, 9, 32}, .bias = true, .residual = true, .act = UnaryOp::kSilu});
+  add("k5s2_f32_bias_residual_silu", F32,
+      {.x = {2, 9, 9, 8}, .kh = 5, .kw = 5, .stride = {2, 2}, .pad = {2, 2}, .bias = true, .residual = true,
+       .act = UnaryOp::kSilu});
+  add("k3s1_bf16_bias_residual_silu", BF16, {.x = {1, 6, 6, 24}, .bias = true, .residual = true, .act = UnaryOp::kSilu});
+  add("k3s1_f16_relu", F16, {.x = {1, 6, 6, 16}, .bias = true, .act = UnaryOp::kRelu});
+  add("k3s2_f16_relu6", F16, {.x = {1, 7, 7, 16}, .stride = {2, 2}, .bias = true, .act = UnaryOp::kClamp, .alpha = 0, .beta = 6});
+  add("k3s1_f32_sigmoid", F32, {.x = {1, 5, 5, 4}, .bias = true, .act = UnaryOp::kSigmoid});
+  add("k5s1_f16_hardswish", F16, {.x = {1, 6, 6, 8}, .kh = 5, .kw = 5, .pad = {2, 2}, .act = UnaryOp::kHardSwish});
+  add("k3s1_f32_gelu", F32, {.x = {1, 5, 6, 4}, .residual = true, .act = UnaryOp::kGeluErf});
+  add("k3s1_f16_gelu_tanh", F16, {.x = {1, 5, 6, 8}, .act = UnaryOp::kGeluTanh});
+  add("k3s1_f32_leaky", F32, {.x = {1, 4, 4, 2}, .act = UnaryOp::kLeakyRelu, .alpha = 0.1});
+  // The general path: dilation, rectangular and large kernels, strides the fast ones lack.
+  add("k3s1_f16_dilation2", F16, {.x = {1, 9, 9, 16}, .pad = {2, 2}, .dil = {2, 2}});
+  add("k3x5_f32_rect", F32, {.x = {2, 6, 9, 4}, .kh = 3, .kw = 5, .stride = {2, 1}, .pad = {1, 2}});
+  add("k7s1_f16_c24", F16, {.x = {1, 9, 9, 24}, .kh = 7, .kw = 7, .pad = {3, 3}, .bias = true});
+  add("k3s3_f32", F32, {.x = {1, 10, 10, 4}, .stride = {3, 3}});
+  add("k1s1_f16", F16, {.x = {2, 4, 5, 8}, .kh = 1, .kw = 1, .pad = {0, 0}, .bias = true});
+  add("k2s2_bf16_dilation_rows", BF16, {.x = {1, 8, 8, 8}, .kh = 2, .kw = 2, .stride = {2, 2}, .pad = {0, 0}, .dil = {2, 1}});
+  add("k3s1_f16_empty_batch", F16, {.x = {0, 5, 5, 8}});
+  add("k3s1_f16_no_input_rows", F16, {.x = {1, 0, 4, 8}, .pad = {2, 1}, .bias = true});  // the padding alone: bias
+  // Random geometries and epilogues.
+  std::mt19937 rng(2026);
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  const UnaryOp acts[] = {UnaryOp::kIdentity, UnaryOp::kRelu, UnaryOp::kSilu, UnaryOp::kSigmoid, UnaryOp::kHardSwish};
+  for (int i = 0; i < 24; ++i) {
+    Dw d;
+    d.kh = pick(1, 5);
+    d.kw = pick(0, 3) ? d.kh : pick(1, 5);
+    for (int a = 0; a < 2; ++a) {
+      d.stride[a] = pick(1, 3);
+      d.dil[a] = pick(0, 3) ? 1 : 2;
+      d.pad[a] = pick(0, static_cast<int>((a ? d.kw : d.kh) * d.dil[a] / 2));
+    }
+    const int64_t kh = (d.kh - 1) * d.dil[0] + 1, kw = (d.kw - 1) * d.dil[1] + 1;
+    d.x = {pick(1, 2), kh + pick(0, 7), kw + pick(0, 9), std::array<int64_t, 7>{1, 2, 3, 4, 8, 24, 32}[static_cast<size_t>(pick(0, 6))]};
+    d.bias = pick(0, 1) == 1;
+    d.residual = pick(0, 2) == 0;
+    d.act = acts[pick(0, 4)];
+    const DType t = std::array<DType, 3>{F32, F16, BF16}[static_cast<size_t>(pick(0, 2))];
+    v.push_back(depthwise_case("random_" + std::to_string(i), t, d));
+  }
+  return v;
+}
+
+INSTANTIATE_TEST_SUITE_P(Depthwise, DepthwiseTest, ::testing::ValuesIn(depthwise_cases()), CaseName());
+
+// Convolutions the kernel does not run get an error naming why (the runner then keeps cuDNN),
+// and launch() refuses them the same way instead of reading out of bounds.
+TEST(DepthwiseConv, RefusesWhatItDoesNotRun) {
+  ConvolutionParams p;
+  p.stride = p.dilation = {1, 1};
+  p.padding = {1, 1};
+  p.output_padding = {0, 0};
+  p.groups = 8;
+  p.channels_last = true;
+  auto t = [](DType dt, Dims d) { return DeviceTensor{nullptr, dt, std::move(d)}; };
+  const std::vector<DeviceTensor> ok_in{t(F16, {1, 5, 5, 8}), t(F16, {8, 3, 3, 1}), t(F16, {}), t(F16, {})};
+  const std::vector<DeviceTensor> ok_out{t(F16, {1, 5, 5, 8})};
+  EXPECT_TRUE(depthwise_conv_supported(p, ok_in, ok_out).is_ok()) << depthwise_conv_supported(p, ok_in, ok_out).message();
+
+  struct Bad {
+    const char* what;
+    ConvolutionParams p;
+    std::vector<DeviceTensor> in, out;
+  };
+  std::vector<Bad> bad;
+  auto with = [&](const char* what, auto change) {
+    Bad b{what, p, ok_in, ok_out};
+    change(b);
+    bad.push_back(std::move(b));
+  };
+  with("not depthwise (groups 1)", [](Bad& b) { b.p.groups = 1; });
+  with("grouped, 2 channels a group", [&](Bad& b) { b.p.groups = 4; b.in[1] = t(F16, {8, 3, 3, 2}); });
+  with("channel multiplier 2", [&](Bad& b) { b.in[1] = t(F16, {16, 3, 3, 1}); b.out[0] = t(F16, {1, 5, 5, 16}); });
+  with("NCHW", [](Bad& b) { b.p.channels_last = false; });
+  with("transposed", [](Bad& b) { b.p.transposed = true; });
+  with("1-d", [&](Bad& b) { b.in[0] = t(F16, {1, 5, 8}); });
+  with("int8", [&](Bad& b) { for (auto& x : b.in) x.dtype = DType::kInt8; b.out[0].dtype = DType::kInt8; });
+  with("mixed dtypes", [&](Bad& b) { b.in[1].dtype = F32; });
+  with("wrong output size", [&](Bad& b) { b.out[0] = t(F16, {1, 4, 5, 8}); });
+  with("wrong batch", [&](Bad& b) { b.out[0] = t(F16, {2, 5, 5, 8}); });
+  with("negative padding", [](Bad& b) { b.p.padding = {-1, 1}; });
+  with("zero stride", [](Bad& b) { b.p.stride = {0, 1}; });
+  with("kernel larger than shared memory", [&](Bad& b) {
+    b.in[1] = t(F16, {8, 91, 91, 1});
+    b.p.padding = {45, 45};
+  });
+  // A present optional input has data (the buffer, below); here any non-null pointer marks it.
+  void* present = &p;
+  with("bias of the wrong length", [&](Bad& b) { b.in[2] = DeviceTensor{present, F16, {7}}; });
+  with("residual of another shape", [&](Bad& b) { b.in[3] = DeviceTensor{present, F16, {1, 5, 4, 8}}; });
+  with("activation without an epilogue", [](Bad& b) { b.p.activation = UnaryOp::kExp; });
+  with("no output", [](Bad& b) { b.out.clear(); });
+  for (const Bad& b : bad) EXPECT_FALSE(depthwise_conv_supported(b.p, b.in, b.out).is_ok()) << b.what;
+
+  // launch() refuses them too, before any kernel reads the (large enough) buffer.
+  if (!have_device()) return;
+  DeviceBuffer buffer(size_t{1} << 20);
+  for (Bad b : bad) {
+    for (auto* ts : {&b.in, &b.out}) {
+      for (DeviceTensor& x : *ts) {
+        if (x.data || ts == &b.out || &x - ts->data() < 2) x.data = buffer.get();
+      }
+    }
+    EXPECT_FALSE(launch(b.p, b.in, b.out, nullptr).is_ok()) << b.what;
+  }
+}
+
+}  // namespace
+
+}  // namespace ingot::kernels::cuda::testing

@@ -1,0 +1,158 @@
+"""EfficientNet-style blocks on the CUDA backend: x * sigmoid(x) folds into the convolutions as
+SiLU, depthwise convolutions time our kernel ("ingot:depthwise") and 1x1 convolutions cuBLASLt
+GEMMs ("lt:...") next to cuDNN, and recorded tactics of either kind load again, including where
+they do not apply (skipped without a GPU)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import ingot
+from conftest import rel_l2
+
+pytestmark = pytest.mark.gpu
+
+FP16_REL_L2 = 1e-2
+
+
+class MBConv(torch.nn.Module):
+    """EfficientNet's inverted bottleneck: 1x1 expand, depthwise kxk, squeeze-excite, 1x1 project,
+    residual; SiLU written out as torch.export decomposes it."""
+
+    def __init__(self, c=16, expand=4, k=3):
+        super().__init__()
+        e = c * expand
+        self.expand = torch.nn.Conv2d(c, e, 1, bias=False)
+        self.bn1 = torch.nn.BatchNorm2d(e)
+        self.dw = torch.nn.Conv2d(e, e, k, padding=k // 2, groups=e, bias=False)
+        self.bn2 = torch.nn.BatchNorm2d(e)
+        self.se_reduce = torch.nn.Conv2d(e, 8, 1)
+        self.se_expand = torch.nn.Conv2d(8, e, 1)
+        self.project = torch.nn.Conv2d(e, c, 1, bias=False)
+        self.bn3 = torch.nn.BatchNorm2d(c)
+
+    def forward(self, x):
+        y = self.bn1(self.expand(x))
+        y = y * torch.sigmoid(y)
+        y = self.bn2(self.dw(y))
+        y = torch.sigmoid(y) * y
+        s = y.mean((2, 3), keepdim=True)
+        s = self.se_reduce(s)
+        s = s * torch.sigmoid(s)
+        y = y * torch.sigmoid(self.se_expand(s))
+        return self.bn3(self.project(y)) + x
+
+
+def blocks():
+    """Two MBConv blocks between dense 3x3 convolutions (which neither own tactic applies to)."""
+    torch.manual_seed(0)
+    m = torch.nn.Sequential(torch.nn.Conv2d(16, 16, 3, padding=1), torch.nn.BatchNorm2d(16), MBConv(16, 4, 3),
+                            MBConv(16, 6, 5), torch.nn.Conv2d(16, 16, 3, padding=1)).eval()
+    for mod in m.modules():  # non-trivial statistics, so that the folded biases matter
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.running_mean.uniform_(-0.5, 0.5)
+            mod.running_var.uniform_(0.5, 2.0)
+    return m.cuda()
+
+
+def conv_layers(gm):
+    return [l for e in ingot.inspect(gm)["engines"] for l in e["layers"] if l["kind"] == "convolution"]
+
+
+def is_depthwise(layer):
+    return layer["params"]["groups"] > 1 and layer["params"]["groups"] == layer["outputs"][0]["shape"][-1]
+
+
+def is_pointwise_gemm(layer):
+    w = [i for i in layer["inputs"] if i["role"] == "constant"][0]["shape"]
+    p = layer["params"]
+    return p["groups"] == 1 and w[1:3] == [1, 1] and p["stride"] == [1, 1] and p["padding"] == [0, 0]
+
+
+def test_mbconv_fp16_silu_fused_and_own_tactics_timed(tmp_path):
+    m = blocks()
+    x = torch.randn(4, 16, 24, 24, device="cuda")
+    gm = ingot.compile(m, inputs=[x], device="cuda", enabled_precisions={torch.float16})
+    with torch.inference_mode():
+        expected = m(x)
+        actual = gm(x)
+    assert rel_l2(actual.float(), expected.float()) <= FP16_REL_L2
+
+    layers = [l for e in ingot.inspect(gm)["engines"] for l in e["layers"]]
+    unary_ops = [l["params"]["op"] for l in layers if l["kind"] == "unary"]
+    # The squeeze-excite gates' sigmoids multiply another tensor: they stay. Every other
+    # sigmoid was half of a SiLU and went into a convolution.
+    assert unary_ops.count("sigmoid") <= 2, unary_ops
+    assert "silu" not in unary_ops, unary_ops
+    convs = conv_layers(gm)
+    assert sum(l["params"]["activation"] == "silu" for l in convs) == 6  # expand, dw, se_reduce, twice
+    depthwise = [l for l in convs if is_depthwise(l)]
+    pointwise = [l for l in convs if is_pointwise_gemm(l)]
+    assert len(depthwise) == 2 and len(pointwise) >= 4
+    for l in depthwise:
+        assert "ingot:depthwise" in [t["tactic"] for t in l["timed"]], l["timed"]
+        assert l["tactic"] == "ingot:depthwise" or l["tactic"].startswith("cudnn:"), l["tactic"]
+    for l in pointwise:
+        assert any(t["tactic"].startswith("lt:") for t in l["timed"]), l["timed"]
+        assert l["tactic"].startswith(("lt:", "cudnn:")), l["tactic"]
+    print("tactics:", {l["name"]: l["tactic"][:16] for l in convs})
+
+    path = tmp_path / "mbconv.pt2"  # the recorded tactics build again on load
+    ingot.save(gm, path)
+    again = ingot.load(path)
+    with torch.inference_mode():
+        assert rel_l2(again(x).float(), actual.float()) <= 1e-6
+
+
+_BUILD = r"""
+import json, sys, torch, ingot
+sys.path.insert(0, {test_dir!r})
+from test_conv_tactics_gpu import blocks, conv_layers
+m = blocks()
+x = torch.randn({batch}, 16, 24, 24, device="cuda")
+gm = ingot.compile(m, inputs=[x], enabled_precisions={{torch.float16}}, device="cuda", timing_cache={path!r})
+with torch.inference_mode():
+    err = ((gm(x).float() - m(x).float()).norm() / m(x).float().norm()).item()
+print(json.dumps({{"tactics": {{l["name"]: l["tactic"] for l in conv_layers(gm)}}, "err": err}}))
+"""
+
+
+def _build(path, batch=4):
+    code = _BUILD.format(test_dir=os.path.dirname(__file__), path=str(path), batch=batch)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_forced_own_tactics_run_and_misplaced_ones_fall_back_to_cudnn(tmp_path):
+    path = tmp_path / "ingot.timing"
+    first = _build(path)
+    assert first["err"] < FP16_REL_L2
+    lines = path.read_text().splitlines()
+    entries = [line.split("\t") for line in lines[1:]]
+    conv_entries = [e for e in entries if ";convolution(" in e[0]]
+    # Every depthwise layer gets our kernel, every 1x1 a cuBLASLt algorithm it timed, and every
+    # other convolution one of those two, which does not apply to it.
+    forced = 0
+    for e in conv_entries:
+        timed = [item.rsplit("@", 1)[0] for item in e[2].split("|") if item]
+        lt = [t for t in timed if t.startswith("lt:")]
+        if "ingot:depthwise" in timed:
+            e[1] = "ingot:depthwise"
+        elif lt:
+            e[1] = lt[-1]
+        else:
+            e[1] = "ingot:depthwise" if forced % 2 == 0 else "lt:00"
+            forced += 1
+    assert forced == 2  # the two dense convolutions: one gets "ingot:depthwise", one a GEMM's
+    path.write_text("\n".join([lines[0]] + ["\t".join(e) for e in entries]) + "\n")
+    second = _build(path)
+    assert second["err"] < FP16_REL_L2, second
+    assert "ingot:depthwise" in second["tactics"].values()
+    assert any(t.startswith("lt:") for t in second["tactics"].values())
+    # Another batch size (other keys: timed afresh) still builds and agrees.
+    assert _build(path, batch=3)["err"] < FP16_REL_L2
