@@ -107,7 +107,7 @@ def worker(args):
                 with torch.inference_mode(), ingot.profile(compiled) as prof:
                     for _ in range(20):
                         compiled(*inputs16)
-                prof.save_json(args.profile)
+                prof.save_json(args.profile.format(model=args.model, batch=args.batch))
                 print(prof, flush=True)
         except Exception as e:
             result["results"]["ingot"] = {"error": f"{type(e).__name__}: {e}"[:2000]}
@@ -189,7 +189,8 @@ def main():
     ap.add_argument("--dynamic", action="store_true",
                     help="also build ingot with Input(min batch 1, opt B, max 2B) and report its time next to the static engine's")
     ap.add_argument("--worker-timeout", type=int, default=400)
-    ap.add_argument("--profile", default=None, help="write ingot's per-layer profile (JSON, ingot.profile) to this file")
+    ap.add_argument("--profile", default=None, help="write ingot's per-layer profile (JSON, ingot.profile) to this file; "
+                    "{model} and {batch} in the path are replaced")
     ap.add_argument("--json", default=None)
     ap.add_argument("--worker", action="store_true")
     ap.add_argument("--model")

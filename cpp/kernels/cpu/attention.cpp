@@ -48,13 +48,8 @@ void softmax_row(float* s, int64_t len) {
 
 // Concrete values of a view's dims / strides / offset (symbols were substituted by the runtime).
 Expected<std::vector<int64_t>> concrete(const net::Shape& s, const char* what) {
-  std::vector<int64_t> v;
-  for (const auto& e : s) {
-    auto c = e.as_constant();
-    if (!c) return invalid_argument("attention: ", what, " ", e.str(), " is not concrete");
-    v.push_back(*c);
-  }
-  return v;
+  if (auto d = ir::static_dims(s)) return *d;
+  return invalid_argument("attention: ", what, " ", ir::shape_str(s), " is not concrete");
 }
 
 // Calls fn(packed_index, strided_index) for every element of `dims` in row-major order.

@@ -105,13 +105,8 @@ class MatMulRunner : public LayerRunner {
 };
 
 Expected<std::vector<int64_t>> concrete(const ir::Shape& s) {
-  std::vector<int64_t> v;
-  for (const auto& e : s) {
-    auto c = e.as_constant();
-    if (!c) return error(ErrorCode::kInternal, "attention: symbolic view ", e.str(), " at run time");
-    v.push_back(*c);
-  }
-  return v;
+  if (auto d = ir::static_dims(s)) return *d;
+  return error(ErrorCode::kInternal, "attention: symbolic view ", ir::shape_str(s), " at run time");
 }
 
 size_t align256(size_t n) { return (n + 255) / 256 * 256; }

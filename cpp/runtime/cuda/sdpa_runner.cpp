@@ -51,13 +51,8 @@ Operand packed_operand(const std::vector<int64_t>& dims) {
 }
 
 Expected<std::vector<int64_t>> concrete(const ir::Shape& s) {
-  std::vector<int64_t> v;
-  for (const auto& e : s) {
-    auto c = e.as_constant();
-    if (!c) return error(ErrorCode::kInternal, "SDPA: symbolic view ", e.str(), " at run time");
-    v.push_back(*c);
-  }
-  return v;
+  if (auto d = ir::static_dims(s)) return *d;
+  return error(ErrorCode::kInternal, "SDPA: symbolic view ", ir::shape_str(s), " at run time");
 }
 
 // A strided operand (AttentionParams' view) of rank 3 or 4 over a tensor of `storage_numel`
