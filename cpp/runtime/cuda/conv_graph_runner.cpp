@@ -9,6 +9,9 @@
 // of the profile) builds cuDNN's heuristic choice instead.
 // Transposed convolutions, and graphs cuDNN cannot run (checked when the layer is prepared),
 // use the legacy-API runner (conv_runner.cpp).
+// Built plans go through the process's CudnnPlanStore (cudnn_plans.h): prebuild() lets worker
+// threads build (compile) the plans prepare() and tune() will need, in parallel, and the runner
+// then deserializes them; a plan the store lacks is built here and added to it.
 #include <cudnn_frontend.h>
 
 #include <algorithm>
@@ -21,6 +24,7 @@
 #include "runtime/cuda/conv_gemm.h"
 #include "runtime/cuda/cuda_util.h"
 #include "runtime/cuda/runner.h"
+#include "runtime/timing_cache.h"
 
 namespace ingot::runtime::cuda {
 namespace {
@@ -133,6 +137,126 @@ int64_t candidates_for_level(int level) {
   return kCount[std::clamp(level, 0, 5)];
 }
 
+// An operation graph conv -> (+ bias) -> (+ residual) -> activation, and what it fused.
+struct ConvGraph {
+  std::unique_ptr<fe::graph::Graph> graph;
+  bool has_bias = false, has_residual = false;
+  bool post_epilogue = false;  // the activation is not in the graph: our epilogue kernel applies it
+  bool allow_tensor_cores = true;
+};
+
+// The graph for these tensors (their dims, dtypes and which optional inputs are present; the
+// pointers do not matter), built on `handle`.
+Expected<ConvGraph> make_conv_graph(cudnnHandle_t handle, const net::ConvolutionParams& p, const Tensors& in,
+                                    const Tensors& out, bool allow_tf32) {
+  const DeviceTensor &x = in[0], &w = in[1], &y = out[0];
+  INGOT_ASSIGN_OR_RETURN(fe::DataType_t dt, fe_dtype(x.dtype));
+  ConvGraph cg;
+  cg.allow_tensor_cores = x.dtype != ir::DType::kFloat32 || allow_tf32;
+  cg.has_bias = in.size() > 2 && in[2].data;
+  cg.has_residual = in.size() > 3 && in[3].data;
+  std::vector<int64_t> xd, xs, wd, ws, yd, ys;
+  logical(x.dims, p.channels_last, &xd, &xs);
+  logical(w.dims, p.channels_last, &wd, &ws);
+  logical(y.dims, p.channels_last, &yd, &ys);
+  std::vector<int64_t> pad = p.padding, stride = p.stride, dil = p.dilation;
+  if (x.dims.size() == 3) {  // 1-D: the unit height comes first
+    pad.insert(pad.begin(), 0), stride.insert(stride.begin(), 1), dil.insert(dil.begin(), 1);
+  }
+
+  cg.graph = std::make_unique<fe::graph::Graph>();
+  auto& g = *cg.graph;
+  g.set_io_data_type(dt).set_intermediate_data_type(fe::DataType_t::FLOAT).set_compute_data_type(fe::DataType_t::FLOAT);
+  auto X = g.tensor(fe::graph::Tensor_attributes().set_name("x").set_uid(kX).set_dim(xd).set_stride(xs));
+  auto W = g.tensor(fe::graph::Tensor_attributes().set_name("w").set_uid(kW).set_dim(wd).set_stride(ws));
+  auto Y = g.conv_fprop(X, W, fe::graph::Conv_fprop_attributes().set_padding(pad).set_stride(stride).set_dilation(dil));
+  std::vector<int64_t> bd(yd.size(), 1), bs(yd.size(), 1);
+  bd[1] = yd[1];
+  if (cg.has_bias) {
+    auto B = g.tensor(fe::graph::Tensor_attributes().set_name("b").set_uid(kB).set_dim(bd).set_stride(bs));
+    Y = g.pointwise(Y, B, fe::graph::Pointwise_attributes().set_mode(fe::PointwiseMode_t::ADD));
+  }
+  if (cg.has_residual) {
+    auto Z = g.tensor(fe::graph::Tensor_attributes().set_name("z").set_uid(kZ).set_dim(yd).set_stride(ys));
+    Y = g.pointwise(Y, Z, fe::graph::Pointwise_attributes().set_mode(fe::PointwiseMode_t::ADD));
+  }
+  if (p.activation != net::UnaryOp::kIdentity) {
+    fe::graph::Pointwise_attributes act;
+    if (activation_mode(p.activation, p.act_alpha, p.act_beta, &act)) {
+      Y = g.pointwise(Y, act);
+    } else if (epilogue_supports(p.activation)) {
+      cg.post_epilogue = true;
+    } else {
+      return unsupported("convolution: activation ", net::enum_name(p.activation), " cannot be fused on the GPU");
+    }
+  }
+  Y->set_output(true).set_uid(kY).set_data_type(dt).set_dim(yd).set_stride(ys);
+  INGOT_FE_TRY(g.validate());
+  INGOT_FE_TRY(g.build_operation_graph(handle));
+  return cg;
+}
+
+// Fills the graph's candidate list from cuDNN's heuristics (mode A), without the ones that need
+// more workspace than `workspace_limit` or tensor cores where they are not allowed.
+Status list_candidates(fe::graph::Graph& g, bool allow_tensor_cores, size_t workspace_limit) {
+  INGOT_FE_TRY(g.create_execution_plans({fe::HeurMode_t::A}));
+  g.deselect_workspace_greater_than(static_cast<int64_t>(workspace_limit));
+  if (!allow_tensor_cores) g.deselect_numeric_notes({fe::NumericalNote_t::TENSOR_CORE});
+  INGOT_FE_TRY(g.check_support());
+  return Status::ok();
+}
+
+// The tactic of candidate `index` ("" if cuDNN cannot say).
+std::string candidate_tactic(const fe::graph::Graph& g, int64_t index) {
+  int64_t engine = 0;
+  std::unordered_map<fe::KnobType_t, int64_t> knobs;
+  if (g.get_engine_and_knobs_at_index(index, engine, knobs).is_bad()) return std::string();
+  return tactic_name(engine, knobs);
+}
+
+// The store key of this convolution's graph (append ";" and a tactic for one of its plans).
+std::string graph_key(const net::ConvolutionParams& p, const Tensors& in, const Tensors& out, bool allow_tf32) {
+  auto keys = [](const Tensors& ts) {
+    std::vector<std::optional<TensorKey>> k;
+    for (const DeviceTensor& t : ts) {
+      if (t.data) k.push_back(TensorKey{t.dtype, t.dims});
+      else k.push_back(std::nullopt);
+    }
+    return k;
+  };
+  return timing_key(plan_device_tag(), net::LayerParams(p), keys(in), keys(out), allow_tf32, 0) + ";conv-graph";
+}
+
+// Adds the graph's current plan (the one built last) to the store under `key`; a plan cuDNN
+// cannot serialize is left out.
+void store_plan(const fe::graph::Graph& g, const std::string& key) {
+  std::vector<uint8_t> blob;
+  try {
+    if (g.serialize(blob, false).is_good() && !blob.empty()) CudnnPlanStore::process().put(key, std::move(blob));
+  } catch (...) {  // the JSON library throws on what it cannot encode: the plan is just not stored
+  }
+}
+
+// A graph holding the plan stored under `key`, deserialized on `handle`, and its workspace;
+// null when the store has none or it does not load here.
+std::unique_ptr<fe::graph::Graph> load_plan(cudnnHandle_t handle, const std::string& key, int64_t* workspace) {
+  auto blob = CudnnPlanStore::process().find(key);
+  if (!blob) return nullptr;
+  auto g = std::make_unique<fe::graph::Graph>();
+  try {
+    if (g->deserialize(handle, *blob, false, /*run_warmup=*/false).is_bad()) return nullptr;
+    if (g->get_workspace_size(*workspace).is_bad()) return nullptr;
+  } catch (...) {
+    return nullptr;
+  }
+  return g;
+}
+
+// Whether prepare() will take the legacy API for this layer and tactic.
+bool takes_legacy(const net::ConvolutionParams& p, const Tensors& in, const std::string& tactic) {
+  return p.transposed || in[0].dims.size() < 3 || in[0].dims.size() > 5 || tactic.rfind("fwd=", 0) == 0;
+}
+
 class GraphConvRunner : public LayerRunner {
  public:
   explicit GraphConvRunner(std::string tactic) : tactic_(std::move(tactic)) {}
@@ -141,7 +265,7 @@ class GraphConvRunner : public LayerRunner {
                  size_t* workspace) override {
     const auto& p = std::get<net::ConvolutionParams>(params);
     // Plans tuned on the legacy API ("fwd=...") stay there.
-    use_legacy_ = p.transposed || in[0].dims.size() < 3 || in[0].dims.size() > 5 || tactic_.rfind("fwd=", 0) == 0;
+    use_legacy_ = takes_legacy(p, in, tactic_);
     use_depthwise_ = use_gemm_ = false;
     if (!use_legacy_) {
       params_ = p, in_ = in, out_ = out;
@@ -167,6 +291,7 @@ class GraphConvRunner : public LayerRunner {
       // cuDNN has no engine for this graph (some grouped / dtype combinations): the legacy API.
       use_legacy_ = true;
       graph_.reset();
+      exec_.reset();
     }
     if (!legacy_) legacy_ = make_legacy_conv_runner(tactic_.rfind("fwd=", 0) == 0 ? tactic_ : std::string());
     return legacy_->prepare(env, params, in, out, workspace);
@@ -178,7 +303,8 @@ class GraphConvRunner : public LayerRunner {
     if (use_depthwise_) return kernels::cuda::launch(params, in, out, stream);
     if (use_gemm_) return gemm_->enqueue(env, in, out, workspace, stream);
     INGOT_CUDNN_TRY(cudnnSetStream(env.cudnn, stream));
-    return run_cudnn(env, in, out, workspace, plan_index_, stream);
+    return exec_ ? run_cudnn(env, *exec_, 0, in, out, workspace, stream)
+                 : run_cudnn(env, *graph_, plan_index_, in, out, workspace, stream);
   }
 
   // Times the first candidates of cuDNN's heuristics and, where they apply, our depthwise kernel
@@ -229,6 +355,52 @@ class GraphConvRunner : public LayerRunner {
     return best;
   }
 
+  // cuDNN plans that prepare() (the recorded tactic, or the heuristics' first that builds) or
+  // tune() (the first candidates of the level) will use, built on a worker's handle into the
+  // store. Nothing for layers on the legacy API or on one of our own tactics.
+  void prebuild(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
+                int tune_level, std::vector<PrebuildJob>* jobs) override {
+    const auto& p = std::get<net::ConvolutionParams>(params);
+    if (takes_legacy(p, in, tactic_)) return;
+    int64_t engine = 0;
+    std::unordered_map<fe::KnobType_t, int64_t> knobs;
+    std::string recorded = tune_level == 0 && parse_tactic(tactic_, &engine, &knobs) ? tactic_ : std::string();
+    if (tune_level == 0 && recorded.empty() && !tactic_.empty()) {
+      if (tactic_ == kDepthwiseTactic && kernels::cuda::depthwise_conv_supported(p, in, out).is_ok()) return;
+      if (is_gemm_tactic(tactic_) && ConvGemm::applies(p, in, out).is_ok()) return;
+    }
+    std::string gkey = graph_key(p, in, out, env.allow_tf32);
+    int64_t count = tune_level > 0 ? candidates_for_level(tune_level) : std::numeric_limits<int64_t>::max();
+    std::string job = gkey + (!recorded.empty() ? ";" + recorded : tune_level > 0 ? ";first " + std::to_string(count) : ";heuristic");
+    if (!recorded.empty() && CudnnPlanStore::process().find(gkey + ";" + recorded)) return;
+    if (!CudnnPlanStore::process().claim(job)) return;
+    bool allow_tf32 = env.allow_tf32;
+    jobs->push_back([p, in, out, allow_tf32, gkey, recorded, engine, knobs, count, tune_level](cudnnHandle_t handle) {
+      Expected<ConvGraph> cg = make_conv_graph(handle, p, in, out, allow_tf32);
+      if (!cg.has_value()) return;
+      fe::graph::Graph& g = *cg->graph;
+      if (!recorded.empty()) {
+        if (g.create_execution_plan(engine, knobs).is_good() && g.check_support().is_good() &&
+            g.build_plans(fe::BuildPlanPolicy_t::HEURISTICS_CHOICE).is_good()) {
+          store_plan(g, gkey + ";" + recorded);
+        }
+        return;
+      }
+      if (!list_candidates(g, cg->allow_tensor_cores, kMaxLayerWorkspace).is_ok()) return;
+      int64_t n = std::min(g.get_execution_plan_count(), count);
+      for (int64_t i = 0; i < n; ++i) {
+        std::string name = candidate_tactic(g, i);
+        if (name.empty()) continue;
+        bool have = CudnnPlanStore::process().find(gkey + ";" + name) != nullptr;
+        if (!have && g.build_plan_at_index(i).is_good()) {
+          store_plan(g, gkey + ";" + name);
+          have = true;
+        }
+        if (have && tune_level == 0) return;  // prepare() takes the first that builds
+      }
+    });
+  }
+
  private:
   // The legacy runner's tune() (for graphs cuDNN's graph API refused), with its winner's time.
   Expected<std::string> tune_legacy(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in,
@@ -251,120 +423,110 @@ class GraphConvRunner : public LayerRunner {
     INGOT_CUDNN_TRY(cudnnSetStream(env.cudnn, stream));
     // A fresh graph and list of candidates (prepare may have built the recorded tactic only).
     INGOT_RETURN_IF_ERROR(build_graph(env));
-    INGOT_FE_TRY(graph_->create_execution_plans({fe::HeurMode_t::A}));
-    graph_->deselect_workspace_greater_than(static_cast<int64_t>(std::min(workspace_size, kMaxLayerWorkspace)));
-    if (!allow_tensor_cores_) graph_->deselect_numeric_notes({fe::NumericalNote_t::TENSOR_CORE});
-    INGOT_FE_TRY(graph_->check_support());
+    INGOT_RETURN_IF_ERROR(list_candidates(*graph_, allow_tensor_cores_, std::min(workspace_size, kMaxLayerWorkspace)));
     int64_t count = std::min(graph_->get_execution_plan_count(), candidates_for_level(env.tune_level));
     int64_t best = -1;
+    std::unique_ptr<fe::graph::Graph> best_loaded;
     float best_ms = std::numeric_limits<float>::max();
     size_t best_ws = 0;
     Status failure = Status::ok();
     for (int64_t i = 0; i < count; ++i) {
-      if (graph_->build_plan_at_index(i).is_bad()) continue;
+      std::unique_ptr<fe::graph::Graph> loaded;
       int64_t ws = 0;
-      if (graph_->get_workspace_size_plan_at_index(i, ws).is_bad() || static_cast<size_t>(ws) > workspace_size) continue;
-      Expected<float> ms = time_on_stream(stream, [&] { return run_cudnn(env, in, out, workspace, i, stream); });
+      if (!obtain_candidate(env, i, &loaded, &ws).is_ok() || static_cast<size_t>(ws) > workspace_size) continue;
+      const fe::graph::Graph& g = loaded ? *loaded : *graph_;
+      int64_t index = loaded ? 0 : i;
+      Expected<float> ms = time_on_stream(stream, [&] { return run_cudnn(env, g, index, in, out, workspace, stream); });
       if (!ms.has_value()) {
         failure = ms.status();
         continue;
       }
-      if (timed) timed->push_back({plan_tactic(i), static_cast<double>(*ms)});
-      if (*ms < best_ms) best = i, best_ms = *ms, best_ws = static_cast<size_t>(ws);
+      if (timed) timed->push_back({candidate_tactic(*graph_, i), static_cast<double>(*ms)});
+      if (*ms < best_ms) best = i, best_ms = *ms, best_ws = static_cast<size_t>(ws), best_loaded = std::move(loaded);
     }
     if (best < 0) {
       // None of the first candidates built and ran: keep the plan prepare() would choose.
       INGOT_RETURN_IF_ERROR(build_graph(env));
       Status s = choose_plan(env);
       if (!s.is_ok()) return (failure.is_ok() ? s : failure).with_context("convolution: ");
-      return plan_tactic(plan_index_);
+      return tactic_ok_ ? tactic_ : candidate_tactic(*graph_, plan_index_);
     }
+    std::string tactic = candidate_tactic(*graph_, best);
+    // A candidate built in graph_ (the store could not take it) runs from there.
+    if (!best_loaded && graph_->build_plan_at_index(best).is_bad()) {
+      return error(ErrorCode::kInternal, "convolution: cuDNN plan ", tactic, " built for timing but not again");
+    }
+    exec_ = std::move(best_loaded);
     plan_index_ = best;
     workspace_ = best_ws;
     *timed_ms = best_ms;
-    return plan_tactic(best);
+    return tactic;
   }
 
-  // A new operation graph for the shapes prepare() saw.
+  // A new operation graph for the shapes prepare() saw (its candidate list still empty).
   Status build_graph(const RunnerEnv& env) {
-    const net::ConvolutionParams& p = params_;
-    const Tensors &in = in_, &out = out_;
-    const DeviceTensor &x = in[0], &w = in[1], &y = out[0];
-    INGOT_ASSIGN_OR_RETURN(fe::DataType_t dt, fe_dtype(x.dtype));
-    allow_tensor_cores_ = x.dtype != ir::DType::kFloat32 || env.allow_tf32;
-    has_bias_ = in.size() > 2 && in[2].data;
-    has_residual_ = in.size() > 3 && in[3].data;
-    std::vector<int64_t> xd, xs, wd, ws, yd, ys;
-    logical(x.dims, p.channels_last, &xd, &xs);
-    logical(w.dims, p.channels_last, &wd, &ws);
-    logical(y.dims, p.channels_last, &yd, &ys);
-    std::vector<int64_t> pad = p.padding, stride = p.stride, dil = p.dilation;
-    if (x.dims.size() == 3) {  // 1-D: the unit height comes first
-      pad.insert(pad.begin(), 0), stride.insert(stride.begin(), 1), dil.insert(dil.begin(), 1);
-    }
-
-    graph_ = std::make_unique<fe::graph::Graph>();
-    auto& g = *graph_;
-    g.set_io_data_type(dt).set_intermediate_data_type(fe::DataType_t::FLOAT).set_compute_data_type(fe::DataType_t::FLOAT);
-    auto X = g.tensor(fe::graph::Tensor_attributes().set_name("x").set_uid(kX).set_dim(xd).set_stride(xs));
-    auto W = g.tensor(fe::graph::Tensor_attributes().set_name("w").set_uid(kW).set_dim(wd).set_stride(ws));
-    auto Y = g.conv_fprop(X, W, fe::graph::Conv_fprop_attributes().set_padding(pad).set_stride(stride).set_dilation(dil));
-    std::vector<int64_t> bd(yd.size(), 1), bs(yd.size(), 1);
-    bd[1] = yd[1];
-    if (has_bias_) {
-      auto B = g.tensor(fe::graph::Tensor_attributes().set_name("b").set_uid(kB).set_dim(bd).set_stride(bs));
-      Y = g.pointwise(Y, B, fe::graph::Pointwise_attributes().set_mode(fe::PointwiseMode_t::ADD));
-    }
-    if (has_residual_) {
-      auto Z = g.tensor(fe::graph::Tensor_attributes().set_name("z").set_uid(kZ).set_dim(yd).set_stride(ys));
-      Y = g.pointwise(Y, Z, fe::graph::Pointwise_attributes().set_mode(fe::PointwiseMode_t::ADD));
-    }
-    post_epilogue_ = false;
-    if (p.activation != net::UnaryOp::kIdentity) {
-      fe::graph::Pointwise_attributes act;
-      if (activation_mode(p.activation, p.act_alpha, p.act_beta, &act)) {
-        Y = g.pointwise(Y, act);
-      } else if (epilogue_supports(p.activation)) {
-        post_epilogue_ = true;
-      } else {
-        return unsupported("convolution: activation ", net::enum_name(p.activation), " cannot be fused on the GPU");
-      }
-    }
-    Y->set_output(true).set_uid(kY).set_data_type(dt).set_dim(yd).set_stride(ys);
-    INGOT_FE_TRY(g.validate());
-    INGOT_FE_TRY(g.build_operation_graph(env.cudnn));
+    INGOT_ASSIGN_OR_RETURN(ConvGraph cg, make_conv_graph(env.cudnn, params_, in_, out_, env.allow_tf32));
+    graph_ = std::move(cg.graph);
+    has_bias_ = cg.has_bias;
+    has_residual_ = cg.has_residual;
+    post_epilogue_ = cg.post_epilogue;
+    allow_tensor_cores_ = cg.allow_tensor_cores;
+    key_ = graph_key(params_, in_, out_, env.allow_tf32);
     return Status::ok();
   }
 
-  // The recorded tactic when it still builds for these shapes, else cuDNN's first heuristic
-  // candidate that builds within the workspace limit.
+  // Candidate `index` of graph_'s list ready to run: the stored plan deserialized into *loaded,
+  // or, when the store has none, built in graph_ (and added to the store); its workspace in *ws.
+  Status obtain_candidate(const RunnerEnv& env, int64_t index, std::unique_ptr<fe::graph::Graph>* loaded, int64_t* ws) {
+    loaded->reset();
+    std::string name = candidate_tactic(*graph_, index);
+    if (!name.empty()) {
+      *loaded = load_plan(env.cudnn, key_ + ";" + name, ws);
+      if (*loaded) return Status::ok();
+    }
+    INGOT_FE_TRY(graph_->build_plan_at_index(index));
+    INGOT_FE_TRY(graph_->get_workspace_size_plan_at_index(index, *ws));
+    if (!name.empty()) store_plan(*graph_, key_ + ";" + name);
+    return Status::ok();
+  }
+
+  // The recorded tactic when it still builds for these shapes (from the store, else built),
+  // else cuDNN's first heuristic candidate that builds within the workspace limit.
   Status choose_plan(const RunnerEnv& env) {
+    exec_.reset();
+    tactic_ok_ = false;
     int64_t engine = 0;
     std::unordered_map<fe::KnobType_t, int64_t> knobs;
     if (parse_tactic(tactic_, &engine, &knobs)) {
+      int64_t ws = 0;
+      exec_ = load_plan(env.cudnn, key_ + ";" + tactic_, &ws);
+      if (exec_ && static_cast<size_t>(ws) <= kMaxLayerWorkspace) {
+        workspace_ = static_cast<size_t>(ws);
+        tactic_ok_ = true;
+        return Status::ok();
+      }
+      exec_.reset();
       auto& g = *graph_;
       if (g.create_execution_plan(engine, knobs).is_good() && g.check_support().is_good() &&
           g.build_plans(fe::BuildPlanPolicy_t::HEURISTICS_CHOICE).is_good()) {
-        int64_t ws = 0;
         if (g.get_workspace_size_plan_at_index(0, ws).is_good() && static_cast<size_t>(ws) <= kMaxLayerWorkspace) {
+          store_plan(g, key_ + ";" + tactic_);
           plan_index_ = 0;
           workspace_ = static_cast<size_t>(ws);
+          tactic_ok_ = true;
           return Status::ok();
         }
       }
       // Timed at another shape (a profile's opt) or on another GPU: cuDNN's heuristics decide.
       INGOT_RETURN_IF_ERROR(build_graph(env));
     }
-    auto& g = *graph_;
-    INGOT_FE_TRY(g.create_execution_plans({fe::HeurMode_t::A}));
-    g.deselect_workspace_greater_than(static_cast<int64_t>(kMaxLayerWorkspace));
-    if (!allow_tensor_cores_) g.deselect_numeric_notes({fe::NumericalNote_t::TENSOR_CORE});
-    INGOT_FE_TRY(g.check_support());
-    int64_t n = g.get_execution_plan_count();
+    INGOT_RETURN_IF_ERROR(list_candidates(*graph_, allow_tensor_cores_, kMaxLayerWorkspace));
+    int64_t n = graph_->get_execution_plan_count();
     for (int64_t i = 0; i < n; ++i) {
-      if (g.build_plan_at_index(i).is_bad()) continue;
+      std::unique_ptr<fe::graph::Graph> loaded;
       int64_t ws = 0;
-      if (g.get_workspace_size_plan_at_index(i, ws).is_bad() || static_cast<size_t>(ws) > kMaxLayerWorkspace) continue;
+      if (!obtain_candidate(env, i, &loaded, &ws).is_ok() || static_cast<size_t>(ws) > kMaxLayerWorkspace) continue;
+      exec_ = std::move(loaded);
       plan_index_ = i;
       workspace_ = static_cast<size_t>(ws);
       return Status::ok();
@@ -372,20 +534,15 @@ class GraphConvRunner : public LayerRunner {
     return unsupported("convolution: no cuDNN plan builds for this graph");
   }
 
-  Status execute(const RunnerEnv& env, const Tensors& in, const Tensors& out, void* workspace, int64_t index) {
+  // Plan `index` of `g`, then our epilogue kernel for an activation cuDNN's graph lacks (so that
+  // tuning compares the whole layer with our depthwise kernel's).
+  Status run_cudnn(const RunnerEnv& env, const fe::graph::Graph& g, int64_t index, const Tensors& in, const Tensors& out,
+                   void* workspace, cudaStream_t stream) {
     std::unordered_map<int64_t, void*> pack{{kX, in[0].data}, {kW, in[1].data}, {kY, out[0].data}};
     if (has_bias_) pack[kB] = in[2].data;
     if (has_residual_) pack[kZ] = in[3].data;
-    auto st = graph_->execute_plan_at_index(env.cudnn, pack, workspace, index);
+    auto st = g.execute_plan_at_index(env.cudnn, pack, workspace, index);
     if (st.is_bad()) return error(ErrorCode::kInternal, "cuDNN graph convolution failed: ", st.get_message());
-    return Status::ok();
-  }
-
-  // The plan at `index`, then our epilogue kernel for an activation cuDNN's graph lacks (so that
-  // tuning compares the whole layer with our depthwise kernel's).
-  Status run_cudnn(const RunnerEnv& env, const Tensors& in, const Tensors& out, void* workspace, int64_t index,
-                   cudaStream_t stream) {
-    INGOT_RETURN_IF_ERROR(execute(env, in, out, workspace, index));
     if (!post_epilogue_) return Status::ok();
     Epilogue e;
     e.activation = params_.activation;
@@ -394,17 +551,13 @@ class GraphConvRunner : public LayerRunner {
     return launch_epilogue(out[0], e, stream);
   }
 
-  std::string plan_tactic(int64_t index) const {
-    int64_t engine = 0;
-    std::unordered_map<fe::KnobType_t, int64_t> knobs;
-    if (graph_->get_engine_and_knobs_at_index(index, engine, knobs).is_bad()) return std::string();
-    return tactic_name(engine, knobs);
-  }
-
   std::string tactic_;
+  bool tactic_ok_ = false;  // choose_plan() runs the recorded tactic
   net::ConvolutionParams params_;
   Tensors in_, out_;  // shapes and dtypes of the prepared layer (pointers are the enqueue's)
-  std::unique_ptr<fe::graph::Graph> graph_;
+  std::string key_;   // the store key of this graph
+  std::unique_ptr<fe::graph::Graph> graph_;  // the operation graph and its candidates
+  std::unique_ptr<fe::graph::Graph> exec_;   // the chosen plan loaded from the store (else graph_'s plan_index_)
   std::unique_ptr<LayerRunner> legacy_;
   std::unique_ptr<ConvGemm> gemm_;
   int64_t plan_index_ = 0;

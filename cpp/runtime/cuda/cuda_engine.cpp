@@ -163,6 +163,14 @@ Status CudaContext::use_profile(int profile) {
 Status CudaContext::prepare(const BoundShapes& shapes) {
   if (prepared_ && prepared_key_ == shapes.key) return Status::ok();
   const net::Network& net = engine_.plan().network;
+  // The plans the runners will build (cuDNN compiles some), on worker threads, in parallel.
+  std::vector<PrebuildJob> jobs;
+  for (size_t l = 0; l < net.layers().size(); ++l) {
+    const net::Layer& layer = net.layers()[l];
+    runners_[l]->prebuild(env_, shapes.params(net, l), tensors(layer.inputs, shapes), tensors(layer.outputs, shapes), 0,
+                          &jobs);
+  }
+  run_prebuild_jobs(std::move(jobs));
   size_t workspace = 0;
   for (size_t l = 0; l < net.layers().size(); ++l) {
     const net::Layer& layer = net.layers()[l];
@@ -311,8 +319,36 @@ Expected<std::vector<std::string>> CudaContext::tune(const BoundShapes& shapes, 
                                                      TimingCache* cache, const std::function<void(size_t)>& progress) {
   INGOT_RETURN_IF_ERROR(init());
   INGOT_RETURN_IF_ERROR(use_profile(shapes.profile));
-  INGOT_RETURN_IF_ERROR(prepare(shapes));
   const net::Network& net = engine_.plan().network;
+  env_.tune_level = level;
+  std::string device;
+  if (cache) {  // the GPU and the library versions whose tactics the cache holds
+    INGOT_ASSIGN_OR_RETURN(device, device_description());
+    device += " cudnn " + std::to_string(cudnnGetVersion()) + " cublasLt " + std::to_string(cublasLtGetVersion()) +
+              " tactics " + std::to_string(kTacticGeneration);
+  }
+  auto tuned_here = [&](const net::Layer& layer) {
+    return level > 0 && (layer.kind() == net::LayerKind::kConvolution || layer.kind() == net::LayerKind::kMatMul ||
+                         layer.kind() == net::LayerKind::kAttention);
+  };
+  // Cache keys and hits, then the plans the candidates (or the cached tactics) need, built on
+  // worker threads in parallel before anything is timed.
+  std::vector<std::string> keys_of(net.layers().size());
+  std::vector<std::optional<CachedTactic>> hits(net.layers().size());
+  std::vector<PrebuildJob> jobs;
+  for (size_t l = 0; l < net.layers().size(); ++l) {
+    const net::Layer& layer = net.layers()[l];
+    if (!tuned_here(layer)) continue;
+    Tensors in = tensors(layer.inputs, shapes), out = tensors(layer.outputs, shapes);
+    if (cache) {
+      keys_of[l] = timing_key(device, shapes.params(net, l), keys(in), keys(out), env_.allow_tf32, level);
+      hits[l] = cache->find(keys_of[l]);
+    }
+    if (hits[l]) make_runner(layer, hits[l]->tactic)->prebuild(env_, shapes.params(net, l), in, out, 0, &jobs);
+    else runners_[l]->prebuild(env_, shapes.params(net, l), in, out, level, &jobs);
+  }
+  run_prebuild_jobs(std::move(jobs));
+  INGOT_RETURN_IF_ERROR(prepare(shapes));
   // Random inputs in [-1, 1) (integers 0/1), so that timing runs on realistic data.
   std::mt19937 rng(0);
   for (int id : net.inputs()) {
@@ -332,23 +368,15 @@ Expected<std::vector<std::string>> CudaContext::tune(const BoundShapes& shapes, 
   }
   std::vector<std::string> tactics(net.layers().size());
   timed->assign(net.layers().size(), {});
-  env_.tune_level = level;
-  std::string device;
-  if (cache) {  // the GPU and the library versions whose tactics the cache holds
-    INGOT_ASSIGN_OR_RETURN(device, device_description());
-    device += " cudnn " + std::to_string(cudnnGetVersion()) + " cublasLt " + std::to_string(cublasLtGetVersion()) +
-              " tactics " + std::to_string(kTacticGeneration);
-  }
   size_t tune_ws = kMaxLayerWorkspace;
   INGOT_RETURN_IF_ERROR(workspace_.reserve(tune_ws));
   cudaStream_t stream = capture_stream_;
   for (size_t l = 0; l < net.layers().size(); ++l) {
     const net::Layer& layer = net.layers()[l];
     Tensors in = tensors(layer.inputs, shapes), out = tensors(layer.outputs, shapes);
-    if (level > 0 && (layer.kind() == net::LayerKind::kConvolution || layer.kind() == net::LayerKind::kMatMul ||
-                      layer.kind() == net::LayerKind::kAttention)) {
-      std::string key = cache ? timing_key(device, shapes.params(net, l), keys(in), keys(out), env_.allow_tf32, level) : "";
-      std::optional<CachedTactic> hit = cache ? cache->find(key) : std::nullopt;
+    if (tuned_here(layer)) {
+      const std::string& key = keys_of[l];
+      std::optional<CachedTactic> hit = hits[l];
       if (hit) {  // measured before: a runner with that tactic
         auto runner = make_runner(layer, hit->tactic);
         size_t ws = 0;

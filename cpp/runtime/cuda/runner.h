@@ -13,6 +13,7 @@
 
 #include "kernels/cuda/kernels.h"
 #include "net/network.h"
+#include "runtime/cuda/cudnn_plans.h"
 #include "support/status.h"
 
 namespace ingot::runtime::cuda {
@@ -53,6 +54,10 @@ class LayerRunner {
                                      std::vector<net::TimedTactic>* timed) {
     return std::string();
   }
+  // Plan builds this runner's prepare() (tune_level 0) or tune() at `tune_level` will need that
+  // can run ahead, on other threads (cudnn_plans.h): appended to `jobs`. The default has none.
+  virtual void prebuild(const RunnerEnv& env, const net::LayerParams& p, const Tensors& in, const Tensors& out,
+                        int tune_level, std::vector<PrebuildJob>* jobs) {}
 };
 
 // The runner for a layer kind; `tactic` is what the build recorded for this layer.

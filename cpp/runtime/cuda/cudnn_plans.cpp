@@ -1,0 +1,83 @@
+#include "runtime/cuda/cudnn_plans.h"
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <map>
+#include <thread>
+
+#include "runtime/cuda/cuda_util.h"
+
+namespace ingot::runtime::cuda {
+
+CudnnPlanStore& CudnnPlanStore::process() {
+  static CudnnPlanStore store;
+  return store;
+}
+
+std::shared_ptr<const std::vector<uint8_t>> CudnnPlanStore::find(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = plans_.find(key);
+  return it == plans_.end() ? nullptr : it->second;
+}
+
+void CudnnPlanStore::put(const std::string& key, std::vector<uint8_t> blob) {
+  auto p = std::make_shared<const std::vector<uint8_t>>(std::move(blob));
+  std::lock_guard<std::mutex> lock(mu_);
+  plans_[key] = std::move(p);
+}
+
+bool CudnnPlanStore::claim(const std::string& job_key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return claimed_.insert(job_key).second;
+}
+
+size_t CudnnPlanStore::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return plans_.size();
+}
+
+const std::string& plan_device_tag() {
+  static std::mutex mu;
+  static std::map<int, std::string> tags;
+  int device = 0;
+  if (cudaGetDevice(&device) != cudaSuccess) device = -1;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = tags.find(device);
+  if (it != tags.end()) return it->second;
+  Expected<std::string> d = device_description();
+  std::string tag = (d.has_value() ? *d : std::string("unknown device")) + " cudnn " + std::to_string(cudnnGetVersion());
+  return tags.emplace(device, std::move(tag)).first->second;
+}
+
+void run_prebuild_jobs(std::vector<PrebuildJob> jobs) {
+  if (jobs.empty()) return;
+  int device = 0;
+  if (cudaGetDevice(&device) != cudaSuccess) return;  // the runners will report the CUDA error
+  size_t threads = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), 16);
+  if (const char* env = std::getenv("INGOT_CUDNN_BUILD_THREADS")) {
+    long n = std::strtol(env, nullptr, 10);
+    if (n >= 1) threads = static_cast<size_t>(std::min<long>(n, 64));
+  }
+  threads = std::min(threads, jobs.size());
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    if (cudaSetDevice(device) != cudaSuccess) return;
+    cudnnHandle_t handle = nullptr;
+    if (cudnnCreate(&handle) != CUDNN_STATUS_SUCCESS) return;
+    for (size_t i = next++; i < jobs.size(); i = next++) {
+      try {
+        jobs[i](handle);
+      } catch (...) {  // a job only fills the store: the runner builds what is missing itself
+      }
+    }
+    cudnnDestroy(handle);
+  };
+  std::vector<std::thread> pool;
+  for (size_t t = 0; t < threads; ++t) pool.emplace_back(worker);
+  for (std::thread& t : pool) t.join();
+}
+
+}  // namespace ingot::runtime::cuda
