@@ -368,6 +368,20 @@ std::vector<Case> reduce_cases() {
   add("var_f32_middle", ReduceOp::kVar, {1}, in(F32, {3, 50, 40}), true, 1.0);
   add("max_f32_cols_specials", ReduceOp::kMax, {0}, in(F32, {33, 70}, specials()));
   add("sum_i32_cols", ReduceOp::kSum, {0}, in(I32, {1000, 5}));
+  // Columns split over blocks (the workspace): the mean over H * W of channels-last activations,
+  // 16-byte loads, misaligned inputs (scalar loads), integers, bool, and the one-pass path.
+  add("mean_f16_nhwc_hw_split", ReduceOp::kMean, {1, 2}, in(F16, {1, 40, 40, 32}), true);
+  add("mean_bf16_nhwc_hw_batch", ReduceOp::kMean, {1, 2}, in(BF16, {3, 12, 12, 24}), true);
+  add("mean_f32_nhwc_hw_split", ReduceOp::kMean, {1, 2}, in(F32, {2, 30, 30, 12}), true);
+  add("sum_f16_cols_misaligned", ReduceOp::kSum, {1}, misaligned(in(F16, {2, 700, 16})));
+  add("max_bf16_cols_split_specials", ReduceOp::kMax, {1}, in(BF16, {2, 600, 16}, specials()));
+  add("min_f32_cols_wide", ReduceOp::kMin, {1}, in(F32, {2, 40, 1100}));
+  add("sum_i32_cols_split", ReduceOp::kSum, {1}, in(I32, {1, 2000, 8}));
+  add("prod_f32_cols_split", ReduceOp::kProd, {1}, in(F32, {2, 600, 4}, uniform(0.99, 1.01)));
+  add("any_bool_cols_split", ReduceOp::kAny, {1}, in(B, {2, 900, 3}));
+  add("all_i64_cols_split", ReduceOp::kAll, {1}, in(I64, {2, 900, 3}, ints(0, 30)));
+  add("mean_f16_nhwc_hw_one_pass", ReduceOp::kMean, {1, 2}, in(F16, {1, 40, 40, 32}), true);
+  v.back().workspace = false;
   // General (several reduced runs).
   add("sum_f32_axes_0_2", ReduceOp::kSum, {0, 2}, in(F32, {4, 5, 6, 7}));
   add("mean_bf16_axes_1_3", ReduceOp::kMean, {1, 3}, in(BF16, {3, 4, 5, 6}), true);

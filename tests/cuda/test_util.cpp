@@ -279,13 +279,17 @@ void run_case(const Case& c) {
     dev_out[k] = DeviceTensor{buffers.back().get() + off, ref[k].dtype, ref[k].dims};
   }
 
+  size_t ws_bytes = c.workspace ? workspace_size(c.params, dev_in, dev_out) : 0;
+  if (ws_bytes) buffers.emplace_back(ws_bytes);
+  void* workspace = ws_bytes ? buffers.back().get() : nullptr;
+
   std::vector<std::vector<HostTensor>> runs(2);
   const int poison[2] = {0xFF, 0x5A};
   for (int r = 0; r < 2; ++r) {
     for (size_t k = 0; k < ref.size(); ++k) {
       ASSERT_EQ(cudaMemsetAsync(dev_out[k].data, poison[r], ref[k].nbytes(), stream), cudaSuccess);
     }
-    Status s = launch(c.params, dev_in, dev_out, stream);
+    Status s = launch(c.params, dev_in, dev_out, stream, workspace);
     ASSERT_TRUE(s.is_ok()) << kind << " case " << c.name << ": launch failed: " << s.message();
     cudaError_t err = cudaStreamSynchronize(stream);
     ASSERT_EQ(err, cudaSuccess) << kind << " case " << c.name << ": kernel failed: " << cudaGetErrorString(err);

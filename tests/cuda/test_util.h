@@ -74,6 +74,7 @@ struct Case {
   double rtol = 1e-5;
   double atol = 1e-6;
   int out_misalign = 0;  // output placed this many elements past an aligned address
+  bool workspace = true;  // launch with workspace_size() bytes of scratch (false: nullptr)
 };
 
 inline void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }

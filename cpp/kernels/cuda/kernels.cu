@@ -160,6 +160,17 @@ bool supports(const net::LayerParams& params, const std::vector<ir::DType>& inpu
 
 Status launch(const net::LayerParams& params, const std::vector<DeviceTensor>& inputs,
               const std::vector<DeviceTensor>& outputs, cudaStream_t stream) {
+  return launch(params, inputs, outputs, stream, nullptr);
+}
+
+size_t workspace_size(const net::LayerParams& params, const std::vector<DeviceTensor>& inputs,
+                      const std::vector<DeviceTensor>& outputs) {
+  if (const auto* r = std::get_if<net::ReduceParams>(&params)) return detail::reduce_workspace(*r, inputs, outputs);
+  return 0;
+}
+
+Status launch(const net::LayerParams& params, const std::vector<DeviceTensor>& inputs,
+              const std::vector<DeviceTensor>& outputs, cudaStream_t stream, void* workspace) {
   const char* layer = net::layer_kind_name(net::kind_of(params));
   for (const DeviceTensor& t : outputs) {
     if (!ir::is_engine_dtype(t.dtype)) return invalid_argument(layer, ": output dtype ", ir::dtype_name(t.dtype), " is not an engine dtype");
@@ -183,6 +194,9 @@ Status launch(const net::LayerParams& params, const std::vector<DeviceTensor>& i
     for (int64_t d : t.dims) {
       if (d < 0) return invalid_argument(layer, ": negative dimension in input #", i, " ", ingot::shape_str(t.dims));
     }
+  }
+  if (const auto* r = std::get_if<net::ReduceParams>(&params)) {
+    return detail::launch_reduce(*r, inputs, outputs, stream, workspace);
   }
   return std::visit([&](const auto& p) { return run(p, inputs, outputs, stream); }, params);
 }

@@ -61,6 +61,15 @@ Status depthwise_conv_supported(const net::ConvolutionParams& p, const std::vect
 Status launch(const net::LayerParams& params, const std::vector<DeviceTensor>& inputs,
               const std::vector<DeviceTensor>& outputs, cudaStream_t stream);
 
+// Device scratch launch() can use for this layer, in bytes: 0 for most layers; a reduction
+// over long columns (the mean over H * W of a channels-last activation) splits them over
+// blocks and combines their partial results there. Depends on the shapes only.
+size_t workspace_size(const net::LayerParams& params, const std::vector<DeviceTensor>& inputs,
+                      const std::vector<DeviceTensor>& outputs);
+// launch() with `workspace` of workspace_size() bytes, 16-byte aligned (nullptr: as launch()).
+Status launch(const net::LayerParams& params, const std::vector<DeviceTensor>& inputs,
+              const std::vector<DeviceTensor>& outputs, cudaStream_t stream, void* workspace);
+
 // Copies the strided view of `src`'s storage (element i of `dst.dims` at offset + sum(i_d *
 // strides[d]), in elements) into the dense `dst`; checks that the view stays inside `src`.
 // Runners use it to pack strided operands when a library call needs them dense.

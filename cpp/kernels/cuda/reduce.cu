@@ -265,6 +265,138 @@ __global__ void __launch_bounds__(32 * kColsRows) reduce_cols_kernel(const __gri
   visit_op<Acc<T>>(a.op, [&](auto op) { reduce_cols<T, decltype(op)>(a, part, mean_of); });
 }
 
+// ---------------------------------------------------------------- split columns kernel
+
+// Input [k0, r, k1] (dense), output [k0, k1], for every op but var: a block covers a tile of
+// lanes * V consecutive k1 (V per thread: 16-byte loads when k1 and the pointer allow) and
+// 256 / lanes rows at a time, combined by a tree in shared memory. With a workspace, the r rows
+// are split over several blocks (a mean over the H * W of a channels-last activation has few
+// output columns and long columns); their partial results go to the workspace, [k0, splits, k1]
+// of Acc, and a second kernel combines them.
+struct SplitArgs {
+  const void* x = nullptr;
+  void* y = nullptr;
+  void* partial = nullptr;  // when splits > 1
+  ReduceOp op = ReduceOp::kSum;
+  int64_t k0 = 0, r = 0, k1 = 0;
+  int64_t col_tiles = 0, splits = 1, chunk = 0;  // chunk: rows per split
+  int64_t items = 0;                             // k0 * col_tiles * splits
+  int lanes = 1;
+  bool out_bool = false;
+};
+
+constexpr int kSplitThreads = 256;
+constexpr int64_t kSplitTargetBlocks = 264;  // two waves of an H100/H200
+constexpr int64_t kMaxSplits = 64;
+
+template <typename T>
+__device__ __forceinline__ Acc<T> finish_split(const SplitArgs& a, Acc<T> v) {
+  if constexpr (kIsFloat<T>) {
+    if (a.op == ReduceOp::kMean) return v / static_cast<double>(a.r);
+  }
+  return v;
+}
+
+template <typename T, int V, typename Op>
+__device__ __forceinline__ void reduce_split(const SplitArgs& a, Acc<T>* part) {
+  using A = Acc<T>;
+  const int L = a.lanes, R = kSplitThreads / L;
+  const int tx = static_cast<int>(threadIdx.x) % L, ty = static_cast<int>(threadIdx.x) / L;
+  for (int64_t item = blockIdx.x; item < a.items; item += gridDim.x) {
+    int64_t s = item % a.splits, rest = item / a.splits;
+    int64_t tile = rest % a.col_tiles, i0 = rest / a.col_tiles;
+    int64_t c0 = (tile * L + tx) * V;
+    int64_t r_begin = s * a.chunk, r_end = r_begin + a.chunk < a.r ? r_begin + a.chunk : a.r;
+    A acc[V];
+#pragma unroll
+    for (int j = 0; j < V; ++j) acc[j] = Op::init();
+    if (c0 < a.k1) {
+      const T* col = static_cast<const T*>(a.x) + i0 * a.r * a.k1 + c0;
+      for (int64_t row = r_begin + ty; row < r_end; row += R) {
+        if constexpr (V > 1) {
+          Vec<T, V> v = *vec_ptr<const Vec<T, V>>(col + row * a.k1);
+#pragma unroll
+          for (int j = 0; j < V; ++j) acc[j] = Op::combine(acc[j], acc_value(v.v[j]));
+        } else {
+          acc[0] = Op::combine(acc[0], acc_value(col[row * a.k1]));
+        }
+      }
+    }
+#pragma unroll
+    for (int j = 0; j < V; ++j) part[threadIdx.x * V + j] = acc[j];
+    __syncthreads();
+    for (int stride = R / 2; stride > 0; stride /= 2) {
+      if (ty < stride) {
+        A* mine = part + (ty * L + tx) * V;
+        const A* other = part + ((ty + stride) * L + tx) * V;
+#pragma unroll
+        for (int j = 0; j < V; ++j) mine[j] = Op::combine(mine[j], other[j]);
+      }
+      __syncthreads();
+    }
+    if (ty == 0 && c0 < a.k1) {
+#pragma unroll
+      for (int j = 0; j < V; ++j) {
+        A v = part[tx * V + j];
+        if (a.splits > 1) static_cast<A*>(a.partial)[(i0 * a.splits + s) * a.k1 + c0 + j] = v;
+        else store_result<T>(a.y, i0 * a.k1 + c0 + j, finish_split<T>(a, v), a.out_bool);
+      }
+    }
+    __syncthreads();  // part[] is rewritten by the next item
+  }
+}
+
+template <typename T, int V>
+__global__ void __launch_bounds__(kSplitThreads) reduce_split_kernel(const __grid_constant__ SplitArgs a) {
+  __shared__ Acc<T> part[kSplitThreads * V];
+  visit_op<Acc<T>>(a.op, [&](auto op) { reduce_split<T, V, decltype(op)>(a, part); });
+}
+
+// Combines the splits' partial results of each output element.
+template <typename T>
+__global__ void __launch_bounds__(256) reduce_split_finish_kernel(const __grid_constant__ SplitArgs a) {
+  visit_op<Acc<T>>(a.op, [&](auto op) {
+    using Op = decltype(op);
+    for (int64_t i = global_thread(); i < a.k0 * a.k1; i += grid_threads()) {
+      int64_t i0 = i / a.k1, c = i - i0 * a.k1;
+      const Acc<T>* p = static_cast<const Acc<T>*>(a.partial) + i0 * a.splits * a.k1 + c;
+      Acc<T> v = Op::init();
+      for (int64_t sp = 0; sp < a.splits; ++sp) v = Op::combine(v, p[sp * a.k1]);
+      store_result<T>(a.y, i, finish_split<T>(a, v), a.out_bool);
+    }
+  });
+}
+
+// Elements per thread of the split kernel for a row of k1 elements of `elem_bytes` each when the
+// pointer is 16-byte aligned (1 otherwise).
+int split_vector(int64_t k1, size_t elem_bytes) {
+  if (elem_bytes != 2 && elem_bytes != 4) return 1;
+  int v = static_cast<int>(16 / elem_bytes);
+  return k1 % v == 0 ? v : 1;
+}
+
+int split_lanes(int64_t vectors) {
+  int lanes = 1;
+  while (lanes < 32 && lanes < vectors) lanes *= 2;
+  return lanes;
+}
+
+// How many blocks share the rows of one column tile: enough for about two waves of blocks, while
+// each row-thread keeps two rows at least. It depends on the shapes alone (not on the pointers),
+// so that the workspace a runner reserves at prepare time fits every launch.
+int64_t split_count(int64_t k0, int64_t r, int64_t k1, size_t elem_bytes) {
+  if (r <= 0 || k0 <= 0 || k1 <= 0) return 1;
+  int v = split_vector(k1, elem_bytes);
+  int64_t vectors = (k1 + v - 1) / v;
+  int lanes = split_lanes(vectors);
+  int64_t work = k0 * ((vectors + lanes - 1) / lanes);
+  int64_t want = (kSplitTargetBlocks + work - 1) / work;
+  int64_t most = r / (2 * (kSplitThreads / lanes));
+  int64_t splits = std::max<int64_t>(1, std::min({want, most, kMaxSplits}));
+  int64_t chunk = (r + splits - 1) / splits;
+  return std::max<int64_t>(1, (r + chunk - 1) / chunk);  // no empty split
+}
+
 // ---------------------------------------------------------------- softmax
 
 struct SoftmaxArgs {
@@ -428,13 +560,26 @@ bool reduce_supports(ReduceOp op, DType dtype) {
   return true;
 }
 
-Status launch_reduce(const net::ReduceParams& p, const Tensors& in, const Tensors& out, cudaStream_t stream) {
+namespace {
+
+// A reduction's axes as runs (reduce.cuh) and the counts the kernels take.
+struct ReduceShape {
+  std::vector<Run> runs, kept, reduced;
+  int64_t kept_count = 1, count = 1;
+  bool last_reduced = false;
+  bool out_bool = false;
+  // [k0, r, k1] with k1 > 1: the columns kernels.
+  bool columns() const { return reduced.size() == 1 && !last_reduced; }
+};
+
+Expected<ReduceShape> analyze(const net::ReduceParams& p, const Tensors& in, const Tensors& out) {
   const char* L = "reduce";
   if (in.size() != 1 || out.size() != 1) return invalid_argument(L, ": takes 1 input and 1 output");
   const DeviceTensor &x = in[0], &y = out[0];
   if (!reduce_supports(p.op, x.dtype)) return invalid_argument(L, ": ", net::enum_name(p.op), " is not defined for ", ir::dtype_name(x.dtype));
-  bool out_bool = p.op == ReduceOp::kAny || p.op == ReduceOp::kAll;
-  if (y.dtype != (out_bool ? DType::kBool : x.dtype)) return invalid_argument(L, ": output dtype ", ir::dtype_name(y.dtype), " does not match");
+  ReduceShape sh;
+  sh.out_bool = p.op == ReduceOp::kAny || p.op == ReduceOp::kAll;
+  if (y.dtype != (sh.out_bool ? DType::kBool : x.dtype)) return invalid_argument(L, ": output dtype ", ir::dtype_name(y.dtype), " does not match");
   std::vector<int64_t> dims = x.dims.empty() ? std::vector<int64_t>{1} : x.dims;
   std::vector<bool> is_reduced(dims.size(), false);
   for (size_t i = 0; i < p.axes.size(); ++i) {
@@ -444,50 +589,92 @@ Status launch_reduce(const net::ReduceParams& p, const Tensors& in, const Tensor
     }
     is_reduced[static_cast<size_t>(a)] = true;
   }
-  int64_t kept_count = 1, count = 1;
-  for (size_t d = 0; d < dims.size(); ++d) (is_reduced[d] ? count : kept_count) *= dims[d];
-  if (y.numel() != kept_count) return invalid_argument(L, ": output ", ingot::shape_str(y.dims), " does not match the kept dims");
-  if (y.numel() == 0) return Status::ok();
-  if ((p.op == ReduceOp::kMax || p.op == ReduceOp::kMin) && count == 0) {
+  for (size_t d = 0; d < dims.size(); ++d) (is_reduced[d] ? sh.count : sh.kept_count) *= dims[d];
+  if (y.numel() != sh.kept_count) return invalid_argument(L, ": output ", ingot::shape_str(y.dims), " does not match the kept dims");
+  if ((p.op == ReduceOp::kMax || p.op == ReduceOp::kMin) && sh.count == 0 && sh.kept_count > 0) {
     return invalid_argument(L, ": ", net::enum_name(p.op), " over an empty set of elements (input ", ingot::shape_str(x.dims), ")");
   }
-
   std::vector<int64_t> strides = dense_strides(dims);
-  std::vector<Run> runs;
   for (size_t d = 0; d < dims.size(); ++d) {
     if (dims[d] == 1) continue;
-    if (!runs.empty() && runs.back().reduced == is_reduced[d]) {
-      runs.back().size *= dims[d];
-      runs.back().stride = strides[d];
+    if (!sh.runs.empty() && sh.runs.back().reduced == is_reduced[d]) {
+      sh.runs.back().size *= dims[d];
+      sh.runs.back().stride = strides[d];
       continue;
     }
-    runs.push_back(Run{dims[d], strides[d], is_reduced[d]});
+    sh.runs.push_back(Run{dims[d], strides[d], is_reduced[d]});
   }
-  std::vector<Run> kept, reduced;
-  for (const Run& r : runs) (r.reduced ? reduced : kept).push_back(r);
-  if (kept.size() > static_cast<size_t>(kMaxRank) || reduced.size() > static_cast<size_t>(kMaxRank)) {
+  for (const Run& r : sh.runs) (r.reduced ? sh.reduced : sh.kept).push_back(r);
+  if (sh.kept.size() > static_cast<size_t>(kMaxRank) || sh.reduced.size() > static_cast<size_t>(kMaxRank)) {
     return unsupported(L, ": too many separate runs of axes in ", ingot::shape_str(x.dims));
   }
-  bool last_reduced = !runs.empty() && runs.back().reduced;
-  bool narrow = std::max(x.numel(), kept_count) < kNarrowLimit;
+  sh.last_reduced = !sh.runs.empty() && sh.runs.back().reduced;
+  return sh;
+}
+
+// The split columns kernel serves every columns reduction but var (two passes).
+bool uses_split(const net::ReduceParams& p, const ReduceShape& sh) { return sh.columns() && p.op != ReduceOp::kVar; }
+
+}  // namespace
+
+size_t reduce_workspace(const net::ReduceParams& p, const Tensors& in, const Tensors& out) {
+  Expected<ReduceShape> sh = analyze(p, in, out);
+  if (!sh.has_value() || !uses_split(p, *sh) || out[0].numel() == 0) return 0;
+  int64_t r = sh->reduced[0].size, k1 = sh->runs.back().size, k0 = sh->kept_count / k1;
+  int64_t splits = split_count(k0, r, k1, ir::dtype_size(in[0].dtype));
+  return splits > 1 ? static_cast<size_t>(k0 * splits * k1) * sizeof(int64_t) : 0;  // Acc is 8 bytes
+}
+
+Status launch_reduce(const net::ReduceParams& p, const Tensors& in, const Tensors& out, cudaStream_t stream,
+                     void* workspace) {
+  const char* L = "reduce";
+  INGOT_ASSIGN_OR_RETURN(ReduceShape sh, analyze(p, in, out));
+  const DeviceTensor &x = in[0], &y = out[0];
+  if (y.numel() == 0) return Status::ok();
+  bool narrow = std::max(x.numel(), sh.kept_count) < kNarrowLimit;
 
   bool dispatched = visit_dtype(x.dtype, [&](auto tag) {
     using T = decltype(tag);
-    if (reduced.size() == 1 && !last_reduced) {
-      // [k0, r, k1] with k1 > 1.
+    if (uses_split(p, sh)) {
+      SplitArgs a;
+      a.x = x.data;
+      a.y = y.data;
+      a.op = p.op;
+      a.r = sh.reduced[0].size;
+      a.k1 = sh.runs.back().size;
+      a.k0 = sh.kept_count / a.k1;
+      a.out_bool = sh.out_bool;
+      int v = split_vector(a.k1, sizeof(T));
+      if (!aligned_to(x.data, 16)) v = 1;
+      int64_t vectors = (a.k1 + v - 1) / v;
+      a.lanes = split_lanes(vectors);
+      a.col_tiles = (vectors + a.lanes - 1) / a.lanes;
+      a.splits = workspace ? split_count(a.k0, a.r, a.k1, sizeof(T)) : 1;
+      a.chunk = (a.r + a.splits - 1) / a.splits;
+      a.partial = workspace;
+      a.items = a.k0 * a.col_tiles * a.splits;
+      unsigned grid = static_cast<unsigned>(std::min(a.items, kMaxGridBlocks));
+      if (v == 8) launch_kernel(reduce_split_kernel<T, 8>, grid, kSplitThreads, 0, stream, a);
+      else if (v == 4) launch_kernel(reduce_split_kernel<T, 4>, grid, kSplitThreads, 0, stream, a);
+      else launch_kernel(reduce_split_kernel<T, 1>, grid, kSplitThreads, 0, stream, a);
+      if (a.splits > 1) launch_kernel(reduce_split_finish_kernel<T>, grid_for(a.k0 * a.k1, 256), 256, 0, stream, a);
+      return;
+    }
+    if (sh.columns()) {
+      // [k0, r, k1] with k1 > 1 (var).
       ColsArgs a;
       a.x = x.data;
       a.y = y.data;
       a.op = p.op;
       a.correction = p.correction;
-      a.r = reduced[0].size;
-      a.k1 = runs.back().size;
-      a.k0 = kept_count / a.k1;
+      a.r = sh.reduced[0].size;
+      a.k1 = sh.runs.back().size;
+      a.k0 = sh.kept_count / a.k1;
       int64_t col_tiles = (a.k1 + 31) / 32;
       a.col_tiles = Divisor::make(col_tiles);
       a.tiles = a.k0 * col_tiles;
       a.narrow = narrow;
-      a.out_bool = out_bool;
+      a.out_bool = sh.out_bool;
       unsigned grid = static_cast<unsigned>(std::min(a.tiles, kMaxGridBlocks));
       launch_kernel(reduce_cols_kernel<T>, grid, dim3(32, kColsRows), 0, stream, a);
       return;
@@ -497,20 +684,20 @@ Status launch_reduce(const net::ReduceParams& p, const Tensors& in, const Tensor
     a.y = y.data;
     a.op = p.op;
     a.correction = p.correction;
-    a.rows = kept_count;
-    a.count = count;
-    a.kept = make_indexer(kept);
-    a.reduced = make_indexer(reduced);
-    a.contiguous = reduced.empty() || (reduced.size() == 1 && last_reduced);
-    a.vec = a.contiguous && count % kVec16<T> == 0 && aligned_to(x.data, 16);
+    a.rows = sh.kept_count;
+    a.count = sh.count;
+    a.kept = make_indexer(sh.kept);
+    a.reduced = make_indexer(sh.reduced);
+    a.contiguous = sh.reduced.empty() || (sh.reduced.size() == 1 && sh.last_reduced);
+    a.vec = a.contiguous && sh.count % kVec16<T> == 0 && aligned_to(x.data, 16);
     a.narrow = narrow;
-    a.out_bool = out_bool;
-    a.block_per_row = count > 4096 || (count > 256 && kept_count < 1024);
+    a.out_bool = sh.out_bool;
+    a.block_per_row = sh.count > 4096 || (sh.count > 256 && sh.kept_count < 1024);
     if (a.block_per_row) {
-      unsigned grid = static_cast<unsigned>(std::min(kept_count, kMaxGridBlocks));
+      unsigned grid = static_cast<unsigned>(std::min(sh.kept_count, kMaxGridBlocks));
       launch_kernel(reduce_rows_kernel<T>, grid, kRowsBlockThreads, 0, stream, a);
     } else {
-      launch_kernel(reduce_rows_kernel<T>, grid_for(kept_count, kRowsWarpThreads / 32), kRowsWarpThreads, 0, stream, a);
+      launch_kernel(reduce_rows_kernel<T>, grid_for(sh.kept_count, kRowsWarpThreads / 32), kRowsWarpThreads, 0, stream, a);
     }
   });
   if (!dispatched) return unsupported(L, ": dtype ", ir::dtype_name(x.dtype));

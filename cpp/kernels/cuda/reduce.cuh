@@ -5,8 +5,13 @@
 // - rows: the reduced run is innermost and contiguous (mean over the last axes, over H*W of
 //   NCHW): a warp per output element, or a block for long rows, with 16-byte loads when
 //   aligned;
-// - columns: one reduced run followed by kept axes ([K0, R, K1], e.g. a sum over the batch):
-//   32 consecutive outputs per block, coalesced along K1, R split over 16 thread rows;
+// - columns: one reduced run followed by kept axes ([K0, R, K1], e.g. a sum over the batch, or
+//   the mean over H * W of a channels-last activation): a block covers a tile of consecutive
+//   K1 (16-byte loads where aligned) and 256 / lanes rows at a time, combined by a tree in
+//   shared memory; with a workspace (reduce_workspace() bytes) the R rows are also split over
+//   several blocks, whose partial results a second kernel combines, so that a few long columns
+//   still fill the GPU. Var takes the older columns kernel: 32 outputs per block, R split over 16
+//   thread rows, two passes;
 // - general: any other pattern, the rows kernel enumerating the reduced set through strides.
 // Floating inputs accumulate in double (as the CPU reference; memory-bound, so it is free) and
 // round once on store; integers reduce exactly in int64 (sum and prod wrap). Var is two-pass
@@ -24,7 +29,11 @@ namespace ingot::kernels::cuda::detail {
 
 bool reduce_supports(net::ReduceOp op, DType dtype);
 
-Status launch_reduce(const net::ReduceParams& p, const Tensors& in, const Tensors& out, cudaStream_t stream);
+// Scratch launch_reduce() uses to split long columns over blocks (0: it runs in one pass).
+size_t reduce_workspace(const net::ReduceParams& p, const Tensors& in, const Tensors& out);
+// `workspace`: reduce_workspace() bytes, 16-byte aligned, or nullptr (one pass).
+Status launch_reduce(const net::ReduceParams& p, const Tensors& in, const Tensors& out, cudaStream_t stream,
+                     void* workspace = nullptr);
 Status launch_softmax(const net::SoftmaxParams& p, const Tensors& in, const Tensors& out, cudaStream_t stream);
 
 }  // namespace ingot::kernels::cuda::detail

@@ -6,18 +6,18 @@ namespace {
 
 class KernelRunner : public LayerRunner {
  public:
-  Status prepare(const RunnerEnv&, const net::LayerParams& p, const Tensors& in, const Tensors&, size_t* ws) override {
-    *ws = 0;
+  Status prepare(const RunnerEnv&, const net::LayerParams& p, const Tensors& in, const Tensors& out, size_t* ws) override {
     std::vector<ir::DType> dtypes;
     for (const auto& t : in) dtypes.push_back(t.dtype);
     if (!kernels::cuda::supports(p, dtypes)) {
       return unsupported(net::layer_kind_name(net::kind_of(p)), " with these dtypes has no CUDA kernel");
     }
+    *ws = kernels::cuda::workspace_size(p, in, out);
     return Status::ok();
   }
-  Status enqueue(const RunnerEnv&, const net::LayerParams& p, const Tensors& in, const Tensors& out, void*,
+  Status enqueue(const RunnerEnv&, const net::LayerParams& p, const Tensors& in, const Tensors& out, void* workspace,
                  cudaStream_t stream) override {
-    return kernels::cuda::launch(p, in, out, stream);
+    return kernels::cuda::launch(p, in, out, stream, workspace);
   }
 };
 
