@@ -68,4 +68,15 @@ struct AttentionLayoutStats {
 Expected<net::Network> fold_attention_layouts(const net::Network& net, const AttentionFilter& eligible,
                                               AttentionLayoutStats* stats = nullptr);
 
+// Turns the bool masks of the attention layers `eligible` accepts into additive biases of the
+// layer's dtype (true: 0, false: -inf), one select per mask tensor however many layers read
+// it. A fused attention kernel takes a float bias; converting the mask inside every layer
+// repeats the work per layer (a BERT's 12 layers share one mask). Returns how many masks it
+// converted.
+//   before: %a = attention(%q, %k, %v, %mask)          %mask: bool
+//   after:  %bias = select(%mask, 0, -inf)
+//           %a = attention(%q, %k, %v, %bias)
+Expected<net::Network> bool_masks_as_bias(const net::Network& net, const AttentionFilter& eligible,
+                                          int* converted = nullptr);
+
 }  // namespace ingot::build

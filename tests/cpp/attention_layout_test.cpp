@@ -289,6 +289,63 @@ TEST(FoldAttentionLayouts, IneligibleAttentionIsLeftAlone) {
   EXPECT_EQ(folded->layers().size(), net.layers().size());
 }
 
+// ---------------------------------------------------------------- bool_masks_as_bias
+
+// Two BERT-style self-attention layers reading one bool mask.
+net::Network two_layers_one_mask() {
+  net::Network n;
+  int h = n.add_input("x", {DType::kFloat32, ir::shape_of({kB, kS, kE})});
+  int mask = n.add_input("mask", {DType::kBool, ir::shape_of({kB, 1, kS, kS})});
+  for (int layer = 0; layer < 2; ++layer) {
+    std::string pre = "l" + std::to_string(layer) + ".";
+    int heads[3];
+    for (int i = 0; i < 3; ++i) {
+      std::string name = pre + std::string(1, "qkv"[i]);
+      int p = linear(n, h, kE, kE, 50 + 10 * layer + i, name);
+      heads[i] = permute(n, reshape(n, p, {kB, kS, kH, kD}, name + ".split"), {0, 2, 1, 3}, name + ".heads");
+    }
+    net::AttentionParams a;
+    a.scale = 0.35;
+    int o = *n.add(a, {heads[0], heads[1], heads[2], mask}, pre + "attention");
+    h = linear(n, reshape(n, permute(n, o, {0, 2, 1, 3}, pre + "merge"), {kB, kS, kE}, pre + "merge.flat"), kE, kE,
+               90 + layer, pre + "out");
+  }
+  n.mark_output(h, "y");
+  return n;
+}
+
+TEST(BoolMasksAsBias, LayersSharingAMaskShareOneBias) {
+  for (bool half : {false, true}) {
+    net::Network net = two_layers_one_mask();
+    if (half) {
+      auto lowered = build::lower_precision(net, DType::kFloat16);
+      ASSERT_TRUE(lowered.has_value()) << lowered.status().message();
+      net = std::move(*lowered);
+    }
+    int converted = 0;
+    auto after = build::bool_masks_as_bias(net, kAll, &converted);
+    ASSERT_TRUE(after.has_value()) << after.status().message();
+    EXPECT_EQ(converted, 1);
+    EXPECT_EQ(count(*after, net::LayerKind::kSelect), 1u);
+    for (const net::Layer& l : after->layers()) {
+      if (l.kind() != net::LayerKind::kAttention) continue;
+      EXPECT_EQ(after->tensor(l.inputs[3]).type.dtype, half ? DType::kFloat16 : DType::kFloat32) << l.name;
+    }
+    expect_same(run(net), run(*after));
+  }
+}
+
+TEST(BoolMasksAsBias, IneligibleLayersKeepTheirBoolMask) {
+  net::Network net = two_layers_one_mask();
+  auto none = [](const net::Layer&, const net::Network&) { return false; };
+  int converted = -1;
+  auto after = build::bool_masks_as_bias(net, none, &converted);
+  ASSERT_TRUE(after.has_value()) << after.status().message();
+  EXPECT_EQ(converted, 0);
+  EXPECT_EQ(count(*after, net::LayerKind::kSelect), 0u);
+  EXPECT_EQ(after->layers().size(), net.layers().size());
+}
+
 TEST(AttentionViews, ShapeFunctionRejectsBadViews) {
   net::Network n;
   int x = n.add_input("x", {DType::kFloat32, ir::shape_of({2, 4, 96})});

@@ -115,6 +115,8 @@ class CudaBackend : public Backend {
     INGOT_ASSIGN_OR_RETURN(net, tanh_gelu_in_half_precision(net));
     // After precision (the filter looks at dtypes); the residual adds it exposes fuse next.
     INGOT_ASSIGN_OR_RETURN(net, build::fold_attention_layouts(net, sdpa_reads_strided));
+    // The same layers take bool masks as one shared bias instead of converting them each.
+    INGOT_ASSIGN_OR_RETURN(net, build::bool_masks_as_bias(net, sdpa_reads_strided));
     INGOT_ASSIGN_OR_RETURN(net, build::fuse_epilogues(net));
     // Half-precision 2-D convolutions run NHWC on cuDNN's graph API (tensor-core kernels
     // want channels-last). INGOT_CUDA_LAYOUT=nchw keeps the plain layout (for comparisons).
