@@ -99,7 +99,7 @@ Expected<std::string> ConvGemm::tune(const RunnerEnv& env, const Tensors& in, co
   std::vector<net::TimedTactic> algos;
   INGOT_ASSIGN_OR_RETURN(std::string best, gemm_.tune(env.lt, in[0].data, in[1].data, out[0].data,
                                                        bias_ ? in[2].data : nullptr, 1.0f, workspace, workspace_size,
-                                                       stream, &algos));
+                                                       stream, &algos, gemm_candidates_for_level(env.tune_level)));
   if (best.empty()) best = gemm_.tactic();  // none of the candidates ran: configure()'s choice
   // Gemm::tune timed the product alone; the choice among convolution tactics needs the layer.
   INGOT_ASSIGN_OR_RETURN(float ms, time_on_stream(stream, [&] { return enqueue(env, in, out, workspace, stream); }));

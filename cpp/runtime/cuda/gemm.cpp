@@ -122,6 +122,11 @@ Status Gemm::configure(cublasLtHandle_t lt, const GemmShape& s, const std::strin
   return Status::ok();
 }
 
+int gemm_candidates_for_level(int level) {
+  static constexpr int kCount[] = {1, 4, 8, 16, 32, 64};
+  return kCount[std::clamp(level, 0, 5)];
+}
+
 Status Gemm::run(cublasLtHandle_t lt, const void* a, const void* b, const void* c, void* d, const void* bias,
                  float alpha, float beta, void* workspace, cudaStream_t stream) const {
   if (bias) {
@@ -134,12 +139,12 @@ Status Gemm::run(cublasLtHandle_t lt, const void* a, const void* b, const void* 
 
 Expected<std::string> Gemm::tune(cublasLtHandle_t lt, const void* a, const void* b, void* d, const void* bias,
                                  float alpha, void* workspace, size_t workspace_size, cudaStream_t stream,
-                                 std::vector<net::TimedTactic>* timed) {
+                                 std::vector<net::TimedTactic>* timed, int candidates) {
   cublasLtMatmulPreference_t pref = nullptr;
   INGOT_CUBLAS_TRY(cublasLtMatmulPreferenceCreate(&pref));
   uint64_t ws = std::min(workspace_size, max_workspace_);
   cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws));
-  std::vector<cublasLtMatmulHeuristicResult_t> results(8);
+  std::vector<cublasLtMatmulHeuristicResult_t> results(static_cast<size_t>(std::max(candidates, 1)));
   int found = 0;
   cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(lt, op_, la_, lb_, lc_, ld_, pref, static_cast<int>(results.size()),
                                                      results.data(), &found);

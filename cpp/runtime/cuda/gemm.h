@@ -29,6 +29,9 @@ struct GemmShape {
 // Whether `tactic` names a cuBLASLt algorithm as Gemm records them.
 bool is_gemm_tactic(const std::string& tactic);
 
+// How many cuBLASLt candidates a build times per GEMM at an optimization level (1..5).
+int gemm_candidates_for_level(int level);
+
 class Gemm {
  public:
   Gemm() = default;
@@ -44,11 +47,12 @@ class Gemm {
   std::string tactic() const;
   Status run(cublasLtHandle_t lt, const void* a, const void* b, const void* c, void* d, const void* bias, float alpha,
              float beta, void* workspace, cudaStream_t stream) const;
-  // Times cuBLASLt's candidate algorithms on these buffers; returns the fastest as a tactic and
-  // appends each candidate timed (tactic, ms per run) to `timed` when it is not null.
+  // Times up to `candidates` of cuBLASLt's heuristic algorithms on these buffers; returns the
+  // fastest as a tactic and appends each candidate timed (tactic, ms per run) to `timed` when it
+  // is not null.
   Expected<std::string> tune(cublasLtHandle_t lt, const void* a, const void* b, void* d, const void* bias,
                              float alpha, void* workspace, size_t workspace_size, cudaStream_t stream,
-                             std::vector<net::TimedTactic>* timed);
+                             std::vector<net::TimedTactic>* timed, int candidates);
 
  private:
   void destroy();

@@ -95,7 +95,7 @@ class MatMulRunner : public LayerRunner {
                              void* workspace, size_t workspace_size, cudaStream_t stream,
                              std::vector<net::TimedTactic>* timed) override {
     return gemm_.tune(env.lt, in[0].data, in[1].data, out[0].data, vector_bias_ ? in[2].data : nullptr, 1.0f, workspace,
-                      workspace_size, stream, timed);
+                      workspace_size, stream, timed, gemm_candidates_for_level(env.tune_level));
   }
 
  private:
