@@ -4,7 +4,8 @@
 #   BENCH="--models resnet50 --batches 1" bash scripts/device_check.sh
 #   ZOO="--device cpu --jobs 10" bash scripts/device_check.sh   (the conformance run, in the
 #   background next to the tests, into $OUT/zoo.*)
-#   SKIP_TESTS=1 skips the test suites.
+#   SKIP_TESTS=1 skips the test suites; CTEST_ARGS / PYTEST_ARGS pass options to them
+#   (CTEST_ARGS="-LE emulation" skips the host emulation CI already runs, PYTEST_ARGS="-m gpu").
 # Logs and results go to $OUT (or ./device_out). Needs .deps (scripts/prepare_device_deps.sh).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -36,11 +37,11 @@ fi
 
 if [ -z "${SKIP_TESTS:-}" ]; then
 echo "== C++ tests"
-ctest --test-dir build/gpu -j 8 --output-on-failure --timeout 300 > "$OUT/ctest.log" 2>&1
+ctest --test-dir build/gpu -j 8 --output-on-failure --timeout 300 ${CTEST_ARGS:-} > "$OUT/ctest.log" 2>&1
 grep -E "tests passed|tests failed|\(Failed\)|Not Run|Timeout" "$OUT/ctest.log" | head -40
 
 echo "== Python tests"
-(cd tests/python && PYTHONPATH=../../python timeout 1200 "$PY" -m pytest -q -ra -p no:cacheprovider --maxfail=40 \
+(cd tests/python && PYTHONPATH=../../python timeout "${PYTEST_TIMEOUT:-1200}" "$PY" -m pytest -q -ra -p no:cacheprovider --maxfail=40 \
    ${PYTEST_ARGS:-} > "$OUT/pytest.log" 2>&1)
 grep -E "passed|failed|^FAILED|^ERROR" "$OUT/pytest.log" | tail -40
 fi
