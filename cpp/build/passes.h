@@ -38,6 +38,19 @@ Expected<net::Network> lower_precision(const net::Network& net, ir::DType dtype)
 Expected<net::Network> channels_last(const net::Network& net, const std::set<ir::DType>& dtypes,
                                      int* permutes = nullptr);
 
+// Whether a backend runs a squeeze_excite layer of `channels` and `hidden` units.
+using SqueezeExciteFits = std::function<bool(int64_t channels, int64_t hidden)>;
+
+// Fuses the squeeze-and-excitation gate of MobileNetV3 / EfficientNet blocks into one
+// squeeze_excite layer (net::SqueezeExciteParams): a mean over axes 1 and 2 of a rank-4 tensor
+// (channels-last activations), read only by a 1x1 channels-last convolution with constant
+// weights, read only by another such convolution (biases and fused activations kept, no
+// residuals). Run it after channels_last and fuse_epilogues. Returns how many it fused.
+//   before: %p = reduce.mean(%x, axes=[1, 2]); %h = conv(%p, %w1, %b1, act1); %g = conv(%h, %w2, %b2, act2)
+//   after:  %g = squeeze_excite(%x, %w1', %b1, %w2', %b2)          (w' = the weights as [O, K])
+Expected<net::Network> fuse_squeeze_excite(const net::Network& net, const SqueezeExciteFits& fits,
+                                           int* fused = nullptr);
+
 // Which attention layers a backend reads through strides (fold_attention_layouts).
 using AttentionFilter = std::function<bool(const net::Layer& attention, const net::Network& net)>;
 

@@ -591,6 +591,32 @@ Expected<Types> infer(const IotaParams& p, const Inputs& in) {
   return Types{{p.dtype, {p.size}}};
 }
 
+Expected<Types> infer(const SqueezeExciteParams& p, const Inputs& in) {
+  const char* L = "squeeze_excite";
+  if (in.size() != 5 || !in[0] || !in[1] || !in[3]) return bad(L, "takes x, w1, b1?, w2, b2? (5 inputs), got ", in.size());
+  const TensorType &x = *in[0], &w1 = *in[1], &w2 = *in[3];
+  if (p.act1 >= UnaryOp::kCount || p.act2 >= UnaryOp::kCount) return bad(L, "unknown activation");
+  if (x.rank() != 4 || !ir::is_floating(x.dtype)) return bad(L, "x must be a floating [N, H, W, C] tensor, got ", x.str());
+  auto c = x.shape[3].as_constant();
+  if (!c) return bad(L, "channels must be static, got ", x.str());
+  auto w1d = ir::static_dims(w1.shape);
+  if (!w1d || w1d->size() != 2 || (*w1d)[1] != *c || w1.dtype != x.dtype) {
+    return bad(L, "w1 must be ", ir::dtype_name(x.dtype), "[R, ", *c, "], got ", w1.str());
+  }
+  int64_t r = (*w1d)[0];
+  if (w2.dtype != x.dtype || w2.shape != ir::shape_of({*c, r})) {
+    return bad(L, "w2 must be ", ir::dtype_name(x.dtype), "[", *c, ", ", r, "], got ", w2.str());
+  }
+  for (size_t i : {size_t{2}, size_t{4}}) {
+    if (!in[i]) continue;
+    int64_t n = i == 2 ? r : *c;
+    if (in[i]->dtype != x.dtype || in[i]->shape != ir::shape_of({n})) {
+      return bad(L, i == 2 ? "b1" : "b2", " must be ", ir::dtype_name(x.dtype), "[", n, "], got ", in[i]->str());
+    }
+  }
+  return Types{{x.dtype, {x.shape[0], SymExpr(1), SymExpr(1), SymExpr(*c)}}};
+}
+
 }  // namespace
 
 Expected<std::vector<TensorType>> infer_types(const LayerParams& params, const Inputs& inputs) {

@@ -180,6 +180,11 @@ inline Plan all_kinds_plan() {
                 "aten::scaled_dot_product_attention");
   int io = add(net, net::IotaParams{S("s1"), 1.5, 0.5, DType::kFloat32}, {}, "iota");
   int id = add(net, net::IdentityParams{}, {io}, "copy");
+  // squeeze_excite over the pooled [s0, 4, 4, 4] activations read as [N, H, W, C]: [s0, 1, 1, 4].
+  int se_w1 = net.add_constant("se.w1", random_f32({2, 4}, 19));
+  int se_w2 = net.add_constant("se.w2", random_f32({4, 2}, 20));
+  int se = add(net, net::SqueezeExciteParams{net::UnaryOp::kSilu, 0.0, 0.0, net::UnaryOp::kClamp, 0.0, 6.0},
+               {p1, se_w1, -1, se_w2, -1}, "se");
   int w3 = net.add_constant("mask", ConstantData::owned(DType::kBool, {3}, {1, 0, 1}));
   int copy_mask = add(net, net::IdentityParams{}, {w3}, "mask_copy");
 
@@ -187,6 +192,7 @@ inline Plan all_kinds_plan() {
   net.mark_output(att, "attention");
   net.mark_output(id, "positions");
   net.mark_output(copy_mask, "mask");
+  net.mark_output(se, "gate");
   return finish(std::move(net), "all kinds");
 }
 

@@ -470,6 +470,32 @@ std::vector<Case> norm_cases() {
   return v;
 }
 
+// ---------------------------------------------------------------- squeeze-excite
+
+std::vector<Case> squeeze_excite_cases() {
+  std::vector<Case> v;
+  using U = UnaryOp;
+  // x [N, H, W, C], w1 [R, C], b1 [R], w2 [C, R], b2 [C]; `bias` false leaves both out.
+  auto add = [&](std::string name, DType t, std::vector<int64_t> x, int64_t r, U act1, U act2, double a1 = 0,
+                 double b1 = 0, bool bias = true) {
+    int64_t c = x[3];
+    SqueezeExciteParams p{.act1 = act1, .act1_alpha = a1, .act1_beta = b1, .act2 = act2};
+    Case k = make_case(std::move(name), p,
+                       {in(t, std::move(x)), in(t, {r, c}, uniform(-0.3, 0.3)), bias ? in(t, {r}) : absent(),
+                        in(t, {c, r}, uniform(-0.5, 0.5)), bias ? in(t, {c}) : absent()});
+    k.rtol = 1e-4;
+    k.atol = t == DType::kFloat32 ? 1e-5 : t == DType::kFloat16 ? 1e-3 : 4e-3;
+    v.push_back(std::move(k));
+  };
+  add("f16_effnet_block", F16, {1, 14, 14, 96}, 4, U::kSilu, U::kSigmoid);
+  add("f16_split_hw", F16, {1, 40, 40, 32}, 8, U::kSilu, U::kSigmoid);
+  add("bf16_batch_no_bias_mobilenet", BF16, {3, 7, 7, 40}, 10, U::kRelu, U::kHardSigmoid, 0, 0, false);
+  add("f32_clamp", F32, {2, 9, 9, 12}, 3, U::kClamp, U::kSigmoid, 0.0, 6.0);
+  add("f16_odd_channels", F16, {2, 16, 16, 20}, 5, U::kSilu, U::kSigmoid);
+  add("f16_wide", F16, {2, 3, 3, 600}, 24, U::kSilu, U::kSigmoid);
+  return v;
+}
+
 std::vector<Case> pooling_cases() {
   std::vector<Case> v;
   auto pool = [](PoolKind kind, std::vector<int64_t> k, std::vector<int64_t> s, std::vector<int64_t> pad,
@@ -717,6 +743,7 @@ INSTANTIATE_TEST_SUITE_P(Reduce, KernelTest, ::testing::ValuesIn(reduce_cases())
 INSTANTIATE_TEST_SUITE_P(Softmax, KernelTest, ::testing::ValuesIn(softmax_cases()), CaseName());
 INSTANTIATE_TEST_SUITE_P(Normalization, KernelTest, ::testing::ValuesIn(norm_cases()), CaseName());
 INSTANTIATE_TEST_SUITE_P(Pooling, KernelTest, ::testing::ValuesIn(pooling_cases()), CaseName());
+INSTANTIATE_TEST_SUITE_P(SqueezeExcite, KernelTest, ::testing::ValuesIn(squeeze_excite_cases()), CaseName());
 INSTANTIATE_TEST_SUITE_P(Random, KernelTest, ::testing::ValuesIn(random_cases()), CaseName());
 
 }  // namespace

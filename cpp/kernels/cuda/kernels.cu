@@ -6,9 +6,11 @@
 #include "kernels/cuda/depthwise.cuh"
 #include "kernels/cuda/elementwise.cuh"
 #include "kernels/cuda/norm.cuh"
+#include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/pooling.cuh"
 #include "kernels/cuda/reduce.cuh"
 #include "kernels/cuda/shuffle.cuh"
+#include "kernels/cuda/squeeze_excite.cuh"
 #include "kernels/cuda/unary.cuh"
 
 namespace ingot::kernels::cuda {
@@ -121,6 +123,10 @@ bool supports_kind(const net::ConcatParams&, const std::vector<DType>& d) {
 }
 // Matmul and attention run on cuBLASLt / cuDNN (runtime/cuda/); so do convolutions, except the
 // depthwise ones that depthwise_conv_supported() accepts, which depends on the shapes.
+bool supports_kind(const net::SqueezeExciteParams& p, const std::vector<DType>& d) {
+  return d.size() == 5 && is_float_dtype(d[0]) && d[1] == d[0] && d[3] == d[0] && detail::is_epilogue_activation(p.act1) &&
+         detail::is_epilogue_activation(p.act2);
+}
 bool supports_kind(const net::ConvolutionParams&, const std::vector<DType>&) { return false; }
 bool supports_kind(const net::MatMulParams&, const std::vector<DType>&) { return false; }
 bool supports_kind(const net::AttentionParams&, const std::vector<DType>&) { return false; }
@@ -166,6 +172,9 @@ Status launch(const net::LayerParams& params, const std::vector<DeviceTensor>& i
 size_t workspace_size(const net::LayerParams& params, const std::vector<DeviceTensor>& inputs,
                       const std::vector<DeviceTensor>& outputs) {
   if (const auto* r = std::get_if<net::ReduceParams>(&params)) return detail::reduce_workspace(*r, inputs, outputs);
+  if (const auto* se = std::get_if<net::SqueezeExciteParams>(&params)) {
+    return detail::squeeze_excite_workspace(*se, inputs, outputs);
+  }
   return 0;
 }
 
@@ -181,12 +190,13 @@ Status launch(const net::LayerParams& params, const std::vector<DeviceTensor>& i
   }
   const bool is_norm = net::kind_of(params) == net::LayerKind::kNormalization;
   const bool is_conv = net::kind_of(params) == net::LayerKind::kConvolution;
+  const bool is_se = net::kind_of(params) == net::LayerKind::kSqueezeExcite;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const DeviceTensor& t = inputs[i];
     if (!t.data) {
       // Absent: allowed for the optional weight / bias of normalization, the bias / residual of
       // a convolution, and for empty tensors.
-      bool optional = (is_norm && (i == 1 || i == 2)) || (is_conv && i >= 2);
+      bool optional = (is_norm && (i == 1 || i == 2)) || (is_conv && i >= 2) || (is_se && (i == 2 || i == 4));
       if (!optional && t.numel() > 0) return invalid_argument(layer, ": input #", i, " has no data");
       continue;
     }
@@ -197,6 +207,9 @@ Status launch(const net::LayerParams& params, const std::vector<DeviceTensor>& i
   }
   if (const auto* r = std::get_if<net::ReduceParams>(&params)) {
     return detail::launch_reduce(*r, inputs, outputs, stream, workspace);
+  }
+  if (const auto* se = std::get_if<net::SqueezeExciteParams>(&params)) {
+    return detail::launch_squeeze_excite(*se, inputs, outputs, workspace, stream);
   }
   return std::visit([&](const auto& p) { return run(p, inputs, outputs, stream); }, params);
 }

@@ -56,6 +56,10 @@ bool supports(const net::LayerParams& params, const std::vector<ir::DType>& inpu
 Status depthwise_conv_supported(const net::ConvolutionParams& p, const std::vector<DeviceTensor>& inputs,
                                 const std::vector<DeviceTensor>& outputs);
 
+// A squeeze_excite layer runs when its channels plus hidden units are at most this many (the
+// float32 values one block keeps in shared memory).
+inline constexpr int64_t kSqueezeExciteMaxFloats = 12 * 1024;
+
 // Enqueues one layer on `stream`. Errors: unsupported parameters/dtypes, or a failed launch
 // (cudaGetLastError after the launch), each naming the layer kind.
 Status launch(const net::LayerParams& params, const std::vector<DeviceTensor>& inputs,

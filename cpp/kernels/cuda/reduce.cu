@@ -283,6 +283,7 @@ struct SplitArgs {
   int64_t items = 0;                             // k0 * col_tiles * splits
   int lanes = 1;
   bool out_bool = false;
+  bool partial_only = false;  // write the partial results even with one split (launch_column_sums)
 };
 
 constexpr int kSplitThreads = 256;
@@ -338,7 +339,7 @@ __device__ __forceinline__ void reduce_split(const SplitArgs& a, Acc<T>* part) {
 #pragma unroll
       for (int j = 0; j < V; ++j) {
         A v = part[tx * V + j];
-        if (a.splits > 1) static_cast<A*>(a.partial)[(i0 * a.splits + s) * a.k1 + c0 + j] = v;
+        if (a.splits > 1 || a.partial_only) static_cast<A*>(a.partial)[(i0 * a.splits + s) * a.k1 + c0 + j] = v;
         else store_result<T>(a.y, i0 * a.k1 + c0 + j, finish_split<T>(a, v), a.out_bool);
       }
     }
@@ -395,6 +396,23 @@ int64_t split_count(int64_t k0, int64_t r, int64_t k1, size_t elem_bytes) {
   int64_t splits = std::max<int64_t>(1, std::min({want, most, kMaxSplits}));
   int64_t chunk = (r + splits - 1) / splits;
   return std::max<int64_t>(1, (r + chunk - 1) / chunk);  // no empty split
+}
+
+// Completes `a` (x, k0, r, k1, splits set) with the geometry of its launch and launches the
+// split kernel.
+template <typename T>
+void launch_split(SplitArgs& a, cudaStream_t stream) {
+  int v = split_vector(a.k1, sizeof(T));
+  if (!aligned_to(a.x, 16)) v = 1;
+  int64_t vectors = (a.k1 + v - 1) / v;
+  a.lanes = split_lanes(vectors);
+  a.col_tiles = (vectors + a.lanes - 1) / a.lanes;
+  a.chunk = (a.r + a.splits - 1) / a.splits;
+  a.items = a.k0 * a.col_tiles * a.splits;
+  unsigned grid = static_cast<unsigned>(std::min(a.items, kMaxGridBlocks));
+  if (v == 8) launch_kernel(reduce_split_kernel<T, 8>, grid, kSplitThreads, 0, stream, a);
+  else if (v == 4) launch_kernel(reduce_split_kernel<T, 4>, grid, kSplitThreads, 0, stream, a);
+  else launch_kernel(reduce_split_kernel<T, 1>, grid, kSplitThreads, 0, stream, a);
 }
 
 // ---------------------------------------------------------------- softmax
@@ -617,6 +635,29 @@ bool uses_split(const net::ReduceParams& p, const ReduceShape& sh) { return sh.c
 
 }  // namespace
 
+int64_t column_splits(int64_t k0, int64_t r, int64_t k1, size_t elem_bytes) { return split_count(k0, r, k1, elem_bytes); }
+
+Status launch_column_sums(const DeviceTensor& x, int64_t k0, int64_t r, int64_t k1, void* partial, cudaStream_t stream) {
+  if (k0 * r * k1 != x.numel()) return invalid_argument("column sums: ", ingot::shape_str(x.dims), " is not [", k0, ", ", r, ", ", k1, "]");
+  if (!partial) return invalid_argument("column sums: no workspace");
+  if (x.numel() == 0) return Status::ok();
+  bool dispatched = visit_dtype(x.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (kIsFloat<T>) {
+      SplitArgs a;
+      a.x = x.data;
+      a.op = ReduceOp::kSum;
+      a.k0 = k0, a.r = r, a.k1 = k1;
+      a.splits = column_splits(k0, r, k1, sizeof(T));
+      a.partial = partial;
+      a.partial_only = true;
+      launch_split<T>(a, stream);
+    }
+  });
+  if (!dispatched || !ir::is_floating(x.dtype)) return unsupported("column sums of ", ir::dtype_name(x.dtype));
+  return check_launch("column sums");
+}
+
 size_t reduce_workspace(const net::ReduceParams& p, const Tensors& in, const Tensors& out) {
   Expected<ReduceShape> sh = analyze(p, in, out);
   if (!sh.has_value() || !uses_split(p, *sh) || out[0].numel() == 0) return 0;
@@ -644,19 +685,9 @@ Status launch_reduce(const net::ReduceParams& p, const Tensors& in, const Tensor
       a.k1 = sh.runs.back().size;
       a.k0 = sh.kept_count / a.k1;
       a.out_bool = sh.out_bool;
-      int v = split_vector(a.k1, sizeof(T));
-      if (!aligned_to(x.data, 16)) v = 1;
-      int64_t vectors = (a.k1 + v - 1) / v;
-      a.lanes = split_lanes(vectors);
-      a.col_tiles = (vectors + a.lanes - 1) / a.lanes;
       a.splits = workspace ? split_count(a.k0, a.r, a.k1, sizeof(T)) : 1;
-      a.chunk = (a.r + a.splits - 1) / a.splits;
       a.partial = workspace;
-      a.items = a.k0 * a.col_tiles * a.splits;
-      unsigned grid = static_cast<unsigned>(std::min(a.items, kMaxGridBlocks));
-      if (v == 8) launch_kernel(reduce_split_kernel<T, 8>, grid, kSplitThreads, 0, stream, a);
-      else if (v == 4) launch_kernel(reduce_split_kernel<T, 4>, grid, kSplitThreads, 0, stream, a);
-      else launch_kernel(reduce_split_kernel<T, 1>, grid, kSplitThreads, 0, stream, a);
+      launch_split<T>(a, stream);
       if (a.splits > 1) launch_kernel(reduce_split_finish_kernel<T>, grid_for(a.k0 * a.k1, 256), 256, 0, stream, a);
       return;
     }

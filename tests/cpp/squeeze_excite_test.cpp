@@ -1,0 +1,139 @@
+// fuse_squeeze_excite and the squeeze_excite layer: an EfficientNet-style block (channels-last
+// activations, a mean over H and W, two 1x1 convolutions with SiLU and sigmoid, the gate
+// multiply) before and after the pass, on the CPU reference.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "build/builder.h"
+#include "build/passes.h"
+#include "net/layers.h"
+#include "runtime/engine.h"
+
+using namespace ingot;
+using ir::DType;
+
+namespace {
+
+constexpr int64_t kN = 2, kH = 5, kW = 6, kC = 12, kR = 3;
+
+ir::ConstantData random_constant(std::vector<int64_t> dims, uint32_t seed) {
+  int64_t n = 1;
+  for (int64_t d : dims) n *= d;
+  std::vector<uint8_t> bytes(static_cast<size_t>(n) * 4);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (int64_t i = 0; i < n; ++i) reinterpret_cast<float*>(bytes.data())[i] = u(rng);
+  return ir::ConstantData::owned(DType::kFloat32, std::move(dims), std::move(bytes));
+}
+
+int fc(net::Network& n, int x, int64_t out, int64_t in, net::UnaryOp act, uint32_t seed, const std::string& name) {
+  net::ConvolutionParams c;
+  c.stride = c.dilation = {1, 1};
+  c.padding = c.output_padding = {0, 0};
+  c.channels_last = true;
+  c.activation = act;
+  int w = n.add_constant(name + ".w", random_constant({out, 1, 1, in}, seed));
+  int b = n.add_constant(name + ".b", random_constant({out}, seed + 1));
+  auto y = n.add(c, {x, w, b}, name);
+  EXPECT_TRUE(y.has_value()) << y.status().message();
+  return *y;
+}
+
+// `pooled_reader`: the pooled means are also an engine output (the pass must leave them).
+net::Network se_block(bool pooled_reader = false) {
+  net::Network n;
+  int x = n.add_input("x", {DType::kFloat32, ir::shape_of({kN, kH, kW, kC})});
+  net::ReduceParams mean;
+  mean.op = net::ReduceOp::kMean;
+  mean.axes = {1, 2};
+  mean.keepdim = true;
+  int pooled = *n.add(mean, {x}, "se.mean");
+  int hidden = fc(n, pooled, kR, kC, net::UnaryOp::kSilu, 10, "se.reduce");
+  int gate = fc(n, hidden, kC, kR, net::UnaryOp::kSigmoid, 20, "se.expand");
+  n.mark_output(*n.add(net::ElementwiseParams{net::BinaryOp::kMul}, {x, gate}, "se.scale"), "y");
+  if (pooled_reader) n.mark_output(pooled, "pooled");
+  return n;
+}
+
+std::vector<std::vector<float>> run(net::Network net) {
+  auto plan = build::build_plan(std::move(net), {});
+  EXPECT_TRUE(plan.has_value()) << plan.status().message();
+  if (!plan) return {};
+  auto engine = runtime::Engine::from_plan(std::move(*plan));
+  EXPECT_TRUE(engine.has_value()) << engine.status().message();
+  auto ctx = (*engine)->create_context();
+  std::vector<float> x(static_cast<size_t>(kN * kH * kW * kC));
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(-2, 2);
+  for (auto& v : x) v = u(rng);
+  EXPECT_TRUE(ctx->set_input_shapes({{kN, kH, kW, kC}}).is_ok());
+  std::vector<std::vector<float>> outs;
+  std::vector<runtime::TensorArg> out_args;
+  for (size_t i = 0; i < (*engine)->num_outputs(); ++i) {
+    int64_t count = 1;
+    for (int64_t d : ctx->output_dims(i)) count *= d;
+    outs.emplace_back(static_cast<size_t>(count));
+  }
+  for (size_t i = 0; i < outs.size(); ++i) out_args.push_back({outs[i].data(), DType::kFloat32, ctx->output_dims(i)});
+  Status s = ctx->execute({{x.data(), DType::kFloat32, {kN, kH, kW, kC}}}, out_args);
+  EXPECT_TRUE(s.is_ok()) << s.message();
+  return outs;
+}
+
+size_t count(const net::Network& n, net::LayerKind kind) {
+  size_t c = 0;
+  for (const auto& l : n.layers()) c += l.kind() == kind;
+  return c;
+}
+
+TEST(FuseSqueezeExcite, MeanAndTwoConvolutionsBecomeOneLayer) {
+  net::Network net = se_block();
+  int fused = 0;
+  auto after = build::fuse_squeeze_excite(net, nullptr, &fused);
+  ASSERT_TRUE(after.has_value()) << after.status().message();
+  EXPECT_EQ(fused, 1);
+  EXPECT_EQ(count(*after, net::LayerKind::kSqueezeExcite), 1u);
+  EXPECT_EQ(count(*after, net::LayerKind::kConvolution), 0u);
+  EXPECT_EQ(count(*after, net::LayerKind::kReduce), 0u);
+  const net::Layer& se = after->layers()[0];
+  ASSERT_EQ(se.kind(), net::LayerKind::kSqueezeExcite);
+  EXPECT_EQ(after->tensor(se.inputs[1]).type.shape, ir::shape_of({kR, kC}));
+  EXPECT_EQ(after->tensor(se.inputs[3]).type.shape, ir::shape_of({kC, kR}));
+  const auto& p = std::get<net::SqueezeExciteParams>(se.params);
+  EXPECT_EQ(p.act1, net::UnaryOp::kSilu);
+  EXPECT_EQ(p.act2, net::UnaryOp::kSigmoid);
+  auto a = run(net), b = run(*after);
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  ASSERT_EQ(a[0].size(), b[0].size());
+  for (size_t i = 0; i < a[0].size(); ++i) EXPECT_NEAR(a[0][i], b[0][i], 1e-5) << "element " << i;
+}
+
+TEST(FuseSqueezeExcite, LeavesMeansWithOtherReadersAndWhatDoesNotFit) {
+  net::Network shared = se_block(/*pooled_reader=*/true);
+  int fused = -1;
+  auto after = build::fuse_squeeze_excite(shared, nullptr, &fused);
+  ASSERT_TRUE(after.has_value()) << after.status().message();
+  EXPECT_EQ(fused, 0);
+  EXPECT_EQ(after->layers().size(), shared.layers().size());
+
+  net::Network net = se_block();
+  auto too_big = build::fuse_squeeze_excite(net, [](int64_t c, int64_t r) { return c + r < kC + kR; }, &fused);
+  ASSERT_TRUE(too_big.has_value()) << too_big.status().message();
+  EXPECT_EQ(fused, 0);
+  EXPECT_EQ(count(*too_big, net::LayerKind::kSqueezeExcite), 0u);
+}
+
+TEST(SqueezeExciteLayer, ShapeFunctionChecksItsInputs) {
+  ir::TensorType x{DType::kFloat32, ir::shape_of({2, 4, 4, 8})}, w1{DType::kFloat32, ir::shape_of({2, 8})},
+      w2{DType::kFloat32, ir::shape_of({8, 2})}, b1{DType::kFloat32, ir::shape_of({2})}, bad{DType::kFloat32, ir::shape_of({3, 8})};
+  auto ok = net::infer_types(net::SqueezeExciteParams{}, {&x, &w1, &b1, &w2, nullptr});
+  ASSERT_TRUE(ok.has_value()) << ok.status().message();
+  EXPECT_EQ((*ok)[0].shape, ir::shape_of({2, 1, 1, 8}));
+  EXPECT_FALSE(net::infer_types(net::SqueezeExciteParams{}, {&x, &bad, nullptr, &w2, nullptr}).has_value());
+  EXPECT_FALSE(net::infer_types(net::SqueezeExciteParams{}, {&x, &w1, nullptr, &w1, nullptr}).has_value());
+  EXPECT_FALSE(net::infer_types(net::SqueezeExciteParams{}, {&x, &w1, nullptr, &w2}).has_value());
+}
+
+}  // namespace
