@@ -65,6 +65,10 @@ def _execute_engine_fake(inputs, plan, signature):
 
 
 def _tracing(x) -> bool:
+    if type(x) is torch.Tensor and not torch.compiler.is_compiling():
+        # A plain tensor outside dynamo: real data unless a fake mode is active. The cheap test
+        # first (this runs on every call of a compiled module, before any GPU work is queued).
+        return torch._C._get_dispatch_mode(torch._C._TorchDispatchModeKey.FAKE) is not None
     return isinstance(x, torch._subclasses.FakeTensor) or torch.compiler.is_compiling() or (
         torch._guards.detect_fake_mode() is not None)
 

@@ -470,6 +470,42 @@ std::vector<Case> norm_cases() {
   return v;
 }
 
+// ---------------------------------------------------------------- attention (own kernel)
+
+std::vector<Case> attention_cases() {
+  std::vector<Case> v;
+  auto add = [&](std::string name, AttentionParams p, std::vector<InputSpec> inputs, DType t) {
+    Case k = make_case(std::move(name), std::move(p), std::move(inputs));
+    k.rtol = 1e-4;
+    k.atol = t == DType::kFloat32 ? 1e-5 : t == DType::kFloat16 ? 1e-3 : 4e-3;
+    v.push_back(std::move(k));
+  };
+  auto shape = [](std::vector<int64_t> d) { return ir::shape_of(d); };
+  add("f16_bert_heads", AttentionParams{.scale = 0.125},
+      {in(F16, {1, 2, 40, 64}), in(F16, {1, 2, 40, 64}), in(F16, {1, 2, 40, 64})}, F16);
+  add("f16_bool_mask_broadcast", AttentionParams{.scale = 0.2},
+      {in(F16, {2, 2, 37, 32}), in(F16, {2, 2, 37, 32}), in(F16, {2, 2, 37, 32}), in(B, {2, 1, 1, 37})}, F16);
+  add("bf16_causal_float_mask", AttentionParams{.scale = 0.3, .causal = true},
+      {in(BF16, {1, 2, 20, 16}), in(BF16, {1, 2, 20, 16}), in(BF16, {1, 2, 20, 16}), in(BF16, {20, 20})}, BF16);
+  add("f32_rank3_long_keys", AttentionParams{.scale = 0.35},
+      {in(F32, {2, 33, 8}), in(F32, {2, 40, 8}), in(F32, {2, 40, 12})}, F32);
+  add("f16_wide_heads", AttentionParams{.scale = 0.1},
+      {in(F16, {1, 2, 17, 96}), in(F16, {1, 2, 17, 96}), in(F16, {1, 2, 17, 96})}, F16);
+  add("f16_all_masked_rows_are_zero", AttentionParams{.scale = 0.5},
+      {in(F16, {1, 1, 9, 8}), in(F16, {1, 1, 9, 8}), in(F16, {1, 1, 9, 8}), in(B, {1, 1, 9, 9}, ints(0, 0))}, F16);
+  // A fused projection [B, S, 3E] read as q / k / v views (E = 32: 4 heads of 8), the output
+  // written through strides into [B, S, E].
+  AttentionParams views{.scale = 0.35};
+  views.q_shape = views.k_shape = views.v_shape = shape({2, 4, 20, 8});
+  views.q_strides = views.k_strides = views.v_strides = shape({20 * 96, 8, 96, 1});
+  views.q_offset = ir::SymExpr(0), views.k_offset = ir::SymExpr(32), views.v_offset = ir::SymExpr(64);
+  views.out_shape = shape({2, 20, 32});
+  views.out_strides = shape({640, 8, 32, 1});
+  add("f16_strided_qkv_and_output", views,
+      {in(F16, {2, 20, 96}), in(F16, {2, 20, 96}), in(F16, {2, 20, 96}), in(B, {2, 1, 1, 20})}, F16);
+  return v;
+}
+
 // ---------------------------------------------------------------- squeeze-excite
 
 std::vector<Case> squeeze_excite_cases() {
@@ -743,6 +779,7 @@ INSTANTIATE_TEST_SUITE_P(Reduce, KernelTest, ::testing::ValuesIn(reduce_cases())
 INSTANTIATE_TEST_SUITE_P(Softmax, KernelTest, ::testing::ValuesIn(softmax_cases()), CaseName());
 INSTANTIATE_TEST_SUITE_P(Normalization, KernelTest, ::testing::ValuesIn(norm_cases()), CaseName());
 INSTANTIATE_TEST_SUITE_P(Pooling, KernelTest, ::testing::ValuesIn(pooling_cases()), CaseName());
+INSTANTIATE_TEST_SUITE_P(Attention, KernelTest, ::testing::ValuesIn(attention_cases()), CaseName());
 INSTANTIATE_TEST_SUITE_P(SqueezeExcite, KernelTest, ::testing::ValuesIn(squeeze_excite_cases()), CaseName());
 INSTANTIATE_TEST_SUITE_P(Random, KernelTest, ::testing::ValuesIn(random_cases()), CaseName());
 

@@ -7,6 +7,7 @@
 #include "kernels/cuda/elementwise.cuh"
 #include "kernels/cuda/norm.cuh"
 #include "kernels/cuda/activation.cuh"
+#include "kernels/cuda/attention.cuh"
 #include "kernels/cuda/pooling.cuh"
 #include "kernels/cuda/reduce.cuh"
 #include "kernels/cuda/shuffle.cuh"
@@ -147,6 +148,7 @@ Status run(const net::SliceParams& p, const Tensors& in, const Tensors& out, cud
 Status run(const net::GatherParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_gather(p, in, out, s); }
 Status run(const net::PoolingParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_pooling(p, in, out, s); }
 Status run(const net::ConvolutionParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_depthwise_conv(p, in, out, s); }
+Status run(const net::AttentionParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_attention(p, in, out, s); }
 Status run(const net::CastParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_cast(p, in, out, s); }
 Status run(const net::FillParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_fill(p, in, out, s); }
 Status run(const net::IdentityParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_identity(p, in, out, s); }
@@ -191,12 +193,14 @@ Status launch(const net::LayerParams& params, const std::vector<DeviceTensor>& i
   const bool is_norm = net::kind_of(params) == net::LayerKind::kNormalization;
   const bool is_conv = net::kind_of(params) == net::LayerKind::kConvolution;
   const bool is_se = net::kind_of(params) == net::LayerKind::kSqueezeExcite;
+  const bool is_attention = net::kind_of(params) == net::LayerKind::kAttention;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const DeviceTensor& t = inputs[i];
     if (!t.data) {
       // Absent: allowed for the optional weight / bias of normalization, the bias / residual of
       // a convolution, and for empty tensors.
-      bool optional = (is_norm && (i == 1 || i == 2)) || (is_conv && i >= 2) || (is_se && (i == 2 || i == 4));
+      bool optional = (is_norm && (i == 1 || i == 2)) || (is_conv && i >= 2) || (is_se && (i == 2 || i == 4)) ||
+                      (is_attention && i == 3);
       if (!optional && t.numel() > 0) return invalid_argument(layer, ": input #", i, " has no data");
       continue;
     }

@@ -60,6 +60,13 @@ Status depthwise_conv_supported(const net::ConvolutionParams& p, const std::vect
 // float32 values one block keeps in shared memory).
 inline constexpr int64_t kSqueezeExciteMaxFloats = 12 * 1024;
 
+// Whether launch() runs this attention layer with our own kernel (attention.cuh): floating q,
+// k, v of rank 3 or 4 (or such strided views) with equal batch dims, head dims up to 128, an
+// optional bool or floating mask that broadcasts. The reason when not. supports() is false for
+// attention: the SDPA runner owns the layer and times this kernel against cuDNN.
+Status attention_supported(const net::AttentionParams& p, const std::vector<DeviceTensor>& inputs,
+                           const std::vector<DeviceTensor>& outputs);
+
 // Enqueues one layer on `stream`. Errors: unsupported parameters/dtypes, or a failed launch
 // (cudaGetLastError after the launch), each naming the layer kind.
 Status launch(const net::LayerParams& params, const std::vector<DeviceTensor>& inputs,

@@ -30,7 +30,8 @@ struct RunnerEnv {
 
 // The generation of the runners' candidate sets, part of the timing cache's key: a cache written
 // before a runner gained a candidate (generation 2: our depthwise kernel and cuBLASLt for 1x1
-// convolutions; 3: GEMMs time 4/8/16/32/64 cuBLASLt candidates by level instead of 8) would
+// convolutions; 3: GEMMs time 4/8/16/32/64 cuBLASLt candidates by level instead of 8, attention
+// times our own kernel against cuDNN's SDPA / the GEMM path) would
 // otherwise keep its old winner without timing the new one. Bump it whenever a runner gains
 // or changes candidates.
 inline constexpr int kTacticGeneration = 3;

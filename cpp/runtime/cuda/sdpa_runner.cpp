@@ -4,7 +4,9 @@
 // turned into a 0 / -inf bias in the workspace first; any broadcast cuDNN accepts) and
 // top-left causal masking. Everything else (fp32, bool masks,
 // shapes cuDNN refuses when the layer is prepared) runs as GEMM + softmax + GEMM
-// (matmul_runner.cpp). The tactic records which: "cudnn-sdpa" or "gemm-softmax-gemm".
+// (matmul_runner.cpp). At build time either is timed against our own kernel
+// (kernels/cuda/attention.cuh: small problems, e.g. batch 1, run faster on it) where that
+// applies. The tactic records which: "cudnn-sdpa", "gemm-softmax-gemm" or "ingot:attention".
 #include <cudnn_frontend.h>
 
 #include <cstdlib>
@@ -23,6 +25,7 @@ namespace fe = cudnn_frontend;
 constexpr int64_t kQ = 1, kK = 2, kV = 3, kBias = 4, kO = 5;
 constexpr const char* kSdpaTactic = "cudnn-sdpa";
 constexpr const char* kGemmTactic = "gemm-softmax-gemm";
+constexpr const char* kOwnTactic = "ingot:attention";  // kernels/cuda/attention.cuh
 
 #define INGOT_FE_TRY(call)                                                                            \
   do {                                                                                                \
@@ -125,6 +128,13 @@ class SdpaRunner : public LayerRunner {
                  size_t* workspace) override {
     // INGOT_CUDA_ATTENTION=gemm forces the GEMM path (tests of its strided operands use it).
     const char* force = std::getenv("INGOT_CUDA_ATTENTION");
+    use_own_ = false;
+    if (tactic_ == kOwnTactic && !force &&
+        kernels::cuda::attention_supported(std::get<net::AttentionParams>(params), in, out).is_ok()) {
+      use_own_ = true;
+      *workspace = 0;
+      return Status::ok();
+    }
     use_gemm_ = tactic_ == kGemmTactic || (force && std::string(force) == "gemm");
     if (!use_gemm_) {
       Status s = build(env, std::get<net::AttentionParams>(params), in, out);
@@ -141,6 +151,7 @@ class SdpaRunner : public LayerRunner {
 
   Status enqueue(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
                  void* workspace, cudaStream_t stream) override {
+    if (use_own_) return kernels::cuda::launch(params, in, out, stream);
     if (use_gemm_) return gemm_->enqueue(env, params, in, out, workspace, stream);
     INGOT_CUDNN_TRY(cudnnSetStream(env.cudnn, stream));
     auto at = [](void* p, int64_t bytes) { return static_cast<void*>(static_cast<uint8_t*>(p) + bytes); };
@@ -162,10 +173,28 @@ class SdpaRunner : public LayerRunner {
     return Status::ok();
   }
 
-  // Nothing to time: records which implementation prepare() chose, for the inspector.
-  Expected<std::string> tune(const RunnerEnv&, const net::LayerParams&, const Tensors&, const Tensors&, void*, size_t,
-                             cudaStream_t, std::vector<net::TimedTactic>*) override {
-    return std::string(use_gemm_ ? kGemmTactic : kSdpaTactic);
+  // Times what prepare() chose (cuDNN's SDPA, else the GEMM path) against our own kernel where
+  // it applies, keeps the faster and returns its tactic.
+  Expected<std::string> tune(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
+                             void* workspace, size_t, cudaStream_t stream, std::vector<net::TimedTactic>* timed) override {
+    const char* force = std::getenv("INGOT_CUDA_ATTENTION");
+    use_own_ = false;
+    std::string chosen = use_gemm_ ? kGemmTactic : kSdpaTactic;
+    if (force || !kernels::cuda::attention_supported(std::get<net::AttentionParams>(params), in, out).is_ok()) {
+      return chosen;
+    }
+    Expected<float> theirs = time_on_stream(stream, [&] { return enqueue(env, params, in, out, workspace, stream); });
+    Expected<float> ours = time_on_stream(stream, [&] { return kernels::cuda::launch(params, in, out, stream); });
+    if (timed) {
+      if (theirs.has_value()) timed->push_back({chosen, static_cast<double>(*theirs)});
+      if (ours.has_value()) timed->push_back({kOwnTactic, static_cast<double>(*ours)});
+    }
+    if (ours.has_value() && (!theirs.has_value() || *ours < *theirs)) {
+      use_own_ = true;
+      return std::string(kOwnTactic);
+    }
+    if (!theirs.has_value()) return theirs.status().with_context("attention: ");
+    return chosen;
   }
 
  private:
@@ -259,7 +288,7 @@ class SdpaRunner : public LayerRunner {
   std::unique_ptr<LayerRunner> gemm_;
   Operand q_, k_, v_, o_;
   size_t workspace_ = 0, bias_bytes_ = 0;
-  bool use_gemm_ = false, has_bias_ = false, bool_mask_ = false;
+  bool use_gemm_ = false, use_own_ = false, has_bias_ = false, bool_mask_ = false;
 };
 
 }  // namespace

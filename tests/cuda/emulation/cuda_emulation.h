@@ -3,7 +3,7 @@
 // test binary; the kernel sources compile unchanged with the host compiler.
 //
 // - Every launch runs at once, block after block; each block runs its threads as OS threads,
-//   so __syncthreads() is a barrier over the block and __shfl_xor_sync an exchange over the
+//   so __syncthreads() is a barrier over the block and __shfl_xor_sync / __shfl_sync an exchange over the
 //   warp (both with the semantics the kernels rely on: full warps, exited threads drop out).
 // - __shared__ variables become statics (blocks never run concurrently), dynamic shared memory
 //   is a per-block buffer of the launch's size.
@@ -50,6 +50,7 @@ void* dynamic_smem();
 void check_aligned(const void* p, size_t alignment);
 void syncthreads();
 uint64_t shuffle_xor_bits(uint64_t bits, int lane_mask);
+uint64_t shuffle_idx_bits(uint64_t bits, int src_lane);
 
 // Runs body() on every thread of every block of the launch (after checking the configuration).
 void run_blocks(dim3 grid, dim3 block, size_t smem, const std::function<void()>& body);
@@ -75,6 +76,17 @@ inline T __shfl_xor_sync(unsigned, T v, int lane_mask, int = 32) {
   uint64_t bits = 0;
   std::memcpy(&bits, &v, sizeof(T));
   bits = ::ingot_emulation::shuffle_xor_bits(bits, lane_mask);
+  T r;
+  std::memcpy(&r, &bits, sizeof(T));
+  return r;
+}
+
+template <typename T>
+inline T __shfl_sync(unsigned, T v, int src_lane, int = 32) {
+  static_assert(sizeof(T) <= 8 && std::is_trivially_copyable_v<T>, "shuffle of at most 8 bytes");
+  uint64_t bits = 0;
+  std::memcpy(&bits, &v, sizeof(T));
+  bits = ::ingot_emulation::shuffle_idx_bits(bits, src_lane);
   T r;
   std::memcpy(&r, &bits, sizeof(T));
   return r;

@@ -147,6 +147,15 @@ uint64_t shuffle_xor_bits(uint64_t bits, int lane_mask) {
   return r;
 }
 
+uint64_t shuffle_idx_bits(uint64_t bits, int src_lane) {
+  Warp& w = *tls_block->warps[static_cast<size_t>(tls_warp)];
+  w.slots[tls_lane] = bits;
+  w.bar.arrive_and_wait();
+  uint64_t r = w.slots[static_cast<size_t>(src_lane & 31)];
+  w.bar.arrive_and_wait();  // everyone has read before the next exchange writes
+  return r;
+}
+
 void run_blocks(dim3 grid, dim3 block, size_t smem, const std::function<void()>& body) {
   uint64_t threads = uint64_t{block.x} * block.y * block.z;
   bool bad = threads == 0 || threads > 1024 || block.x > 1024 || block.y > 1024 || block.z > 64 || grid.x == 0 ||
