@@ -26,7 +26,23 @@ std::shared_ptr<const std::vector<uint8_t>> CudnnPlanStore::find(const std::stri
 void CudnnPlanStore::put(const std::string& key, std::vector<uint8_t> blob) {
   auto p = std::make_shared<const std::vector<uint8_t>>(std::move(blob));
   std::lock_guard<std::mutex> lock(mu_);
-  plans_[key] = std::move(p);
+  auto it = plans_.find(key);
+  if (it != plans_.end()) {
+    bytes_ -= it->second->size();
+    it->second = p;
+  } else {
+    plans_.emplace(key, p);
+    order_.push_back(key);
+  }
+  bytes_ += p->size();
+  while (bytes_ > kMaxBytes && order_.size() > 1) {
+    auto old = plans_.find(order_.front());
+    if (old != plans_.end()) {
+      bytes_ -= old->second->size();
+      plans_.erase(old);
+    }
+    order_.pop_front();
+  }
 }
 
 bool CudnnPlanStore::claim(const std::string& job_key) {

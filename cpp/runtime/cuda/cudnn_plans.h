@@ -19,6 +19,7 @@
 #include <cudnn.h>
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -35,15 +36,21 @@ class CudnnPlanStore {
 
   // The serialized plan stored under `key`, or null.
   std::shared_ptr<const std::vector<uint8_t>> find(const std::string& key) const;
+  // Adds a plan; beyond kMaxBytes of plans the oldest go first (a runner that misses one
+  // builds it again).
   void put(const std::string& key, std::vector<uint8_t> blob);
   // True the first time `job_key` is claimed in this process: prebuild jobs for the same work
   // (a layer repeated in a model, or a second context) are created once.
   bool claim(const std::string& job_key);
   size_t size() const;
 
+  static constexpr size_t kMaxBytes = size_t(1) << 30;
+
  private:
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<const std::vector<uint8_t>>> plans_;
+  std::deque<std::string> order_;  // insertion order, for eviction
+  size_t bytes_ = 0;
   std::set<std::string> claimed_;
 };
 
