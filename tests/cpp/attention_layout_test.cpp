@@ -11,6 +11,8 @@
 #include "plan/plan.h"
 #include "runtime/engine.h"
 
+#include "plan_test_util.h"
+
 using namespace ingot;
 using ir::DType;
 using ir::SymExpr;
@@ -18,13 +20,7 @@ using ir::SymExpr;
 namespace {
 
 ir::ConstantData random_constant(std::vector<int64_t> dims, uint32_t seed) {
-  int64_t n = 1;
-  for (int64_t d : dims) n *= d;
-  std::vector<uint8_t> bytes(static_cast<size_t>(n) * 4);
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-1, 1);
-  for (int64_t i = 0; i < n; ++i) reinterpret_cast<float*>(bytes.data())[i] = u(rng);
-  return ir::ConstantData::owned(DType::kFloat32, std::move(dims), std::move(bytes));
+  return plan_test::random_f32(std::move(dims), seed);
 }
 
 ir::Shape strides_of(const build::StridedView& v) {

@@ -7,19 +7,15 @@
 #include "build/passes.h"
 #include "runtime/engine.h"
 
+#include "plan_test_util.h"
+
 using namespace ingot;
 using ir::DType;
 
 namespace {
 
 ir::ConstantData random_constant(std::vector<int64_t> dims, uint32_t seed) {
-  int64_t n = 1;
-  for (int64_t d : dims) n *= d;
-  std::vector<uint8_t> bytes(static_cast<size_t>(n) * 4);
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-1, 1);
-  for (int64_t i = 0; i < n; ++i) reinterpret_cast<float*>(bytes.data())[i] = u(rng);
-  return ir::ConstantData::owned(DType::kFloat32, std::move(dims), std::move(bytes));
+  return plan_test::random_f32(std::move(dims), seed);
 }
 
 // conv(x) + bias[C,1,1] + shortcut(x) -> relu, then matmul + bias -> gelu, and a branch that

@@ -123,10 +123,14 @@ class CudaBackend : public Backend {
     const char* layout = std::getenv("INGOT_CUDA_LAYOUT");
     if (!layout || std::string(layout) != "nchw") {
       INGOT_ASSIGN_OR_RETURN(net, build::channels_last(net, {ir::DType::kFloat16, ir::DType::kBFloat16}, nullptr));
-      // Squeeze-and-excitation gates: one layer (two kernels) instead of a mean and two convolutions.
-      INGOT_ASSIGN_OR_RETURN(net, build::fuse_squeeze_excite(net, [](int64_t c, int64_t r) {
-                               return c + r <= kernels::cuda::kSqueezeExciteMaxFloats;
-                             }));
+      // Squeeze-and-excitation gates: one layer (two kernels) instead of a mean and two
+      // convolutions. INGOT_CUDA_SQUEEZE_EXCITE=0 keeps them apart (for comparisons).
+      const char* se = std::getenv("INGOT_CUDA_SQUEEZE_EXCITE");
+      if (!se || std::string(se) != "0") {
+        INGOT_ASSIGN_OR_RETURN(net, build::fuse_squeeze_excite(net, [](int64_t c, int64_t r) {
+                                 return c + r <= kernels::cuda::kSqueezeExciteMaxFloats;
+                               }));
+      }
     }
     INGOT_ASSIGN_OR_RETURN(net, materialize_broadcasts(net));
     for (const net::Layer& layer : net.layers()) {

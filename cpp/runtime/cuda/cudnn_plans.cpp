@@ -6,11 +6,26 @@
 #include <atomic>
 #include <cstdlib>
 #include <map>
+#include <string>
 #include <thread>
 
 #include "runtime/cuda/cuda_util.h"
 
 namespace ingot::runtime::cuda {
+
+namespace {
+
+// INGOT_CUDNN_PLAN_STORE=0 turns the store off: no prebuild jobs, every runner builds its plans
+// itself (for comparisons and as a way around a cuDNN that cannot serialize).
+bool store_enabled() {
+  static const bool enabled = [] {
+    const char* env = std::getenv("INGOT_CUDNN_PLAN_STORE");
+    return !(env && std::string(env) == "0");
+  }();
+  return enabled;
+}
+
+}  // namespace
 
 CudnnPlanStore& CudnnPlanStore::process() {
   static CudnnPlanStore store;
@@ -18,12 +33,14 @@ CudnnPlanStore& CudnnPlanStore::process() {
 }
 
 std::shared_ptr<const std::vector<uint8_t>> CudnnPlanStore::find(const std::string& key) const {
+  if (!store_enabled()) return nullptr;
   std::lock_guard<std::mutex> lock(mu_);
   auto it = plans_.find(key);
   return it == plans_.end() ? nullptr : it->second;
 }
 
 void CudnnPlanStore::put(const std::string& key, std::vector<uint8_t> blob) {
+  if (!store_enabled()) return;
   auto p = std::make_shared<const std::vector<uint8_t>>(std::move(blob));
   std::lock_guard<std::mutex> lock(mu_);
   auto it = plans_.find(key);
@@ -46,6 +63,7 @@ void CudnnPlanStore::put(const std::string& key, std::vector<uint8_t> blob) {
 }
 
 bool CudnnPlanStore::claim(const std::string& job_key) {
+  if (!store_enabled()) return false;
   std::lock_guard<std::mutex> lock(mu_);
   return claimed_.insert(job_key).second;
 }

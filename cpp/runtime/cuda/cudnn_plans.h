@@ -14,6 +14,7 @@
 //   with a cuDNN handle each, so that the compiles of all layers proceed in parallel. Runners
 //   say what they will need (LayerRunner::prebuild); a job only fills the store, so a job that
 //   fails costs nothing but the time the runner then spends building the plan itself.
+// INGOT_CUDNN_PLAN_STORE=0 turns both off.
 #pragma once
 
 #include <cudnn.h>

@@ -126,7 +126,8 @@ class SdpaRunner : public LayerRunner {
 
   Status prepare(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
                  size_t* workspace) override {
-    // INGOT_CUDA_ATTENTION=gemm forces the GEMM path (tests of its strided operands use it).
+    // INGOT_CUDA_ATTENTION=gemm forces the GEMM path (tests of its strided operands use it); any
+    // value keeps our own kernel out (=cudnn: cuDNN's SDPA where it applies).
     const char* force = std::getenv("INGOT_CUDA_ATTENTION");
     use_own_ = false;
     if (tactic_ == kOwnTactic && !force &&

@@ -70,27 +70,31 @@ void run_kernel(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, A&&...
 
 inline void __syncthreads() { ::ingot_emulation::syncthreads(); }
 
+namespace ingot_emulation {
+// v's bits exchanged over the warp by `exchange` (shuffle_xor_bits / shuffle_idx_bits).
 template <typename T>
-inline T __shfl_xor_sync(unsigned, T v, int lane_mask, int = 32) {
+inline T shuffle_value(T v, int arg, uint64_t (*exchange)(uint64_t, int)) {
   static_assert(sizeof(T) <= 8 && std::is_trivially_copyable_v<T>, "shuffle of at most 8 bytes");
   uint64_t bits = 0;
   std::memcpy(&bits, &v, sizeof(T));
-  bits = ::ingot_emulation::shuffle_xor_bits(bits, lane_mask);
+  bits = exchange(bits, arg);
   T r;
   std::memcpy(&r, &bits, sizeof(T));
   return r;
+}
+}  // namespace ingot_emulation
+
+template <typename T>
+inline T __shfl_xor_sync(unsigned, T v, int lane_mask, int = 32) {
+  return ::ingot_emulation::shuffle_value(v, lane_mask, ::ingot_emulation::shuffle_xor_bits);
 }
 
 template <typename T>
 inline T __shfl_sync(unsigned, T v, int src_lane, int = 32) {
-  static_assert(sizeof(T) <= 8 && std::is_trivially_copyable_v<T>, "shuffle of at most 8 bytes");
-  uint64_t bits = 0;
-  std::memcpy(&bits, &v, sizeof(T));
-  bits = ::ingot_emulation::shuffle_idx_bits(bits, src_lane);
-  T r;
-  std::memcpy(&r, &bits, sizeof(T));
-  return r;
+  return ::ingot_emulation::shuffle_value(v, src_lane, ::ingot_emulation::shuffle_idx_bits);
 }
+
+
 
 inline float __int_as_float(int x) {
   float f;
