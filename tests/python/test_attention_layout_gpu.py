@@ -82,7 +82,8 @@ def test_bert_style_attention_reads_one_projection(dtype):
     kinds = _kinds(compiled)
     assert "permute" not in kinds, kinds
     assert kinds.count("matmul") == 2, kinds  # q/k/v merged, and the output projection
-    assert _attention_tactics(compiled) == ["cudnn-sdpa"]
+    assert kinds.count("select") == 1, kinds  # the bool mask as one additive bias
+    assert _attention_tactics(compiled)[0] in ("cudnn-sdpa", "ingot:attention")  # whichever timed faster
 
 
 def test_vit_style_block_loses_every_copy():
@@ -99,7 +100,7 @@ def test_vit_style_block_loses_every_copy():
     assert rel_l2(got, expected) < 1e-2
     kinds = _kinds(compiled)
     assert "permute" not in kinds and "slice" not in kinds, kinds
-    assert _attention_tactics(compiled) == ["cudnn-sdpa"]
+    assert _attention_tactics(compiled)[0] in ("cudnn-sdpa", "ingot:attention")
 
 
 def test_strided_operands_on_the_gemm_fallback(monkeypatch):
@@ -146,7 +147,7 @@ def test_head_dims_cudnn_refuses_keep_their_copies():
         got = compiled(*inputs).float().cpu()
     assert rel_l2(got, expected) < 1e-2
     assert "permute" in _kinds(compiled)
-    assert _attention_tactics(compiled) == ["gemm-softmax-gemm"]
+    assert _attention_tactics(compiled)[0] in ("gemm-softmax-gemm", "ingot:attention")
 
 
 def test_fp32_engines_are_unchanged():
