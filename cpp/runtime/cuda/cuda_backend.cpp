@@ -114,19 +114,21 @@ class CudaBackend : public Backend {
     }
     INGOT_ASSIGN_OR_RETURN(net, tanh_gelu_in_half_precision(net));
     // After precision (the filter looks at dtypes); the residual adds it exposes fuse next.
-    INGOT_ASSIGN_OR_RETURN(net, build::fold_attention_layouts(net, sdpa_reads_strided));
-    // The same layers take bool masks as one shared bias instead of converting them each.
+    // The layers cuDNN's SDPA takes read bool masks as one shared bias instead of converting them
+    // each (before the layouts fold: the filter looks at q / k / v as [..., L, head dim]).
     INGOT_ASSIGN_OR_RETURN(net, build::bool_masks_as_bias(net, sdpa_reads_strided));
+    INGOT_ASSIGN_OR_RETURN(net, build::fold_attention_layouts(net, sdpa_reads_strided));
     INGOT_ASSIGN_OR_RETURN(net, build::fuse_epilogues(net));
     // Half-precision 2-D convolutions run NHWC on cuDNN's graph API (tensor-core kernels
     // want channels-last). INGOT_CUDA_LAYOUT=nchw keeps the plain layout (for comparisons).
     const char* layout = std::getenv("INGOT_CUDA_LAYOUT");
     if (!layout || std::string(layout) != "nchw") {
       INGOT_ASSIGN_OR_RETURN(net, build::channels_last(net, {ir::DType::kFloat16, ir::DType::kBFloat16}, nullptr));
-      // Squeeze-and-excitation gates: one layer (two kernels) instead of a mean and two
-      // convolutions. INGOT_CUDA_SQUEEZE_EXCITE=0 keeps them apart (for comparisons).
+      // Squeeze-and-excitation gates as one layer (two kernels) instead of a mean and two
+      // convolutions: only with INGOT_CUDA_SQUEEZE_EXCITE=1, because its gate kernel (one block
+      // per sample) measured slower than the convolutions it replaces (bench/NOTES.md, note 13).
       const char* se = std::getenv("INGOT_CUDA_SQUEEZE_EXCITE");
-      if (!se || std::string(se) != "0") {
+      if (se && std::string(se) == "1") {
         INGOT_ASSIGN_OR_RETURN(net, build::fuse_squeeze_excite(net, [](int64_t c, int64_t r) {
                                  return c + r <= kernels::cuda::kSqueezeExciteMaxFloats;
                                }));
