@@ -11,6 +11,7 @@
 #include "plan/plan.h"
 #include "runtime/engine.h"
 
+#include "engine_test_util.h"
 #include "plan_test_util.h"
 
 using namespace ingot;
@@ -192,17 +193,7 @@ std::vector<std::vector<float>> run(net::Network net) {
     shapes.push_back({kB, 1, kS, kS});
   }
   EXPECT_TRUE(ctx->set_input_shapes(shapes).is_ok());
-  std::vector<std::vector<float>> outs;
-  std::vector<runtime::TensorArg> out_args;
-  for (size_t i = 0; i < (*engine)->num_outputs(); ++i) {
-    int64_t count = 1;
-    for (int64_t d : ctx->output_dims(i)) count *= d;
-    outs.emplace_back(static_cast<size_t>(count));
-  }
-  for (size_t i = 0; i < outs.size(); ++i) out_args.push_back({outs[i].data(), DType::kFloat32, ctx->output_dims(i)});
-  Status s = ctx->execute(in, out_args);
-  EXPECT_TRUE(s.is_ok()) << s.message();
-  return outs;
+  return engine_test::execute_f32(**engine, *ctx, in);
 }
 
 void expect_same(const std::vector<std::vector<float>>& a, const std::vector<std::vector<float>>& b) {

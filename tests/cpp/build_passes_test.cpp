@@ -7,6 +7,7 @@
 #include "build/passes.h"
 #include "runtime/engine.h"
 
+#include "engine_test_util.h"
 #include "plan_test_util.h"
 
 using namespace ingot;
@@ -68,17 +69,7 @@ std::vector<std::vector<float>> run(net::Network net) {
   std::uniform_real_distribution<float> u(-1, 1);
   for (auto& v : x) v = u(rng);
   EXPECT_TRUE(ctx->set_input_shapes({{2, 3, 6, 6}}).is_ok());
-  std::vector<std::vector<float>> outs;
-  std::vector<runtime::TensorArg> out_args;
-  for (size_t i = 0; i < (*engine)->num_outputs(); ++i) {
-    int64_t n = 1;
-    for (int64_t d : ctx->output_dims(i)) n *= d;
-    outs.emplace_back(static_cast<size_t>(n));
-  }
-  for (size_t i = 0; i < outs.size(); ++i) out_args.push_back({outs[i].data(), DType::kFloat32, ctx->output_dims(i)});
-  Status s = ctx->execute({{x.data(), DType::kFloat32, {2, 3, 6, 6}}}, out_args);
-  EXPECT_TRUE(s.is_ok()) << s.message();
-  return outs;
+  return engine_test::execute_f32(**engine, *ctx, {{x.data(), DType::kFloat32, {2, 3, 6, 6}}});
 }
 
 TEST(FuseEpilogues, FoldsBiasResidualAndActivation) {

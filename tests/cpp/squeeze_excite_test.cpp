@@ -10,6 +10,7 @@
 #include "net/layers.h"
 #include "runtime/engine.h"
 
+#include "engine_test_util.h"
 #include "plan_test_util.h"
 
 using namespace ingot;
@@ -64,17 +65,7 @@ std::vector<std::vector<float>> run(net::Network net) {
   std::uniform_real_distribution<float> u(-2, 2);
   for (auto& v : x) v = u(rng);
   EXPECT_TRUE(ctx->set_input_shapes({{kN, kH, kW, kC}}).is_ok());
-  std::vector<std::vector<float>> outs;
-  std::vector<runtime::TensorArg> out_args;
-  for (size_t i = 0; i < (*engine)->num_outputs(); ++i) {
-    int64_t count = 1;
-    for (int64_t d : ctx->output_dims(i)) count *= d;
-    outs.emplace_back(static_cast<size_t>(count));
-  }
-  for (size_t i = 0; i < outs.size(); ++i) out_args.push_back({outs[i].data(), DType::kFloat32, ctx->output_dims(i)});
-  Status s = ctx->execute({{x.data(), DType::kFloat32, {kN, kH, kW, kC}}}, out_args);
-  EXPECT_TRUE(s.is_ok()) << s.message();
-  return outs;
+  return engine_test::execute_f32(**engine, *ctx, {{x.data(), DType::kFloat32, {kN, kH, kW, kC}}});
 }
 
 size_t count(const net::Network& n, net::LayerKind kind) {

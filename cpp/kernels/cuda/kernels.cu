@@ -2,12 +2,12 @@
 // and the host-side index helpers of cuda_common.cuh.
 #include <type_traits>
 
+#include "kernels/cuda/activation.cuh"
+#include "kernels/cuda/attention.cuh"
 #include "kernels/cuda/cuda_common.cuh"
 #include "kernels/cuda/depthwise.cuh"
 #include "kernels/cuda/elementwise.cuh"
 #include "kernels/cuda/norm.cuh"
-#include "kernels/cuda/activation.cuh"
-#include "kernels/cuda/attention.cuh"
 #include "kernels/cuda/pooling.cuh"
 #include "kernels/cuda/reduce.cuh"
 #include "kernels/cuda/shuffle.cuh"
@@ -122,12 +122,13 @@ bool supports_kind(const net::ConcatParams&, const std::vector<DType>& d) {
   }
   return !d.empty();
 }
-// Matmul and attention run on cuBLASLt / cuDNN (runtime/cuda/); so do convolutions, except the
-// depthwise ones that depthwise_conv_supported() accepts, which depends on the shapes.
 bool supports_kind(const net::SqueezeExciteParams& p, const std::vector<DType>& d) {
   return d.size() == 5 && is_float_dtype(d[0]) && d[1] == d[0] && d[3] == d[0] && detail::is_epilogue_activation(p.act1) &&
          detail::is_epilogue_activation(p.act2);
 }
+// Matmul and attention run on cuBLASLt / cuDNN (runtime/cuda/); so do convolutions, except the
+// depthwise ones that depthwise_conv_supported() accepts, which depends on the shapes. Our
+// attention kernel runs where attention_supported() says so, when the SDPA runner picks it.
 bool supports_kind(const net::ConvolutionParams&, const std::vector<DType>&) { return false; }
 bool supports_kind(const net::MatMulParams&, const std::vector<DType>&) { return false; }
 bool supports_kind(const net::AttentionParams&, const std::vector<DType>&) { return false; }
@@ -137,7 +138,6 @@ using detail::Tensors;
 Status run(const net::ElementwiseParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_elementwise(p, in, out, s); }
 Status run(const net::UnaryParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_unary(p, in, out, s); }
 Status run(const net::SelectParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_select(p, in, out, s); }
-Status run(const net::ReduceParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_reduce(p, in, out, s); }
 Status run(const net::SoftmaxParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_softmax(p, in, out, s); }
 Status run(const net::NormalizationParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_normalization(p, in, out, s); }
 Status run(const net::ReshapeParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_reshape(p, in, out, s); }
@@ -159,6 +159,27 @@ Status run(const P& p, const Tensors&, const Tensors&, cudaStream_t) {
   return unsupported(P::kName, ": not implemented by the own CUDA kernels (runs on cuDNN / cuBLASLt)");
 }
 
+// The layers that use scratch (workspace_size()), and the others, which ignore it.
+Status run(const net::ReduceParams& p, const Tensors& in, const Tensors& out, cudaStream_t s, void* ws) {
+  return detail::launch_reduce(p, in, out, s, ws);
+}
+Status run(const net::SqueezeExciteParams& p, const Tensors& in, const Tensors& out, cudaStream_t s, void* ws) {
+  return detail::launch_squeeze_excite(p, in, out, ws, s);
+}
+template <typename P>
+Status run(const P& p, const Tensors& in, const Tensors& out, cudaStream_t s, void*) {
+  return run(p, in, out, s);
+}
+
+size_t scratch(const net::ReduceParams& p, const Tensors& in, const Tensors& out) { return detail::reduce_workspace(p, in, out); }
+size_t scratch(const net::SqueezeExciteParams& p, const Tensors& in, const Tensors& out) {
+  return detail::squeeze_excite_workspace(p, in, out);
+}
+template <typename P>
+size_t scratch(const P&, const Tensors&, const Tensors&) {
+  return 0;
+}
+
 }  // namespace
 
 bool supports(const net::LayerParams& params, const std::vector<ir::DType>& input_dtypes) {
@@ -173,11 +194,7 @@ Status launch(const net::LayerParams& params, const std::vector<DeviceTensor>& i
 
 size_t workspace_size(const net::LayerParams& params, const std::vector<DeviceTensor>& inputs,
                       const std::vector<DeviceTensor>& outputs) {
-  if (const auto* r = std::get_if<net::ReduceParams>(&params)) return detail::reduce_workspace(*r, inputs, outputs);
-  if (const auto* se = std::get_if<net::SqueezeExciteParams>(&params)) {
-    return detail::squeeze_excite_workspace(*se, inputs, outputs);
-  }
-  return 0;
+  return std::visit([&](const auto& p) { return scratch(p, inputs, outputs); }, params);
 }
 
 Status launch(const net::LayerParams& params, const std::vector<DeviceTensor>& inputs,
@@ -198,7 +215,7 @@ Status launch(const net::LayerParams& params, const std::vector<DeviceTensor>& i
     const DeviceTensor& t = inputs[i];
     if (!t.data) {
       // Absent: allowed for the optional weight / bias of normalization, the bias / residual of
-      // a convolution, and for empty tensors.
+      // a convolution, the biases of squeeze_excite, the mask of attention, and empty tensors.
       bool optional = (is_norm && (i == 1 || i == 2)) || (is_conv && i >= 2) || (is_se && (i == 2 || i == 4)) ||
                       (is_attention && i == 3);
       if (!optional && t.numel() > 0) return invalid_argument(layer, ": input #", i, " has no data");
@@ -209,13 +226,7 @@ Status launch(const net::LayerParams& params, const std::vector<DeviceTensor>& i
       if (d < 0) return invalid_argument(layer, ": negative dimension in input #", i, " ", ingot::shape_str(t.dims));
     }
   }
-  if (const auto* r = std::get_if<net::ReduceParams>(&params)) {
-    return detail::launch_reduce(*r, inputs, outputs, stream, workspace);
-  }
-  if (const auto* se = std::get_if<net::SqueezeExciteParams>(&params)) {
-    return detail::launch_squeeze_excite(*se, inputs, outputs, workspace, stream);
-  }
-  return std::visit([&](const auto& p) { return run(p, inputs, outputs, stream); }, params);
+  return std::visit([&](const auto& p) { return run(p, inputs, outputs, stream, workspace); }, params);
 }
 
 }  // namespace ingot::kernels::cuda

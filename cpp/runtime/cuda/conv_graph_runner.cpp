@@ -452,11 +452,7 @@ class GraphConvRunner : public LayerRunner {
       return tactic_ok_ ? tactic_ : candidate_tactic(*graph_, plan_index_);
     }
     std::string tactic = candidate_tactic(*graph_, best);
-    // A candidate built in graph_ (the store could not take it) runs from there.
-    if (!best_loaded && graph_->build_plan_at_index(best).is_bad()) {
-      return error(ErrorCode::kInternal, "convolution: cuDNN plan ", tactic, " built for timing but not again");
-    }
-    exec_ = std::move(best_loaded);
+    exec_ = std::move(best_loaded);  // null: the winner was built in graph_ (at plan_index_) and runs from there
     plan_index_ = best;
     workspace_ = best_ws;
     *timed_ms = best_ms;
