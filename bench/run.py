@@ -102,6 +102,7 @@ def worker(args):
             report = ingot.segmentation_report(compiled)
             result["ingot_engines"] = report["num_engines"]
             result["ingot_ops_in_engines"] = f"{report['ops_in_engines']}/{report['num_ops']}"
+            result["ingot_tactics"] = tactic_summary(compiled)
             record("ingot", compiled, build_s, inputs16)
             if args.profile:
                 with torch.inference_mode(), ingot.profile(compiled) as prof:
@@ -115,6 +116,21 @@ def worker(args):
         if args.dynamic:
             dynamic_engine(args, half, inputs16, record, result)
     print("RESULT " + json.dumps(result), flush=True)
+
+
+def tactic_summary(compiled):
+    """How many layers of each kind run which implementation: {"attention": {"ingot:attention": 12}, ...}.
+    A tactic's family is its text before the first ':' argument ("lt:17" -> "lt", "ingot:depthwise" stays)."""
+    import ingot
+
+    summary = {}
+    for engine in ingot.inspect(compiled)["engines"]:
+        for layer in engine["layers"]:
+            tactic = layer.get("tactic") or "kernel"
+            family = tactic if tactic.startswith("ingot:") else tactic.split(":")[0]
+            kinds = summary.setdefault(layer["kind"], {})
+            kinds[family] = kinds.get(family, 0) + 1
+    return summary
 
 
 def dynamic_engine(args, half, inputs16, record, result):

@@ -47,9 +47,11 @@ Expected<net::Network> fuse_squeeze_excite(const net::Network& net, const Squeez
     return r[0];
   };
 
-  // Matches: the mean, the first and the second convolution.
-  std::vector<int> role(layers.size(), 0);  // 1: mean, 2: first conv (both absorbed); 3: second conv
+  // Matches: the mean, the first and the second convolution, and a multiply of x by the gate
+  // when that is the gate's only reader.
+  std::vector<int> role(layers.size(), 0);  // 1: mean, 2: first conv, 4: multiply (absorbed); 3: second conv
   std::vector<std::pair<size_t, size_t>> parts(layers.size());  // for a second conv: (mean, first conv)
+  std::vector<std::optional<size_t>> scale(layers.size());      // for a second conv: the multiply
   for (size_t m = 0; m < layers.size(); ++m) {
     const auto* r = std::get_if<net::ReduceParams>(&layers[m].params);
     if (!r || r->op != net::ReduceOp::kMean || r->axes != std::vector<int64_t>{1, 2}) continue;
@@ -66,11 +68,22 @@ Expected<net::Network> fuse_squeeze_excite(const net::Network& net, const Squeez
     if (fits && !fits(*channels, hidden)) continue;
     role[m] = 1, role[*c1] = 2, role[*c2] = 3;
     parts[*c2] = {m, *c1};
+    auto mul = only_reader(layers[*c2].outputs[0]);
+    if (!mul) continue;
+    const net::Layer& ml = layers[*mul];
+    const auto* e = std::get_if<net::ElementwiseParams>(&ml.params);
+    const int x_id = layers[m].inputs[0], g_id = layers[*c2].outputs[0];
+    bool x_times_gate = ml.inputs.size() == 2 && ((ml.inputs[0] == x_id && ml.inputs[1] == g_id) ||
+                                                  (ml.inputs[0] == g_id && ml.inputs[1] == x_id));
+    if (e && e->op == net::BinaryOp::kMul && x_times_gate && net.tensor(ml.outputs[0]).type == x) {
+      role[*mul] = 4;
+      scale[*c2] = *mul;
+    }
   }
 
   NetworkRewriter rw(net);
   for (size_t l = 0; l < layers.size(); ++l) {
-    if (role[l] == 1 || role[l] == 2) continue;  // absorbed into the squeeze_excite layer
+    if (role[l] == 1 || role[l] == 2 || role[l] == 4) continue;  // absorbed into the squeeze_excite layer
     if (role[l] != 3) {
       INGOT_RETURN_IF_ERROR(rw.copy(l));
       continue;
@@ -81,6 +94,7 @@ Expected<net::Network> fuse_squeeze_excite(const net::Network& net, const Squeez
     net::SqueezeExciteParams se;
     se.act1 = p1.activation, se.act1_alpha = p1.act_alpha, se.act1_beta = p1.act_beta;
     se.act2 = p2.activation, se.act2_alpha = p2.act_alpha, se.act2_beta = p2.act_beta;
+    se.scale_input = scale[l].has_value();
     auto weight = [&](const net::Layer& fc) {
       const net::Tensor& w = net.tensor(fc.inputs[1]);
       return rw.out().add_constant(w.name + ".fc", as_matrix(*w.constant));
@@ -90,8 +104,12 @@ Expected<net::Network> fuse_squeeze_excite(const net::Network& net, const Squeez
     std::vector<std::string> origins = mean.origins;
     origins.insert(origins.end(), fc1.origins.begin(), fc1.origins.end());
     origins.insert(origins.end(), fc2.origins.begin(), fc2.origins.end());
+    if (scale[l]) {
+      const auto& mul_origins = layers[*scale[l]].origins;
+      origins.insert(origins.end(), mul_origins.begin(), mul_origins.end());
+    }
     INGOT_ASSIGN_OR_RETURN(std::vector<int> outs, rw.add(se, inputs, mean.name + ".se", origins));
-    rw.set(fc2.outputs[0], outs[0]);
+    rw.set(scale[l] ? layers[*scale[l]].outputs[0] : fc2.outputs[0], outs[0]);
     if (fused) ++*fused;
   }
   return rw.finish();

@@ -45,9 +45,11 @@ using SqueezeExciteFits = std::function<bool(int64_t channels, int64_t hidden)>;
 // squeeze_excite layer (net::SqueezeExciteParams): a mean over axes 1 and 2 of a rank-4 tensor
 // (channels-last activations), read only by a 1x1 channels-last convolution with constant
 // weights, read only by another such convolution (biases and fused activations kept, no
-// residuals). Run it after channels_last and fuse_epilogues. Returns how many it fused.
+// residuals). A multiply of x by the gate that is the gate's only reader goes into the layer
+// too (scale_input). Run it after channels_last and fuse_epilogues. Returns how many it fused.
 //   before: %p = reduce.mean(%x, axes=[1, 2]); %h = conv(%p, %w1, %b1, act1); %g = conv(%h, %w2, %b2, act2)
-//   after:  %g = squeeze_excite(%x, %w1', %b1, %w2', %b2)          (w' = the weights as [O, K])
+//           %y = mul(%x, %g)
+//   after:  %y = squeeze_excite(%x, %w1', %b1, %w2', %b2, scale_input)  (w' = the weights as [O, K])
 Expected<net::Network> fuse_squeeze_excite(const net::Network& net, const SqueezeExciteFits& fits,
                                            int* fused = nullptr);
 

@@ -614,6 +614,7 @@ Expected<Types> infer(const SqueezeExciteParams& p, const Inputs& in) {
       return bad(L, i == 2 ? "b1" : "b2", " must be ", ir::dtype_name(x.dtype), "[", n, "], got ", in[i]->str());
     }
   }
+  if (p.scale_input) return Types{x};
   return Types{{x.dtype, {x.shape[0], SymExpr(1), SymExpr(1), SymExpr(*c)}}};
 }
 

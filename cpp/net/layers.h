@@ -269,17 +269,21 @@ struct IotaParams {
 // in: x [N, H, W, C] (channels-last), w1 [R, C], b1? [R], w2 [C, R], b2? [C].
 // out [N, 1, 1, C]: the squeeze-and-excitation gate of MobileNetV3 / EfficientNet blocks,
 //   gate = act2(w2 . act1(w1 . mean_{H,W}(x) + b1) + b2)
-// with the pooled and hidden values kept in float32. build::fuse_squeeze_excite makes it from
-// a mean and two 1x1 convolutions; converters do not emit it.
+// with the pooled and hidden values kept in float32. With scale_input the output is instead
+// x * gate, [N, H, W, C] (the gate rounded to x's dtype first, as a separate multiply would).
+// build::fuse_squeeze_excite makes it from a mean and two 1x1 convolutions (and the multiply);
+// converters do not emit it.
 struct SqueezeExciteParams {
   static constexpr const char* kName = "squeeze_excite";
   UnaryOp act1 = UnaryOp::kIdentity;
   double act1_alpha = 0.0, act1_beta = 0.0;
   UnaryOp act2 = UnaryOp::kIdentity;
   double act2_alpha = 0.0, act2_beta = 0.0;
+  bool scale_input = false;
   template <typename V> void fields(V& v) {
     v("act1", act1); v("act1_alpha", act1_alpha); v("act1_beta", act1_beta);
     v("act2", act2); v("act2_alpha", act2_alpha); v("act2_beta", act2_beta);
+    v("scale_input", scale_input);
   }
 };
 

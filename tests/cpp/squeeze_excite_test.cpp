@@ -38,7 +38,8 @@ int fc(net::Network& n, int x, int64_t out, int64_t in, net::UnaryOp act, uint32
 }
 
 // `pooled_reader`: the pooled means are also an engine output (the pass must leave them).
-net::Network se_block(bool pooled_reader = false) {
+// `gate_reader`: so is the gate (the pass fuses it but leaves the multiply).
+net::Network se_block(bool pooled_reader = false, bool gate_reader = false) {
   net::Network n;
   int x = n.add_input("x", {DType::kFloat32, ir::shape_of({kN, kH, kW, kC})});
   net::ReduceParams mean;
@@ -50,6 +51,7 @@ net::Network se_block(bool pooled_reader = false) {
   int gate = fc(n, hidden, kC, kR, net::UnaryOp::kSigmoid, 20, "se.expand");
   n.mark_output(*n.add(net::ElementwiseParams{net::BinaryOp::kMul}, {x, gate}, "se.scale"), "y");
   if (pooled_reader) n.mark_output(pooled, "pooled");
+  if (gate_reader) n.mark_output(gate, "gate");
   return n;
 }
 
@@ -74,15 +76,23 @@ size_t count(const net::Network& n, net::LayerKind kind) {
   return c;
 }
 
-TEST(FuseSqueezeExcite, MeanAndTwoConvolutionsBecomeOneLayer) {
+void expect_same_outputs(const net::Network& before, const net::Network& after, size_t outputs) {
+  auto a = run(before), b = run(after);
+  ASSERT_EQ(a.size(), outputs);
+  ASSERT_EQ(b.size(), outputs);
+  for (size_t o = 0; o < outputs; ++o) {
+    ASSERT_EQ(a[o].size(), b[o].size());
+    for (size_t i = 0; i < a[o].size(); ++i) EXPECT_NEAR(a[o][i], b[o][i], 1e-5) << "output " << o << " element " << i;
+  }
+}
+
+TEST(FuseSqueezeExcite, MeanConvolutionsAndMultiplyBecomeOneLayer) {
   net::Network net = se_block();
   int fused = 0;
   auto after = build::fuse_squeeze_excite(net, nullptr, &fused);
   ASSERT_TRUE(after.has_value()) << after.status().message();
   EXPECT_EQ(fused, 1);
-  EXPECT_EQ(count(*after, net::LayerKind::kSqueezeExcite), 1u);
-  EXPECT_EQ(count(*after, net::LayerKind::kConvolution), 0u);
-  EXPECT_EQ(count(*after, net::LayerKind::kReduce), 0u);
+  ASSERT_EQ(after->layers().size(), 1u);
   const net::Layer& se = after->layers()[0];
   ASSERT_EQ(se.kind(), net::LayerKind::kSqueezeExcite);
   EXPECT_EQ(after->tensor(se.inputs[1]).type.shape, ir::shape_of({kR, kC}));
@@ -90,11 +100,23 @@ TEST(FuseSqueezeExcite, MeanAndTwoConvolutionsBecomeOneLayer) {
   const auto& p = std::get<net::SqueezeExciteParams>(se.params);
   EXPECT_EQ(p.act1, net::UnaryOp::kSilu);
   EXPECT_EQ(p.act2, net::UnaryOp::kSigmoid);
-  auto a = run(net), b = run(*after);
-  ASSERT_EQ(a.size(), 1u);
-  ASSERT_EQ(b.size(), 1u);
-  ASSERT_EQ(a[0].size(), b[0].size());
-  for (size_t i = 0; i < a[0].size(); ++i) EXPECT_NEAR(a[0][i], b[0][i], 1e-5) << "element " << i;
+  EXPECT_TRUE(p.scale_input);
+  EXPECT_EQ(after->tensor(se.outputs[0]).type, net.tensor(net.outputs()[0]).type);
+  expect_same_outputs(net, *after, 1);
+}
+
+TEST(FuseSqueezeExcite, AGateReadElsewhereKeepsItsMultiply) {
+  net::Network net = se_block(/*pooled_reader=*/false, /*gate_reader=*/true);
+  int fused = 0;
+  auto after = build::fuse_squeeze_excite(net, nullptr, &fused);
+  ASSERT_TRUE(after.has_value()) << after.status().message();
+  EXPECT_EQ(fused, 1);
+  EXPECT_EQ(count(*after, net::LayerKind::kSqueezeExcite), 1u);
+  EXPECT_EQ(count(*after, net::LayerKind::kConvolution), 0u);
+  EXPECT_EQ(count(*after, net::LayerKind::kReduce), 0u);
+  EXPECT_EQ(count(*after, net::LayerKind::kElementwise), 1u);
+  EXPECT_FALSE(std::get<net::SqueezeExciteParams>(after->layers()[0].params).scale_input);
+  expect_same_outputs(net, *after, 2);
 }
 
 TEST(FuseSqueezeExcite, LeavesMeansWithOtherReadersAndWhatDoesNotFit) {
@@ -121,6 +143,9 @@ TEST(SqueezeExciteLayer, ShapeFunctionChecksItsInputs) {
   EXPECT_FALSE(net::infer_types(net::SqueezeExciteParams{}, {&x, &bad, nullptr, &w2, nullptr}).has_value());
   EXPECT_FALSE(net::infer_types(net::SqueezeExciteParams{}, {&x, &w1, nullptr, &w1, nullptr}).has_value());
   EXPECT_FALSE(net::infer_types(net::SqueezeExciteParams{}, {&x, &w1, nullptr, &w2}).has_value());
+  auto scaled = net::infer_types(net::SqueezeExciteParams{.scale_input = true}, {&x, &w1, &b1, &w2, nullptr});
+  ASSERT_TRUE(scaled.has_value()) << scaled.status().message();
+  EXPECT_EQ((*scaled)[0], x);
 }
 
 }  // namespace

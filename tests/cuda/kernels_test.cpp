@@ -512,23 +512,36 @@ std::vector<Case> squeeze_excite_cases() {
   std::vector<Case> v;
   using U = UnaryOp;
   // x [N, H, W, C], w1 [R, C], b1 [R], w2 [C, R], b2 [C]; `bias` false leaves both out.
-  auto add = [&](std::string name, DType t, std::vector<int64_t> x, int64_t r, U act1, U act2, double a1 = 0,
-                 double b1 = 0, bool bias = true) {
+  auto make = [&](std::string name, DType t, std::vector<int64_t> x, int64_t r, U act1, U act2, double a1 = 0,
+                  double b1 = 0, bool bias = true, bool scale = false) {
     int64_t c = x[3];
-    SqueezeExciteParams p{.act1 = act1, .act1_alpha = a1, .act1_beta = b1, .act2 = act2};
+    SqueezeExciteParams p{.act1 = act1, .act1_alpha = a1, .act1_beta = b1, .act2 = act2, .scale_input = scale};
     Case k = make_case(std::move(name), p,
                        {in(t, std::move(x)), in(t, {r, c}, uniform(-0.3, 0.3)), bias ? in(t, {r}) : absent(),
                         in(t, {c, r}, uniform(-0.5, 0.5)), bias ? in(t, {c}) : absent()});
     k.rtol = 1e-4;
     k.atol = t == DType::kFloat32 ? 1e-5 : t == DType::kFloat16 ? 1e-3 : 4e-3;
-    v.push_back(std::move(k));
+    return k;
   };
-  add("f16_effnet_block", F16, {1, 14, 14, 96}, 4, U::kSilu, U::kSigmoid);
-  add("f16_split_hw", F16, {1, 40, 40, 32}, 8, U::kSilu, U::kSigmoid);
-  add("bf16_batch_no_bias_mobilenet", BF16, {3, 7, 7, 40}, 10, U::kRelu, U::kHardSigmoid, 0, 0, false);
-  add("f32_clamp", F32, {2, 9, 9, 12}, 3, U::kClamp, U::kSigmoid, 0.0, 6.0);
-  add("f16_odd_channels", F16, {2, 16, 16, 20}, 5, U::kSilu, U::kSigmoid);
-  add("f16_wide", F16, {2, 3, 3, 600}, 24, U::kSilu, U::kSigmoid);
+  v.push_back(make("f16_effnet_block", F16, {1, 14, 14, 96}, 4, U::kSilu, U::kSigmoid));
+  v.push_back(make("f16_split_hw", F16, {1, 40, 40, 32}, 8, U::kSilu, U::kSigmoid));
+  v.push_back(make("bf16_batch_no_bias_mobilenet", BF16, {3, 7, 7, 40}, 10, U::kRelu, U::kHardSigmoid, 0, 0, false));
+  v.push_back(make("f32_clamp", F32, {2, 9, 9, 12}, 3, U::kClamp, U::kSigmoid, 0.0, 6.0));
+  v.push_back(make("f16_odd_channels", F16, {2, 16, 16, 20}, 5, U::kSilu, U::kSigmoid));
+  v.push_back(make("f16_wide", F16, {2, 3, 3, 600}, 24, U::kSilu, U::kSigmoid));
+  v.push_back(make("f32_hidden_wider_than_a_warp", F32, {1, 2, 2, 200}, 40, U::kSilu, U::kSigmoid));
+  // Gate blocks that would together redo too much of the hidden layer (over 4M multiply-adds):
+  // it goes through the workspace.
+  v.push_back(make("f16_many_samples_two_kernels", F16, {2, 1, 2, 2000}, 40, U::kRelu, U::kSigmoid));
+  // scale_input: x * gate, in 16-byte accesses (C a multiple of 8 / 4), element by element
+  // otherwise or where the output is misaligned; pixels split over blocks.
+  v.push_back(make("f16_scaled_vector", F16, {2, 20, 20, 72}, 8, U::kSilu, U::kSigmoid, 0, 0, true, true));
+  v.push_back(make("bf16_scaled_odd_channels", BF16, {1, 9, 9, 30}, 6, U::kSilu, U::kSigmoid, 0, 0, true, true));
+  v.push_back(make("f32_scaled_vector", F32, {1, 6, 6, 136}, 5, U::kRelu, U::kHardSigmoid, 0, 0, false, true));
+  v.push_back(make("f16_scaled_wide_two_kernels", F16, {2, 2, 2, 2000}, 40, U::kSilu, U::kSigmoid, 0, 0, true, true));
+  Case misplaced = make("f16_scaled_misaligned_output", F16, {1, 5, 5, 16}, 4, U::kSilu, U::kSigmoid, 0, 0, true, true);
+  misplaced.out_misalign = 1;
+  v.push_back(std::move(misplaced));
   return v;
 }
 

@@ -74,7 +74,8 @@ def is_pointwise_gemm(layer):
     return p["groups"] == 1 and w[1:3] == [1, 1] and p["stride"] == [1, 1] and p["padding"] == [0, 0]
 
 
-def test_mbconv_fp16_silu_fused_and_own_tactics_timed(tmp_path):
+def test_mbconv_fp16_silu_fused_and_own_tactics_timed(tmp_path, monkeypatch):
+    monkeypatch.setenv("INGOT_CUDA_SQUEEZE_EXCITE", "0")  # the gates' 1x1 convolutions stay convolutions
     m = blocks()
     x = torch.randn(4, 16, 24, 24, device="cuda")
     gm = ingot.compile(m, inputs=[x], device="cuda", enabled_precisions={torch.float16})
@@ -109,18 +110,19 @@ def test_mbconv_fp16_silu_fused_and_own_tactics_timed(tmp_path):
         assert rel_l2(again(x).float(), actual.float()) <= 1e-6
 
 
-def test_squeeze_excite_fusion_on_request(monkeypatch):
-    monkeypatch.setenv("INGOT_CUDA_SQUEEZE_EXCITE", "1")
+def test_squeeze_excite_gates_fuse_into_one_layer():
     m = blocks()
     x = torch.randn(4, 16, 24, 24, device="cuda")
     gm = ingot.compile(m, inputs=[x], device="cuda", enabled_precisions={torch.float16})
     with torch.inference_mode():
         assert rel_l2(gm(x).float(), m(x).float()) <= FP16_REL_L2
     layers = [l for e in ingot.inspect(gm)["engines"] for l in e["layers"]]
-    # Each squeeze-excite (mean, se_reduce + SiLU, se_expand + sigmoid) is one layer.
+    # Each squeeze-excite (mean, se_reduce + SiLU, se_expand + sigmoid, the multiply) is one layer.
     gates = [l for l in layers if l["kind"] == "squeeze_excite"]
     assert len(gates) == 2, [l["kind"] for l in layers]
     assert all(l["params"]["act1"] == "silu" and l["params"]["act2"] == "sigmoid" for l in gates), gates
+    assert all(l["params"]["scale_input"] for l in gates), gates
+    assert not [l for l in layers if l["kind"] == "elementwise" and l["params"]["op"] == "mul"], layers
     assert sum(l["params"]["activation"] == "silu" for l in conv_layers(gm)) == 4  # expand, dw, twice
 
 

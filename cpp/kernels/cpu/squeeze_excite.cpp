@@ -49,7 +49,25 @@ Status run(const net::SqueezeExciteParams& p, const Tensors& in, const Tensors& 
     INGOT_RETURN_IF_ERROR(activate(p.act2, p.act2_alpha, p.act2_beta, g));
     std::copy(g.begin(), g.end(), gate.begin() + b * c);
   }
-  store_floats(gate.data(), out[0]);
+  if (!p.scale_input) {
+    store_floats(gate.data(), out[0]);
+    return Status::ok();
+  }
+  // Round the gate as a separate multiply layer would read it.
+  std::vector<unsigned char> rounded(static_cast<size_t>(n * c) * ir::dtype_size(x.dtype));
+  TensorView g_view{rounded.data(), x.dtype, {n * c}};
+  store_floats(gate.data(), g_view);
+  gate = load_floats(g_view);
+  std::vector<float> y(static_cast<size_t>(n * hw * c));
+  for (int64_t b = 0; b < n; ++b) {
+    for (int64_t i = 0; i < hw; ++i) {
+      for (int64_t k = 0; k < c; ++k) {
+        int64_t e = (b * hw + i) * c + k;
+        y[static_cast<size_t>(e)] = xs[e] * gate[static_cast<size_t>(b * c + k)];
+      }
+    }
+  }
+  store_floats(y.data(), out[0]);
   return Status::ok();
 }
 

@@ -99,6 +99,8 @@ __device__ __forceinline__ V* vec_ptr(P* p) {
 
 // ---------------------------------------------------------------- launch geometry
 
+__host__ __device__ constexpr int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
 inline unsigned grid_for(int64_t work, int threads) {
   int64_t blocks = (work + threads - 1) / threads;
   if (blocks < 1) blocks = 1;

@@ -8,48 +8,158 @@ namespace {
 
 struct GateArgs {
   const double* partial = nullptr;  // [n, splits, c]
+  float* hidden = nullptr;          // [n, r] in the workspace (the path with a hidden-layer kernel)
   const void *w1 = nullptr, *b1 = nullptr, *w2 = nullptr, *b2 = nullptr;
-  void* y = nullptr;  // [n, c]
+  const void* x = nullptr;  // [n, hw, c] when the output is x * gate
+  void* y = nullptr;        // [n, c], or [n, hw, c] with x
   int64_t n = 0, hw = 0, c = 0, r = 0, splits = 1;
+  int64_t chunks = 1;                    // blocks of kGateChannels channels per sample
+  int64_t tiles = 1, tile_rows = 0;      // blocks of tile_rows pixels per chunk (with x)
+  bool vector = false;                   // x and y in 16-byte accesses
   net::UnaryOp act1 = net::UnaryOp::kIdentity, act2 = net::UnaryOp::kIdentity;
   float act1_alpha = 0, act1_beta = 0, act2_alpha = 0, act2_beta = 0;
 };
 
 constexpr int kGateThreads = 256;
+constexpr int kGateWarps = kGateThreads / 32;
+constexpr int64_t kGateChannels = 64;  // gate channels per block: 8 per warp
+constexpr int64_t kTargetBlocks = 264;  // two waves of an H100/H200
+// Each gate block computes the hidden layer itself (w1 read again, from L2) while all blocks
+// together do at most this many multiply-adds for it; beyond, a first kernel writes the hidden
+// layer to the workspace once per sample.
+constexpr int64_t kSelfContainedMacs = int64_t{1} << 22;
 
+struct Geometry {
+  int64_t chunks = 1, tiles = 1, tile_rows = 0;
+  bool self_contained = true;
+};
+
+Geometry geometry(int64_t n, int64_t hw, int64_t c, int64_t r, bool scale) {
+  Geometry g;
+  g.chunks = ceil_div(c, kGateChannels);
+  if (scale) {  // spread the multiply over about kTargetBlocks blocks, 32 pixels or more each
+    int64_t tiles = std::clamp<int64_t>(ceil_div(kTargetBlocks, n * g.chunks), 1, ceil_div(hw, 32));
+    g.tile_rows = ceil_div(hw, tiles);
+    g.tiles = ceil_div(hw, g.tile_rows);
+  }
+  g.self_contained = n * g.chunks * g.tiles * r * c <= kSelfContainedMacs;
+  return g;
+}
+
+// pooled[k] = the mean over H * W of sample b, channel k, from the split partial sums.
+__device__ __forceinline__ void pool_sample(const GateArgs& a, int64_t b, float* pooled) {
+  const double* part = a.partial + b * a.splits * a.c;
+  for (int64_t k = threadIdx.x; k < a.c; k += blockDim.x) {
+    double s = 0;
+    for (int64_t sp = 0; sp < a.splits; ++sp) s += part[sp * a.c + k];
+    pooled[k] = static_cast<float>(s / static_cast<double>(a.hw));
+  }
+}
+
+// Hidden unit j of one sample: a warp's dot product of w1's row j (lanes along C) with pooled.
+template <typename T>
+__device__ __forceinline__ float hidden_unit(const GateArgs& a, int64_t j, const float* pooled, int lane) {
+  const T* row = static_cast<const T*>(a.w1) + j * a.c;
+  float s = 0;
+#pragma unroll 4
+  for (int64_t k = lane; k < a.c; k += 32) s += to_float(row[k]) * pooled[k];
+  s = warp_reduce(s, [](float p, float q) { return p + q; });
+  if (a.b1) s += to_float(static_cast<const T*>(a.b1)[j]);
+  return activate(a.act1, s, a.act1_alpha, a.act1_beta);
+}
+
+// The first launch where the gate blocks do not compute the hidden layer: a block per
+// (sample, kGateWarps hidden units).
+template <typename T>
+__global__ void __launch_bounds__(kGateThreads) squeeze_excite_hidden_kernel(const __grid_constant__ GateArgs a) {
+  float* pooled = dynamic_smem<float>();  // [c]
+  const int lane = static_cast<int>(threadIdx.x & 31), warp = static_cast<int>(threadIdx.x >> 5);
+  const int64_t unit_blocks = ceil_div(a.r, int64_t{kGateWarps});
+  for (int64_t item = blockIdx.x; item < a.n * unit_blocks; item += gridDim.x) {
+    const int64_t b = item / unit_blocks, j = item % unit_blocks * kGateWarps + warp;
+    pool_sample(a, b, pooled);
+    __syncthreads();
+    if (j < a.r) {
+      float h = hidden_unit<T>(a, j, pooled, lane);
+      if (lane == 0) a.hidden[b * a.r + j] = h;
+    }
+    __syncthreads();  // pooled[] is rewritten for the next item
+  }
+}
+
+// out[b, row, k0 + kk] = x[b, row, k0 + kk] * gate[kk] over the item's pixels and channels.
+template <typename T>
+__device__ __forceinline__ void scale_tile(const GateArgs& a, int64_t b, int64_t k0, int64_t row0, const float* gate) {
+  const int64_t kn = a.c - k0 < kGateChannels ? a.c - k0 : kGateChannels;
+  const int64_t row1 = row0 + a.tile_rows < a.hw ? row0 + a.tile_rows : a.hw;
+  const T* x = static_cast<const T*>(a.x) + b * a.hw * a.c + k0;
+  T* y = static_cast<T*>(a.y) + b * a.hw * a.c + k0;
+  constexpr int V = kVec16<T>;
+  if (a.vector) {  // c % V == 0: every access of V channels is aligned and inside the row
+    constexpr int lanes = static_cast<int>(kGateChannels) / V;
+    constexpr int rows_per_pass = kGateThreads / lanes;
+    const int kk = static_cast<int>(threadIdx.x) % lanes * V;
+    if (kk >= kn) return;
+    for (int64_t row = row0 + threadIdx.x / lanes; row < row1; row += rows_per_pass) {
+      Vec<T, V> v = *vec_ptr<const Vec<T, V>>(x + row * a.c + kk);
+#pragma unroll
+      for (int j = 0; j < V; ++j) v.v[j] = from_float<T>(to_float(v.v[j]) * gate[kk + j]);
+      *vec_ptr<Vec<T, V>>(y + row * a.c + kk) = v;
+    }
+    return;
+  }
+  for (int64_t e = threadIdx.x; e < (row1 - row0) * kn; e += blockDim.x) {
+    const int64_t off = (row0 + e / kn) * a.c + e % kn;
+    y[off] = from_float<T>(to_float(x[off]) * gate[e % kn]);
+  }
+}
+
+// A block per (sample, kGateChannels channels[, tile of pixels]). Without a.hidden the block
+// pools the sample and computes the whole hidden layer first; with it, it reads the hidden
+// layer. Then each warp computes 8 gate channels, lanes along w2's rows; with a.x the block
+// multiplies its tile of x by them.
 template <typename T>
 __global__ void __launch_bounds__(kGateThreads) squeeze_excite_gate_kernel(const __grid_constant__ GateArgs a) {
-  float* pooled = dynamic_smem<float>();  // [c], then hidden [r]
-  float* hidden = pooled + a.c;
-  const T* w1 = static_cast<const T*>(a.w1);
+  float* gate = dynamic_smem<float>();  // [kGateChannels], hidden [r], then pooled [c] when self-contained
+  float* hidden = gate + kGateChannels;
+  float* pooled = hidden + a.r;
   const T* w2 = static_cast<const T*>(a.w2);
   const int lane = static_cast<int>(threadIdx.x & 31), warp = static_cast<int>(threadIdx.x >> 5);
-  const int warps = static_cast<int>(blockDim.x >> 5);
-  for (int64_t b = blockIdx.x; b < a.n; b += gridDim.x) {
-    const double* part = a.partial + b * a.splits * a.c;
-    for (int64_t k = threadIdx.x; k < a.c; k += blockDim.x) {
-      double s = 0;
-      for (int64_t sp = 0; sp < a.splits; ++sp) s += part[sp * a.c + k];
-      pooled[k] = static_cast<float>(s / static_cast<double>(a.hw));
-    }
-    __syncthreads();
-    for (int64_t j = warp; j < a.r; j += warps) {
-      float s = 0;
-      for (int64_t k = lane; k < a.c; k += 32) s += to_float(w1[j * a.c + k]) * pooled[k];
-      s = warp_reduce(s, [](float p, float q) { return p + q; });
-      if (lane == 0) {
-        if (a.b1) s += to_float(static_cast<const T*>(a.b1)[j]);
-        hidden[j] = activate(a.act1, s, a.act1_alpha, a.act1_beta);
+  const int64_t per_sample = a.chunks * a.tiles;
+  for (int64_t item = blockIdx.x; item < a.n * per_sample; item += gridDim.x) {
+    const int64_t b = item / per_sample, k0 = item % per_sample / a.tiles * kGateChannels;
+    const int64_t row0 = item % a.tiles * a.tile_rows;
+    if (a.hidden) {
+      for (int64_t j = threadIdx.x; j < a.r; j += blockDim.x) hidden[j] = a.hidden[b * a.r + j];
+    } else {
+      pool_sample(a, b, pooled);
+      __syncthreads();
+      for (int64_t j = warp; j < a.r; j += kGateWarps) {
+        float h = hidden_unit<T>(a, j, pooled, lane);
+        if (lane == 0) hidden[j] = h;
       }
     }
     __syncthreads();
-    for (int64_t k = threadIdx.x; k < a.c; k += blockDim.x) {
-      float s = a.b2 ? to_float(static_cast<const T*>(a.b2)[k]) : 0.0f;
+#pragma unroll
+    for (int i = 0; i < kGateChannels / kGateWarps; ++i) {
+      const int64_t k = k0 + i * kGateWarps + warp;
+      if (k >= a.c) break;
       const T* row = w2 + k * a.r;
-      for (int64_t j = 0; j < a.r; ++j) s += to_float(row[j]) * hidden[j];
-      static_cast<T*>(a.y)[b * a.c + k] = from_float<T>(activate(a.act2, s, a.act2_alpha, a.act2_beta));
+      float s = 0;
+      for (int64_t j = lane; j < a.r; j += 32) s += to_float(row[j]) * hidden[j];
+      s = warp_reduce(s, [](float p, float q) { return p + q; });
+      if (lane == 0) {
+        if (a.b2) s += to_float(static_cast<const T*>(a.b2)[k]);
+        T g = from_float<T>(activate(a.act2, s, a.act2_alpha, a.act2_beta));
+        if (a.x) gate[k - k0] = to_float(g);
+        else static_cast<T*>(a.y)[b * a.c + k] = g;
+      }
     }
-    __syncthreads();  // pooled[] and hidden[] are rewritten for the next sample
+    if (a.x) {
+      __syncthreads();
+      scale_tile<T>(a, b, k0, row0, gate);
+    }
+    __syncthreads();  // the shared arrays are rewritten for the next item
   }
 }
 
@@ -64,7 +174,7 @@ Status squeeze_excite_supported(const net::SqueezeExciteParams& p, const Tensors
                             ingot::shape_str(w1.dims), ", ", ingot::shape_str(w2.dims));
   }
   int64_t c = x.dims[3], r = w1.dims[0];
-  if (w1.dims[1] != c || w2.dims[0] != c || w2.dims[1] != r || y.numel() != x.dims[0] * c) {
+  if (w1.dims[1] != c || w2.dims[0] != c || w2.dims[1] != r || y.numel() != (p.scale_input ? x.numel() : x.dims[0] * c)) {
     return invalid_argument(L, ": shapes do not match (x ", ingot::shape_str(x.dims), ", w1 ", ingot::shape_str(w1.dims),
                             ", w2 ", ingot::shape_str(w2.dims), ", out ", ingot::shape_str(y.dims), ")");
   }
@@ -83,8 +193,10 @@ Status squeeze_excite_supported(const net::SqueezeExciteParams& p, const Tensors
 size_t squeeze_excite_workspace(const net::SqueezeExciteParams& p, const Tensors& in, const Tensors& out) {
   if (!squeeze_excite_supported(p, in, out).is_ok()) return 0;
   const DeviceTensor& x = in[0];
-  int64_t n = x.dims[0], hw = x.dims[1] * x.dims[2], c = x.dims[3];
-  return static_cast<size_t>(n * column_splits(n, hw, c, ir::dtype_size(x.dtype)) * c) * sizeof(double);
+  int64_t n = x.dims[0], hw = x.dims[1] * x.dims[2], c = x.dims[3], r = in[1].dims[0];
+  size_t partial = static_cast<size_t>(n * column_splits(n, hw, c, ir::dtype_size(x.dtype)) * c) * sizeof(double);
+  bool hidden_in_workspace = !geometry(n, hw, c, r, p.scale_input).self_contained;
+  return partial + (hidden_in_workspace ? static_cast<size_t>(n * r) * sizeof(float) : 0);
 }
 
 Status launch_squeeze_excite(const net::SqueezeExciteParams& p, const Tensors& in, const Tensors& out, void* workspace,
@@ -104,11 +216,25 @@ Status launch_squeeze_excite(const net::SqueezeExciteParams& p, const Tensors& i
   a.act1 = p.act1, a.act2 = p.act2;
   a.act1_alpha = static_cast<float>(p.act1_alpha), a.act1_beta = static_cast<float>(p.act1_beta);
   a.act2_alpha = static_cast<float>(p.act2_alpha), a.act2_beta = static_cast<float>(p.act2_beta);
-  size_t smem = static_cast<size_t>(a.c + a.r) * sizeof(float);
-  unsigned grid = static_cast<unsigned>(std::min<int64_t>(a.n, kMaxGridBlocks));
+  const Geometry g = geometry(a.n, a.hw, a.c, a.r, p.scale_input);
+  a.chunks = g.chunks, a.tiles = g.tiles, a.tile_rows = g.tile_rows;
+  if (!g.self_contained) a.hidden = reinterpret_cast<float*>(static_cast<double*>(workspace) + a.n * a.splits * a.c);
+  if (p.scale_input) {
+    a.x = x.data;
+    a.vector = a.c % (16 / static_cast<int64_t>(ir::dtype_size(x.dtype))) == 0 && aligned_to(x.data, 16) &&
+               aligned_to(out[0].data, 16);
+  }
+  auto blocks = [](int64_t items) { return static_cast<unsigned>(std::min<int64_t>(items, kMaxGridBlocks)); };
   bool dispatched = visit_dtype(x.dtype, [&](auto tag) {
     using T = decltype(tag);
-    if constexpr (kIsFloat<T>) launch_kernel(squeeze_excite_gate_kernel<T>, grid, kGateThreads, smem, stream, a);
+    if constexpr (kIsFloat<T>) {
+      if (!g.self_contained) {
+        launch_kernel(squeeze_excite_hidden_kernel<T>, blocks(a.n * ceil_div(a.r, int64_t{kGateWarps})), kGateThreads,
+                      static_cast<size_t>(a.c) * sizeof(float), stream, a);
+      }
+      size_t smem = static_cast<size_t>(kGateChannels + a.r + (g.self_contained ? a.c : 0)) * sizeof(float);
+      launch_kernel(squeeze_excite_gate_kernel<T>, blocks(a.n * a.chunks * a.tiles), kGateThreads, smem, stream, a);
+    }
   });
   if (!dispatched) return unsupported(L, " on ", ir::dtype_name(x.dtype));
   return check_launch(L);

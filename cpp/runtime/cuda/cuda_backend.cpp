@@ -124,11 +124,11 @@ class CudaBackend : public Backend {
     const char* layout = std::getenv("INGOT_CUDA_LAYOUT");
     if (!layout || std::string(layout) != "nchw") {
       INGOT_ASSIGN_OR_RETURN(net, build::channels_last(net, {ir::DType::kFloat16, ir::DType::kBFloat16}, nullptr));
-      // Squeeze-and-excitation gates as one layer (two kernels) instead of a mean and two
-      // convolutions: only with INGOT_CUDA_SQUEEZE_EXCITE=1, because its gate kernel (one block
-      // per sample) measured slower than the convolutions it replaces (bench/NOTES.md, note 13).
+      // Squeeze-and-excitation gates as one layer (two or three small kernels) instead of a mean
+      // and two convolutions on 1x1 pixels, which cuDNN runs slowly and builds slowly
+      // (bench/NOTES.md, note 14). INGOT_CUDA_SQUEEZE_EXCITE=0 keeps the convolutions.
       const char* se = std::getenv("INGOT_CUDA_SQUEEZE_EXCITE");
-      if (se && std::string(se) == "1") {
+      if (!se || std::string(se) != "0") {
         INGOT_ASSIGN_OR_RETURN(net, build::fuse_squeeze_excite(net, [](int64_t c, int64_t r) {
                                  return c + r <= kernels::cuda::kSqueezeExciteMaxFloats;
                                }));
