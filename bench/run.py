@@ -94,9 +94,11 @@ def worker(args):
             result["ingot_build_phases_s"] = {k: round(v, 3) for k, v in compiled.build_report.phases.items()}
             if args.timing_cache:  # a second build, reading what the first wrote
                 t1 = time.perf_counter()
-                ingot.compile(half, inputs=list(inputs16), enabled_precisions={torch.float16}, device="cuda",
-                              optimization_level=args.opt_level, timing_cache=args.timing_cache)
+                warm = ingot.compile(half, inputs=list(inputs16), enabled_precisions={torch.float16}, device="cuda",
+                                     optimization_level=args.opt_level, timing_cache=args.timing_cache)
                 result["ingot_warm_cache_build_s"] = time.perf_counter() - t1
+                result["ingot_warm_cache_build_phases_s"] = {k: round(v, 3) for k, v in warm.build_report.phases.items()}
+                del warm
                 print(f"  {args.model} bs{args.batch} ingot build with a warm timing cache: "
                       f"{result['ingot_warm_cache_build_s']:.1f} s", flush=True)
             report = ingot.segmentation_report(compiled)

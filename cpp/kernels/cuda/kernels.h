@@ -57,8 +57,9 @@ Status depthwise_conv_supported(const net::ConvolutionParams& p, const std::vect
                                 const std::vector<DeviceTensor>& outputs);
 
 // A squeeze_excite layer runs when its channels plus hidden units are at most this many (the
-// float32 values one block keeps in shared memory, next to 64 gate values: 48 KiB in all).
-inline constexpr int64_t kSqueezeExciteMaxFloats = 12 * 1024 - 64;
+// float32 values one block keeps in shared memory, next to 64 gate values and 2 KiB of partial
+// sums: 48 KiB in all).
+inline constexpr int64_t kSqueezeExciteMaxFloats = 12 * 1024 - 64 - 512;
 
 // Whether launch() runs this attention layer with our own kernel (attention.cuh): floating q,
 // k, v of rank 3 or 4 (or such strided views) with equal batch dims, head dims up to 128, an

@@ -16,6 +16,7 @@ struct GateArgs {
   int64_t chunks = 1;                    // blocks of kGateChannels channels per sample
   int64_t tiles = 1, tile_rows = 0;      // blocks of tile_rows pixels per chunk (with x)
   bool vector = false;                   // x and y in 16-byte accesses
+  bool w1_vector = false;                // w1 in 16-byte loads
   net::UnaryOp act1 = net::UnaryOp::kIdentity, act2 = net::UnaryOp::kIdentity;
   float act1_alpha = 0, act1_beta = 0, act2_alpha = 0, act2_beta = 0;
 };
@@ -46,44 +47,111 @@ Geometry geometry(int64_t n, int64_t hw, int64_t c, int64_t r, bool scale) {
   return g;
 }
 
-// pooled[k] = the mean over H * W of sample b, channel k, from the split partial sums.
-__device__ __forceinline__ void pool_sample(const GateArgs& a, int64_t b, float* pooled) {
+constexpr int kUnitsPerWarp = 4;                               // hidden units a warp computes at once
+constexpr int64_t kHiddenBlockUnits = kGateWarps * kUnitsPerWarp;  // per block of the hidden kernel
+constexpr int kPoolScratch = kGateThreads;                       // doubles: split groups x channels
+
+// Shared memory of a block that pools a sample: kPoolScratch doubles, then the floats.
+size_t pool_smem(int64_t floats) { return kPoolScratch * sizeof(double) + static_cast<size_t>(floats) * sizeof(float); }
+
+// pooled[k] = the mean over H * W of sample b, channel k, from the split partial sums. Where
+// the block has threads to spare (C < 256), groups of them add disjoint splits and the groups'
+// sums meet in `scratch`, so that no thread walks all of the (up to 64) splits.
+__device__ __forceinline__ void pool_sample(const GateArgs& a, int64_t b, float* pooled, double* scratch) {
   const double* part = a.partial + b * a.splits * a.c;
-  for (int64_t k = threadIdx.x; k < a.c; k += blockDim.x) {
+  const double inv = 1.0 / static_cast<double>(a.hw);
+  int64_t groups = kGateThreads / a.c;
+  if (groups > a.splits) groups = a.splits;
+  if (groups <= 1) {
+    for (int64_t k = threadIdx.x; k < a.c; k += blockDim.x) {
+      double s = 0;
+#pragma unroll 4
+      for (int64_t sp = 0; sp < a.splits; ++sp) s += part[sp * a.c + k];
+      pooled[k] = static_cast<float>(s * inv);
+    }
+    return;
+  }
+  const int64_t t = threadIdx.x;
+  if (t < groups * a.c) {
+    const int64_t k = t % a.c, g = t / a.c;
     double s = 0;
-    for (int64_t sp = 0; sp < a.splits; ++sp) s += part[sp * a.c + k];
-    pooled[k] = static_cast<float>(s / static_cast<double>(a.hw));
+#pragma unroll 4
+    for (int64_t sp = g; sp < a.splits; sp += groups) s += part[sp * a.c + k];
+    scratch[t] = s;
+  }
+  __syncthreads();
+  if (t < a.c) {
+    double s = 0;
+    for (int64_t g = 0; g < groups; ++g) s += scratch[g * a.c + t];
+    pooled[t] = static_cast<float>(s * inv);
   }
 }
 
-// Hidden unit j of one sample: a warp's dot product of w1's row j (lanes along C) with pooled.
+// Hidden units j0 .. j0 + kUnitsPerWarp - 1 (those below r) of one sample, by one warp: lanes
+// along C (16-byte loads of w1 where C allows), the units' loads interleaved so that they are
+// in flight together. Lane 0 gets act1(w1[j] . pooled + b1[j]) in out[u].
 template <typename T>
-__device__ __forceinline__ float hidden_unit(const GateArgs& a, int64_t j, const float* pooled, int lane) {
-  const T* row = static_cast<const T*>(a.w1) + j * a.c;
-  float s = 0;
+__device__ __forceinline__ void hidden_units(const GateArgs& a, int64_t j0, const float* pooled, int lane,
+                                             float (&out)[kUnitsPerWarp]) {
+  constexpr int V = kVec16<T>;
+  const T* w1 = static_cast<const T*>(a.w1);
+  float acc[kUnitsPerWarp];
+  const T* rows[kUnitsPerWarp];
+#pragma unroll
+  for (int u = 0; u < kUnitsPerWarp; ++u) {
+    acc[u] = 0;
+    rows[u] = w1 + (j0 + u < a.r ? j0 + u : j0) * a.c;  // past r: a valid row, result dropped
+  }
+  if (a.w1_vector) {  // C % V == 0 and w1 aligned: every row starts 16-byte aligned
+#pragma unroll 2
+    for (int64_t v = lane; v < a.c / V; v += 32) {
+      float p[V];
+#pragma unroll
+      for (int e = 0; e < V; ++e) p[e] = pooled[v * V + e];
+#pragma unroll
+      for (int u = 0; u < kUnitsPerWarp; ++u) {
+        Vec<T, V> w = *vec_ptr<const Vec<T, V>>(rows[u] + v * V);
+#pragma unroll
+        for (int e = 0; e < V; ++e) acc[u] += to_float(w.v[e]) * p[e];
+      }
+    }
+  } else {
 #pragma unroll 4
-  for (int64_t k = lane; k < a.c; k += 32) s += to_float(row[k]) * pooled[k];
-  s = warp_reduce(s, [](float p, float q) { return p + q; });
-  if (a.b1) s += to_float(static_cast<const T*>(a.b1)[j]);
-  return activate(a.act1, s, a.act1_alpha, a.act1_beta);
+    for (int64_t k = lane; k < a.c; k += 32) {
+      const float p = pooled[k];
+#pragma unroll
+      for (int u = 0; u < kUnitsPerWarp; ++u) acc[u] += to_float(rows[u][k]) * p;
+    }
+  }
+#pragma unroll
+  for (int u = 0; u < kUnitsPerWarp; ++u) {
+    float s = warp_reduce(acc[u], [](float x, float y) { return x + y; });
+    if (a.b1 && j0 + u < a.r) s += to_float(static_cast<const T*>(a.b1)[j0 + u]);
+    out[u] = activate(a.act1, s, a.act1_alpha, a.act1_beta);
+  }
 }
 
 // The first launch where the gate blocks do not compute the hidden layer: a block per
-// (sample, kGateWarps hidden units).
+// (sample, kHiddenBlockUnits hidden units).
 template <typename T>
 __global__ void __launch_bounds__(kGateThreads) squeeze_excite_hidden_kernel(const __grid_constant__ GateArgs a) {
-  float* pooled = dynamic_smem<float>();  // [c]
+  double* scratch = dynamic_smem<double>();  // [kPoolScratch], then pooled [c]
+  float* pooled = reinterpret_cast<float*>(scratch + kPoolScratch);
   const int lane = static_cast<int>(threadIdx.x & 31), warp = static_cast<int>(threadIdx.x >> 5);
-  const int64_t unit_blocks = ceil_div(a.r, int64_t{kGateWarps});
+  const int64_t unit_blocks = ceil_div(a.r, kHiddenBlockUnits);
   for (int64_t item = blockIdx.x; item < a.n * unit_blocks; item += gridDim.x) {
-    const int64_t b = item / unit_blocks, j = item % unit_blocks * kGateWarps + warp;
-    pool_sample(a, b, pooled);
+    const int64_t b = item / unit_blocks, j0 = item % unit_blocks * kHiddenBlockUnits + warp * kUnitsPerWarp;
+    pool_sample(a, b, pooled, scratch);
     __syncthreads();
-    if (j < a.r) {
-      float h = hidden_unit<T>(a, j, pooled, lane);
-      if (lane == 0) a.hidden[b * a.r + j] = h;
+    if (j0 < a.r) {
+      float h[kUnitsPerWarp];
+      hidden_units<T>(a, j0, pooled, lane, h);
+#pragma unroll
+      for (int u = 0; u < kUnitsPerWarp; ++u) {
+        if (lane == 0 && j0 + u < a.r) a.hidden[b * a.r + j0 + u] = h[u];
+      }
     }
-    __syncthreads();  // pooled[] is rewritten for the next item
+    __syncthreads();  // pooled[] and scratch[] are rewritten for the next item
   }
 }
 
@@ -120,7 +188,8 @@ __device__ __forceinline__ void scale_tile(const GateArgs& a, int64_t b, int64_t
 // multiplies its tile of x by them.
 template <typename T>
 __global__ void __launch_bounds__(kGateThreads) squeeze_excite_gate_kernel(const __grid_constant__ GateArgs a) {
-  float* gate = dynamic_smem<float>();  // [kGateChannels], hidden [r], then pooled [c] when self-contained
+  double* scratch = dynamic_smem<double>();  // [kPoolScratch], gate [kGateChannels], hidden [r], pooled [c]
+  float* gate = reinterpret_cast<float*>(scratch + kPoolScratch);
   float* hidden = gate + kGateChannels;
   float* pooled = hidden + a.r;
   const T* w2 = static_cast<const T*>(a.w2);
@@ -132,11 +201,15 @@ __global__ void __launch_bounds__(kGateThreads) squeeze_excite_gate_kernel(const
     if (a.hidden) {
       for (int64_t j = threadIdx.x; j < a.r; j += blockDim.x) hidden[j] = a.hidden[b * a.r + j];
     } else {
-      pool_sample(a, b, pooled);
+      pool_sample(a, b, pooled, scratch);
       __syncthreads();
-      for (int64_t j = warp; j < a.r; j += kGateWarps) {
-        float h = hidden_unit<T>(a, j, pooled, lane);
-        if (lane == 0) hidden[j] = h;
+      for (int64_t j0 = warp * kUnitsPerWarp; j0 < a.r; j0 += kHiddenBlockUnits) {
+        float h[kUnitsPerWarp];
+        hidden_units<T>(a, j0, pooled, lane, h);
+#pragma unroll
+        for (int u = 0; u < kUnitsPerWarp; ++u) {
+          if (lane == 0 && j0 + u < a.r) hidden[j0 + u] = h[u];
+        }
       }
     }
     __syncthreads();
@@ -219,9 +292,11 @@ Status launch_squeeze_excite(const net::SqueezeExciteParams& p, const Tensors& i
   const Geometry g = geometry(a.n, a.hw, a.c, a.r, p.scale_input);
   a.chunks = g.chunks, a.tiles = g.tiles, a.tile_rows = g.tile_rows;
   if (!g.self_contained) a.hidden = reinterpret_cast<float*>(static_cast<double*>(workspace) + a.n * a.splits * a.c);
+  const int64_t vec = 16 / static_cast<int64_t>(ir::dtype_size(x.dtype));
+  a.w1_vector = a.c % vec == 0 && aligned_to(a.w1, 16);
   if (p.scale_input) {
     a.x = x.data;
-    a.vector = a.c % (16 / static_cast<int64_t>(ir::dtype_size(x.dtype))) == 0 && aligned_to(x.data, 16) &&
+    a.vector = a.c % vec == 0 && aligned_to(x.data, 16) &&
                aligned_to(out[0].data, 16);
   }
   auto blocks = [](int64_t items) { return static_cast<unsigned>(std::min<int64_t>(items, kMaxGridBlocks)); };
@@ -229,10 +304,10 @@ Status launch_squeeze_excite(const net::SqueezeExciteParams& p, const Tensors& i
     using T = decltype(tag);
     if constexpr (kIsFloat<T>) {
       if (!g.self_contained) {
-        launch_kernel(squeeze_excite_hidden_kernel<T>, blocks(a.n * ceil_div(a.r, int64_t{kGateWarps})), kGateThreads,
-                      static_cast<size_t>(a.c) * sizeof(float), stream, a);
+        launch_kernel(squeeze_excite_hidden_kernel<T>, blocks(a.n * ceil_div(a.r, kHiddenBlockUnits)), kGateThreads,
+                      pool_smem(a.c), stream, a);
       }
-      size_t smem = static_cast<size_t>(kGateChannels + a.r + (g.self_contained ? a.c : 0)) * sizeof(float);
+      size_t smem = pool_smem(kGateChannels + a.r + (g.self_contained ? a.c : 0));
       launch_kernel(squeeze_excite_gate_kernel<T>, blocks(a.n * a.chunks * a.tiles), kGateThreads, smem, stream, a);
     }
   });
