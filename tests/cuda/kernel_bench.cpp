@@ -62,9 +62,15 @@ void bench(const char* name, const net::LayerParams& params, const std::vector<s
   owned.push_back(new Buffer(out_bytes));
   std::vector<DeviceTensor> out{DeviceTensor{owned.back()->ptr, DType::kFloat16, out_dims}};
   bytes += static_cast<double>(out_bytes);
+  size_t ws_bytes = ingot::kernels::cuda::workspace_size(params, in, out);
+  void* ws = nullptr;
+  if (ws_bytes) {
+    owned.push_back(new Buffer(ws_bytes));
+    ws = owned.back()->ptr;
+  }
 
   for (int i = 0; i < 10; ++i) {
-    ingot::Status s = ingot::kernels::cuda::launch(params, in, out, stream);
+    ingot::Status s = ingot::kernels::cuda::launch(params, in, out, stream, ws);
     if (!s.is_ok()) {
       std::fprintf(stderr, "%s: %s\n", name, s.message().c_str());
       std::exit(1);
@@ -74,7 +80,7 @@ void bench(const char* name, const net::LayerParams& params, const std::vector<s
   BENCH_CHECK(cudaEventCreate(&start));
   BENCH_CHECK(cudaEventCreate(&stop));
   BENCH_CHECK(cudaEventRecord(start, stream));
-  for (int i = 0; i < iters; ++i) (void)ingot::kernels::cuda::launch(params, in, out, stream);
+  for (int i = 0; i < iters; ++i) (void)ingot::kernels::cuda::launch(params, in, out, stream, ws);
   BENCH_CHECK(cudaEventRecord(stop, stream));
   BENCH_CHECK(cudaEventSynchronize(stop));
   float ms = 0;
@@ -165,6 +171,21 @@ int main(int argc, char** argv) {
       std::string name = "depthwise k" + std::to_string(d.k) + " s" + std::to_string(d.s);
       bench(name.c_str(), p, {{n, d.hw, d.hw, d.c}, {d.c, d.k, d.k, 1}, {d.c}}, {H, H, H}, iters, stream,
             {n, out, out, d.c});
+    }
+  }
+  // EfficientNet-B0's squeeze-excite gates with the multiply (column sums + gate kernel; the
+  // bytes are x read twice and the output written): input size, channels, hidden units.
+  struct SqueezeExcite {
+    int64_t hw, c, r;
+  };
+  const SqueezeExcite se[] = {{112, 32, 8}, {56, 96, 4}, {56, 144, 6}, {28, 144, 6},  {28, 240, 10},
+                              {14, 240, 10}, {14, 480, 20}, {14, 672, 28}, {7, 672, 28}, {7, 1152, 48}};
+  for (int64_t n : {1, 32}) {
+    std::printf("-- efficientnet-b0 squeeze-excite bs%lld\n", static_cast<long long>(n));
+    for (const SqueezeExcite& g : se) {
+      net::SqueezeExciteParams p{.act1 = net::UnaryOp::kSilu, .act2 = net::UnaryOp::kSigmoid, .scale_input = true};
+      std::string name = "squeeze_excite c" + std::to_string(g.c) + " r" + std::to_string(g.r);
+      bench(name.c_str(), p, {{n, g.hw, g.hw, g.c}, {g.r, g.c}, {g.r}, {g.c, g.r}, {g.c}}, {H, H, H, H, H}, iters, stream);
     }
   }
   std::printf("-- large (bandwidth)\n");

@@ -539,6 +539,11 @@ std::vector<Case> squeeze_excite_cases() {
   v.push_back(make("bf16_scaled_odd_channels", BF16, {1, 9, 9, 30}, 6, U::kSilu, U::kSigmoid, 0, 0, true, true));
   v.push_back(make("f32_scaled_vector", F32, {1, 6, 6, 136}, 5, U::kRelu, U::kHardSigmoid, 0, 0, false, true));
   v.push_back(make("f16_scaled_wide_two_kernels", F16, {2, 2, 2, 2000}, 40, U::kSilu, U::kSigmoid, 0, 0, true, true));
+  // More vectors of x per block than a thread loads ahead (4 x 256): the rest in a loop.
+  v.push_back(make("f16_scaled_long_tiles", F16, {4, 96, 96, 64}, 16, U::kSilu, U::kSigmoid, 0, 0, true, true));
+  // w2's rows of a block too big for shared memory (65 x 176 floats): read from global memory.
+  v.push_back(make("f32_w2_rows_from_global", F32, {1, 3, 3, 96}, 176, U::kSilu, U::kSigmoid));
+  v.push_back(make("f16_scaled_w2_rows_from_global", F16, {2, 4, 4, 96}, 176, U::kSilu, U::kSigmoid, 0, 0, true, true));
   Case misplaced = make("f16_scaled_misaligned_output", F16, {1, 5, 5, 16}, 4, U::kSilu, U::kSigmoid, 0, 0, true, true);
   misplaced.out_misalign = 1;
   v.push_back(std::move(misplaced));

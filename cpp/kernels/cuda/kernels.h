@@ -56,10 +56,13 @@ bool supports(const net::LayerParams& params, const std::vector<ir::DType>& inpu
 Status depthwise_conv_supported(const net::ConvolutionParams& p, const std::vector<DeviceTensor>& inputs,
                                 const std::vector<DeviceTensor>& outputs);
 
-// A squeeze_excite layer runs when its channels plus hidden units are at most this many (the
-// float32 values one block keeps in shared memory, next to 64 gate values and 2 KiB of partial
-// sums: 48 KiB in all).
-inline constexpr int64_t kSqueezeExciteMaxFloats = 12 * 1024 - 64 - 512;
+// A squeeze_excite layer runs when its channels plus twice its hidden units are at most this
+// many: the float32 values one block keeps in shared memory (pooled means, hidden units and
+// their biases) next to 2 KiB of partial sums and 6 x 64 floats for the gate (48 KiB in all).
+inline constexpr int64_t kSqueezeExciteMaxFloats = 12 * 1024 - 512 - 6 * 64;
+inline constexpr bool squeeze_excite_fits(int64_t channels, int64_t hidden) {
+  return channels + 2 * hidden <= kSqueezeExciteMaxFloats;
+}
 
 // Whether launch() runs this attention layer with our own kernel (attention.cuh): floating q,
 // k, v of rank 3 or 4 (or such strided views) with equal batch dims, head dims up to 128, an

@@ -17,23 +17,42 @@ struct GateArgs {
   int64_t tiles = 1, tile_rows = 0;      // blocks of tile_rows pixels per chunk (with x)
   bool vector = false;                   // x and y in 16-byte accesses
   bool w1_vector = false;                // w1 in 16-byte loads
+  bool w2_shared = false;                // the block's rows of w2 copied to shared memory first
   net::UnaryOp act1 = net::UnaryOp::kIdentity, act2 = net::UnaryOp::kIdentity;
   float act1_alpha = 0, act1_beta = 0, act2_alpha = 0, act2_beta = 0;
 };
 
 constexpr int kGateThreads = 256;
 constexpr int kGateWarps = kGateThreads / 32;
-constexpr int64_t kGateChannels = 64;  // gate channels per block: 8 per warp
-constexpr int64_t kTargetBlocks = 264;  // two waves of an H100/H200
+constexpr int kGateChannels = 64;                          // gate channels per block
+constexpr int kGateParts = kGateThreads / kGateChannels;   // threads that add one gate channel's products
+constexpr int64_t kW2Stride = kGateChannels + 1;           // w2's rows in shared memory as [r][65]
+constexpr int64_t kTargetBlocks = 264;                     // two waves of an H100/H200
 // Each gate block computes the hidden layer itself (w1 read again, from L2) while all blocks
 // together do at most this many multiply-adds for it; beyond, a first kernel writes the hidden
 // layer to the workspace once per sample.
 constexpr int64_t kSelfContainedMacs = int64_t{1} << 22;
+constexpr int kUnitsPerWarp = 8;                                   // hidden units a warp computes at once
+constexpr int64_t kHiddenBlockUnits = kGateWarps * kUnitsPerWarp;  // per block of the hidden kernel
+constexpr int kPoolScratch = kGateThreads;                         // doubles: split groups x channels
+constexpr int kPrefetch = 4;  // 16-byte vectors of x a thread loads before its gate is known
+// The shared memory without opt-in (48 KiB) as floats, the pool scratch's doubles taken out.
+constexpr int64_t kSmemFloats = 12 * 1024 - 2 * kPoolScratch;
+static_assert(kSqueezeExciteMaxFloats == kSmemFloats - 6 * kGateChannels, "kernels.h's limit is this layout's");
 
 struct Geometry {
   int64_t chunks = 1, tiles = 1, tile_rows = 0;
   bool self_contained = true;
+  bool w2_shared = false;
 };
+
+// The gate kernel's floats in shared memory, after the kPoolScratch doubles: gate, b2 and the
+// partial gate sums (kGateChannels, kGateChannels, kGateParts x kGateChannels), then hidden and
+// b1 (r each), pooled (c, when the block computes the hidden layer), then w2's rows of the
+// block, transposed ([r][kW2Stride], when w2_shared).
+__host__ __device__ constexpr int64_t gate_floats(int64_t c, int64_t r, bool self_contained, bool w2_shared) {
+  return (2 + kGateParts) * kGateChannels + 2 * r + (self_contained ? c : 0) + (w2_shared ? r * kW2Stride : 0);
+}
 
 Geometry geometry(int64_t n, int64_t hw, int64_t c, int64_t r, bool scale) {
   Geometry g;
@@ -44,12 +63,9 @@ Geometry geometry(int64_t n, int64_t hw, int64_t c, int64_t r, bool scale) {
     g.tiles = ceil_div(hw, g.tile_rows);
   }
   g.self_contained = n * g.chunks * g.tiles * r * c <= kSelfContainedMacs;
+  g.w2_shared = gate_floats(c, r, g.self_contained, true) <= kSmemFloats;
   return g;
 }
-
-constexpr int kUnitsPerWarp = 4;                               // hidden units a warp computes at once
-constexpr int64_t kHiddenBlockUnits = kGateWarps * kUnitsPerWarp;  // per block of the hidden kernel
-constexpr int kPoolScratch = kGateThreads;                       // doubles: split groups x channels
 
 // Shared memory of a block that pools a sample: kPoolScratch doubles, then the floats.
 size_t pool_smem(int64_t floats) { return kPoolScratch * sizeof(double) + static_cast<size_t>(floats) * sizeof(float); }
@@ -87,19 +103,18 @@ __device__ __forceinline__ void pool_sample(const GateArgs& a, int64_t b, float*
   }
 }
 
-// Hidden units j0 .. j0 + kUnitsPerWarp - 1 (those below r) of one sample, by one warp: lanes
-// along C (16-byte loads of w1 where C allows), the units' loads interleaved so that they are
-// in flight together. Lane 0 gets act1(w1[j] . pooled + b1[j]) in out[u].
+// w1[j] . pooled for the hidden units j0 .. j0 + kUnitsPerWarp - 1 (those below r) of one
+// sample, by one warp: lanes along C (16-byte loads of w1 where C allows), the units' loads
+// interleaved so that they are in flight together. Every lane gets the sums in out[u].
 template <typename T>
-__device__ __forceinline__ void hidden_units(const GateArgs& a, int64_t j0, const float* pooled, int lane,
-                                             float (&out)[kUnitsPerWarp]) {
+__device__ __forceinline__ void hidden_sums(const GateArgs& a, int64_t j0, const float* pooled, int lane,
+                                            float (&out)[kUnitsPerWarp]) {
   constexpr int V = kVec16<T>;
   const T* w1 = static_cast<const T*>(a.w1);
-  float acc[kUnitsPerWarp];
   const T* rows[kUnitsPerWarp];
 #pragma unroll
   for (int u = 0; u < kUnitsPerWarp; ++u) {
-    acc[u] = 0;
+    out[u] = 0;
     rows[u] = w1 + (j0 + u < a.r ? j0 + u : j0) * a.c;  // past r: a valid row, result dropped
   }
   if (a.w1_vector) {  // C % V == 0 and w1 aligned: every row starts 16-byte aligned
@@ -112,23 +127,19 @@ __device__ __forceinline__ void hidden_units(const GateArgs& a, int64_t j0, cons
       for (int u = 0; u < kUnitsPerWarp; ++u) {
         Vec<T, V> w = *vec_ptr<const Vec<T, V>>(rows[u] + v * V);
 #pragma unroll
-        for (int e = 0; e < V; ++e) acc[u] += to_float(w.v[e]) * p[e];
+        for (int e = 0; e < V; ++e) out[u] += to_float(w.v[e]) * p[e];
       }
     }
   } else {
-#pragma unroll 4
+#pragma unroll 2
     for (int64_t k = lane; k < a.c; k += 32) {
       const float p = pooled[k];
 #pragma unroll
-      for (int u = 0; u < kUnitsPerWarp; ++u) acc[u] += to_float(rows[u][k]) * p;
+      for (int u = 0; u < kUnitsPerWarp; ++u) out[u] += to_float(rows[u][k]) * p;
     }
   }
 #pragma unroll
-  for (int u = 0; u < kUnitsPerWarp; ++u) {
-    float s = warp_reduce(acc[u], [](float x, float y) { return x + y; });
-    if (a.b1 && j0 + u < a.r) s += to_float(static_cast<const T*>(a.b1)[j0 + u]);
-    out[u] = activate(a.act1, s, a.act1_alpha, a.act1_beta);
-  }
+  for (int u = 0; u < kUnitsPerWarp; ++u) out[u] = warp_reduce(out[u], [](float x, float y) { return x + y; });
 }
 
 // The first launch where the gate blocks do not compute the hidden layer: a block per
@@ -145,92 +156,151 @@ __global__ void __launch_bounds__(kGateThreads) squeeze_excite_hidden_kernel(con
     __syncthreads();
     if (j0 < a.r) {
       float h[kUnitsPerWarp];
-      hidden_units<T>(a, j0, pooled, lane, h);
+      hidden_sums<T>(a, j0, pooled, lane, h);
 #pragma unroll
       for (int u = 0; u < kUnitsPerWarp; ++u) {
-        if (lane == 0 && j0 + u < a.r) a.hidden[b * a.r + j0 + u] = h[u];
+        if (lane == u && j0 + u < a.r) {
+          float s = h[u] + (a.b1 ? to_float(static_cast<const T*>(a.b1)[j0 + u]) : 0.0f);
+          a.hidden[b * a.r + j0 + u] = activate(a.act1, s, a.act1_alpha, a.act1_beta);
+        }
       }
     }
     __syncthreads();  // pooled[] and scratch[] are rewritten for the next item
   }
 }
 
-// out[b, row, k0 + kk] = x[b, row, k0 + kk] * gate[kk] over the item's pixels and channels.
+// The block's tile of x and y in 16-byte vectors: vector e of the tile is row row0 + e / lanes,
+// channels k0 + (e % lanes) * V ...
 template <typename T>
-__device__ __forceinline__ void scale_tile(const GateArgs& a, int64_t b, int64_t k0, int64_t row0, const float* gate) {
-  const int64_t kn = a.c - k0 < kGateChannels ? a.c - k0 : kGateChannels;
-  const int64_t row1 = row0 + a.tile_rows < a.hw ? row0 + a.tile_rows : a.hw;
-  const T* x = static_cast<const T*>(a.x) + b * a.hw * a.c + k0;
-  T* y = static_cast<T*>(a.y) + b * a.hw * a.c + k0;
-  constexpr int V = kVec16<T>;
-  if (a.vector) {  // c % V == 0: every access of V channels is aligned and inside the row
-    constexpr int lanes = static_cast<int>(kGateChannels) / V;
-    constexpr int rows_per_pass = kGateThreads / lanes;
-    const int kk = static_cast<int>(threadIdx.x) % lanes * V;
-    if (kk >= kn) return;
-    for (int64_t row = row0 + threadIdx.x / lanes; row < row1; row += rows_per_pass) {
-      Vec<T, V> v = *vec_ptr<const Vec<T, V>>(x + row * a.c + kk);
-#pragma unroll
-      for (int j = 0; j < V; ++j) v.v[j] = from_float<T>(to_float(v.v[j]) * gate[kk + j]);
-      *vec_ptr<Vec<T, V>>(y + row * a.c + kk) = v;
-    }
-    return;
-  }
-  for (int64_t e = threadIdx.x; e < (row1 - row0) * kn; e += blockDim.x) {
-    const int64_t off = (row0 + e / kn) * a.c + e % kn;
-    y[off] = from_float<T>(to_float(x[off]) * gate[e % kn]);
-  }
-}
+struct ScaleTile {
+  static constexpr int V = kVec16<T>;
+  const T* x;
+  T* y;
+  int64_t c, row0, count;  // count: vectors in the tile
+  int lanes;               // vectors per row (the block's channels / V)
+  __device__ __forceinline__ int64_t offset(int64_t e) const { return (row0 + e / lanes) * c + e % lanes * V; }
+};
 
-// A block per (sample, kGateChannels channels[, tile of pixels]). Without a.hidden the block
-// pools the sample and computes the whole hidden layer first; with it, it reads the hidden
-// layer. Then each warp computes 8 gate channels, lanes along w2's rows; with a.x the block
-// multiplies its tile of x by them.
+// A block per (sample, kGateChannels channels[, tile of pixels]). Loads that do not depend on
+// the gate are issued first: the first kPrefetch vectors of x a thread multiplies, w2's rows of
+// the block (into shared memory, transposed), b1, b2 (and the hidden layer when a kernel before
+// computed it). Without a.hidden the block then pools the sample and computes the whole hidden
+// layer (kUnitsPerWarp units per warp); the gate channels are then kGateParts threads' sums
+// each. With a.x the block multiplies its tile of x by them.
 template <typename T>
 __global__ void __launch_bounds__(kGateThreads) squeeze_excite_gate_kernel(const __grid_constant__ GateArgs a) {
-  double* scratch = dynamic_smem<double>();  // [kPoolScratch], gate [kGateChannels], hidden [r], pooled [c]
+  constexpr int V = kVec16<T>;
+  double* scratch = dynamic_smem<double>();
   float* gate = reinterpret_cast<float*>(scratch + kPoolScratch);
-  float* hidden = gate + kGateChannels;
-  float* pooled = hidden + a.r;
+  float* b2s = gate + kGateChannels;
+  float* parts = b2s + kGateChannels;
+  float* hidden = parts + kGateParts * kGateChannels;
+  float* b1s = hidden + a.r;
+  float* pooled = b1s + a.r;
+  float* w2t = pooled + (a.hidden ? 0 : a.c);
   const T* w2 = static_cast<const T*>(a.w2);
-  const int lane = static_cast<int>(threadIdx.x & 31), warp = static_cast<int>(threadIdx.x >> 5);
+  const int t = static_cast<int>(threadIdx.x), lane = t & 31, warp = t >> 5;
   const int64_t per_sample = a.chunks * a.tiles;
   for (int64_t item = blockIdx.x; item < a.n * per_sample; item += gridDim.x) {
     const int64_t b = item / per_sample, k0 = item % per_sample / a.tiles * kGateChannels;
+    const int kn = static_cast<int>(a.c - k0 < kGateChannels ? a.c - k0 : kGateChannels);
     const int64_t row0 = item % a.tiles * a.tile_rows;
-    if (a.hidden) {
-      for (int64_t j = threadIdx.x; j < a.r; j += blockDim.x) hidden[j] = a.hidden[b * a.r + j];
-    } else {
+    const int64_t rows = a.x ? (row0 + a.tile_rows < a.hw ? a.tile_rows : a.hw - row0) : 0;
+    ScaleTile<T> tile{nullptr, nullptr, a.c, row0, 0, kn / V};
+    if (a.x) tile.x = static_cast<const T*>(a.x) + b * a.hw * a.c + k0, tile.y = static_cast<T*>(a.y) + b * a.hw * a.c + k0;
+    Vec<T, V> xv[kPrefetch];
+    if (a.vector) {
+      tile.count = rows * tile.lanes;
+#pragma unroll
+      for (int i = 0; i < kPrefetch; ++i) {
+        const int64_t e = t + static_cast<int64_t>(i) * kGateThreads;
+        if (e < tile.count) xv[i] = *vec_ptr<const Vec<T, V>>(tile.x + tile.offset(e));
+      }
+    }
+    if (a.w2_shared) {
+      const int r = static_cast<int>(a.r), count = kn * r;
+      const T* rows_w2 = w2 + k0 * a.r;
+#pragma unroll 4
+      for (int i = t; i < count; i += kGateThreads) {
+        const int ch = i / r, j = i - ch * r;
+        w2t[j * kW2Stride + ch] = to_float(rows_w2[i]);
+      }
+    }
+    if (t < kn) b2s[t] = a.b2 ? to_float(static_cast<const T*>(a.b2)[k0 + t]) : 0.0f;
+    for (int64_t j = t; j < a.r; j += kGateThreads) {
+      b1s[j] = a.b1 ? to_float(static_cast<const T*>(a.b1)[j]) : 0.0f;
+      if (a.hidden) hidden[j] = a.hidden[b * a.r + j];
+    }
+    if (!a.hidden) {
       pool_sample(a, b, pooled, scratch);
-      __syncthreads();
+      __syncthreads();  // pooled and b1s
       for (int64_t j0 = warp * kUnitsPerWarp; j0 < a.r; j0 += kHiddenBlockUnits) {
         float h[kUnitsPerWarp];
-        hidden_units<T>(a, j0, pooled, lane, h);
+        hidden_sums<T>(a, j0, pooled, lane, h);
 #pragma unroll
         for (int u = 0; u < kUnitsPerWarp; ++u) {
-          if (lane == 0 && j0 + u < a.r) hidden[j0 + u] = h[u];
+          if (lane == u && j0 + u < a.r) hidden[j0 + u] = activate(a.act1, h[u] + b1s[j0 + u], a.act1_alpha, a.act1_beta);
         }
       }
     }
-    __syncthreads();
-#pragma unroll
-    for (int i = 0; i < kGateChannels / kGateWarps; ++i) {
-      const int64_t k = k0 + i * kGateWarps + warp;
-      if (k >= a.c) break;
-      const T* row = w2 + k * a.r;
+    __syncthreads();  // hidden, w2t, b2s
+    {
+      const int ch = t % kGateChannels, part = t / kGateChannels;
       float s = 0;
-      for (int64_t j = lane; j < a.r; j += 32) s += to_float(row[j]) * hidden[j];
-      s = warp_reduce(s, [](float p, float q) { return p + q; });
-      if (lane == 0) {
-        if (a.b2) s += to_float(static_cast<const T*>(a.b2)[k]);
-        T g = from_float<T>(activate(a.act2, s, a.act2_alpha, a.act2_beta));
-        if (a.x) gate[k - k0] = to_float(g);
-        else static_cast<T*>(a.y)[b * a.c + k] = g;
+      if (ch < kn) {
+        if (a.w2_shared) {
+#pragma unroll 4
+          for (int64_t j = part; j < a.r; j += kGateParts) s += w2t[j * kW2Stride + ch] * hidden[j];
+        } else {
+          const T* row = w2 + (k0 + ch) * a.r;
+#pragma unroll 4
+          for (int64_t j = part; j < a.r; j += kGateParts) s += to_float(row[j]) * hidden[j];
+        }
       }
+      parts[part * kGateChannels + ch] = s;
+    }
+    __syncthreads();
+    if (t < kn) {
+      float s = b2s[t];
+#pragma unroll
+      for (int q = 0; q < kGateParts; ++q) s += parts[q * kGateChannels + t];
+      T g = from_float<T>(activate(a.act2, s, a.act2_alpha, a.act2_beta));
+      if (a.x) gate[t] = to_float(g);
+      else static_cast<T*>(a.y)[b * a.c + k0 + t] = g;
     }
     if (a.x) {
-      __syncthreads();
-      scale_tile<T>(a, b, k0, row0, gate);
+      __syncthreads();  // gate
+      if (a.vector) {
+        auto scale = [&](int64_t e, Vec<T, V> v) {
+          const int kk = static_cast<int>(e % tile.lanes) * V;
+#pragma unroll
+          for (int j = 0; j < V; ++j) v.v[j] = from_float<T>(to_float(v.v[j]) * gate[kk + j]);
+          *vec_ptr<Vec<T, V>>(tile.y + tile.offset(e)) = v;
+        };
+#pragma unroll
+        for (int i = 0; i < kPrefetch; ++i) {
+          const int64_t e = t + static_cast<int64_t>(i) * kGateThreads;
+          if (e < tile.count) scale(e, xv[i]);
+        }
+        // The rest of the tile, kPrefetch vectors a thread at a time (loads before stores).
+        for (int64_t e0 = t + int64_t{kPrefetch} * kGateThreads; e0 < tile.count; e0 += int64_t{kPrefetch} * kGateThreads) {
+#pragma unroll
+          for (int i = 0; i < kPrefetch; ++i) {
+            const int64_t e = e0 + static_cast<int64_t>(i) * kGateThreads;
+            if (e < tile.count) xv[i] = *vec_ptr<const Vec<T, V>>(tile.x + tile.offset(e));
+          }
+#pragma unroll
+          for (int i = 0; i < kPrefetch; ++i) {
+            const int64_t e = e0 + static_cast<int64_t>(i) * kGateThreads;
+            if (e < tile.count) scale(e, xv[i]);
+          }
+        }
+      } else {
+        for (int64_t e = t; e < rows * kn; e += kGateThreads) {
+          const int64_t off = (row0 + e / kn) * a.c + e % kn;
+          tile.y[off] = from_float<T>(to_float(tile.x[off]) * gate[e % kn]);
+        }
+      }
     }
     __syncthreads();  // the shared arrays are rewritten for the next item
   }
@@ -259,7 +329,7 @@ Status squeeze_excite_supported(const net::SqueezeExciteParams& p, const Tensors
   if (!is_epilogue_activation(p.act1) || !is_epilogue_activation(p.act2)) {
     return unsupported(L, ": activations ", net::enum_name(p.act1), " / ", net::enum_name(p.act2));
   }
-  if (c + r > kSqueezeExciteMaxFloats) return unsupported(L, ": ", c, " channels and ", r, " hidden units do not fit");
+  if (!squeeze_excite_fits(c, r)) return unsupported(L, ": ", c, " channels and ", r, " hidden units do not fit");
   return Status::ok();
 }
 
@@ -294,6 +364,7 @@ Status launch_squeeze_excite(const net::SqueezeExciteParams& p, const Tensors& i
   if (!g.self_contained) a.hidden = reinterpret_cast<float*>(static_cast<double*>(workspace) + a.n * a.splits * a.c);
   const int64_t vec = 16 / static_cast<int64_t>(ir::dtype_size(x.dtype));
   a.w1_vector = a.c % vec == 0 && aligned_to(a.w1, 16);
+  a.w2_shared = g.w2_shared;
   if (p.scale_input) {
     a.x = x.data;
     a.vector = a.c % vec == 0 && aligned_to(x.data, 16) &&
@@ -307,7 +378,7 @@ Status launch_squeeze_excite(const net::SqueezeExciteParams& p, const Tensors& i
         launch_kernel(squeeze_excite_hidden_kernel<T>, blocks(a.n * ceil_div(a.r, kHiddenBlockUnits)), kGateThreads,
                       pool_smem(a.c), stream, a);
       }
-      size_t smem = pool_smem(kGateChannels + a.r + (g.self_contained ? a.c : 0));
+      size_t smem = pool_smem(gate_floats(a.c, a.r, g.self_contained, g.w2_shared));
       launch_kernel(squeeze_excite_gate_kernel<T>, blocks(a.n * a.chunks * a.tiles), kGateThreads, smem, stream, a);
     }
   });

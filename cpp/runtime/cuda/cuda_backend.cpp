@@ -129,9 +129,7 @@ class CudaBackend : public Backend {
       // (bench/NOTES.md, note 14). INGOT_CUDA_SQUEEZE_EXCITE=0 keeps the convolutions.
       const char* se = std::getenv("INGOT_CUDA_SQUEEZE_EXCITE");
       if (!se || std::string(se) != "0") {
-        INGOT_ASSIGN_OR_RETURN(net, build::fuse_squeeze_excite(net, [](int64_t c, int64_t r) {
-                                 return c + r <= kernels::cuda::kSqueezeExciteMaxFloats;
-                               }));
+        INGOT_ASSIGN_OR_RETURN(net, build::fuse_squeeze_excite(net, kernels::cuda::squeeze_excite_fits));
       }
     }
     INGOT_ASSIGN_OR_RETURN(net, materialize_broadcasts(net));
