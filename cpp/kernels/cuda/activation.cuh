@@ -65,4 +65,35 @@ __device__ __forceinline__ float activate(net::UnaryOp op, float x, float alpha,
   }
 }
 
+// activate() over N values held in registers, the switch taken once: each case is one straight
+// run of code over the N values. Where a kernel inlined activate() per value, every value
+// carried all the cases' code (a depthwise kernel with 32 values a thread had ~150 KB of SASS)
+// and each value's switch jumped to cold instruction-cache lines: ~0.5 us per inlined copy at
+// batch 1 on the H200 (bench/NOTES.md, note 15). Kernels call activate() once per thread, or
+// this.
+template <int N>
+__device__ __forceinline__ void activate_all(net::UnaryOp op, float (&v)[N], float alpha, float beta) {
+#define INGOT_ACTIVATE_ALL(expr)    \
+  _Pragma("unroll") for (int j = 0; j < N; ++j) { \
+    const float x = v[j];            \
+    v[j] = (expr);                   \
+  }                                  \
+  return
+  switch (op) {
+    case net::UnaryOp::kRelu: INGOT_ACTIVATE_ALL(op_relu(x));
+    case net::UnaryOp::kSigmoid: INGOT_ACTIVATE_ALL(op_sigmoid(x));
+    case net::UnaryOp::kTanh: INGOT_ACTIVATE_ALL(tanhf(x));
+    case net::UnaryOp::kGeluErf: INGOT_ACTIVATE_ALL(op_gelu_erf(x));
+    case net::UnaryOp::kGeluTanh: INGOT_ACTIVATE_ALL(op_gelu_tanh(x));
+    case net::UnaryOp::kSilu: INGOT_ACTIVATE_ALL(op_silu(x));
+    case net::UnaryOp::kLeakyRelu: INGOT_ACTIVATE_ALL(op_leaky_relu(x, alpha));
+    case net::UnaryOp::kClamp: INGOT_ACTIVATE_ALL(op_clamp(x, alpha, beta));
+    case net::UnaryOp::kHardSigmoid: INGOT_ACTIVATE_ALL(op_hard_sigmoid(x));
+    case net::UnaryOp::kHardSwish: INGOT_ACTIVATE_ALL(op_hard_swish(x));
+    case net::UnaryOp::kElu: INGOT_ACTIVATE_ALL(op_elu(x, alpha, beta));
+    default: return;  // identity
+  }
+#undef INGOT_ACTIVATE_ALL
+}
+
 }  // namespace ingot::kernels::cuda::detail

@@ -72,21 +72,6 @@ __device__ __forceinline__ void load_channels(const T* p, bool inside, float (&v
   for (int j = 0; j < VEC; ++j) v[j] = to_float(raw[j]);
 }
 
-// y[offset..] = act(acc + residual[offset..]) (acc started at the bias).
-template <typename T, int VEC>
-__device__ __forceinline__ void finish(const DepthwiseArgs& a, int64_t offset, float (&acc)[VEC]) {
-  if (a.residual) {
-    float r[VEC];
-    load_channels<T, VEC>(static_cast<const T*>(a.residual) + offset, true, r);
-#pragma unroll
-    for (int j = 0; j < VEC; ++j) acc[j] += r[j];
-  }
-  T out[VEC];
-#pragma unroll
-  for (int j = 0; j < VEC; ++j) out[j] = from_float<T>(activate(a.act, acc[j], a.alpha, a.beta));
-  store_group_raw<VEC>(static_cast<T*>(a.y) + offset, VEC, true, out);
-}
-
 // K > 0: a K x K kernel without dilation at width stride S (1 or 2), TW output pixels of a row
 // per thread; K == 0: any geometry, read from the args, one pixel per thread.
 template <int K, int S>
@@ -128,11 +113,11 @@ __global__ void __launch_bounds__(kThreads) depthwise_kernel(const __grid_consta
       const int64_t n = a.out_rows.div(q, a.narrow);
       const int64_t oh = q - n * a.out_rows.value;
       const T* xn = x + n * a.in_h * a.in_w * a.channels + c;
-      float acc[TW][VEC];
+      float acc[TW * VEC];  // [pixel][channel]
 #pragma unroll
       for (int t = 0; t < TW; ++t) {
 #pragma unroll
-        for (int j = 0; j < VEC; ++j) acc[t][j] = bias[j];
+        for (int j = 0; j < VEC; ++j) acc[t * VEC + j] = bias[j];
       }
       if constexpr (K > 0) {
         // The TW pixels of a kernel row read L input columns: each is loaded once and feeds every
@@ -158,7 +143,7 @@ __global__ void __launch_bounds__(kThreads) depthwise_kernel(const __grid_consta
               const int kw = j - t * S;
               if (kw < 0 || kw >= K) continue;
 #pragma unroll
-              for (int e = 0; e < VEC; ++e) acc[t][e] = fmaf(v[e], wr[kw][e], acc[t][e]);
+              for (int e = 0; e < VEC; ++e) acc[t * VEC + e] = fmaf(v[e], wr[kw][e], acc[t * VEC + e]);
             }
           }
         }
@@ -173,15 +158,30 @@ __global__ void __launch_bounds__(kThreads) depthwise_kernel(const __grid_consta
             load_channels<T, VEC>(xn + (ih * a.in_w + iw) * a.channels, true, v);
             load_smem<VEC>(wc + (kh * a.k[1] + kw) * tc, wt);
 #pragma unroll
-            for (int e = 0; e < VEC; ++e) acc[0][e] = fmaf(v[e], wt[e], acc[0][e]);
+            for (int e = 0; e < VEC; ++e) acc[e] = fmaf(v[e], wt[e], acc[e]);
           }
         }
       }
+      // y = act(acc + residual): the activation once over all TW * VEC values (activate_all).
+      const int64_t out0 = ((n * a.out_h + oh) * a.out_w + ow0) * a.channels + c;
+      const int pixels = static_cast<int>(a.out_w - ow0 < TW ? a.out_w - ow0 : TW);
+      if (a.residual) {
+#pragma unroll
+        for (int t = 0; t < TW; ++t) {
+          float r[VEC];
+          load_channels<T, VEC>(static_cast<const T*>(a.residual) + out0 + t * a.channels, t < pixels, r);
+#pragma unroll
+          for (int j = 0; j < VEC; ++j) acc[t * VEC + j] += r[j];
+        }
+      }
+      activate_all(a.act, acc, a.alpha, a.beta);
 #pragma unroll
       for (int t = 0; t < TW; ++t) {
-        const int64_t ow = ow0 + t;
-        if (ow >= a.out_w) break;
-        finish<T, VEC>(a, ((n * a.out_h + oh) * a.out_w + ow) * a.channels + c, acc[t]);
+        if (t >= pixels) break;
+        T out[VEC];
+#pragma unroll
+        for (int j = 0; j < VEC; ++j) out[j] = from_float<T>(acc[t * VEC + j]);
+        store_group_raw<VEC>(static_cast<T*>(a.y) + out0 + t * a.channels, VEC, true, out);
       }
     }
   }

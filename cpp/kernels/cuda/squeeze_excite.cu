@@ -18,6 +18,7 @@ struct GateArgs {
   bool vector = false;                   // x and y in 16-byte accesses
   bool w1_vector = false;                // w1 in 16-byte loads
   bool w2_shared = false;                // the block's rows of w2 copied to shared memory first
+  bool w2_vector = false;                // ... in 16-byte loads (w2 aligned)
   net::UnaryOp act1 = net::UnaryOp::kIdentity, act2 = net::UnaryOp::kIdentity;
   float act1_alpha = 0, act1_beta = 0, act2_alpha = 0, act2_beta = 0;
 };
@@ -33,7 +34,7 @@ constexpr int64_t kTargetBlocks = 264;                     // two waves of an H1
 // layer to the workspace once per sample.
 constexpr int64_t kSelfContainedMacs = int64_t{1} << 22;
 constexpr int kUnitsPerWarp = 8;                                   // hidden units a warp computes at once
-constexpr int64_t kHiddenBlockUnits = kGateWarps * kUnitsPerWarp;  // per block of the hidden kernel
+constexpr int64_t kHiddenBlockUnits = kGateWarps * kUnitsPerWarp;  // per pass of a gate block's warps
 constexpr int kPoolScratch = kGateThreads;                         // doubles: split groups x channels
 constexpr int kPrefetch = 4;  // 16-byte vectors of x a thread loads before its gate is known
 // The shared memory without opt-in (48 KiB) as floats, the pool scratch's doubles taken out.
@@ -78,12 +79,23 @@ __device__ __forceinline__ void pool_sample(const GateArgs& a, int64_t b, float*
   const double inv = 1.0 / static_cast<double>(a.hw);
   int64_t groups = kGateThreads / a.c;
   if (groups > a.splits) groups = a.splits;
-  if (groups <= 1) {
-    for (int64_t k = threadIdx.x; k < a.c; k += blockDim.x) {
-      double s = 0;
-#pragma unroll 4
-      for (int64_t sp = 0; sp < a.splits; ++sp) s += part[sp * a.c + k];
-      pooled[k] = static_cast<float>(s * inv);
+  if (groups <= 1) {  // 4 channels a thread at once, so that their loads are in flight together
+    constexpr int Q = 4;
+    for (int64_t k0 = threadIdx.x; k0 < a.c; k0 += Q * blockDim.x) {
+      double s[Q] = {};
+#pragma unroll 2
+      for (int64_t sp = 0; sp < a.splits; ++sp) {
+#pragma unroll
+        for (int q = 0; q < Q; ++q) {
+          const int64_t k = k0 + q * blockDim.x;
+          if (k < a.c) s[q] += part[sp * a.c + k];
+        }
+      }
+#pragma unroll
+      for (int q = 0; q < Q; ++q) {
+        const int64_t k = k0 + q * blockDim.x;
+        if (k < a.c) pooled[k] = static_cast<float>(s[q] * inv);
+      }
     }
     return;
   }
@@ -103,12 +115,13 @@ __device__ __forceinline__ void pool_sample(const GateArgs& a, int64_t b, float*
   }
 }
 
-// w1[j] . pooled for the hidden units j0 .. j0 + kUnitsPerWarp - 1 (those below r) of one
-// sample, by one warp: lanes along C (16-byte loads of w1 where C allows), the units' loads
-// interleaved so that they are in flight together. Every lane gets the sums in out[u].
+// w1[j, k0:k1] . pooled[k0:k1] for the hidden units j0 .. j0 + kUnitsPerWarp - 1 (those below
+// r) of one sample, by one warp: lanes along C (16-byte loads of w1 where C allows; k0 and k1
+// then multiples of V), the units' loads interleaved so that they are in flight together.
+// Every lane gets the sums in out[u].
 template <typename T>
 __device__ __forceinline__ void hidden_sums(const GateArgs& a, int64_t j0, const float* pooled, int lane,
-                                            float (&out)[kUnitsPerWarp]) {
+                                            float (&out)[kUnitsPerWarp], int64_t k0, int64_t k1) {
   constexpr int V = kVec16<T>;
   const T* w1 = static_cast<const T*>(a.w1);
   const T* rows[kUnitsPerWarp];
@@ -119,7 +132,7 @@ __device__ __forceinline__ void hidden_sums(const GateArgs& a, int64_t j0, const
   }
   if (a.w1_vector) {  // C % V == 0 and w1 aligned: every row starts 16-byte aligned
 #pragma unroll 2
-    for (int64_t v = lane; v < a.c / V; v += 32) {
+    for (int64_t v = k0 / V + lane; v < k1 / V; v += 32) {
       float p[V];
 #pragma unroll
       for (int e = 0; e < V; ++e) p[e] = pooled[v * V + e];
@@ -132,7 +145,7 @@ __device__ __forceinline__ void hidden_sums(const GateArgs& a, int64_t j0, const
     }
   } else {
 #pragma unroll 2
-    for (int64_t k = lane; k < a.c; k += 32) {
+    for (int64_t k = k0 + lane; k < k1; k += 32) {
       const float p = pooled[k];
 #pragma unroll
       for (int u = 0; u < kUnitsPerWarp; ++u) out[u] += to_float(rows[u][k]) * p;
@@ -142,30 +155,42 @@ __device__ __forceinline__ void hidden_sums(const GateArgs& a, int64_t j0, const
   for (int u = 0; u < kUnitsPerWarp; ++u) out[u] = warp_reduce(out[u], [](float x, float y) { return x + y; });
 }
 
-// The first launch where the gate blocks do not compute the hidden layer: a block per
-// (sample, kHiddenBlockUnits hidden units).
+// h[lane] for lanes below kUnitsPerWarp (selects, not a dynamic index into registers).
+__device__ __forceinline__ float lane_value(const float (&h)[kUnitsPerWarp], int lane) {
+  float v = h[0];
+#pragma unroll
+  for (int u = 1; u < kUnitsPerWarp; ++u) v = lane == u ? h[u] : v;
+  return v;
+}
+
+// The first launch where the gate blocks do not compute the hidden layer: a block per (sample,
+// kUnitsPerWarp hidden units), its warps over slices of C (many blocks even at batch 32 with
+// r = 48: a block per 64 units, one warp over all of C each, was latency-bound at 10 us).
 template <typename T>
 __global__ void __launch_bounds__(kGateThreads) squeeze_excite_hidden_kernel(const __grid_constant__ GateArgs a) {
-  double* scratch = dynamic_smem<double>();  // [kPoolScratch], then pooled [c]
+  double* scratch = dynamic_smem<double>();  // [kPoolScratch], then pooled [c], then sums [warps][units]
   float* pooled = reinterpret_cast<float*>(scratch + kPoolScratch);
+  float* sums = pooled + a.c;
   const int lane = static_cast<int>(threadIdx.x & 31), warp = static_cast<int>(threadIdx.x >> 5);
-  const int64_t unit_blocks = ceil_div(a.r, kHiddenBlockUnits);
+  const int64_t unit_blocks = ceil_div(a.r, kUnitsPerWarp);
+  const int64_t step = a.w1_vector ? kVec16<T> : 1;  // slice bounds stay multiples of the vector
+  const int64_t slice = ceil_div(ceil_div(a.c, step), kGateWarps) * step;
+  const int64_t k0 = warp * slice < a.c ? warp * slice : a.c, k1 = k0 + slice < a.c ? k0 + slice : a.c;
   for (int64_t item = blockIdx.x; item < a.n * unit_blocks; item += gridDim.x) {
-    const int64_t b = item / unit_blocks, j0 = item % unit_blocks * kHiddenBlockUnits + warp * kUnitsPerWarp;
+    const int64_t b = item / unit_blocks, j0 = item % unit_blocks * kUnitsPerWarp;
     pool_sample(a, b, pooled, scratch);
     __syncthreads();
-    if (j0 < a.r) {
-      float h[kUnitsPerWarp];
-      hidden_sums<T>(a, j0, pooled, lane, h);
-#pragma unroll
-      for (int u = 0; u < kUnitsPerWarp; ++u) {
-        if (lane == u && j0 + u < a.r) {
-          float s = h[u] + (a.b1 ? to_float(static_cast<const T*>(a.b1)[j0 + u]) : 0.0f);
-          a.hidden[b * a.r + j0 + u] = activate(a.act1, s, a.act1_alpha, a.act1_beta);
-        }
-      }
+    float h[kUnitsPerWarp];
+    hidden_sums<T>(a, j0, pooled, lane, h, k0, k1);
+    if (lane < kUnitsPerWarp) sums[warp * kUnitsPerWarp + lane] = lane_value(h, lane);
+    __syncthreads();
+    if (threadIdx.x < kUnitsPerWarp && j0 + threadIdx.x < a.r) {
+      const int u = static_cast<int>(threadIdx.x);
+      float s = a.b1 ? to_float(static_cast<const T*>(a.b1)[j0 + u]) : 0.0f;
+      for (int w = 0; w < kGateWarps; ++w) s += sums[w * kUnitsPerWarp + u];
+      a.hidden[b * a.r + j0 + u] = activate(a.act1, s, a.act1_alpha, a.act1_beta);  // one call site (activation.cuh)
     }
-    __syncthreads();  // pooled[] and scratch[] are rewritten for the next item
+    __syncthreads();  // pooled[], sums[] and scratch[] are rewritten for the next item
   }
 }
 
@@ -217,14 +242,27 @@ __global__ void __launch_bounds__(kGateThreads) squeeze_excite_gate_kernel(const
         if (e < tile.count) xv[i] = *vec_ptr<const Vec<T, V>>(tile.x + tile.offset(e));
       }
     }
-    if (a.w2_shared) {
-      const int r = static_cast<int>(a.r), count = kn * r;
+    if (a.w2_shared) {  // the block's rows are contiguous: 16-byte loads, kPrefetch a thread in flight
+      const int r = static_cast<int>(a.r), count = kn * r, vectors = a.w2_vector ? count / V : 0;
       const T* rows_w2 = w2 + k0 * a.r;
-#pragma unroll 4
-      for (int i = t; i < count; i += kGateThreads) {
+      auto put = [&](int i, T w) {
         const int ch = i / r, j = i - ch * r;
-        w2t[j * kW2Stride + ch] = to_float(rows_w2[i]);
+        w2t[j * kW2Stride + ch] = to_float(w);
+      };
+      for (int i0 = t; i0 < vectors; i0 += kPrefetch * kGateThreads) {
+        Vec<T, V> w[kPrefetch];
+#pragma unroll
+        for (int q = 0; q < kPrefetch; ++q) {
+          if (i0 + q * kGateThreads < vectors) w[q] = *vec_ptr<const Vec<T, V>>(rows_w2 + (i0 + q * kGateThreads) * V);
+        }
+#pragma unroll
+        for (int q = 0; q < kPrefetch; ++q) {
+          if (i0 + q * kGateThreads >= vectors) break;
+#pragma unroll
+          for (int e = 0; e < V; ++e) put((i0 + q * kGateThreads) * V + e, w[q].v[e]);
+        }
       }
+      for (int i = vectors * V + t; i < count; i += kGateThreads) put(i, rows_w2[i]);
     }
     if (t < kn) b2s[t] = a.b2 ? to_float(static_cast<const T*>(a.b2)[k0 + t]) : 0.0f;
     for (int64_t j = t; j < a.r; j += kGateThreads) {
@@ -236,10 +274,10 @@ __global__ void __launch_bounds__(kGateThreads) squeeze_excite_gate_kernel(const
       __syncthreads();  // pooled and b1s
       for (int64_t j0 = warp * kUnitsPerWarp; j0 < a.r; j0 += kHiddenBlockUnits) {
         float h[kUnitsPerWarp];
-        hidden_sums<T>(a, j0, pooled, lane, h);
-#pragma unroll
-        for (int u = 0; u < kUnitsPerWarp; ++u) {
-          if (lane == u && j0 + u < a.r) hidden[j0 + u] = activate(a.act1, h[u] + b1s[j0 + u], a.act1_alpha, a.act1_beta);
+        hidden_sums<T>(a, j0, pooled, lane, h, 0, a.c);
+        const float s = lane_value(h, lane);
+        if (lane < kUnitsPerWarp && j0 + lane < a.r) {
+          hidden[j0 + lane] = activate(a.act1, s + b1s[j0 + lane], a.act1_alpha, a.act1_beta);
         }
       }
     }
@@ -365,6 +403,7 @@ Status launch_squeeze_excite(const net::SqueezeExciteParams& p, const Tensors& i
   const int64_t vec = 16 / static_cast<int64_t>(ir::dtype_size(x.dtype));
   a.w1_vector = a.c % vec == 0 && aligned_to(a.w1, 16);
   a.w2_shared = g.w2_shared;
+  a.w2_vector = aligned_to(a.w2, 16);  // the rows of a block start at a multiple of 64 * R elements
   if (p.scale_input) {
     a.x = x.data;
     a.vector = a.c % vec == 0 && aligned_to(x.data, 16) &&
@@ -375,8 +414,8 @@ Status launch_squeeze_excite(const net::SqueezeExciteParams& p, const Tensors& i
     using T = decltype(tag);
     if constexpr (kIsFloat<T>) {
       if (!g.self_contained) {
-        launch_kernel(squeeze_excite_hidden_kernel<T>, blocks(a.n * ceil_div(a.r, kHiddenBlockUnits)), kGateThreads,
-                      pool_smem(a.c), stream, a);
+        launch_kernel(squeeze_excite_hidden_kernel<T>, blocks(a.n * ceil_div(a.r, kUnitsPerWarp)), kGateThreads,
+                      pool_smem(a.c + kGateWarps * kUnitsPerWarp), stream, a);
       }
       size_t smem = pool_smem(gate_floats(a.c, a.r, g.self_contained, g.w2_shared));
       launch_kernel(squeeze_excite_gate_kernel<T>, blocks(a.n * a.chunks * a.tiles), kGateThreads, smem, stream, a);

@@ -2,7 +2,7 @@
 // - the column sums of x viewed as [N, H * W, C] over H * W (reduce.cuh's split kernel: 16-byte
 //   loads, the rows split over blocks, double partial sums in the workspace);
 // - where the gate blocks would together redo too much of it, the hidden layer into the
-//   workspace (a block per sample and 64 hidden units, 8 units per warp, lanes along C);
+//   workspace (a block per sample and 8 hidden units, its warps over slices of C);
 // - the gate: a block per (sample, 64 channels[, tile of pixels]) that adds the partial sums
 //   into the pooled means and computes the hidden layer itself (shared memory, float32) or reads
 //   it, then its 64 gate channels from w2's rows copied to shared memory; with scale_input the
