@@ -145,6 +145,8 @@ int main(int argc, char** argv) {
           {n, 64, 112, 112});
     bench("permute nchw->nhwc", net::PermuteParams{.perm = {0, 2, 3, 1}}, {{n, 64, 56, 56}}, {H}, iters, stream,
           {n, 56, 56, 64});
+    bench("permute rgb nchw->nhwc", net::PermuteParams{.perm = {0, 2, 3, 1}}, {{n, 3, 224, 224}}, {H}, iters, stream,
+          {n, 224, 224, 3});
     pool.channels_last = true;
     bench("max_pool nhwc", pool, {{n, 112, 112, 64}}, {H}, iters, stream, {n, 56, 56, 64});
     pool.kind = net::PoolKind::kAvg;

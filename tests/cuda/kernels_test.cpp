@@ -270,6 +270,13 @@ std::vector<Case> shuffle_cases() {
   add("permute_f16_heads", PermuteParams{.perm = {0, 2, 1, 3}}, {in(F16, {2, 16, 12, 64})});
   add("permute_f32_nhwc", PermuteParams{.perm = {0, 2, 3, 1}}, {in(F32, {2, 3, 5, 7})});
   add("permute_bf16_nchw", PermuteParams{.perm = {0, 3, 1, 2}}, {in(BF16, {2, 5, 7, 32})});
+  // An image's NCHW -> NHWC with 2-4 channels (planes_kernel): 16-byte pixels groups where the
+  // pixel count allows, element by element otherwise, one sample or several.
+  add("permute_f16_rgb_to_nhwc", PermuteParams{.perm = {0, 2, 3, 1}}, {in(F16, {2, 3, 8, 12})});
+  add("permute_f16_rgb_to_nhwc_odd_pixels", PermuteParams{.perm = {0, 2, 3, 1}}, {in(F16, {1, 3, 7, 11})});
+  add("permute_f32_rgba_to_nhwc", PermuteParams{.perm = {0, 2, 3, 1}}, {in(F32, {3, 4, 9, 9})});
+  add("permute_bf16_two_planes_rank3", PermuteParams{.perm = {1, 0}}, {in(BF16, {2, 130})});
+  add("permute_u8_rgb_to_nhwc", PermuteParams{.perm = {0, 2, 3, 1}}, {in(U8, {2, 3, 16, 16})});
   add("permute_f32_rank1", PermuteParams{.perm = {0}}, {in(F32, {9})});
   add("permute_f32_rank0", PermuteParams{.perm = {}}, {in(F32, {})});
   add("permute_f32_rank6", PermuteParams{.perm = {5, 3, 1, 0, 2, 4}}, {in(F32, {2, 3, 2, 3, 2, 3})});
