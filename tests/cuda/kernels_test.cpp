@@ -546,11 +546,19 @@ std::vector<Case> squeeze_excite_cases() {
   v.push_back(make("bf16_scaled_odd_channels", BF16, {1, 9, 9, 30}, 6, U::kSilu, U::kSigmoid, 0, 0, true, true));
   v.push_back(make("f32_scaled_vector", F32, {1, 6, 6, 136}, 5, U::kRelu, U::kHardSigmoid, 0, 0, false, true));
   v.push_back(make("f16_scaled_wide_two_kernels", F16, {2, 2, 2, 2000}, 40, U::kSilu, U::kSigmoid, 0, 0, true, true));
-  // More vectors of x per block than a thread loads ahead (4 x 256): the rest in a loop.
-  v.push_back(make("f16_scaled_long_tiles", F16, {4, 96, 96, 64}, 16, U::kSilu, U::kSigmoid, 0, 0, true, true));
+  // More vectors of x per block than a thread loads ahead (4 x 256): the rest in a loop. The
+  // multiply is spread over ~1056 blocks of 32 pixels or more, so a tile this long needs 16
+  // chunks of 64 channels of a sample in 66 tiles of 66 pixels (1056 vectors of 4 floats).
+  v.push_back(make("f32_scaled_long_tiles", F32, {1, 66, 66, 1024}, 16, U::kSilu, U::kSigmoid, 0, 0, true, true));
   // w2's rows of a block too big for shared memory (65 x 176 floats): read from global memory.
   v.push_back(make("f32_w2_rows_from_global", F32, {1, 3, 3, 96}, 176, U::kSilu, U::kSigmoid));
   v.push_back(make("f16_scaled_w2_rows_from_global", F16, {2, 4, 4, 96}, 176, U::kSilu, U::kSigmoid, 0, 0, true, true));
+  // The pool of the split sums (up to 64 splits): pairs of channels by 16-byte loads with groups
+  // of threads over the splits (c 144: 3 groups), channel by channel for odd C (21: 12 groups),
+  // one group of threads walking 2 pairs each for wide C (600 channels, 64 splits).
+  v.push_back(make("f16_scaled_pool_pairs_in_groups", F16, {1, 56, 56, 144}, 6, U::kSilu, U::kSigmoid, 0, 0, true, true));
+  v.push_back(make("f16_pool_odd_channels_in_groups", F16, {1, 40, 40, 21}, 3, U::kSilu, U::kSigmoid));
+  v.push_back(make("f16_pool_wide_many_splits", F16, {1, 40, 40, 600}, 24, U::kSilu, U::kSigmoid));
   Case misplaced = make("f16_scaled_misaligned_output", F16, {1, 5, 5, 16}, 4, U::kSilu, U::kSigmoid, 0, 0, true, true);
   misplaced.out_misalign = 1;
   v.push_back(std::move(misplaced));

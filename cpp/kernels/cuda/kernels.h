@@ -58,8 +58,8 @@ Status depthwise_conv_supported(const net::ConvolutionParams& p, const std::vect
 
 // A squeeze_excite layer runs when its channels plus twice its hidden units are at most this
 // many: the float32 values one block keeps in shared memory (pooled means, hidden units and
-// their biases) next to 2 KiB of partial sums and 6 x 64 floats for the gate (48 KiB in all).
-inline constexpr int64_t kSqueezeExciteMaxFloats = 12 * 1024 - 512 - 6 * 64;
+// their biases) next to 4 KiB of partial sums and 6 x 64 floats for the gate (48 KiB in all).
+inline constexpr int64_t kSqueezeExciteMaxFloats = 12 * 1024 - 1024 - 6 * 64;
 inline constexpr bool squeeze_excite_fits(int64_t channels, int64_t hidden) {
   return channels + 2 * hidden <= kSqueezeExciteMaxFloats;
 }

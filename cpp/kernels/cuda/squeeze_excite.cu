@@ -28,14 +28,14 @@ constexpr int kGateWarps = kGateThreads / 32;
 constexpr int kGateChannels = 64;                          // gate channels per block
 constexpr int kGateParts = kGateThreads / kGateChannels;   // threads that add one gate channel's products
 constexpr int64_t kW2Stride = kGateChannels + 1;           // w2's rows in shared memory as [r][65]
-constexpr int64_t kTargetBlocks = 264;                     // two waves of an H100/H200
+constexpr int64_t kTargetBlocks = 1056;                    // 8 per SM of an H100/H200 (note 16)
 // Each gate block computes the hidden layer itself (w1 read again, from L2) while all blocks
 // together do at most this many multiply-adds for it; beyond, a first kernel writes the hidden
 // layer to the workspace once per sample.
 constexpr int64_t kSelfContainedMacs = int64_t{1} << 22;
 constexpr int kUnitsPerWarp = 8;                                   // hidden units a warp computes at once
 constexpr int64_t kHiddenBlockUnits = kGateWarps * kUnitsPerWarp;  // per pass of a gate block's warps
-constexpr int kPoolScratch = kGateThreads;                         // doubles: split groups x channels
+constexpr int kPoolScratch = 2 * kGateThreads;                     // doubles: split groups x channels
 constexpr int kPrefetch = 4;  // 16-byte vectors of x a thread loads before its gate is known
 // The shared memory without opt-in (48 KiB) as floats, the pool scratch's doubles taken out.
 constexpr int64_t kSmemFloats = 12 * 1024 - 2 * kPoolScratch;
@@ -71,48 +71,69 @@ Geometry geometry(int64_t n, int64_t hw, int64_t c, int64_t r, bool scale) {
 // Shared memory of a block that pools a sample: kPoolScratch doubles, then the floats.
 size_t pool_smem(int64_t floats) { return kPoolScratch * sizeof(double) + static_cast<size_t>(floats) * sizeof(float); }
 
-// pooled[k] = the mean over H * W of sample b, channel k, from the split partial sums. Where
-// the block has threads to spare (C < 256), groups of them add disjoint splits and the groups'
-// sums meet in `scratch`, so that no thread walks all of the (up to 64) splits.
-__device__ __forceinline__ void pool_sample(const GateArgs& a, int64_t b, float* pooled, double* scratch) {
-  const double* part = a.partial + b * a.splits * a.c;
+// pooled[k] = the mean over H * W of sample b, channel k, from the split partial sums (up to 64
+// splits of C doubles). Every thread of the block takes a share of the loads and keeps
+// kPoolLoads of them in flight: pairs of channels by 16-byte loads where C is even, and where
+// the block has threads to spare (C / 2 < 256) groups of threads add disjoint splits, the
+// groups' sums meeting in `scratch`. (One thread a channel walking all splits one load at a
+// time cost ~64 L2 round trips: 11 us a gate launch at batch 1 on the H200, note 16.)
+constexpr int kPoolLoads = 8;
+
+template <int W>  // channels per load: 2 (double2) or 1
+__device__ __forceinline__ void pool_columns(const GateArgs& a, const double* part, float* pooled, double* scratch) {
+  using D = std::conditional_t<W == 2, double2, double>;
+  const D* p = reinterpret_cast<const D*>(part);
+  const int64_t cols = a.c / W;
   const double inv = 1.0 / static_cast<double>(a.hw);
-  int64_t groups = kGateThreads / a.c;
+  int64_t groups = kGateThreads / cols;
   if (groups > a.splits) groups = a.splits;
-  if (groups <= 1) {  // 4 channels a thread at once, so that their loads are in flight together
-    constexpr int Q = 4;
-    for (int64_t k0 = threadIdx.x; k0 < a.c; k0 += Q * blockDim.x) {
-      double s[Q] = {};
-#pragma unroll 2
-      for (int64_t sp = 0; sp < a.splits; ++sp) {
+  if (groups < 1) groups = 1;
+  auto add = [](double (&s)[W], D v) {
+    if constexpr (W == 2) s[0] += v.x, s[1] += v.y;
+    else s[0] += v;
+  };
+  // The sum over splits g, g + groups, ... of column k, kPoolLoads loads at a time.
+  auto column = [&](int64_t k, int64_t g, double (&s)[W]) {
+    for (int e = 0; e < W; ++e) s[e] = 0;
+    for (int64_t sp0 = g; sp0 < a.splits; sp0 += kPoolLoads * groups) {
+      D v[kPoolLoads];
 #pragma unroll
-        for (int q = 0; q < Q; ++q) {
-          const int64_t k = k0 + q * blockDim.x;
-          if (k < a.c) s[q] += part[sp * a.c + k];
-        }
+      for (int u = 0; u < kPoolLoads; ++u) {
+        const int64_t sp = sp0 + u * groups;
+        if (sp < a.splits) v[u] = p[sp * cols + k];
       }
 #pragma unroll
-      for (int q = 0; q < Q; ++q) {
-        const int64_t k = k0 + q * blockDim.x;
-        if (k < a.c) pooled[k] = static_cast<float>(s[q] * inv);
+      for (int u = 0; u < kPoolLoads; ++u) {
+        if (sp0 + u * groups < a.splits) add(s, v[u]);
       }
+    }
+  };
+  const int64_t t = threadIdx.x;
+  if (groups == 1) {
+    for (int64_t k = t; k < cols; k += blockDim.x) {
+      double s[W];
+      column(k, 0, s);
+      for (int e = 0; e < W; ++e) pooled[k * W + e] = static_cast<float>(s[e] * inv);
     }
     return;
   }
-  const int64_t t = threadIdx.x;
-  if (t < groups * a.c) {
-    const int64_t k = t % a.c, g = t / a.c;
-    double s = 0;
-#pragma unroll 4
-    for (int64_t sp = g; sp < a.splits; sp += groups) s += part[sp * a.c + k];
-    scratch[t] = s;
+  if (t < groups * cols) {  // groups * cols * W <= 2 * kGateThreads = kPoolScratch doubles
+    double s[W];
+    column(t % cols, t / cols, s);
+    for (int e = 0; e < W; ++e) scratch[t * W + e] = s[e];
   }
   __syncthreads();
-  if (t < a.c) {
+  for (int64_t k = t; k < a.c; k += blockDim.x) {
     double s = 0;
-    for (int64_t g = 0; g < groups; ++g) s += scratch[g * a.c + t];
-    pooled[t] = static_cast<float>(s * inv);
+    for (int64_t g = 0; g < groups; ++g) s += scratch[g * a.c + k];
+    pooled[k] = static_cast<float>(s * inv);
   }
+}
+
+__device__ __forceinline__ void pool_sample(const GateArgs& a, int64_t b, float* pooled, double* scratch) {
+  const double* part = a.partial + b * a.splits * a.c;
+  if (a.c % 2 == 0 && reinterpret_cast<uintptr_t>(part) % 16 == 0) pool_columns<2>(a, part, pooled, scratch);
+  else pool_columns<1>(a, part, pooled, scratch);
 }
 
 // w1[j, k0:k1] . pooled[k0:k1] for the hidden units j0 .. j0 + kUnitsPerWarp - 1 (those below
