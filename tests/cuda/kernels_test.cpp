@@ -546,9 +546,8 @@ std::vector<Case> squeeze_excite_cases() {
   v.push_back(make("bf16_scaled_odd_channels", BF16, {1, 9, 9, 30}, 6, U::kSilu, U::kSigmoid, 0, 0, true, true));
   v.push_back(make("f32_scaled_vector", F32, {1, 6, 6, 136}, 5, U::kRelu, U::kHardSigmoid, 0, 0, false, true));
   v.push_back(make("f16_scaled_wide_two_kernels", F16, {2, 2, 2, 2000}, 40, U::kSilu, U::kSigmoid, 0, 0, true, true));
-  // More vectors of x per block than a thread loads ahead (4 x 256): the rest in a loop. The
-  // multiply is spread over ~1056 blocks of 32 pixels or more, so a tile this long needs 16
-  // chunks of 64 channels of a sample in 66 tiles of 66 pixels (1056 vectors of 4 floats).
+  // More vectors of x per block than a thread loads ahead (4 x 256): the rest in a loop (16
+  // chunks of 64 channels in 17 tiles of 257 pixels: 4112 vectors of 4 floats a block).
   v.push_back(make("f32_scaled_long_tiles", F32, {1, 66, 66, 1024}, 16, U::kSilu, U::kSigmoid, 0, 0, true, true));
   // w2's rows of a block too big for shared memory (65 x 176 floats): read from global memory.
   v.push_back(make("f32_w2_rows_from_global", F32, {1, 3, 3, 96}, 176, U::kSilu, U::kSigmoid));

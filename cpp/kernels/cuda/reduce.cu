@@ -287,7 +287,7 @@ struct SplitArgs {
 };
 
 constexpr int kSplitThreads = 256;
-constexpr int64_t kSplitTargetBlocks = 528;  // four per SM of an H100/H200 (note 16)
+constexpr int64_t kSplitTargetBlocks = 264;  // two waves of an H100/H200 (528 was slower, note 16)
 constexpr int kRowLoads = 4;                 // rows a thread loads before it adds them
 constexpr int64_t kMaxSplits = 64;
 
