@@ -122,7 +122,7 @@ std::string timing_key(const std::string& device, const net::LayerParams& params
   tensors(in);
   s << ";->";
   tensors(out);
-  s << ";tf32=" << allow_tf32 << ";level=" << level;
+  s << ";tf32=" << allow_tf32 << ";level=" << level << ";timed=" << kTimingMethod;
   std::string key = s.str();
   for (char& c : key) {
     if (c == '\t' || c == '\n' || c == '|' || c == '@') c = ' ';

@@ -43,8 +43,14 @@ class TimingCache {
   std::map<std::string, CachedTactic> entries_;
 };
 
+// How candidates are timed (runtime/cuda's time_on_stream: a replay of captured calls). Keys
+// carry it, so that entries timed another way (host-launched calls before 2026-12-03, whose
+// times were host-bound for small kernels) are timed again instead of reused.
+inline constexpr const char* kTimingMethod = "graph-replay";
+
 // The cache key of a layer about to be tuned: the device, the layer kind and parameters, each
-// input's and output's dtype and dims (nullopt: an absent optional input), TF32 and the level.
+// input's and output's dtype and dims (nullopt: an absent optional input), TF32, the level and
+// the timing method.
 struct TensorKey {
   ir::DType dtype;
   std::vector<int64_t> dims;

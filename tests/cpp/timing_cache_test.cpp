@@ -80,6 +80,7 @@ TEST(TimingCache, KeysSeparateWhatDecidesTheTactic) {
   EXPECT_EQ(k, timing_key("H200", p, {x, w, std::nullopt}, {x}, true, 3));
   EXPECT_NE(k, timing_key("H100", p, {x, w, std::nullopt}, {x}, true, 3));
   EXPECT_NE(k, timing_key("H200", p, {x, w, std::nullopt}, {x}, true, 4));
+  EXPECT_NE(k.find(std::string(";timed=") + kTimingMethod), std::string::npos);  // older entries do not match
   EXPECT_NE(k, timing_key("H200", p, {x, w, std::nullopt}, {x}, false, 3));
   EXPECT_NE(k, timing_key("H200", p, {x, w, x}, {x}, true, 3));
   TensorKey x2{ir::DType::kFloat16, {2, 8, 8, 16}};
