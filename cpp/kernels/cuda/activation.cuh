@@ -47,30 +47,13 @@ inline bool is_epilogue_activation(net::UnaryOp op) {
   }
 }
 
-// `op` (one of is_epilogue_activation's) of x; alpha and beta as in net::UnaryParams.
-__device__ __forceinline__ float activate(net::UnaryOp op, float x, float alpha, float beta) {
-  switch (op) {
-    case net::UnaryOp::kRelu: return op_relu(x);
-    case net::UnaryOp::kSigmoid: return op_sigmoid(x);
-    case net::UnaryOp::kTanh: return tanhf(x);
-    case net::UnaryOp::kGeluErf: return op_gelu_erf(x);
-    case net::UnaryOp::kGeluTanh: return op_gelu_tanh(x);
-    case net::UnaryOp::kSilu: return op_silu(x);
-    case net::UnaryOp::kLeakyRelu: return op_leaky_relu(x, alpha);
-    case net::UnaryOp::kClamp: return op_clamp(x, alpha, beta);
-    case net::UnaryOp::kHardSigmoid: return op_hard_sigmoid(x);
-    case net::UnaryOp::kHardSwish: return op_hard_swish(x);
-    case net::UnaryOp::kElu: return op_elu(x, alpha, beta);
-    default: return x;  // identity
-  }
-}
-
-// activate() over N values held in registers, the switch taken once: each case is one straight
-// run of code over the N values. Where a kernel inlined activate() per value, every value
-// carried all the cases' code (a depthwise kernel with 32 values a thread had ~150 KB of SASS)
-// and each value's switch jumped to cold instruction-cache lines: ~0.5 us per inlined copy at
-// batch 1 on the H200 (bench/NOTES.md, note 15). Kernels call activate() once per thread, or
-// this.
+// `op` (one of is_epilogue_activation's; alpha and beta as in net::UnaryParams) over N values
+// held in registers, the switch taken once: each case is one straight run of code over the N
+// values. It is the one list of the activations' device code (activate() is its N = 1). Where a
+// kernel inlined activate() per value, every value carried all the cases' code (a depthwise
+// kernel with 32 values a thread had ~150 KB of SASS) and each value's switch jumped to cold
+// instruction-cache lines: ~0.5 us per inlined copy at batch 1 on the H200 (bench/NOTES.md,
+// note 15). Kernels call activate() once per thread, or this.
 template <int N>
 __device__ __forceinline__ void activate_all(net::UnaryOp op, float (&v)[N], float alpha, float beta) {
 #define INGOT_ACTIVATE_ALL(expr)    \
@@ -94,6 +77,13 @@ __device__ __forceinline__ void activate_all(net::UnaryOp op, float (&v)[N], flo
     default: return;  // identity
   }
 #undef INGOT_ACTIVATE_ALL
+}
+
+// `op` (one of is_epilogue_activation's) of x; alpha and beta as in net::UnaryParams.
+__device__ __forceinline__ float activate(net::UnaryOp op, float x, float alpha, float beta) {
+  float v[1] = {x};
+  activate_all(op, v, alpha, beta);
+  return v[0];
 }
 
 }  // namespace ingot::kernels::cuda::detail
