@@ -1,12 +1,14 @@
 // ingot_cuda_kernel_bench: times a few hot kernels on BERT / ViT / ResNet / EfficientNet shapes in
-// fp16 with CUDA events and prints the achieved bandwidth (bytes read + written once / time).
-// Not a test.
+// fp16 with CUDA events around a CUDA graph of the launches (as an engine runs them: no host
+// launch cost in the time) and prints the achieved bandwidth (bytes read + written once /
+// time). Not a test.
 //
 //   ingot_cuda_kernel_bench [iterations]
 #include <cuda_runtime.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -44,10 +46,14 @@ int64_t numel(const std::vector<int64_t>& d) {
   return n;
 }
 
-// Times `params` on f16 inputs of the given shapes; the output is shaped `out_dims`, or like the
-// first input when that is empty.
+using Launcher = std::function<ingot::Status(const std::vector<DeviceTensor>&, const std::vector<DeviceTensor>&,
+                                             cudaStream_t, void*)>;
+
+// Times `params` on f16 inputs of the given shapes (launched by `launcher` where given, else by
+// launch()); the output is shaped `out_dims`, or like the first input when that is empty.
 void bench(const char* name, const net::LayerParams& params, const std::vector<std::vector<int64_t>>& in_dims,
-           const std::vector<DType>& in_types, int iters, cudaStream_t stream, std::vector<int64_t> out_dims = {}) {
+           const std::vector<DType>& in_types, int iters, cudaStream_t stream, std::vector<int64_t> out_dims = {},
+           const Launcher& launcher = {}) {
   std::vector<Buffer*> owned;
   std::vector<DeviceTensor> in;
   double bytes = 0;
@@ -69,18 +75,26 @@ void bench(const char* name, const net::LayerParams& params, const std::vector<s
     ws = owned.back()->ptr;
   }
 
-  for (int i = 0; i < 10; ++i) {
-    ingot::Status s = ingot::kernels::cuda::launch(params, in, out, stream, ws);
+  auto run = [&] {
+    ingot::Status s = launcher ? launcher(in, out, stream, ws) : ingot::kernels::cuda::launch(params, in, out, stream, ws);
     if (!s.is_ok()) {
       std::fprintf(stderr, "%s: %s\n", name, s.message().c_str());
       std::exit(1);
     }
-  }
+  };
+  for (int i = 0; i < 3; ++i) run();
+  cudaGraph_t graph;
+  cudaGraphExec_t exec;
+  BENCH_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+  for (int i = 0; i < iters; ++i) run();
+  BENCH_CHECK(cudaStreamEndCapture(stream, &graph));
+  BENCH_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+  BENCH_CHECK(cudaGraphLaunch(exec, stream));  // warm-up
   cudaEvent_t start, stop;
   BENCH_CHECK(cudaEventCreate(&start));
   BENCH_CHECK(cudaEventCreate(&stop));
   BENCH_CHECK(cudaEventRecord(start, stream));
-  for (int i = 0; i < iters; ++i) (void)ingot::kernels::cuda::launch(params, in, out, stream, ws);
+  BENCH_CHECK(cudaGraphLaunch(exec, stream));
   BENCH_CHECK(cudaEventRecord(stop, stream));
   BENCH_CHECK(cudaEventSynchronize(stop));
   float ms = 0;
@@ -98,6 +112,8 @@ void bench(const char* name, const net::LayerParams& params, const std::vector<s
   std::printf("%-28s %-34s %9.2f us %9.1f GB/s\n", name, shape.c_str(), us, bytes / (us * 1e3));
   cudaEventDestroy(start);
   cudaEventDestroy(stop);
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
   for (Buffer* b : owned) delete b;
 }
 
@@ -112,7 +128,7 @@ int main(int argc, char** argv) {
   }
   cudaDeviceProp prop{};
   BENCH_CHECK(cudaGetDeviceProperties(&prop, 0));
-  std::printf("%s, %d SMs; fp16; %d iterations per shape (launch overhead included)\n", prop.name,
+  std::printf("%s, %d SMs; fp16; a CUDA graph of %d launches per shape\n", prop.name,
               prop.multiProcessorCount, iters);
   cudaStream_t stream;
   BENCH_CHECK(cudaStreamCreate(&stream));
@@ -187,7 +203,13 @@ int main(int argc, char** argv) {
     for (const SqueezeExcite& g : se) {
       net::SqueezeExciteParams p{.act1 = net::UnaryOp::kSilu, .act2 = net::UnaryOp::kSigmoid, .scale_input = true};
       std::string name = "squeeze_excite c" + std::to_string(g.c) + " r" + std::to_string(g.r);
-      bench(name.c_str(), p, {{n, g.hw, g.hw, g.c}, {g.r, g.c}, {g.r}, {g.c, g.r}, {g.c}}, {H, H, H, H, H}, iters, stream);
+      const std::vector<std::vector<int64_t>> dims{{n, g.hw, g.hw, g.c}, {g.r, g.c}, {g.r}, {g.c, g.r}, {g.c}};
+      bench(name.c_str(), p, dims, {H, H, H, H, H}, iters, stream);
+      bench((name + " separate").c_str(), p, dims, {H, H, H, H, H}, iters, stream, {},
+            [&](const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out, cudaStream_t s, void* ws) {
+              return ingot::kernels::cuda::launch_squeeze_excite(p, in, out, s, ws,
+                                                                 ingot::kernels::cuda::SqueezeExciteMultiply::kSeparate);
+            });
     }
   }
   std::printf("-- large (bandwidth)\n");

@@ -558,6 +558,28 @@ std::vector<Case> squeeze_excite_cases() {
   v.push_back(make("f16_scaled_pool_pairs_in_groups", F16, {1, 56, 56, 144}, 6, U::kSilu, U::kSigmoid, 0, 0, true, true));
   v.push_back(make("f16_pool_odd_channels_in_groups", F16, {1, 40, 40, 21}, 3, U::kSilu, U::kSigmoid));
   v.push_back(make("f16_pool_wide_many_splits", F16, {1, 40, 40, 600}, 24, U::kSilu, U::kSigmoid));
+  // The separate multiply (SqueezeExciteMultiply::kSeparate, the runner's "ingot:se-separate"):
+  // the gates to the workspace, then a streaming kernel; 16-byte groups, odd C element by
+  // element, the hidden layer through the workspace, a misaligned output, more groups than
+  // the grid's threads load at once (1056 blocks x 256 threads x 4 loads of 8 halves).
+  auto separate = [](Case k) {
+    k.name += "_separate";
+    k.launcher = [p = std::get<SqueezeExciteParams>(k.params)](const std::vector<DeviceTensor>& in,
+                                                               const std::vector<DeviceTensor>& out, cudaStream_t s,
+                                                               void* ws) {
+      return launch_squeeze_excite(p, in, out, s, ws, SqueezeExciteMultiply::kSeparate);
+    };
+    return k;
+  };
+  v.push_back(separate(make("f16_scaled", F16, {2, 20, 20, 72}, 8, U::kSilu, U::kSigmoid, 0, 0, true, true)));
+  v.push_back(separate(make("bf16_scaled_odd_channels", BF16, {1, 9, 9, 30}, 6, U::kSilu, U::kSigmoid, 0, 0, true, true)));
+  v.push_back(separate(make("f32_scaled", F32, {3, 6, 6, 136}, 5, U::kRelu, U::kHardSigmoid, 0, 0, false, true)));
+  v.push_back(separate(make("f16_scaled_wide_two_kernels", F16, {2, 2, 2, 2000}, 40, U::kSilu, U::kSigmoid, 0, 0, true, true)));
+  v.push_back(separate(make("f16_scaled_many_groups", F16, {2, 96, 96, 512}, 16, U::kSilu, U::kSigmoid, 0, 0, true, true)));
+  v.push_back(separate(make("f16_gates_only", F16, {2, 5, 5, 48}, 4, U::kSilu, U::kSigmoid)));
+  Case misplaced_separate = separate(make("f16_scaled_misaligned_output", F16, {1, 5, 5, 16}, 4, U::kSilu, U::kSigmoid, 0, 0, true, true));
+  misplaced_separate.out_misalign = 1;
+  v.push_back(std::move(misplaced_separate));
   Case misplaced = make("f16_scaled_misaligned_output", F16, {1, 5, 5, 16}, 4, U::kSilu, U::kSigmoid, 0, 0, true, true);
   misplaced.out_misalign = 1;
   v.push_back(std::move(misplaced));

@@ -289,7 +289,7 @@ void run_case(const Case& c) {
     for (size_t k = 0; k < ref.size(); ++k) {
       ASSERT_EQ(cudaMemsetAsync(dev_out[k].data, poison[r], ref[k].nbytes(), stream), cudaSuccess);
     }
-    Status s = launch(c.params, dev_in, dev_out, stream, workspace);
+    Status s = c.launcher ? c.launcher(dev_in, dev_out, stream, workspace) : launch(c.params, dev_in, dev_out, stream, workspace);
     ASSERT_TRUE(s.is_ok()) << kind << " case " << c.name << ": launch failed: " << s.message();
     cudaError_t err = cudaStreamSynchronize(stream);
     ASSERT_EQ(err, cudaSuccess) << kind << " case " << c.name << ": kernel failed: " << cudaGetErrorString(err);

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <functional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -75,6 +76,9 @@ struct Case {
   double atol = 1e-6;
   int out_misalign = 0;  // output placed this many elements past an aligned address
   bool workspace = true;  // launch with workspace_size() bytes of scratch (false: nullptr)
+  // Launches the case instead of launch() (another mode of a layer's kernels, as a runner's
+  // tactic picks it), with the same inputs, outputs and workspace; empty: launch().
+  std::function<Status(const std::vector<DeviceTensor>&, const std::vector<DeviceTensor>&, cudaStream_t, void*)> launcher;
 };
 
 inline void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }

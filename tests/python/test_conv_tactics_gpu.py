@@ -110,7 +110,7 @@ def test_mbconv_fp16_silu_fused_and_own_tactics_timed(tmp_path, monkeypatch):
         assert rel_l2(again(x).float(), actual.float()) <= 1e-6
 
 
-def test_squeeze_excite_gates_fuse_into_one_layer():
+def test_squeeze_excite_gates_fuse_into_one_layer(tmp_path):
     m = blocks()
     x = torch.randn(4, 16, 24, 24, device="cuda")
     gm = ingot.compile(m, inputs=[x], device="cuda", enabled_precisions={torch.float16})
@@ -124,6 +124,16 @@ def test_squeeze_excite_gates_fuse_into_one_layer():
     assert all(l["params"]["scale_input"] for l in gates), gates
     assert not [l for l in layers if l["kind"] == "elementwise" and l["params"]["op"] == "mul"], layers
     assert sum(l["params"]["activation"] == "silu" for l in conv_layers(gm)) == 4  # expand, dw, twice
+    # The multiply timed both ways (in the gate blocks, a separate kernel); the faster recorded,
+    # and the recorded one builds again on load.
+    for l in gates:
+        assert {t["tactic"] for t in l["timed"]} == {"ingot:se-in-gate", "ingot:se-separate"}, l["timed"]
+        assert l["tactic"] in ("ingot:se-in-gate", "ingot:se-separate"), l["tactic"]
+    path = tmp_path / "se.pt2"
+    ingot.save(gm, path)
+    again = ingot.load(path)
+    with torch.inference_mode():
+        assert rel_l2(again(x).float(), gm(x).float()) <= 1e-6
 
 
 _BUILD = r"""

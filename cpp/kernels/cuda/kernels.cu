@@ -197,8 +197,11 @@ size_t workspace_size(const net::LayerParams& params, const std::vector<DeviceTe
   return std::visit([&](const auto& p) { return scratch(p, inputs, outputs); }, params);
 }
 
-Status launch(const net::LayerParams& params, const std::vector<DeviceTensor>& inputs,
-              const std::vector<DeviceTensor>& outputs, cudaStream_t stream, void* workspace) {
+namespace {
+
+// What launch() checks of every layer's tensors before its kernels see them.
+Status check_tensors(const net::LayerParams& params, const std::vector<DeviceTensor>& inputs,
+                     const std::vector<DeviceTensor>& outputs) {
   const char* layer = net::layer_kind_name(net::kind_of(params));
   for (const DeviceTensor& t : outputs) {
     if (!ir::is_engine_dtype(t.dtype)) return invalid_argument(layer, ": output dtype ", ir::dtype_name(t.dtype), " is not an engine dtype");
@@ -226,7 +229,22 @@ Status launch(const net::LayerParams& params, const std::vector<DeviceTensor>& i
       if (d < 0) return invalid_argument(layer, ": negative dimension in input #", i, " ", ingot::shape_str(t.dims));
     }
   }
+  return Status::ok();
+}
+
+}  // namespace
+
+Status launch(const net::LayerParams& params, const std::vector<DeviceTensor>& inputs,
+              const std::vector<DeviceTensor>& outputs, cudaStream_t stream, void* workspace) {
+  INGOT_RETURN_IF_ERROR(check_tensors(params, inputs, outputs));
   return std::visit([&](const auto& p) { return run(p, inputs, outputs, stream, workspace); }, params);
+}
+
+Status launch_squeeze_excite(const net::SqueezeExciteParams& params, const std::vector<DeviceTensor>& inputs,
+                             const std::vector<DeviceTensor>& outputs, cudaStream_t stream, void* workspace,
+                             SqueezeExciteMultiply multiply) {
+  INGOT_RETURN_IF_ERROR(check_tensors(params, inputs, outputs));
+  return detail::launch_squeeze_excite(params, inputs, outputs, workspace, stream, multiply);
 }
 
 }  // namespace ingot::kernels::cuda

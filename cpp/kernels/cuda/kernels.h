@@ -64,6 +64,17 @@ inline constexpr bool squeeze_excite_fits(int64_t channels, int64_t hidden) {
   return channels + 2 * hidden <= kSqueezeExciteMaxFloats;
 }
 
+// How a squeeze_excite layer with scale_input multiplies x by its gates: in the gate blocks,
+// each of which waits for its gates before it streams its tile of x (kInGate, what launch()
+// does: one launch less, best where x is small), or in a separate streaming kernel over the
+// whole GPU after the gates (kSeparate: one launch more, x at bandwidth). The CUDA runner times
+// both at build time. Without scale_input the two are the same.
+enum class SqueezeExciteMultiply : uint8_t { kInGate, kSeparate };
+// launch() of a squeeze_excite layer in that mode, with workspace_size() bytes of `workspace`.
+Status launch_squeeze_excite(const net::SqueezeExciteParams& params, const std::vector<DeviceTensor>& inputs,
+                             const std::vector<DeviceTensor>& outputs, cudaStream_t stream, void* workspace,
+                             SqueezeExciteMultiply multiply);
+
 // Whether launch() runs this attention layer with our own kernel (attention.cuh): floating q,
 // k, v of rank 3 or 4 (or such strided views) with equal batch dims, head dims up to 128, an
 // optional bool or floating mask that broadcasts. The reason when not. supports() is false for

@@ -1,4 +1,5 @@
 #include "kernels/cuda/activation.cuh"
+#include "kernels/cuda/divisor.cuh"
 #include "kernels/cuda/reduce.cuh"
 #include "kernels/cuda/squeeze_excite.cuh"
 
@@ -365,6 +366,66 @@ __global__ void __launch_bounds__(kGateThreads) squeeze_excite_gate_kernel(const
   }
 }
 
+// The separate multiply: y = x * gates[b, k] over x [n, hw, c] as V-element groups (V = 16 bytes
+// of T where C allows, else 1), kScaleLoads groups a thread in flight; `groups` of them in
+// all, `row` (C / V) a pixel. The gates are T, as the gate kernel rounds them when it
+// multiplies itself: both ways give the same bytes.
+constexpr int kScaleThreads = 256;
+constexpr int kScaleLoads = 4;
+constexpr int64_t kScaleTargetBlocks = 132 * 8;  // 8 blocks of 256 threads an SM of an H100/H200
+
+struct ScaleArgs {
+  const void* x = nullptr;
+  const void* gates = nullptr;  // [n, c]
+  void* y = nullptr;
+  int64_t groups = 0, c = 0;
+  Divisor row, hw;  // groups a pixel (C / V); pixels a sample
+  bool narrow = true;
+};
+
+template <typename T, int V>
+__global__ void __launch_bounds__(kScaleThreads) squeeze_excite_scale_kernel(const __grid_constant__ ScaleArgs a) {
+  using G = Vec<T, V>;
+  const G* x = static_cast<const G*>(a.x);
+  G* y = static_cast<G*>(a.y);
+  const T* gates = static_cast<const T*>(a.gates);
+  const int64_t stride = grid_threads();
+  for (int64_t e0 = global_thread(); e0 < a.groups; e0 += kScaleLoads * stride) {
+    G xv[kScaleLoads], gv[kScaleLoads];
+#pragma unroll
+    for (int u = 0; u < kScaleLoads; ++u) {
+      const int64_t e = e0 + u * stride;
+      if (e >= a.groups) break;
+      const int64_t pixel = a.row.div(e, a.narrow), k = e - pixel * a.row.value;
+      xv[u] = *vec_ptr<const G>(x + e);
+      gv[u] = *vec_ptr<const G>(gates + a.hw.div(pixel, a.narrow) * a.c + k * V);
+    }
+#pragma unroll
+    for (int u = 0; u < kScaleLoads; ++u) {
+      const int64_t e = e0 + u * stride;
+      if (e >= a.groups) break;
+#pragma unroll
+      for (int j = 0; j < V; ++j) xv[u].v[j] = from_float<T>(to_float(xv[u].v[j]) * to_float(gv[u].v[j]));
+      *vec_ptr<G>(y + e) = xv[u];
+    }
+  }
+}
+
+// Where the launch keeps its intermediates in the workspace: the split partial sums (doubles),
+// the hidden layer (floats, when a kernel computes it ahead of the gate blocks) and the gates
+// of the separate multiply (T, 16-byte aligned). Both multiply modes fit in the same bytes.
+struct WorkspaceLayout {
+  size_t hidden = 0, gates = 0, total = 0;  // byte offsets, size
+};
+
+WorkspaceLayout workspace_layout(int64_t n, int64_t hw, int64_t c, int64_t r, size_t elem) {
+  WorkspaceLayout w;
+  w.hidden = static_cast<size_t>(n * column_splits(n, hw, c, elem) * c) * sizeof(double);
+  w.gates = (w.hidden + static_cast<size_t>(n * r) * sizeof(float) + 15) / 16 * 16;
+  w.total = w.gates + static_cast<size_t>(n * c) * elem;
+  return w;
+}
+
 }  // namespace
 
 Status squeeze_excite_supported(const net::SqueezeExciteParams& p, const Tensors& in, const Tensors& out) {
@@ -395,14 +456,11 @@ Status squeeze_excite_supported(const net::SqueezeExciteParams& p, const Tensors
 size_t squeeze_excite_workspace(const net::SqueezeExciteParams& p, const Tensors& in, const Tensors& out) {
   if (!squeeze_excite_supported(p, in, out).is_ok()) return 0;
   const DeviceTensor& x = in[0];
-  int64_t n = x.dims[0], hw = x.dims[1] * x.dims[2], c = x.dims[3], r = in[1].dims[0];
-  size_t partial = static_cast<size_t>(n * column_splits(n, hw, c, ir::dtype_size(x.dtype)) * c) * sizeof(double);
-  bool hidden_in_workspace = !geometry(n, hw, c, r, p.scale_input).self_contained;
-  return partial + (hidden_in_workspace ? static_cast<size_t>(n * r) * sizeof(float) : 0);
+  return workspace_layout(x.dims[0], x.dims[1] * x.dims[2], x.dims[3], in[1].dims[0], ir::dtype_size(x.dtype)).total;
 }
 
 Status launch_squeeze_excite(const net::SqueezeExciteParams& p, const Tensors& in, const Tensors& out, void* workspace,
-                             cudaStream_t stream) {
+                             cudaStream_t stream, SqueezeExciteMultiply multiply) {
   const char* L = "squeeze_excite";
   INGOT_RETURN_IF_ERROR(squeeze_excite_supported(p, in, out));
   if (!workspace) return invalid_argument(L, ": needs a workspace of ", squeeze_excite_workspace(p, in, out), " bytes");
@@ -411,26 +469,41 @@ Status launch_squeeze_excite(const net::SqueezeExciteParams& p, const Tensors& i
   a.n = x.dims[0], a.hw = x.dims[1] * x.dims[2], a.c = x.dims[3], a.r = in[1].dims[0];
   if (a.n == 0 || a.c == 0) return Status::ok();
   if (a.hw == 0) return unsupported(L, ": a mean over empty spatial dims");
+  const size_t elem = ir::dtype_size(x.dtype);
+  const WorkspaceLayout ws = workspace_layout(a.n, a.hw, a.c, a.r, elem);
+  char* base = static_cast<char*>(workspace);
   INGOT_RETURN_IF_ERROR(launch_column_sums(x, a.n, a.hw, a.c, workspace, stream));
   a.partial = static_cast<const double*>(workspace);
-  a.splits = column_splits(a.n, a.hw, a.c, ir::dtype_size(x.dtype));
+  a.splits = column_splits(a.n, a.hw, a.c, elem);
   a.w1 = in[1].data, a.b1 = in[2].data, a.w2 = in[3].data, a.b2 = in[4].data, a.y = out[0].data;
   a.act1 = p.act1, a.act2 = p.act2;
   a.act1_alpha = static_cast<float>(p.act1_alpha), a.act1_beta = static_cast<float>(p.act1_beta);
   a.act2_alpha = static_cast<float>(p.act2_alpha), a.act2_beta = static_cast<float>(p.act2_beta);
-  const Geometry g = geometry(a.n, a.hw, a.c, a.r, p.scale_input);
+  // The separate multiply: the gate blocks write the gates [n, c] to the workspace, a streaming
+  // kernel then multiplies x by them.
+  const bool separate = p.scale_input && multiply == SqueezeExciteMultiply::kSeparate;
+  const Geometry g = geometry(a.n, a.hw, a.c, a.r, p.scale_input && !separate);
   a.chunks = g.chunks, a.tiles = g.tiles, a.tile_rows = g.tile_rows;
-  if (!g.self_contained) a.hidden = reinterpret_cast<float*>(static_cast<double*>(workspace) + a.n * a.splits * a.c);
-  const int64_t vec = 16 / static_cast<int64_t>(ir::dtype_size(x.dtype));
+  if (!g.self_contained) a.hidden = reinterpret_cast<float*>(base + ws.hidden);
+  const int64_t vec = 16 / static_cast<int64_t>(elem);
   a.w1_vector = a.c % vec == 0 && aligned_to(a.w1, 16);
   a.w2_shared = g.w2_shared;
   a.w2_vector = aligned_to(a.w2, 16);  // the rows of a block start at a multiple of 64 * R elements
-  if (p.scale_input) {
+  if (separate) {
+    a.y = base + ws.gates;
+  } else if (p.scale_input) {
     a.x = x.data;
-    a.vector = a.c % vec == 0 && aligned_to(x.data, 16) &&
-               aligned_to(out[0].data, 16);
+    a.vector = a.c % vec == 0 && aligned_to(x.data, 16) && aligned_to(out[0].data, 16);
   }
+  ScaleArgs s;
+  const bool scale_vector = a.c % vec == 0 && aligned_to(x.data, 16) && aligned_to(out[0].data, 16);
+  const int64_t group = scale_vector ? vec : 1;
+  s.x = x.data, s.gates = base + ws.gates, s.y = out[0].data, s.c = a.c;
+  s.groups = x.numel() / group;
+  s.row = Divisor::make(a.c / group), s.hw = Divisor::make(a.hw);
+  s.narrow = s.groups < kNarrowLimit;
   auto blocks = [](int64_t items) { return static_cast<unsigned>(std::min<int64_t>(items, kMaxGridBlocks)); };
+  const unsigned scale_blocks = blocks(std::clamp<int64_t>(ceil_div(s.groups, kScaleThreads * kScaleLoads), 1, kScaleTargetBlocks));
   bool dispatched = visit_dtype(x.dtype, [&](auto tag) {
     using T = decltype(tag);
     if constexpr (kIsFloat<T>) {
@@ -440,6 +513,10 @@ Status launch_squeeze_excite(const net::SqueezeExciteParams& p, const Tensors& i
       }
       size_t smem = pool_smem(gate_floats(a.c, a.r, g.self_contained, g.w2_shared));
       launch_kernel(squeeze_excite_gate_kernel<T>, blocks(a.n * a.chunks * a.tiles), kGateThreads, smem, stream, a);
+      if (separate) {
+        if (scale_vector) launch_kernel(squeeze_excite_scale_kernel<T, kVec16<T>>, scale_blocks, kScaleThreads, 0, stream, s);
+        else launch_kernel(squeeze_excite_scale_kernel<T, 1>, scale_blocks, kScaleThreads, 0, stream, s);
+      }
     }
   });
   if (!dispatched) return unsupported(L, " on ", ir::dtype_name(x.dtype));

@@ -6,7 +6,10 @@
 // - the gate: a block per (sample, 64 channels[, tile of pixels]) that adds the partial sums
 //   into the pooled means and computes the hidden layer itself (shared memory, float32) or reads
 //   it, then its 64 gate channels from w2's rows copied to shared memory; with scale_input the
-//   block then multiplies its tile of x by them (16-byte accesses where C allows).
+//   block then multiplies its tile of x by them (16-byte accesses where C allows);
+// - or, with SqueezeExciteMultiply::kSeparate, the gate blocks write the gates [N, C] to the
+//   workspace and a streaming kernel multiplies x by them: one launch more, but the whole GPU
+//   streams x at bandwidth instead of blocks that each wait for their gates first (batch 32).
 // At batch 1 the layer is latency-bound (a few microseconds of dependent loads and barriers),
 // so the gate block issues every load that does not depend on the pooled means first (its
 // first vectors of x, w2's rows, the biases) and keeps the chain pool -> hidden -> gate ->
@@ -23,9 +26,9 @@ namespace ingot::kernels::cuda::detail {
 // of the block (65 R more) where they fit in 48 KiB.
 // Whether launch_squeeze_excite runs these shapes and dtypes; the reason when not.
 Status squeeze_excite_supported(const net::SqueezeExciteParams& p, const Tensors& in, const Tensors& out);
-// Workspace bytes (the partial sums) for these shapes.
+// Workspace bytes (the partial sums, the hidden layer, the gates) for these shapes, either mode.
 size_t squeeze_excite_workspace(const net::SqueezeExciteParams& p, const Tensors& in, const Tensors& out);
 Status launch_squeeze_excite(const net::SqueezeExciteParams& p, const Tensors& in, const Tensors& out, void* workspace,
-                             cudaStream_t stream);
+                             cudaStream_t stream, SqueezeExciteMultiply multiply = SqueezeExciteMultiply::kInGate);
 
 }  // namespace ingot::kernels::cuda::detail

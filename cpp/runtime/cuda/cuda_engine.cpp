@@ -329,7 +329,7 @@ Expected<std::vector<std::string>> CudaContext::tune(const BoundShapes& shapes, 
   }
   auto tuned_here = [&](const net::Layer& layer) {
     return level > 0 && (layer.kind() == net::LayerKind::kConvolution || layer.kind() == net::LayerKind::kMatMul ||
-                         layer.kind() == net::LayerKind::kAttention);
+                         layer.kind() == net::LayerKind::kAttention || layer.kind() == net::LayerKind::kSqueezeExcite);
   };
   // Cache keys and hits, then the plans the candidates (or the cached tactics) need, built on
   // worker threads in parallel before anything is timed.

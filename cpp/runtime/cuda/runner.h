@@ -31,10 +31,11 @@ struct RunnerEnv {
 // The generation of the runners' candidate sets, part of the timing cache's key: a cache written
 // before a runner gained a candidate (generation 2: our depthwise kernel and cuBLASLt for 1x1
 // convolutions; 3: GEMMs time 4/8/16/32/64 cuBLASLt candidates by level instead of 8, attention
-// times our own kernel against cuDNN's SDPA / the GEMM path) would
+// times our own kernel against cuDNN's SDPA / the GEMM path; 4: squeeze_excite times its
+// multiply in the gate blocks against a separate kernel) would
 // otherwise keep its old winner without timing the new one. Bump it whenever a runner gains
 // or changes candidates.
-inline constexpr int kTacticGeneration = 3;
+inline constexpr int kTacticGeneration = 4;
 
 // Workspace that one layer may use (cuDNN / cuBLASLt scratch), at most.
 inline constexpr size_t kMaxLayerWorkspace = size_t(64) << 20;
@@ -68,6 +69,7 @@ std::unique_ptr<LayerRunner> make_legacy_conv_runner(const std::string& tactic);
 std::unique_ptr<LayerRunner> make_matmul_runner(const std::string& tactic);
 std::unique_ptr<LayerRunner> make_attention_runner(const std::string& tactic);       // cuDNN SDPA, else:
 std::unique_ptr<LayerRunner> make_gemm_attention_runner(const std::string& tactic);  // GEMM + softmax + GEMM
+std::unique_ptr<LayerRunner> make_squeeze_excite_runner(const std::string& tactic);  // kernels/cuda, timed
 std::unique_ptr<LayerRunner> make_kernel_runner();  // kernels/cuda
 std::unique_ptr<LayerRunner> make_view_runner();    // a reshape view (plan::is_view): nothing to run
 std::unique_ptr<LayerRunner> make_runner(const net::Layer& layer);

@@ -46,6 +46,7 @@ std::unique_ptr<LayerRunner> make_runner(const net::Layer& layer, const std::str
     case net::LayerKind::kConvolution: return make_conv_runner(tactic);
     case net::LayerKind::kMatMul: return make_matmul_runner(tactic);
     case net::LayerKind::kAttention: return make_attention_runner(tactic);
+    case net::LayerKind::kSqueezeExcite: return make_squeeze_excite_runner(tactic);
     default: return make_kernel_runner();
   }
 }
