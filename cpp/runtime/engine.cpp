@@ -53,13 +53,19 @@ const ir::TensorType& Engine::input_type(size_t i) const { return plan_.network.
 const std::string& Engine::output_name(size_t i) const { return plan_.network.output_names().at(i); }
 const ir::TensorType& Engine::output_type(size_t i) const { return plan_.network.tensor(plan_.network.outputs().at(i)).type; }
 
-std::string Engine::signature() const {
+std::string plan_signature(const plan::Plan& plan) {
+  const net::Network& net = plan.network;
   std::ostringstream os;
-  os << "{\"version\":1,\"name\":" << json_quote(plan_.name) << ",\"backend\":\"" << plan::backend_name(plan_.backend)
+  os << "{\"version\":1,\"name\":" << json_quote(plan.name) << ",\"backend\":\"" << plan::backend_name(plan.backend)
      << "\",\"inputs\":[";
-  for (size_t i = 0; i < num_inputs(); ++i) os << (i ? "," : "") << json_type(input_name(i), input_type(i));
+  for (size_t i = 0; i < net.inputs().size(); ++i) {
+    const net::Tensor& t = net.tensor(net.inputs()[i]);
+    os << (i ? "," : "") << json_type(t.name, t.type);
+  }
   os << "],\"outputs\":[";
-  for (size_t i = 0; i < num_outputs(); ++i) os << (i ? "," : "") << json_type(output_name(i), output_type(i));
+  for (size_t i = 0; i < net.outputs().size(); ++i) {
+    os << (i ? "," : "") << json_type(net.output_names().at(i), net.tensor(net.outputs()[i]).type);
+  }
   os << "]}";
   return os.str();
 }

@@ -33,6 +33,11 @@ struct TensorArg {
 
 class ExecutionContext;
 
+// A plan's I/O description as JSON: name, backend, and per input/output the name, dtype and
+// symbolic shape (Engine::signature(); the torch op's shape function reads it). Needs no
+// backend: the build describes an engine it has not loaded.
+std::string plan_signature(const plan::Plan& plan);
+
 class Engine : public std::enable_shared_from_this<Engine> {
  public:
   // Verifies and loads plan bytes; the engine keeps its own copy of the weights.
@@ -49,9 +54,8 @@ class Engine : public std::enable_shared_from_this<Engine> {
   const std::string& output_name(size_t i) const;
   const ir::TensorType& output_type(size_t i) const;
 
-  // The engine's I/O description as JSON: name, backend, and per input/output the name, dtype
-  // and symbolic shape. The torch op's shape function reads it.
-  std::string signature() const;
+  // plan_signature() of the engine's plan.
+  std::string signature() const { return plan_signature(plan_); }
 
   std::unique_ptr<ExecutionContext> create_context() const;
   const BackendEngine& backend_engine() const { return *backend_engine_; }
