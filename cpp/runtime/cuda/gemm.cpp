@@ -153,30 +153,24 @@ Expected<std::string> Gemm::tune(cublasLtHandle_t lt, const void* a, const void*
   if (bias) {
     INGOT_CUBLAS_TRY(cublasLtMatmulDescSetAttribute(op_, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
   }
-  cudaEvent_t start, stop;
-  INGOT_CUDA_TRY(cudaEventCreate(&start));
-  INGOT_CUDA_TRY(cudaEventCreate(&stop));
+  // Each candidate timed as the engine runs it, replayed from a CUDA graph (time_on_stream):
+  // 10 calls launched from the host measured cuBLASLt's host cost where it exceeds a small
+  // GEMM's kernel (batch 1 BERT / ViT), as they did for cuDNN (bench/NOTES.md, notes 17, 22).
   float best = 1e30f;
   int best_i = -1;
   float beta = 0.0f;
   for (int i = 0; i < found; ++i) {
     const auto& r = results[static_cast<size_t>(i)];
     if (r.state != CUBLAS_STATUS_SUCCESS || r.workspaceSize > ws) continue;
-    bool ok = true;
-    for (int rep = 0; rep < 12 && ok; ++rep) {
-      if (rep == 2) cudaEventRecord(start, stream);
-      ok = cublasLtMatmul(lt, op_, &alpha, b, la_, a, lb_, &beta, d, lc_, d, ld_, &r.algo, workspace, r.workspaceSize,
-                          stream) == CUBLAS_STATUS_SUCCESS;
-    }
-    cudaEventRecord(stop, stream);
-    if (cudaEventSynchronize(stop) != cudaSuccess || !ok) continue;
-    float ms = 0;
-    cudaEventElapsedTime(&ms, start, stop);
-    if (timed) timed->push_back({encode_algo(r.algo), static_cast<double>(ms) / 10.0});  // 10 timed runs
-    if (ms < best) best = ms, best_i = i;
+    Expected<float> ms = time_on_stream(stream, [&]() -> Status {
+      INGOT_CUBLAS_TRY(cublasLtMatmul(lt, op_, &alpha, b, la_, a, lb_, &beta, d, lc_, d, ld_, &r.algo, workspace,
+                                      r.workspaceSize, stream));
+      return Status::ok();
+    });
+    if (!ms.has_value()) continue;  // a candidate that fails here is not one to record
+    if (timed) timed->push_back({encode_algo(r.algo), static_cast<double>(*ms)});
+    if (*ms < best) best = *ms, best_i = i;
   }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
   cudaGetLastError();
   if (best_i < 0) return std::string();
   algo_ = results[static_cast<size_t>(best_i)].algo;
