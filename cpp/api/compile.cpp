@@ -53,8 +53,8 @@ Expected<CompiledEngine> build_engine(const ir::Graph& g, const partition::Segme
   INGOT_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, plan::serialize(*plan));
   // Verify what we wrote: the checksum, the decoding and the plan checks, with the weights left
   // in `bytes` (borrowed, not copied). The backend loads it on first use; a load here (the
-  // weights copied and, on CUDA, uploaded again, then dropped) was half of this phase for
-  // ViT-B/16 fp32 on the CPU backend (2.75 -> 1.27 s on the 2-core development machine).
+  // weights copied and, on CUDA, uploaded again, then dropped) cost ViT-B/16 fp32 on the CPU
+  // backend ~0.35 s of this phase (0.92-1.01 -> 0.56-0.68 s, bench/NOTES.md note 20).
   std::string signature;
   {
     INGOT_ASSIGN_OR_RETURN(plan::Plan verified, plan::deserialize(bytes, std::shared_ptr<const void>(bytes.data(), [](const void*) {})));
