@@ -1,13 +1,14 @@
 """GPU kernels of one ingot engine, as CUPTI (torch.profiler) sees them while the engine replays.
 
     python bench/kernel_trace.py --model efficientnet_b0 --batch 1 [--calls 20] [--top 40] [--json PATH]
-                                 [--timed convolution]
+                                 [--timed convolution] [--sequence]
 
 ingot.profile times layers one at a time, with events around each, which adds a few
 microseconds per layer; this reports the kernels themselves, in the replayed CUDA graph: per
 kernel name, the launches per call, the microseconds per call and the mean per launch, sorted
 by time. --timed KIND also lists, for each layer of that kind, the tactics the build timed
-(ms each) and the one it chose. Environment switches (INGOT_CUDA_*) apply as in bench/run.py.
+(ms each) and the one it chose. --sequence lists every kernel of one call in launch order with
+its mean time over the calls (the per-layer view of the graph). Environment switches (INGOT_CUDA_*) apply as in bench/run.py.
 """
 
 import argparse
@@ -28,6 +29,7 @@ def main():
     ap.add_argument("--timing-cache", default=None)
     ap.add_argument("--json", default=None)
     ap.add_argument("--timed", default=None, help="a layer kind: list its timed tactics")
+    ap.add_argument("--sequence", action="store_true", help="list one call's kernels in launch order")
     args = ap.parse_args()
 
     import torch
@@ -54,11 +56,13 @@ def main():
             torch.cuda.synchronize()
 
     kernels = collections.defaultdict(lambda: [0, 0.0])  # name -> [launches, total us]
+    launched = []  # (start, name, us) of every kernel
     for e in prof.events():
         if e.device_type == torch.autograd.DeviceType.CUDA and e.device_time_total > 0:
             k = kernels[e.name]
             k[0] += 1
             k[1] += e.device_time_total
+            launched.append((e.time_range.start, e.name, e.device_time_total))
     total = sum(us for _, us in kernels.values()) / args.calls
     rows = sorted(((name, n / args.calls, us / args.calls, us / n) for name, (n, us) in kernels.items()),
                   key=lambda r: -r[2])
@@ -67,6 +71,21 @@ def main():
     print(f"{'us/call':>9} {'launches':>8} {'us/launch':>9}  kernel")
     for name, n, us, each in rows[:args.top]:
         print(f"{us:9.1f} {n:8.1f} {each:9.2f}  {name[:150]}")
+    sequence = []
+    if args.sequence:
+        launched.sort()
+        per_call = len(launched) // args.calls
+        if per_call * args.calls != len(launched):
+            print(f"--sequence: {len(launched)} kernels is not {args.calls} equal calls; listing skipped")
+        else:
+            for i in range(per_call):
+                names = {launched[c * per_call + i][1] for c in range(args.calls)}
+                us = sum(launched[c * per_call + i][2] for c in range(args.calls)) / args.calls
+                name = launched[i][1] if len(names) == 1 else "(differs between calls)"
+                sequence.append({"index": i, "name": name, "us": us})
+            print(f"{'#':>4} {'us':>8}  kernel (launch order, mean over {args.calls} calls)")
+            for r in sequence:
+                print(f"{r['index']:4d} {r['us']:8.2f}  {r['name'][:110]}")
     timed = []
     if args.timed:
         for engine in ingot.inspect(compiled)["engines"]:
@@ -81,7 +100,7 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"model": args.model, "batch": args.batch, "gpu": torch.cuda.get_device_name(),
-                       "kernel_us_per_call": total, "timed_layers": timed,
+                       "kernel_us_per_call": total, "timed_layers": timed, "sequence": sequence,
                        "kernels": [{"name": r[0], "launches_per_call": r[1], "us_per_call": r[2], "us_per_launch": r[3]}
                                    for r in rows]}, f, indent=1)
 

@@ -108,6 +108,25 @@ inline unsigned grid_for(int64_t work, int threads) {
   return static_cast<unsigned>(blocks);
 }
 
+// Blocks of `kernel` (`threads` threads, `smem` bytes of dynamic shared memory) that the current
+// device holds at once: one wave. Falls back to one block an SM of an H100 / H200 where the
+// query fails; the emulation build answers two blocks an SM of 132 SMs.
+template <typename... Params>
+int64_t resident_blocks(void (*kernel)(Params...), int threads, size_t smem) {
+#ifdef INGOT_CUDA_EMULATION
+  (void)kernel, (void)threads, (void)smem;
+  return 2 * 132;
+#else
+  int device = 0, sms = 0, per_sm = 0;
+  if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess ||
+      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, smem) != cudaSuccess || sms < 1 || per_sm < 1) {
+    cudaGetLastError();  // the failed query's error is not the launch's
+    return 132;
+  }
+  return int64_t{sms} * per_sm;
+#endif
+}
+
 inline bool aligned_to(const void* p, size_t bytes) {
   return reinterpret_cast<uintptr_t>(p) % bytes == 0;
 }

@@ -15,9 +15,8 @@ constexpr int64_t kWeightSmemBytes = int64_t{32} << 10;
 // Channels per tile, at most: enough for full 16-byte rows of a warp's loads, few enough that a
 // block holds several output pixels of the tile.
 constexpr int64_t kMaxTileChannels = 256;
-// Blocks per launch, at most (a few waves on an H100 / H200): beyond that, blocks walk more pixel
-// tiles each, so that filling the weights into shared memory is paid less often.
-constexpr int64_t kMaxBlocks = 4096;
+// Weights a thread loads before it stores them to shared memory (loads in flight while it fills).
+constexpr int kFillLoads = 8;
 
 struct DepthwiseArgs {
   const void* x = nullptr;
@@ -91,12 +90,25 @@ __global__ void __launch_bounds__(kThreads) depthwise_kernel(const __grid_consta
   for (int64_t tile = blockIdx.y; tile < a.channel_tiles; tile += gridDim.y) {
     const int64_t c0 = tile * tc;
     __syncthreads();  // nobody reads the previous tile's weights any more
-    // Read in memory order ([C, taps]: coalesced), written transposed. 32-bit index math: the
-    // tile holds at most kWeightSmemBytes / 4 weights.
+    // Read in memory order ([C, taps]: coalesced), kFillLoads a thread in flight, written
+    // transposed. 32-bit index math: the tile holds at most kWeightSmemBytes / 4 weights.
     const int tile_weights = static_cast<int>(tc * taps), taps32 = static_cast<int>(taps);
-    for (int i = static_cast<int>(tid); i < tile_weights; i += static_cast<int>(block_threads)) {
-      const int cl = i / taps32, tap = i - cl * taps32;
-      ws[tap * tc + cl] = c0 + cl < a.channels ? to_float(w[c0 * taps + i]) : 0.0f;
+    const int valid = static_cast<int>((a.channels - c0 < tc ? a.channels - c0 : tc) * taps);
+    const int bt = static_cast<int>(block_threads);
+    for (int i0 = static_cast<int>(tid); i0 < tile_weights; i0 += kFillLoads * bt) {
+      float v[kFillLoads];
+#pragma unroll
+      for (int u = 0; u < kFillLoads; ++u) {
+        const int i = i0 + u * bt;
+        v[u] = i < valid ? to_float(w[c0 * taps + i]) : 0.0f;
+      }
+#pragma unroll
+      for (int u = 0; u < kFillLoads; ++u) {
+        const int i = i0 + u * bt;
+        if (i >= tile_weights) break;
+        const int cl = i / taps32, tap = i - cl * taps32;
+        ws[tap * tc + cl] = v[u];
+      }
     }
     __syncthreads();
     const int64_t lc = static_cast<int64_t>(threadIdx.x) * VEC;
@@ -219,9 +231,13 @@ void launch_as(DepthwiseArgs a, cudaStream_t stream) {
   const unsigned by = static_cast<unsigned>(std::max<int64_t>(1, kThreads / tile_groups));
   const int64_t grid_y = std::min<int64_t>({a.channel_tiles, 65535, kMaxGridBlocks});
   const int64_t blocks_x = (a.pixel_tiles + by - 1) / by;
-  const int64_t max_x = std::max<int64_t>(1, std::min(kMaxGridBlocks, kMaxBlocks) / grid_y);
-  const int64_t grid_x = std::max<int64_t>(1, std::min(blocks_x, max_x));
   const size_t smem = static_cast<size_t>(a.tile_channels * a.taps) * sizeof(float);
+  // One wave of blocks at most: every block fills its tile's weights into shared memory first
+  // (25 loads a thread for a 5x5 tile), and up to 4096 blocks of one block an SM each paid that
+  // again, the 5x5 layers at 180-250 GB/s (note 24). Beyond, blocks walk more pixel tiles.
+  const int64_t wave = resident_blocks(depthwise_kernel<T, VEC, K, S>, static_cast<int>(bx * by), smem);
+  const int64_t max_x = std::max<int64_t>(1, std::min(kMaxGridBlocks, wave) / grid_y);
+  const int64_t grid_x = std::max<int64_t>(1, std::min(blocks_x, max_x));
   launch_kernel(depthwise_kernel<T, VEC, K, S>, dim3(static_cast<unsigned>(grid_x), static_cast<unsigned>(grid_y)),
                 dim3(bx, by), smem, stream, a);
 }

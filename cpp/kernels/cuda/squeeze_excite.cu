@@ -29,7 +29,11 @@ constexpr int kGateWarps = kGateThreads / 32;
 constexpr int kGateChannels = 64;                          // gate channels per block
 constexpr int kGateParts = kGateThreads / kGateChannels;   // threads that add one gate channel's products
 constexpr int64_t kW2Stride = kGateChannels + 1;           // w2's rows in shared memory as [r][65]
-constexpr int64_t kTargetBlocks = 264;                     // two waves of an H100/H200 (1056 was slower, note 16)
+// The in-gate multiply spreads over the blocks that the device holds at once (resident_blocks:
+// every further wave pays the dependent chain pool -> hidden -> gate again, notes 16 and 21).
+// Before the kernel is chosen, this estimate of that number decides whether the blocks compute
+// the hidden layer themselves.
+constexpr int64_t kTargetBlocks = 264;
 // Each gate block computes the hidden layer itself (w1 read again, from L2) while all blocks
 // together do at most this many multiply-adds for it; beyond, a first kernel writes the hidden
 // layer to the workspace once per sample.
@@ -56,14 +60,17 @@ __host__ __device__ constexpr int64_t gate_floats(int64_t c, int64_t r, bool sel
   return (2 + kGateParts) * kGateChannels + 2 * r + (self_contained ? c : 0) + (w2_shared ? r * kW2Stride : 0);
 }
 
+// The in-gate multiply's tiles: about `target` blocks, 32 pixels or more each.
+void set_tiles(Geometry& g, int64_t n, int64_t hw, int64_t target) {
+  const int64_t tiles = std::clamp<int64_t>(ceil_div(target, n * g.chunks), 1, ceil_div(hw, 32));
+  g.tile_rows = ceil_div(hw, tiles);
+  g.tiles = ceil_div(hw, g.tile_rows);
+}
+
 Geometry geometry(int64_t n, int64_t hw, int64_t c, int64_t r, bool scale) {
   Geometry g;
   g.chunks = ceil_div(c, kGateChannels);
-  if (scale) {  // spread the multiply over about kTargetBlocks blocks, 32 pixels or more each
-    int64_t tiles = std::clamp<int64_t>(ceil_div(kTargetBlocks, n * g.chunks), 1, ceil_div(hw, 32));
-    g.tile_rows = ceil_div(hw, tiles);
-    g.tiles = ceil_div(hw, g.tile_rows);
-  }
+  if (scale) set_tiles(g, n, hw, kTargetBlocks);
   g.self_contained = n * g.chunks * g.tiles * r * c <= kSelfContainedMacs;
   g.w2_shared = gate_floats(c, r, g.self_contained, true) <= kSmemFloats;
   return g;
@@ -139,9 +146,11 @@ __device__ __forceinline__ void pool_sample(const GateArgs& a, int64_t b, float*
 
 // w1[j, k0:k1] . pooled[k0:k1] for the hidden units j0 .. j0 + kUnitsPerWarp - 1 (those below
 // r) of one sample, by one warp: lanes along C (16-byte loads of w1 where C allows; k0 and k1
-// then multiples of V), the units' loads interleaved so that they are in flight together.
+// then multiples of V), the units' loads interleaved so that they are in flight together,
+// kSteps vector steps at a time: two steps hold more loads in flight, one keeps the hidden
+// kernel and the gate kernel without the multiply at 128 registers (two blocks an SM, note 23).
 // Every lane gets the sums in out[u].
-template <typename T>
+template <typename T, int kSteps>
 __device__ __forceinline__ void hidden_sums(const GateArgs& a, int64_t j0, const float* pooled, int lane,
                                             float (&out)[kUnitsPerWarp], int64_t k0, int64_t k1) {
   constexpr int V = kVec16<T>;
@@ -153,7 +162,7 @@ __device__ __forceinline__ void hidden_sums(const GateArgs& a, int64_t j0, const
     rows[u] = w1 + (j0 + u < a.r ? j0 + u : j0) * a.c;  // past r: a valid row, result dropped
   }
   if (a.w1_vector) {  // C % V == 0 and w1 aligned: every row starts 16-byte aligned
-#pragma unroll 2
+#pragma unroll kSteps
     for (int64_t v = k0 / V + lane; v < k1 / V; v += 32) {
       float p[V];
 #pragma unroll
@@ -166,7 +175,7 @@ __device__ __forceinline__ void hidden_sums(const GateArgs& a, int64_t j0, const
       }
     }
   } else {
-#pragma unroll 2
+#pragma unroll kSteps
     for (int64_t k = k0 + lane; k < k1; k += 32) {
       const float p = pooled[k];
 #pragma unroll
@@ -203,7 +212,7 @@ __global__ void __launch_bounds__(kGateThreads) squeeze_excite_hidden_kernel(con
     pool_sample(a, b, pooled, scratch);
     __syncthreads();
     float h[kUnitsPerWarp];
-    hidden_sums<T>(a, j0, pooled, lane, h, k0, k1);
+    hidden_sums<T, 1>(a, j0, pooled, lane, h, k0, k1);
     if (lane < kUnitsPerWarp) sums[warp * kUnitsPerWarp + lane] = lane_value(h, lane);
     __syncthreads();
     if (threadIdx.x < kUnitsPerWarp && j0 + threadIdx.x < a.r) {
@@ -231,10 +240,12 @@ struct ScaleTile {
 // A block per (sample, kGateChannels channels[, tile of pixels]). Loads that do not depend on
 // the gate are issued first: the first kPrefetch vectors of x a thread multiplies, w2's rows of
 // the block (into shared memory, transposed), b1, b2 (and the hidden layer when a kernel before
-// computed it). Without a.hidden the block then pools the sample and computes the whole hidden
-// layer (kUnitsPerWarp units per warp); the gate channels are then kGateParts threads' sums
-// each. With a.x the block multiplies its tile of x by them.
-template <typename T>
+// computed it). With kPool the block then pools the sample and computes the whole hidden layer
+// (kUnitsPerWarp units per warp; else a.hidden holds it); the gate channels are then kGateParts
+// threads' sums each. With kScale the block multiplies its tile of x (a.x) by them, else it
+// writes them to a.y. The modes are template arguments so that each kernel holds only its own
+// registers: with all four paths in one kernel every launch held 230 (one block an SM, note 21).
+template <typename T, bool kPool, bool kScale>
 __global__ void __launch_bounds__(kGateThreads) squeeze_excite_gate_kernel(const __grid_constant__ GateArgs a) {
   constexpr int V = kVec16<T>;
   double* scratch = dynamic_smem<double>();
@@ -244,7 +255,7 @@ __global__ void __launch_bounds__(kGateThreads) squeeze_excite_gate_kernel(const
   float* hidden = parts + kGateParts * kGateChannels;
   float* b1s = hidden + a.r;
   float* pooled = b1s + a.r;
-  float* w2t = pooled + (a.hidden ? 0 : a.c);
+  float* w2t = pooled + (kPool ? a.c : 0);
   const T* w2 = static_cast<const T*>(a.w2);
   const int t = static_cast<int>(threadIdx.x), lane = t & 31, warp = t >> 5;
   const int64_t per_sample = a.chunks * a.tiles;
@@ -252,11 +263,11 @@ __global__ void __launch_bounds__(kGateThreads) squeeze_excite_gate_kernel(const
     const int64_t b = item / per_sample, k0 = item % per_sample / a.tiles * kGateChannels;
     const int kn = static_cast<int>(a.c - k0 < kGateChannels ? a.c - k0 : kGateChannels);
     const int64_t row0 = item % a.tiles * a.tile_rows;
-    const int64_t rows = a.x ? (row0 + a.tile_rows < a.hw ? a.tile_rows : a.hw - row0) : 0;
+    const int64_t rows = kScale ? (row0 + a.tile_rows < a.hw ? a.tile_rows : a.hw - row0) : 0;
     ScaleTile<T> tile{nullptr, nullptr, a.c, row0, 0, kn / V};
-    if (a.x) tile.x = static_cast<const T*>(a.x) + b * a.hw * a.c + k0, tile.y = static_cast<T*>(a.y) + b * a.hw * a.c + k0;
+    if constexpr (kScale) tile.x = static_cast<const T*>(a.x) + b * a.hw * a.c + k0, tile.y = static_cast<T*>(a.y) + b * a.hw * a.c + k0;
     Vec<T, V> xv[kPrefetch];
-    if (a.vector) {
+    if (kScale && a.vector) {
       tile.count = rows * tile.lanes;
 #pragma unroll
       for (int i = 0; i < kPrefetch; ++i) {
@@ -289,14 +300,14 @@ __global__ void __launch_bounds__(kGateThreads) squeeze_excite_gate_kernel(const
     if (t < kn) b2s[t] = a.b2 ? to_float(static_cast<const T*>(a.b2)[k0 + t]) : 0.0f;
     for (int64_t j = t; j < a.r; j += kGateThreads) {
       b1s[j] = a.b1 ? to_float(static_cast<const T*>(a.b1)[j]) : 0.0f;
-      if (a.hidden) hidden[j] = a.hidden[b * a.r + j];
+      if constexpr (!kPool) hidden[j] = a.hidden[b * a.r + j];
     }
-    if (!a.hidden) {
+    if constexpr (kPool) {
       pool_sample(a, b, pooled, scratch);
       __syncthreads();  // pooled and b1s
       for (int64_t j0 = warp * kUnitsPerWarp; j0 < a.r; j0 += kHiddenBlockUnits) {
         float h[kUnitsPerWarp];
-        hidden_sums<T>(a, j0, pooled, lane, h, 0, a.c);
+        hidden_sums<T, kScale ? 2 : 1>(a, j0, pooled, lane, h, 0, a.c);  // with kScale: > 128 registers anyway
         const float s = lane_value(h, lane);
         if (lane < kUnitsPerWarp && j0 + lane < a.r) {
           hidden[j0 + lane] = activate(a.act1, s + b1s[j0 + lane], a.act1_alpha, a.act1_beta);
@@ -325,10 +336,10 @@ __global__ void __launch_bounds__(kGateThreads) squeeze_excite_gate_kernel(const
 #pragma unroll
       for (int q = 0; q < kGateParts; ++q) s += parts[q * kGateChannels + t];
       T g = from_float<T>(activate(a.act2, s, a.act2_alpha, a.act2_beta));
-      if (a.x) gate[t] = to_float(g);
+      if constexpr (kScale) gate[t] = to_float(g);
       else static_cast<T*>(a.y)[b * a.c + k0 + t] = g;
     }
-    if (a.x) {
+    if constexpr (kScale) {
       __syncthreads();  // gate
       if (a.vector) {
         auto scale = [&](int64_t e, Vec<T, V> v) {
@@ -485,28 +496,19 @@ Status launch_squeeze_excite(const net::SqueezeExciteParams& p, const Tensors& i
   // The separate multiply: the gate blocks write the gates [n, c] to the workspace, a streaming
   // kernel then multiplies x by them.
   const bool separate = p.scale_input && multiply == SqueezeExciteMultiply::kSeparate;
-  const Geometry g = geometry(a.n, a.hw, a.c, a.r, p.scale_input && !separate);
-  a.chunks = g.chunks, a.tiles = g.tiles, a.tile_rows = g.tile_rows;
+  const bool in_gate = p.scale_input && !separate;
+  Geometry g = geometry(a.n, a.hw, a.c, a.r, in_gate);
+  a.chunks = g.chunks;
   if (!g.self_contained) a.hidden = reinterpret_cast<float*>(base + ws.hidden);
   const int64_t vec = 16 / static_cast<int64_t>(elem);
+  const bool x_vector = a.c % vec == 0 && aligned_to(x.data, 16) && aligned_to(out[0].data, 16);
   a.w1_vector = a.c % vec == 0 && aligned_to(a.w1, 16);
   a.w2_shared = g.w2_shared;
   a.w2_vector = aligned_to(a.w2, 16);  // the rows of a block start at a multiple of 64 * R elements
-  if (separate) {
-    a.y = base + ws.gates;
-  } else if (p.scale_input) {
-    a.x = x.data;
-    a.vector = a.c % vec == 0 && aligned_to(x.data, 16) && aligned_to(out[0].data, 16);
-  }
-  ScaleArgs s;
-  const bool scale_vector = a.c % vec == 0 && aligned_to(x.data, 16) && aligned_to(out[0].data, 16);
-  const int64_t group = scale_vector ? vec : 1;
-  s.x = x.data, s.gates = base + ws.gates, s.y = out[0].data, s.c = a.c;
-  s.groups = x.numel() / group;
-  s.row = Divisor::make(a.c / group), s.hw = Divisor::make(a.hw);
-  s.narrow = s.groups < kNarrowLimit;
+  if (separate) a.y = base + ws.gates;
+  if (in_gate) a.x = x.data, a.vector = x_vector;
   auto blocks = [](int64_t items) { return static_cast<unsigned>(std::min<int64_t>(items, kMaxGridBlocks)); };
-  const unsigned scale_blocks = blocks(std::clamp<int64_t>(ceil_div(s.groups, kScaleThreads * kScaleLoads), 1, kScaleTargetBlocks));
+  const size_t gate_smem = pool_smem(gate_floats(a.c, a.r, g.self_contained, g.w2_shared));
   bool dispatched = visit_dtype(x.dtype, [&](auto tag) {
     using T = decltype(tag);
     if constexpr (kIsFloat<T>) {
@@ -514,11 +516,22 @@ Status launch_squeeze_excite(const net::SqueezeExciteParams& p, const Tensors& i
         launch_kernel(squeeze_excite_hidden_kernel<T>, blocks(a.n * ceil_div(a.r, kUnitsPerWarp)), kGateThreads,
                       pool_smem(a.c + kGateWarps * kUnitsPerWarp), stream, a);
       }
-      size_t smem = pool_smem(gate_floats(a.c, a.r, g.self_contained, g.w2_shared));
-      launch_kernel(squeeze_excite_gate_kernel<T>, blocks(a.n * a.chunks * a.tiles), kGateThreads, smem, stream, a);
+      void (*gate)(GateArgs) = nullptr;
+      if (g.self_contained) gate = in_gate ? squeeze_excite_gate_kernel<T, true, true> : squeeze_excite_gate_kernel<T, true, false>;
+      else gate = in_gate ? squeeze_excite_gate_kernel<T, false, true> : squeeze_excite_gate_kernel<T, false, false>;
+      if (in_gate) set_tiles(g, a.n, a.hw, resident_blocks(gate, kGateThreads, gate_smem));
+      a.tiles = g.tiles, a.tile_rows = g.tile_rows;
+      launch_kernel(gate, blocks(a.n * a.chunks * a.tiles), kGateThreads, gate_smem, stream, a);
       if (separate) {
-        if (scale_vector) launch_kernel(squeeze_excite_scale_kernel<T, kVec16<T>>, scale_blocks, kScaleThreads, 0, stream, s);
-        else launch_kernel(squeeze_excite_scale_kernel<T, 1>, scale_blocks, kScaleThreads, 0, stream, s);
+        ScaleArgs sa;
+        const int64_t group = x_vector ? vec : 1;
+        sa.x = x.data, sa.gates = base + ws.gates, sa.y = out[0].data, sa.c = a.c;
+        sa.groups = x.numel() / group;
+        sa.row = Divisor::make(a.c / group), sa.hw = Divisor::make(a.hw);
+        sa.narrow = sa.groups < kNarrowLimit;
+        const unsigned grid = blocks(std::clamp<int64_t>(ceil_div(sa.groups, kScaleThreads * kScaleLoads), 1, kScaleTargetBlocks));
+        if (x_vector) launch_kernel(squeeze_excite_scale_kernel<T, kVec16<T>>, grid, kScaleThreads, 0, stream, sa);
+        else launch_kernel(squeeze_excite_scale_kernel<T, 1>, grid, kScaleThreads, 0, stream, sa);
       }
     }
   });
