@@ -105,6 +105,13 @@ std::vector<Case> depthwise_cases() {
   add("k3s1_f32_gelu", F32, {.x = {1, 5, 6, 4}, .residual = true, .act = UnaryOp::kGeluErf});
   add("k3s1_f16_gelu_tanh", F16, {.x = {1, 5, 6, 8}, .act = UnaryOp::kGeluTanh});
   add("k3s1_f32_leaky", F32, {.x = {1, 4, 4, 2}, .act = UnaryOp::kLeakyRelu, .alpha = 0.1});
+  // Larger inputs: many pixel tiles and channel tiles, partial ones at the ends, scalar loads
+  // (C = 12, 18) and 4-channel groups (C = 20).
+  add("large_k3s1_f16_c40_tiles", F16, {.x = {2, 37, 70, 40}, .bias = true, .residual = true, .act = UnaryOp::kSilu});
+  add("large_k5s2_f32_c20_tiles", F32, {.x = {1, 35, 41, 20}, .kh = 5, .kw = 5, .stride = {2, 2}, .pad = {2, 2}, .bias = true});
+  add("large_k5s1_bf16_c24_narrow", BF16, {.x = {2, 20, 14, 24}, .kh = 5, .kw = 5, .pad = {2, 2}, .residual = true});
+  add("large_k3s2_f16_c12_scalar_loads", F16, {.x = {1, 33, 33, 12}, .stride = {2, 2}, .act = UnaryOp::kRelu});
+  add("large_k3s1_f16_c18_scalar", F16, {.x = {1, 17, 35, 18}, .pad = {0, 0}, .bias = true});
   // The general path: dilation, rectangular and large kernels, strides the fast ones lack.
   add("k3s1_f16_dilation2", F16, {.x = {1, 9, 9, 16}, .pad = {2, 2}, .dil = {2, 2}});
   add("k3x5_f32_rect", F32, {.x = {2, 6, 9, 4}, .kh = 3, .kw = 5, .stride = {2, 1}, .pad = {1, 2}});

@@ -191,6 +191,21 @@ int main(int argc, char** argv) {
             {n, out, out, d.c});
     }
   }
+  // EfficientNet-B0's expand convolutions with few inputs (1x1, bias and SiLU fused): input
+  // size, input and output channels.
+  struct Expand {
+    int64_t hw, k, m;
+  };
+  const Expand expand[] = {{112, 16, 96}, {56, 24, 144}, {28, 40, 240}};
+  for (int64_t n : {1, 32}) {
+    std::printf("-- efficientnet-b0 pointwise (expand) convolutions bs%lld\n", static_cast<long long>(n));
+    for (const Expand& e : expand) {
+      net::ConvolutionParams p{.stride = {1, 1}, .padding = {0, 0}, .dilation = {1, 1}, .output_padding = {0, 0},
+                               .groups = 1, .activation = net::UnaryOp::kSilu, .channels_last = true};
+      std::string name = "pointwise k" + std::to_string(e.k) + " m" + std::to_string(e.m);
+      bench(name.c_str(), p, {{n, e.hw, e.hw, e.k}, {e.m, 1, 1, e.k}, {e.m}}, {H, H, H}, iters, stream, {n, e.hw, e.hw, e.m});
+    }
+  }
   // EfficientNet-B0's squeeze-excite gates with the multiply (column sums + gate kernel; the
   // bytes are x read twice and the output written): input size, channels, hidden units.
   struct SqueezeExcite {

@@ -387,6 +387,11 @@ std::vector<Case> reduce_cases() {
   add("prod_f32_cols_split", ReduceOp::kProd, {1}, in(F32, {2, 600, 4}, uniform(0.99, 1.01)));
   add("any_bool_cols_split", ReduceOp::kAny, {1}, in(B, {2, 900, 3}));
   add("all_i64_cols_split", ReduceOp::kAll, {1}, in(I64, {2, 900, 3}, ints(0, 30)));
+  // Lanes that are no power of two (18 vectors of 8 halves; 84 in 3 tiles of 28; 5 floats): rows
+  // folded by a tree over 14, 9 and 51 rows, idle threads past lanes x rows.
+  add("mean_f16_nhwc_18_vectors", ReduceOp::kMean, {1, 2}, in(F16, {2, 30, 30, 144}), true);
+  add("sum_f16_cols_3_tiles_of_28", ReduceOp::kSum, {1}, in(F16, {1, 300, 672}));
+  add("max_f32_cols_5_lanes", ReduceOp::kMax, {1}, in(F32, {3, 500, 5}));
   add("mean_f16_nhwc_hw_one_pass", ReduceOp::kMean, {1, 2}, in(F16, {1, 40, 40, 32}), true);
   v.back().workspace = false;
   // General (several reduced runs).

@@ -1,7 +1,8 @@
 """EfficientNet-style blocks on the CUDA backend: x * sigmoid(x) folds into the convolutions as
 SiLU, depthwise convolutions time our kernel ("ingot:depthwise") and 1x1 convolutions cuBLASLt
-GEMMs ("lt:...") next to cuDNN, and recorded tactics of either kind load again, including where
-they do not apply (skipped without a GPU)."""
+GEMMs ("lt:...") and, with at most 64 input channels, our pointwise kernel ("ingot:pointwise")
+next to cuDNN, and recorded tactics of each kind load again, including where they do not apply
+(skipped without a GPU)."""
 
 import json
 import os
@@ -100,7 +101,7 @@ def test_mbconv_fp16_silu_fused_and_own_tactics_timed(tmp_path, monkeypatch):
         assert l["tactic"] == "ingot:depthwise" or l["tactic"].startswith("cudnn:"), l["tactic"]
     for l in pointwise:
         assert any(t["tactic"].startswith("lt:") for t in l["timed"]), l["timed"]
-        assert l["tactic"].startswith(("lt:", "cudnn:")), l["tactic"]
+        assert l["tactic"].startswith(("lt:", "cudnn:", "ingot:pointwise")), l["tactic"]
     print("tactics:", {l["name"]: l["tactic"][:16] for l in convs})
 
     path = tmp_path / "mbconv.pt2"  # the recorded tactics build again on load
@@ -165,12 +166,17 @@ def test_forced_own_tactics_run_and_misplaced_ones_fall_back_to_cudnn(tmp_path):
     conv_entries = [e for e in entries if ";convolution(" in e[0]]
     # Every depthwise layer gets our kernel, every 1x1 a cuBLASLt algorithm it timed, and every
     # other convolution one of those two, which does not apply to it.
-    forced = 0
+    # The first 1x1 convolution that timed our pointwise kernel (the channels-last ones with at
+    # most 64 input channels) gets it instead of a GEMM.
+    forced = pointwise = 0
     for e in conv_entries:
         timed = [item.rsplit("@", 1)[0] for item in e[2].split("|") if item]
         lt = [t for t in timed if t.startswith("lt:")]
         if "ingot:depthwise" in timed:
             e[1] = "ingot:depthwise"
+        elif "ingot:pointwise" in timed and pointwise == 0:
+            e[1] = "ingot:pointwise"
+            pointwise += 1
         elif lt:
             e[1] = lt[-1]
         else:
@@ -181,6 +187,7 @@ def test_forced_own_tactics_run_and_misplaced_ones_fall_back_to_cudnn(tmp_path):
     second = _build(path)
     assert second["err"] < FP16_REL_L2, second
     assert "ingot:depthwise" in second["tactics"].values()
+    assert "ingot:pointwise" in second["tactics"].values()
     assert any(t.startswith("lt:") for t in second["tactics"].values())
     # Another batch size (other keys: timed afresh) still builds and agrees.
     assert _build(path, batch=3)["err"] < FP16_REL_L2

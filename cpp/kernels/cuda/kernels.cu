@@ -6,6 +6,7 @@
 #include "kernels/cuda/attention.cuh"
 #include "kernels/cuda/cuda_common.cuh"
 #include "kernels/cuda/depthwise.cuh"
+#include "kernels/cuda/pointwise_conv.cuh"
 #include "kernels/cuda/elementwise.cuh"
 #include "kernels/cuda/norm.cuh"
 #include "kernels/cuda/pooling.cuh"
@@ -147,7 +148,14 @@ Status run(const net::ConcatParams& p, const Tensors& in, const Tensors& out, cu
 Status run(const net::SliceParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_slice(p, in, out, s); }
 Status run(const net::GatherParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_gather(p, in, out, s); }
 Status run(const net::PoolingParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_pooling(p, in, out, s); }
-Status run(const net::ConvolutionParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_depthwise_conv(p, in, out, s); }
+// Depthwise where it applies, else the pointwise kernel; both reasons when neither does.
+Status run(const net::ConvolutionParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) {
+  Status depthwise = depthwise_conv_supported(p, in, out);
+  if (depthwise.is_ok()) return detail::launch_depthwise_conv(p, in, out, s);
+  Status pointwise = pointwise_conv_supported(p, in, out);
+  if (pointwise.is_ok()) return detail::launch_pointwise_conv(p, in, out, s);
+  return error(depthwise.code(), depthwise.message(), "; ", pointwise.message());
+}
 Status run(const net::AttentionParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_attention(p, in, out, s); }
 Status run(const net::CastParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_cast(p, in, out, s); }
 Status run(const net::FillParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_fill(p, in, out, s); }

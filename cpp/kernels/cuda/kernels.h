@@ -11,7 +11,7 @@
 // - Matmul and attention are not here (cuBLASLt / cuDNN paths in runtime/cuda/), nor are
 //   convolutions other than depthwise channels-last ones (depthwise_conv_supported() says
 //   which; the graph convolution runner times them as its "ingot:depthwise" tactic next to
-//   cuDNN). supports() says which kinds launch() handles whatever the shapes: it is false for
+//   cuDNN) and 1x1 ones with few input channels (pointwise_conv_supported(), "ingot:pointwise"). supports() says which kinds launch() handles whatever the shapes: it is false for
 //   convolutions.
 // - Pointers need only the element alignment; 16-byte aligned ones (cudaMalloc, aligned plan
 //   offsets) take the vectorized paths. An output may be its input (reshape / identity / cast to
@@ -54,6 +54,13 @@ bool supports(const net::LayerParams& params, const std::vector<ir::DType>& inpu
 // fused activation of the epilogue's set; inputs x, w, bias? [C], residual? (the output's
 // shape); an absent optional input has data == nullptr. The reason when not.
 Status depthwise_conv_supported(const net::ConvolutionParams& p, const std::vector<DeviceTensor>& inputs,
+                                const std::vector<DeviceTensor>& outputs);
+
+// Whether launch() runs this convolution as a 1x1 channels-last convolution of one group with
+// few inputs (x [N, H, W, K], w [M, 1, 1, K], K <= 64, stride 1, no padding, the weights as
+// float within 40 KiB), f32 / f16 / bf16, bias? [M], residual? (the output's shape) and a
+// fused activation of the epilogue's set (pointwise_conv.cuh). The reason when not.
+Status pointwise_conv_supported(const net::ConvolutionParams& p, const std::vector<DeviceTensor>& inputs,
                                 const std::vector<DeviceTensor>& outputs);
 
 // A squeeze_excite layer runs when its channels plus twice its hidden units are at most this

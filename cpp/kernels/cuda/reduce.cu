@@ -287,7 +287,9 @@ struct SplitArgs {
 };
 
 constexpr int kSplitThreads = 256;
-constexpr int64_t kSplitTargetBlocks = 264;  // two waves of an H100/H200 (528 was slower, note 16)
+// The split count aims at one wave of the kernel's blocks (split_wave); 264 (two blocks an SM of
+// an H100 / H200) where that is unknown. More than a wave was slower (note 16).
+constexpr int64_t kSplitTargetBlocks = 264;
 constexpr int kRowLoads = 4;                 // rows a thread loads before it adds them (8 was slower, note 19)
 constexpr int64_t kMaxSplits = 64;
 
@@ -299,10 +301,14 @@ __device__ __forceinline__ Acc<T> finish_split(const SplitArgs& a, Acc<T> v) {
   return v;
 }
 
+// Sums of 16-bit floats add each round of kRowLoads rows in float before the double.
+template <typename T, typename Op>
+constexpr bool kRoundsInFloat = (std::is_same_v<T, __half> || std::is_same_v<T, __nv_bfloat16>) && std::is_same_v<Op, SumOp<double>>;
+
 template <typename T, int V, typename Op>
 __device__ __forceinline__ void reduce_split(const SplitArgs& a, Acc<T>* part) {
   using A = Acc<T>;
-  const int L = a.lanes, R = kSplitThreads / L;
+  const int L = a.lanes, R = kSplitThreads / L;  // threads past L * R stay idle (L need not divide 256)
   const int tx = static_cast<int>(threadIdx.x) % L, ty = static_cast<int>(threadIdx.x) / L;
   for (int64_t item = blockIdx.x; item < a.items; item += gridDim.x) {
     int64_t s = item % a.splits, rest = item / a.splits;
@@ -312,7 +318,7 @@ __device__ __forceinline__ void reduce_split(const SplitArgs& a, Acc<T>* part) {
     A acc[V];
 #pragma unroll
     for (int j = 0; j < V; ++j) acc[j] = Op::init();
-    if (c0 < a.k1) {  // kRowLoads rows' loads in flight a thread (one at a time ran at ~25% of DRAM bandwidth)
+    if (c0 < a.k1 && ty < R) {  // kRowLoads rows' loads in flight a thread (one at a time ran at ~25% of DRAM bandwidth)
       const T* col = static_cast<const T*>(a.x) + i0 * a.r * a.k1 + c0;
       for (int64_t row0 = r_begin + ty; row0 < r_end; row0 += kRowLoads * R) {
         Vec<T, V> v[kRowLoads];
@@ -323,24 +329,43 @@ __device__ __forceinline__ void reduce_split(const SplitArgs& a, Acc<T>* part) {
           if constexpr (V > 1) v[u] = *vec_ptr<const Vec<T, V>>(col + row * a.k1);
           else v[u].v[0] = col[row * a.k1];
         }
+        if constexpr (kRoundsInFloat<T, Op>) {
+          // A round's rows added in float first (exact for a handful of 16-bit values), then once
+          // to the double: a conversion to double an element ran at the 64-bit conversion rate
+          // (16 a clock an SM), a quarter of the element rate at bandwidth (note 28).
+          float f[V];
 #pragma unroll
-        for (int u = 0; u < kRowLoads; ++u) {
-          if (row0 + u * R >= r_end) break;
+          for (int j = 0; j < V; ++j) f[j] = 0.0f;
 #pragma unroll
-          for (int j = 0; j < V; ++j) acc[j] = Op::combine(acc[j], acc_value(v[u].v[j]));
+          for (int u = 0; u < kRowLoads; ++u) {
+            if (row0 + u * R >= r_end) break;
+#pragma unroll
+            for (int j = 0; j < V; ++j) f[j] += to_float(v[u].v[j]);
+          }
+#pragma unroll
+          for (int j = 0; j < V; ++j) acc[j] += static_cast<double>(f[j]);
+        } else {
+#pragma unroll
+          for (int u = 0; u < kRowLoads; ++u) {
+            if (row0 + u * R >= r_end) break;
+#pragma unroll
+            for (int j = 0; j < V; ++j) acc[j] = Op::combine(acc[j], acc_value(v[u].v[j]));
+          }
         }
       }
     }
 #pragma unroll
     for (int j = 0; j < V; ++j) part[threadIdx.x * V + j] = acc[j];
     __syncthreads();
-    for (int stride = R / 2; stride > 0; stride /= 2) {
-      if (ty < stride) {
+    for (int rows = R; rows > 1;) {  // rows [half, rows) fold onto [0, rows - half)
+      const int half = (rows + 1) / 2;
+      if (ty < rows - half) {
         A* mine = part + (ty * L + tx) * V;
-        const A* other = part + ((ty + stride) * L + tx) * V;
+        const A* other = part + ((ty + half) * L + tx) * V;
 #pragma unroll
         for (int j = 0; j < V; ++j) mine[j] = Op::combine(mine[j], other[j]);
       }
+      rows = half;
       __syncthreads();
     }
     if (ty == 0 && c0 < a.k1) {
@@ -384,22 +409,38 @@ int split_vector(int64_t k1, size_t elem_bytes) {
   return k1 % v == 0 ? v : 1;
 }
 
+// Threads a block puts along a row: all of its vectors up to 32, else as many per column tile as
+// balanced tiles of at most 32 need (144 vectors: 5 tiles of 29). Not a power of two in general:
+// a power of two left up to 14 of 32 lanes idle (C = 144 in fp16, 18 vectors, note 26).
 int split_lanes(int64_t vectors) {
-  int lanes = 1;
-  while (lanes < 32 && lanes < vectors) lanes *= 2;
-  return lanes;
+  if (vectors <= 32) return static_cast<int>(vectors < 1 ? 1 : vectors);
+  const int64_t tiles = (vectors + 31) / 32;
+  return static_cast<int>((vectors + tiles - 1) / tiles);
 }
 
-// How many blocks share the rows of one column tile: enough for about two waves of blocks, while
-// each row-thread keeps two rows at least. It depends on the shapes alone (not on the pointers),
-// so that the workspace a runner reserves at prepare time fits every launch.
-int64_t split_count(int64_t k0, int64_t r, int64_t k1, size_t elem_bytes) {
+// Blocks of the split kernel for `dtype` at vector width v that the device holds at once.
+int64_t split_wave(DType dtype, int v) {
+  int64_t wave = kSplitTargetBlocks;
+  visit_dtype(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    if (v == 8) wave = resident_blocks(reduce_split_kernel<T, 8>, kSplitThreads, 0);
+    else if (v == 4) wave = resident_blocks(reduce_split_kernel<T, 4>, kSplitThreads, 0);
+    else wave = resident_blocks(reduce_split_kernel<T, 1>, kSplitThreads, 0);
+  });
+  return wave;
+}
+
+// How many blocks share the rows of one column tile: as many as one wave of the kernel holds
+// (split_wave), while each row-thread keeps two rows at least. It depends on the shapes, the
+// dtype and the device alone (not on the pointers), so that the workspace a runner reserves at
+// prepare time fits every launch.
+int64_t split_count(int64_t k0, int64_t r, int64_t k1, DType dtype) {
   if (r <= 0 || k0 <= 0 || k1 <= 0) return 1;
-  int v = split_vector(k1, elem_bytes);
+  int v = split_vector(k1, ir::dtype_size(dtype));
   int64_t vectors = (k1 + v - 1) / v;
   int lanes = split_lanes(vectors);
   int64_t work = k0 * ((vectors + lanes - 1) / lanes);
-  int64_t want = (kSplitTargetBlocks + work - 1) / work;
+  int64_t want = split_wave(dtype, v) / work;  // whole waves: a partial second wave pays a whole row walk
   int64_t most = r / (2 * (kSplitThreads / lanes));
   int64_t splits = std::max<int64_t>(1, std::min({want, most, kMaxSplits}));
   int64_t chunk = (r + splits - 1) / splits;
@@ -643,7 +684,7 @@ bool uses_split(const net::ReduceParams& p, const ReduceShape& sh) { return sh.c
 
 }  // namespace
 
-int64_t column_splits(int64_t k0, int64_t r, int64_t k1, size_t elem_bytes) { return split_count(k0, r, k1, elem_bytes); }
+int64_t column_splits(int64_t k0, int64_t r, int64_t k1, DType dtype) { return split_count(k0, r, k1, dtype); }
 
 Status launch_column_sums(const DeviceTensor& x, int64_t k0, int64_t r, int64_t k1, void* partial, cudaStream_t stream) {
   if (k0 * r * k1 != x.numel()) return invalid_argument("column sums: ", ingot::shape_str(x.dims), " is not [", k0, ", ", r, ", ", k1, "]");
@@ -656,7 +697,7 @@ Status launch_column_sums(const DeviceTensor& x, int64_t k0, int64_t r, int64_t 
       a.x = x.data;
       a.op = ReduceOp::kSum;
       a.k0 = k0, a.r = r, a.k1 = k1;
-      a.splits = column_splits(k0, r, k1, sizeof(T));
+      a.splits = column_splits(k0, r, k1, x.dtype);
       a.partial = partial;
       a.partial_only = true;
       launch_split<T>(a, stream);
@@ -670,7 +711,7 @@ size_t reduce_workspace(const net::ReduceParams& p, const Tensors& in, const Ten
   Expected<ReduceShape> sh = analyze(p, in, out);
   if (!sh.has_value() || !uses_split(p, *sh) || out[0].numel() == 0) return 0;
   int64_t r = sh->reduced[0].size, k1 = sh->runs.back().size, k0 = sh->kept_count / k1;
-  int64_t splits = split_count(k0, r, k1, ir::dtype_size(in[0].dtype));
+  int64_t splits = split_count(k0, r, k1, in[0].dtype);
   return splits > 1 ? static_cast<size_t>(k0 * splits * k1) * sizeof(int64_t) : 0;  // Acc is 8 bytes
 }
 
@@ -693,7 +734,7 @@ Status launch_reduce(const net::ReduceParams& p, const Tensors& in, const Tensor
       a.k1 = sh.runs.back().size;
       a.k0 = sh.kept_count / a.k1;
       a.out_bool = sh.out_bool;
-      a.splits = workspace ? split_count(a.k0, a.r, a.k1, sizeof(T)) : 1;
+      a.splits = workspace ? split_count(a.k0, a.r, a.k1, x.dtype) : 1;
       a.partial = workspace;
       launch_split<T>(a, stream);
       if (a.splits > 1) launch_kernel(reduce_split_finish_kernel<T>, grid_for(a.k0 * a.k1, 256), 256, 0, stream, a);

@@ -31,8 +31,8 @@ bool reduce_supports(net::ReduceOp op, DType dtype);
 
 // Sums of a dense [k0, r, k1] floating tensor over r, for layers that pool before computing on
 // the result (squeeze_excite): `partial` receives [k0, splits, k1] doubles, splits =
-// column_splits(k0, r, k1, element bytes); the caller adds the splits.
-int64_t column_splits(int64_t k0, int64_t r, int64_t k1, size_t elem_bytes);
+// column_splits(k0, r, k1, dtype); the caller adds the splits.
+int64_t column_splits(int64_t k0, int64_t r, int64_t k1, DType dtype);
 Status launch_column_sums(const DeviceTensor& x, int64_t k0, int64_t r, int64_t k1, void* partial, cudaStream_t stream);
 
 // Scratch launch_reduce() uses to split long columns over blocks (0: it runs in one pass).

@@ -432,9 +432,10 @@ struct WorkspaceLayout {
   size_t hidden = 0, gates = 0, total = 0;  // byte offsets, size
 };
 
-WorkspaceLayout workspace_layout(int64_t n, int64_t hw, int64_t c, int64_t r, size_t elem) {
+WorkspaceLayout workspace_layout(int64_t n, int64_t hw, int64_t c, int64_t r, DType dtype) {
+  const size_t elem = ir::dtype_size(dtype);
   WorkspaceLayout w;
-  w.hidden = static_cast<size_t>(n * column_splits(n, hw, c, elem) * c) * sizeof(double);
+  w.hidden = static_cast<size_t>(n * column_splits(n, hw, c, dtype) * c) * sizeof(double);
   w.gates = (w.hidden + static_cast<size_t>(n * r) * sizeof(float) + 15) / 16 * 16;
   w.total = w.gates + static_cast<size_t>(n * c) * elem;
   return w;
@@ -470,7 +471,7 @@ Status squeeze_excite_supported(const net::SqueezeExciteParams& p, const Tensors
 size_t squeeze_excite_workspace(const net::SqueezeExciteParams& p, const Tensors& in, const Tensors& out) {
   if (!squeeze_excite_supported(p, in, out).is_ok()) return 0;
   const DeviceTensor& x = in[0];
-  return workspace_layout(x.dims[0], x.dims[1] * x.dims[2], x.dims[3], in[1].dims[0], ir::dtype_size(x.dtype)).total;
+  return workspace_layout(x.dims[0], x.dims[1] * x.dims[2], x.dims[3], in[1].dims[0], x.dtype).total;
 }
 
 Status launch_squeeze_excite(const net::SqueezeExciteParams& p, const Tensors& in, const Tensors& out, void* workspace,
@@ -484,11 +485,11 @@ Status launch_squeeze_excite(const net::SqueezeExciteParams& p, const Tensors& i
   if (a.n == 0 || a.c == 0) return Status::ok();
   if (a.hw == 0) return unsupported(L, ": a mean over empty spatial dims");
   const size_t elem = ir::dtype_size(x.dtype);
-  const WorkspaceLayout ws = workspace_layout(a.n, a.hw, a.c, a.r, elem);
+  const WorkspaceLayout ws = workspace_layout(a.n, a.hw, a.c, a.r, x.dtype);
   char* base = static_cast<char*>(workspace);
   INGOT_RETURN_IF_ERROR(launch_column_sums(x, a.n, a.hw, a.c, workspace, stream));
   a.partial = static_cast<const double*>(workspace);
-  a.splits = column_splits(a.n, a.hw, a.c, elem);
+  a.splits = column_splits(a.n, a.hw, a.c, x.dtype);
   a.w1 = in[1].data, a.b1 = in[2].data, a.w2 = in[3].data, a.b2 = in[4].data, a.y = out[0].data;
   a.act1 = p.act1, a.act2 = p.act2;
   a.act1_alpha = static_cast<float>(p.act1_alpha), a.act1_beta = static_cast<float>(p.act1_beta);

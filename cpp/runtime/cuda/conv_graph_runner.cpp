@@ -4,7 +4,8 @@
 // build times the first few (more at higher optimization levels) and records the winner as
 // "cudnn:eng=E;K=V,..." (engine id and knob choices), which later loads rebuild directly.
 // Depthwise channels-last convolutions also time our own kernel (kernels/cuda/depthwise.cuh),
-// recorded as "ingot:depthwise" when it wins, and 1x1 ones cuBLASLt's GEMMs (conv_gemm.h,
+// recorded as "ingot:depthwise" when it wins, 1x1 ones with few input channels our pointwise
+// kernel (pointwise_conv.cuh, "ingot:pointwise"), and 1x1 ones cuBLASLt's GEMMs (conv_gemm.h,
 // recorded as gemm.cpp's "lt:..."); a load where the recorded one does not apply (another shape
 // of the profile) builds cuDNN's heuristic choice instead.
 // Transposed convolutions, and graphs cuDNN cannot run (checked when the layer is prepared),
@@ -130,6 +131,14 @@ bool parse_tactic(const std::string& t, int64_t* engine, std::unordered_map<fe::
 }
 
 constexpr const char* kDepthwiseTactic = "ingot:depthwise";
+constexpr const char* kPointwiseTactic = "ingot:pointwise";
+
+// Whether `tactic` is one of our kernels (kernels::cuda::launch) and applies to this convolution.
+bool own_tactic_applies(const std::string& tactic, const net::ConvolutionParams& p, const Tensors& in, const Tensors& out) {
+  if (tactic == kDepthwiseTactic) return kernels::cuda::depthwise_conv_supported(p, in, out).is_ok();
+  if (tactic == kPointwiseTactic) return kernels::cuda::pointwise_conv_supported(p, in, out).is_ok();
+  return false;
+}
 
 // How many heuristic candidates the build times per convolution, by optimization level.
 int64_t candidates_for_level(int level) {
@@ -266,11 +275,11 @@ class GraphConvRunner : public LayerRunner {
     const auto& p = std::get<net::ConvolutionParams>(params);
     // Plans tuned on the legacy API ("fwd=...") stay there.
     use_legacy_ = takes_legacy(p, in, tactic_);
-    use_depthwise_ = use_gemm_ = false;
+    use_own_ = use_gemm_ = false;
     if (!use_legacy_) {
       params_ = p, in_ = in, out_ = out;
-      if (tactic_ == kDepthwiseTactic && kernels::cuda::depthwise_conv_supported(p, in, out).is_ok()) {
-        use_depthwise_ = true;
+      if (own_tactic_applies(tactic_, p, in, out)) {
+        use_own_ = true;
         *workspace = 0;
         return Status::ok();
       }
@@ -300,7 +309,7 @@ class GraphConvRunner : public LayerRunner {
   Status enqueue(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
                  void* workspace, cudaStream_t stream) override {
     if (use_legacy_) return legacy_->enqueue(env, params, in, out, workspace, stream);
-    if (use_depthwise_) return kernels::cuda::launch(params, in, out, stream);
+    if (use_own_) return kernels::cuda::launch(params, in, out, stream);
     if (use_gemm_) return gemm_->enqueue(env, in, out, workspace, stream);
     INGOT_CUDNN_TRY(cudnnSetStream(env.cudnn, stream));
     return exec_ ? run_cudnn(env, *exec_, 0, in, out, workspace, stream)
@@ -314,7 +323,7 @@ class GraphConvRunner : public LayerRunner {
                              void* workspace, size_t workspace_size, cudaStream_t stream,
                              std::vector<net::TimedTactic>* timed) override {
     const auto& p = std::get<net::ConvolutionParams>(params);
-    use_depthwise_ = use_gemm_ = false;
+    use_own_ = use_gemm_ = false;
     float best_ms = std::numeric_limits<float>::infinity();  // stays so when cuDNN's choice is untimed
     Expected<std::string> best =
         use_legacy_ ? tune_legacy(env, params, in, out, workspace, workspace_size, stream, timed, &best_ms)
@@ -334,7 +343,12 @@ class GraphConvRunner : public LayerRunner {
     if (kernels::cuda::depthwise_conv_supported(p, in, out).is_ok()) {
       Expected<float> ms = time_on_stream(stream, [&] { return kernels::cuda::launch(params, in, out, stream); });
       if (ms.has_value() && timed) timed->push_back({kDepthwiseTactic, static_cast<double>(*ms)});
-      use_depthwise_ = wins(ms, kDepthwiseTactic);
+      use_own_ = wins(ms, kDepthwiseTactic);
+    }
+    if (!use_own_ && kernels::cuda::pointwise_conv_supported(p, in, out).is_ok()) {
+      Expected<float> ms = time_on_stream(stream, [&] { return kernels::cuda::launch(params, in, out, stream); });
+      if (ms.has_value() && timed) timed->push_back({kPointwiseTactic, static_cast<double>(*ms)});
+      if (wins(ms, kPointwiseTactic)) use_own_ = true;
     }
     if (ConvGemm::applies(p, in, out).is_ok()) {
       auto gemm = std::make_unique<ConvGemm>();
@@ -344,11 +358,11 @@ class GraphConvRunner : public LayerRunner {
                                           : Expected<std::string>(s);
       if (wins(t.has_value() ? Expected<float>(layer_ms) : Expected<float>(t.status()), t.has_value() ? *t : "")) {
         use_gemm_ = true;
-        use_depthwise_ = false;  // a 1x1 convolution of one channel is both
+        use_own_ = false;  // a 1x1 convolution is both ours and a GEMM
         gemm_ = std::move(gemm);
       }
     }
-    if (use_depthwise_ || use_gemm_) use_legacy_ = false;  // ours also beat a graph cuDNN refused
+    if (use_own_ || use_gemm_) use_legacy_ = false;  // ours also beat a graph cuDNN refused
     if (!best.has_value() && !own_failure.is_ok()) {
       return best.status().with_context(str_cat("convolution (our candidates failed too: ", own_failure.message(), "): "));
     }
@@ -366,7 +380,7 @@ class GraphConvRunner : public LayerRunner {
     std::unordered_map<fe::KnobType_t, int64_t> knobs;
     std::string recorded = tune_level == 0 && parse_tactic(tactic_, &engine, &knobs) ? tactic_ : std::string();
     if (tune_level == 0 && recorded.empty() && !tactic_.empty()) {
-      if (tactic_ == kDepthwiseTactic && kernels::cuda::depthwise_conv_supported(p, in, out).is_ok()) return;
+      if (own_tactic_applies(tactic_, p, in, out)) return;
       if (is_gemm_tactic(tactic_) && ConvGemm::applies(p, in, out).is_ok()) return;
     }
     std::string gkey = graph_key(p, in, out, env.allow_tf32);
@@ -558,7 +572,7 @@ class GraphConvRunner : public LayerRunner {
   std::unique_ptr<ConvGemm> gemm_;
   int64_t plan_index_ = 0;
   size_t workspace_ = 0;
-  bool use_legacy_ = false, use_depthwise_ = false, use_gemm_ = false, has_bias_ = false, has_residual_ = false, post_epilogue_ = false;
+  bool use_legacy_ = false, use_own_ = false, use_gemm_ = false, has_bias_ = false, has_residual_ = false, post_epilogue_ = false;
   bool allow_tensor_cores_ = true;
 };
 

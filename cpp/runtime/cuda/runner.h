@@ -33,10 +33,11 @@ struct RunnerEnv {
 // convolutions; 3: GEMMs time 4/8/16/32/64 cuBLASLt candidates by level instead of 8, attention
 // times our own kernel against cuDNN's SDPA / the GEMM path; 4: squeeze_excite times its
 // multiply in the gate blocks against a separate kernel; 5: cuBLASLt candidates timed on a
-// graph replay instead of host-launched calls) would
+// graph replay instead of host-launched calls; 6: 1x1 convolutions with few inputs time our
+// pointwise kernel) would
 // otherwise keep its old winner without timing the new one. Bump it whenever a runner gains
 // or changes candidates.
-inline constexpr int kTacticGeneration = 5;
+inline constexpr int kTacticGeneration = 6;
 
 // Workspace that one layer may use (cuDNN / cuBLASLt scratch), at most.
 inline constexpr size_t kMaxLayerWorkspace = size_t(64) << 20;
