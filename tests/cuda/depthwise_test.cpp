@@ -161,11 +161,7 @@ TEST(DepthwiseConv, RefusesWhatItDoesNotRun) {
   const std::vector<DeviceTensor> ok_out{t(F16, {1, 5, 5, 8})};
   EXPECT_TRUE(depthwise_conv_supported(p, ok_in, ok_out).is_ok()) << depthwise_conv_supported(p, ok_in, ok_out).message();
 
-  struct Bad {
-    const char* what;
-    ConvolutionParams p;
-    std::vector<DeviceTensor> in, out;
-  };
+  using Bad = ConvRefusal;
   std::vector<Bad> bad;
   auto with = [&](const char* what, auto change) {
     Bad b{what, p, ok_in, ok_out};
@@ -197,16 +193,7 @@ TEST(DepthwiseConv, RefusesWhatItDoesNotRun) {
   for (const Bad& b : bad) EXPECT_FALSE(depthwise_conv_supported(b.p, b.in, b.out).is_ok()) << b.what;
 
   // launch() refuses them too, before any kernel reads the (large enough) buffer.
-  if (!have_device()) return;
-  DeviceBuffer buffer(size_t{1} << 20);
-  for (Bad b : bad) {
-    for (auto* ts : {&b.in, &b.out}) {
-      for (DeviceTensor& x : *ts) {
-        if (x.data || ts == &b.out || &x - ts->data() < 2) x.data = buffer.get();
-      }
-    }
-    EXPECT_FALSE(launch(b.p, b.in, b.out, nullptr).is_ok()) << b.what;
-  }
+  expect_launch_refuses(bad);
 }
 
 }  // namespace

@@ -318,4 +318,17 @@ void run_case(const Case& c) {
   }
 }
 
+void expect_launch_refuses(const std::vector<ConvRefusal>& refusals) {
+  if (!have_device()) return;
+  DeviceBuffer buffer(size_t{1} << 20);
+  for (ConvRefusal r : refusals) {
+    for (auto* ts : {&r.in, &r.out}) {
+      for (DeviceTensor& x : *ts) {
+        if (x.data || ts == &r.out || &x - ts->data() < 2) x.data = buffer.get();
+      }
+    }
+    EXPECT_FALSE(launch(r.p, r.in, r.out, nullptr).is_ok()) << r.what;
+  }
+}
+
 }  // namespace ingot::kernels::cuda::testing

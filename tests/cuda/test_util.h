@@ -142,4 +142,17 @@ struct HostTensor {
 // Fills `t` from `dist` with a generator seeded by `seed`.
 void fill_random(HostTensor& t, const Dist& dist, uint64_t seed);
 
+// A convolution a kernel must refuse; `what` names it in failures. A present optional input
+// has any non-null data (the other tensors' data stay null until expect_launch_refuses).
+struct ConvRefusal {
+  const char* what;
+  net::ConvolutionParams p;
+  std::vector<DeviceTensor> in, out;
+};
+
+// launch() refuses each (with a GPU): x, w, the outputs and the present optional inputs point
+// into one 1 MiB buffer first, so that a kernel that ran anyway would read and write real
+// memory.
+void expect_launch_refuses(const std::vector<ConvRefusal>& refusals);
+
 }  // namespace ingot::kernels::cuda::testing

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "kernels/cuda/activation.cuh"
+#include "kernels/cuda/conv_operands.cuh"
 
 namespace ingot::kernels::cuda::detail {
 
@@ -286,18 +287,7 @@ Status depthwise_conv_supported(const net::ConvolutionParams& p, const std::vect
     return unsupported(L, ": groups=", p.groups, ", input ", ingot::shape_str(x.dims), ", weight ", ingot::shape_str(w.dims),
                        " and output ", ingot::shape_str(y.dims), " are not one filter per channel");
   }
-  if (!is_float_dtype(x.dtype) || w.dtype != x.dtype || y.dtype != x.dtype) {
-    return unsupported(L, ": dtypes ", ir::dtype_name(x.dtype), " / ", ir::dtype_name(w.dtype), " -> ",
-                       ir::dtype_name(y.dtype));
-  }
-  if (in.size() > 2 && in[2].data && (in[2].dtype != x.dtype || in[2].numel() != c)) {
-    return invalid_argument(L, ": bias ", ir::dtype_name(in[2].dtype), ingot::shape_str(in[2].dims), " is not ",
-                            ir::dtype_name(x.dtype), "[", c, "]");
-  }
-  if (in.size() > 3 && in[3].data && (in[3].dtype != x.dtype || in[3].dims != y.dims)) {
-    return invalid_argument(L, ": residual ", ir::dtype_name(in[3].dtype), ingot::shape_str(in[3].dims),
-                            " does not match the output ", ingot::shape_str(y.dims));
-  }
+  INGOT_RETURN_IF_ERROR(conv_epilogue_operands(L, p, in, y, c));
   constexpr int64_t kMaxTaps = kWeightSmemBytes / static_cast<int64_t>(sizeof(float));
   for (int d = 0; d < 2; ++d) {
     const int64_t k = w.dims[1 + static_cast<size_t>(d)];
@@ -313,9 +303,6 @@ Status depthwise_conv_supported(const net::ConvolutionParams& p, const std::vect
   }
   if (w.dims[1] * w.dims[2] > kMaxTaps) {
     return unsupported(L, ": a ", w.dims[1], "x", w.dims[2], " kernel's weights do not fit the shared memory");
-  }
-  if (!is_epilogue_activation(p.activation)) {
-    return unsupported(L, ": activation ", net::enum_name(p.activation), " cannot be fused");
   }
   return Status::ok();
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "kernels/cuda/activation.cuh"
+#include "kernels/cuda/conv_operands.cuh"
 
 namespace ingot::kernels::cuda::detail {
 
@@ -151,24 +152,13 @@ Status pointwise_conv_supported(const net::ConvolutionParams& p, const std::vect
     return invalid_argument(L, ": input ", ingot::shape_str(x.dims), ", weight ", ingot::shape_str(w.dims), " and output ",
                             ingot::shape_str(y.dims), " do not match");
   }
-  if (!is_float_dtype(x.dtype) || w.dtype != x.dtype || y.dtype != x.dtype) {
-    return unsupported(L, ": dtypes ", ir::dtype_name(x.dtype), " / ", ir::dtype_name(w.dtype), " -> ", ir::dtype_name(y.dtype));
-  }
-  if (in.size() > 2 && in[2].data && (in[2].dtype != x.dtype || in[2].numel() != m)) {
-    return invalid_argument(L, ": bias ", ir::dtype_name(in[2].dtype), ingot::shape_str(in[2].dims), " is not ",
-                            ir::dtype_name(x.dtype), "[", m, "]");
-  }
-  if (in.size() > 3 && in[3].data && (in[3].dtype != x.dtype || in[3].dims != y.dims)) {
-    return invalid_argument(L, ": residual ", ir::dtype_name(in[3].dtype), ingot::shape_str(in[3].dims),
-                            " does not match the output ", ingot::shape_str(y.dims));
-  }
+  INGOT_RETURN_IF_ERROR(conv_epilogue_operands(L, p, in, y, m));
   const int64_t m_pad = (m + 7) / 8 * 8;
   if (k < 1 || k > kPointwiseMaxInputs || m < 1 || m_pad > 8 * 256 ||
       (k + 1) * m_pad * static_cast<int64_t>(sizeof(float)) > kPointwiseWeightBytes) {
     return unsupported(L, ": ", k, " input and ", m, " output channels (at most ", kPointwiseMaxInputs,
                        " inputs, and their weights within ", kPointwiseWeightBytes, " bytes as float)");
   }
-  if (!is_epilogue_activation(p.activation)) return unsupported(L, ": activation ", net::enum_name(p.activation), " cannot be fused");
   return Status::ok();
 }
 
