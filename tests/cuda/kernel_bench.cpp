@@ -3,7 +3,8 @@
 // launch cost in the time) and prints the achieved bandwidth (bytes read + written once /
 // time). Not a test.
 //
-//   ingot_cuda_kernel_bench [iterations]
+//   ingot_cuda_kernel_bench [iterations] [name filter]
+// With a filter, only the benches whose name contains it run (e.g. "pointwise" under ncu).
 #include <cuda_runtime.h>
 
 #include <cstdio>
@@ -46,6 +47,8 @@ int64_t numel(const std::vector<int64_t>& d) {
   return n;
 }
 
+const char* g_filter = nullptr;  // argv[2]
+
 using Launcher = std::function<ingot::Status(const std::vector<DeviceTensor>&, const std::vector<DeviceTensor>&,
                                              cudaStream_t, void*)>;
 
@@ -54,6 +57,7 @@ using Launcher = std::function<ingot::Status(const std::vector<DeviceTensor>&, c
 void bench(const char* name, const net::LayerParams& params, const std::vector<std::vector<int64_t>>& in_dims,
            const std::vector<DType>& in_types, int iters, cudaStream_t stream, std::vector<int64_t> out_dims = {},
            const Launcher& launcher = {}) {
+  if (g_filter && std::string(name).find(g_filter) == std::string::npos) return;
   std::vector<Buffer*> owned;
   std::vector<DeviceTensor> in;
   double bytes = 0;
@@ -121,6 +125,7 @@ void bench(const char* name, const net::LayerParams& params, const std::vector<s
 
 int main(int argc, char** argv) {
   int iters = argc > 1 ? std::atoi(argv[1]) : 200;
+  g_filter = argc > 2 ? argv[2] : nullptr;
   int devices = 0;
   if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
     std::printf("no CUDA device\n");

@@ -1,9 +1,10 @@
 // The pointwise (1x1, few input channels) channels-last convolution kernel
 // (kernels/cuda/pointwise_conv.cuh) against the CPU reference convolution: one row per case, as
-// kernels_test.cpp. Rows cover vector and scalar loads of x (K a multiple of 16 bytes or not,
-// misaligned pointers), output channels that leave a partial group of 8, the fused bias,
-// residual and activations, the three floating dtypes, and pixel counts that leave a partial
-// run of 4 and walk the grid more than once; then what it must refuse.
+// kernels_test.cpp. Rows cover both kernels: the tensor-core one (f16 / bf16, K and M multiples
+// of 8: every slice count of K, a partial last 32-channel pass, pixels that leave a partial
+// 16-pixel tile) and the CUDA-core one (f32, other K or M, misaligned pointers: vector and
+// scalar loads of x, a partial group of 8 outputs), the fused bias, residual and activations,
+// and pixel counts that walk the grid more than once; then what it must refuse.
 #include "test_util.h"
 
 namespace ingot::kernels::cuda::testing {
@@ -73,6 +74,12 @@ std::vector<Case> pointwise_cases() {
   add("f16_many_pixels", F16, {.x = {1, 41, 50, 16}, .m = 96, .bias = true, .act = UnaryOp::kSilu});
   add("f32_hardswish_one_pixel", F32, {.x = {1, 1, 1, 16}, .m = 8, .act = UnaryOp::kHardSwish});
   add("f16_empty_batch", F16, {.x = {0, 5, 5, 16}, .m = 32});
+  // Tensor cores: 3 and 4 slices of K with the last one half empty (K = 40, 56), a last pass of
+  // 16 channels (M = 240), one 8-channel tile, one pixel, bf16 with a residual.
+  add("mma_f16_k40_m240_silu", F16, {.x = {2, 5, 9, 40}, .m = 240, .bias = true, .act = UnaryOp::kSilu});
+  add("mma_bf16_k56_m64_residual_gelu", BF16, {.x = {1, 6, 7, 56}, .m = 64, .bias = true, .residual = true, .act = UnaryOp::kGeluErf});
+  add("mma_f16_k48_m8_one_pixel", F16, {.x = {1, 1, 1, 48}, .m = 8, .bias = true});
+  add("mma_f16_k32_m136_many_tiles", F16, {.x = {3, 17, 19, 32}, .m = 136, .residual = true, .act = UnaryOp::kRelu});
   return v;
 }
 

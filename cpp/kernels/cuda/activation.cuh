@@ -1,7 +1,9 @@
 // The floating activations as device functions (internal), with the CPU reference's formulas
 // (kernels/cpu/unary.cpp): the unary kernels, the fused epilogue of the convolution / matmul
 // runners and the depthwise convolution share them, so that an activation computes the same
-// value wherever it runs.
+// value wherever it runs. One exception, activate_stored(): fused epilogues that store f16 /
+// bf16 compute SiLU and sigmoid with approximate exp and division, whose error (~2^-21) can
+// change the stored value by one unit in the last place at most, and rarely.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -84,6 +86,45 @@ __device__ __forceinline__ float activate(net::UnaryOp op, float x, float alpha,
   float v[1] = {x};
   activate_all(op, v, alpha, beta);
   return v[0];
+}
+
+// exp(x) and a / b by the hardware's approximations (ex2.approx and rcp.approx: relative errors
+// of ~2^-21), where the result is rounded to f16 / bf16 (2^-11 / 2^-8) right after. With expf
+// and an IEEE division, SiLU cost ~50 instructions a value: the epilogue of a 1x1 convolution
+// with 96 outputs a pixel became instruction-bound (bench/NOTES.md, note 32).
+__device__ __forceinline__ float approx_exp(float x) {
+#ifdef INGOT_CUDA_EMULATION
+  return expf(x);
+#else
+  return __expf(x);
+#endif
+}
+__device__ __forceinline__ float approx_div(float a, float b) {  // 0 for |b| > 2^126 (a finite)
+#ifdef INGOT_CUDA_EMULATION
+  return a / b;
+#else
+  return __fdividef(a, b);
+#endif
+}
+
+// activate_all for values stored as T right after: for 16-bit T, SiLU and sigmoid by approx_exp
+// and approx_div (exp(-v) past the float range gives 0 and -0 as the exact formulas do); every
+// other case as activate_all.
+template <typename T, int N>
+__device__ __forceinline__ void activate_stored(net::UnaryOp op, float (&v)[N], float alpha, float beta) {
+  if constexpr (sizeof(T) == 2) {
+    if (op == net::UnaryOp::kSilu) {
+#pragma unroll
+      for (int j = 0; j < N; ++j) v[j] = approx_div(v[j], 1.0f + approx_exp(-v[j]));
+      return;
+    }
+    if (op == net::UnaryOp::kSigmoid) {
+#pragma unroll
+      for (int j = 0; j < N; ++j) v[j] = approx_div(1.0f, 1.0f + approx_exp(-v[j]));
+      return;
+    }
+  }
+  activate_all(op, v, alpha, beta);
 }
 
 }  // namespace ingot::kernels::cuda::detail

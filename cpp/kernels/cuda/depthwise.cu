@@ -175,7 +175,7 @@ __global__ void __launch_bounds__(kThreads) depthwise_kernel(const __grid_consta
           }
         }
       }
-      // y = act(acc + residual): the activation once over all TW * VEC values (activate_all).
+      // y = act(acc + residual): the activation once over all TW * VEC values (activate_stored).
       const int64_t out0 = ((n * a.out_h + oh) * a.out_w + ow0) * a.channels + c;
       const int pixels = static_cast<int>(a.out_w - ow0 < TW ? a.out_w - ow0 : TW);
       if (a.residual) {
@@ -187,7 +187,7 @@ __global__ void __launch_bounds__(kThreads) depthwise_kernel(const __grid_consta
           for (int j = 0; j < VEC; ++j) acc[t * VEC + j] += r[j];
         }
       }
-      activate_all(a.act, acc, a.alpha, a.beta);
+      activate_stored<T>(a.act, acc, a.alpha, a.beta);
 #pragma unroll
       for (int t = 0; t < TW; ++t) {
         if (t >= pixels) break;

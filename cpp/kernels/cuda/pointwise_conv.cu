@@ -4,6 +4,7 @@
 
 #include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/conv_operands.cuh"
+#include "kernels/cuda/pointwise_mma.cuh"
 
 namespace ingot::kernels::cuda::detail {
 
@@ -87,7 +88,7 @@ __global__ void __launch_bounds__(kThreads) pointwise_conv_kernel(const __grid_c
         }
       }
     }
-    // y = act(acc + residual): the activation once over all values (activate_all).
+    // y = act(acc + residual): the activation once over all values (activate_stored).
     if (a.residual) {
 #pragma unroll
       for (int q = 0; q < kPixels; ++q) {
@@ -98,7 +99,7 @@ __global__ void __launch_bounds__(kThreads) pointwise_conv_kernel(const __grid_c
         for (int j = 0; j < kGroup; ++j) acc[q * kGroup + j] += to_float(r[j]);
       }
     }
-    activate_all(a.act, acc, a.alpha, a.beta);
+    activate_stored<T>(a.act, acc, a.alpha, a.beta);
 #pragma unroll
     for (int q = 0; q < kPixels; ++q) {
       if (p0 + q >= a.pixels) break;
@@ -185,6 +186,14 @@ Status launch_pointwise_conv(const net::ConvolutionParams& p, const Tensors& in,
   a.act = p.activation;
   a.alpha = static_cast<float>(p.act_alpha);
   a.beta = static_cast<float>(p.act_beta);
+  PointwiseOperands o;  // the tensor-core kernel's view (pointwise_mma.cuh), where it applies
+  o.x = a.x, o.w = a.w, o.bias = a.bias, o.residual = a.residual, o.y = a.y;
+  o.dtype = x.dtype, o.pixels = a.pixels, o.k = a.k, o.m = a.m;
+  o.act = a.act, o.alpha = a.alpha, o.beta = a.beta;
+  if (pointwise_mma_applies(o)) {
+    launch_pointwise_mma(o, stream);
+    return check_launch(L);
+  }
   bool dispatched = visit_dtype(x.dtype, [&](auto tag) {
     using T = decltype(tag);
     if constexpr (kIsFloat<T>) {

@@ -5,9 +5,10 @@
 // The expand convolutions of inverted-residual blocks (K = 16..40 input channels, M = 6K
 // outputs, SiLU) are memory-bound: 2K bytes in and 2M out a pixel in fp16 for K multiply-adds
 // an output. cuDNN's plans ran them at ~1.2 TB/s, and cuBLASLt has no SiLU epilogue (its GEMM
-// then pays a second pass over the output). Here a block keeps all of w (as float, [K][M]) in
-// shared memory; a thread computes 8 consecutive output channels (16-byte stores in fp16) of
-// kPixels pixels, reading each pixel's K inputs once into registers.
+// then pays a second pass over the output). f16 / bf16 with K and M multiples of 8 run on tensor
+// cores (pointwise_mma.cuh). Elsewhere (f32, other K or M, misaligned pointers) a block keeps
+// all of w (as float, [K][M]) in shared memory and a thread computes 8 consecutive output
+// channels of kPixels pixels on CUDA cores, reading each pixel's K inputs once into registers.
 #pragma once
 
 #include "kernels/cuda/cuda_common.cuh"

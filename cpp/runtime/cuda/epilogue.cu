@@ -14,7 +14,7 @@ namespace ingot::runtime::cuda {
 
 namespace {
 
-using kernels::cuda::detail::activate;  // the CPU reference's formulas, as the unary kernels
+using kernels::cuda::detail::activate_stored;  // the CPU reference's formulas (SiLU / sigmoid approximated for 16-bit y)
 using kernels::cuda::detail::from_float;
 using kernels::cuda::detail::to_float;
 
@@ -26,7 +26,9 @@ __global__ void epilogue_kernel(T* y, int64_t n, const T* bias, const T* residua
     float v = to_float(y[i]);
     if (bias) v += to_float(bias[(i / inner) % channels]);
     if (residual) v += to_float(residual[i]);
-    y[i] = from_float<T>(activate(op, v, alpha, beta));
+    float r[1] = {v};
+    activate_stored<T>(op, r, alpha, beta);
+    y[i] = from_float<T>(r[0]);
   }
 }
 

@@ -34,10 +34,9 @@ struct RunnerEnv {
 // times our own kernel against cuDNN's SDPA / the GEMM path; 4: squeeze_excite times its
 // multiply in the gate blocks against a separate kernel; 5: cuBLASLt candidates timed on a
 // graph replay instead of host-launched calls; 6: 1x1 convolutions with few inputs time our
-// pointwise kernel) would
-// otherwise keep its old winner without timing the new one. Bump it whenever a runner gains
-// or changes candidates.
-inline constexpr int kTacticGeneration = 6;
+// pointwise kernel; 7: that kernel runs f16 / bf16 on tensor cores) would otherwise keep its old
+// winner without timing the new one. Bump it whenever a runner gains or changes candidates.
+inline constexpr int kTacticGeneration = 7;
 
 // Workspace that one layer may use (cuDNN / cuBLASLt scratch), at most.
 inline constexpr size_t kMaxLayerWorkspace = size_t(64) << 20;

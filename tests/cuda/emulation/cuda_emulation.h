@@ -3,8 +3,9 @@
 // test binary; the kernel sources compile unchanged with the host compiler.
 //
 // - Every launch runs at once, block after block; each block runs its threads as OS threads,
-//   so __syncthreads() is a barrier over the block and __shfl_xor_sync / __shfl_sync an exchange over the
-//   warp (both with the semantics the kernels rely on: full warps, exited threads drop out).
+//   so __syncthreads() is a barrier over the block, __syncwarp() one over the warp, and
+//   __shfl_xor_sync / __shfl_sync exchanges over the warp (with the semantics the kernels rely
+//   on: full warps, exited threads drop out).
 // - __shared__ variables become statics (blocks never run concurrently), dynamic shared memory
 //   is a per-block buffer of the launch's size.
 // - The launch configuration is checked as the device would (block and grid limits, dynamic
@@ -51,6 +52,9 @@ void check_aligned(const void* p, size_t alignment);
 void syncthreads();
 uint64_t shuffle_xor_bits(uint64_t bits, int lane_mask);
 uint64_t shuffle_idx_bits(uint64_t bits, int src_lane);
+// Every lane's six words, to every lane of the warp (the emulated tensor-core product, mma.cuh).
+void exchange_words(const uint32_t (&mine)[6], uint32_t (&all)[32][6]);
+void syncwarp();
 
 // Runs body() on every thread of every block of the launch (after checking the configuration).
 void run_blocks(dim3 grid, dim3 block, size_t smem, const std::function<void()>& body);
@@ -69,6 +73,7 @@ void run_kernel(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, A&&...
 #define gridDim (::ingot_emulation::context().grid_dim)
 
 inline void __syncthreads() { ::ingot_emulation::syncthreads(); }
+inline void __syncwarp(unsigned = 0xffffffffu) { ::ingot_emulation::syncwarp(); }
 
 namespace ingot_emulation {
 // v's bits exchanged over the warp by `exchange` (shuffle_xor_bits / shuffle_idx_bits).

@@ -8,6 +8,7 @@
 #include <semaphore>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -23,6 +24,7 @@ struct Warp {
   explicit Warp(std::ptrdiff_t lanes) : bar(lanes) {}
   std::barrier<> bar;
   uint64_t slots[32] = {};
+  uint32_t words[32][6] = {};
 };
 
 struct Block {
@@ -155,6 +157,16 @@ uint64_t shuffle_idx_bits(uint64_t bits, int src_lane) {
   w.bar.arrive_and_wait();  // everyone has read before the next exchange writes
   return r;
 }
+
+void exchange_words(const uint32_t (&mine)[6], uint32_t (&all)[32][6]) {
+  Warp& w = *tls_block->warps[static_cast<size_t>(tls_warp)];
+  std::memcpy(w.words[tls_lane], mine, sizeof(mine));
+  w.bar.arrive_and_wait();
+  std::memcpy(all, w.words, sizeof(all));
+  w.bar.arrive_and_wait();  // everyone has read before the next exchange writes
+}
+
+void syncwarp() { tls_block->warps[static_cast<size_t>(tls_warp)]->bar.arrive_and_wait(); }
 
 void run_blocks(dim3 grid, dim3 block, size_t smem, const std::function<void()>& body) {
   uint64_t threads = uint64_t{block.x} * block.y * block.z;
