@@ -127,4 +127,12 @@ __device__ __forceinline__ void activate_stored(net::UnaryOp op, float (&v)[N], 
   activate_all(op, v, alpha, beta);
 }
 
+// activate_stored of one value (as activate() is activate_all's).
+template <typename T>
+__device__ __forceinline__ float activate_stored(net::UnaryOp op, float x, float alpha, float beta) {
+  float v[1] = {x};
+  activate_stored<T>(op, v, alpha, beta);
+  return v[0];
+}
+
 }  // namespace ingot::kernels::cuda::detail

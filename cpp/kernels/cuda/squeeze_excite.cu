@@ -335,9 +335,7 @@ __global__ void __launch_bounds__(kGateThreads) squeeze_excite_gate_kernel(const
       float s = b2s[t];
 #pragma unroll
       for (int q = 0; q < kGateParts; ++q) s += parts[q * kGateChannels + t];
-      float gv[1] = {s};
-      activate_stored<T>(a.act2, gv, a.act2_alpha, a.act2_beta);  // the gate is rounded to T
-      T g = from_float<T>(gv[0]);
+      T g = from_float<T>(activate_stored<T>(a.act2, s, a.act2_alpha, a.act2_beta));  // the gate is rounded to T
       if constexpr (kScale) gate[t] = to_float(g);
       else static_cast<T*>(a.y)[b * a.c + k0 + t] = g;
     }

@@ -26,9 +26,7 @@ __global__ void epilogue_kernel(T* y, int64_t n, const T* bias, const T* residua
     float v = to_float(y[i]);
     if (bias) v += to_float(bias[(i / inner) % channels]);
     if (residual) v += to_float(residual[i]);
-    float r[1] = {v};
-    activate_stored<T>(op, r, alpha, beta);
-    y[i] = from_float<T>(r[0]);
+    y[i] = from_float<T>(activate_stored<T>(op, v, alpha, beta));
   }
 }
 
