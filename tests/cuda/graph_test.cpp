@@ -164,6 +164,75 @@ TEST_F(GraphTest, CapturedSequenceMatchesDirectLaunches) {
   cudaGraphDestroy(graph);
 }
 
+// The fused squeeze-excite launch is a cooperative kernel (a grid barrier): stream capture must
+// record it as a cooperative node, and replays on new inputs must match direct launches.
+TEST(CooperativeCapture, FusedSqueezeExciteReplaysLikeDirectLaunches) {
+  INGOT_SKIP_WITHOUT_GPU();
+  // EfficientNet-B0's 28x28x144 block (3 chunks of channels), hidden 6.
+  const SqueezeExciteParams p{.act1 = UnaryOp::kSilu, .act2 = UnaryOp::kSigmoid, .scale_input = true};
+  std::vector<HostTensor> hosts;
+  hosts.emplace_back(F16, Dims{1, 28, 28, 144});
+  hosts.emplace_back(F16, Dims{6, 144});
+  hosts.emplace_back(F16, Dims{6});
+  hosts.emplace_back(F16, Dims{144, 6});
+  hosts.emplace_back(F16, Dims{144});
+  std::vector<DeviceBuffer> buffers;
+  std::vector<DeviceTensor> in;
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    fill_random(hosts[i], Dist{}, 21 + i);
+    buffers.emplace_back(hosts[i].nbytes());
+    in.push_back(DeviceTensor{buffers.back().get(), F16, hosts[i].dims});
+  }
+  const size_t bytes = hosts[0].nbytes();
+  DeviceBuffer y_buffer(bytes);
+  const std::vector<DeviceTensor> out{DeviceTensor{y_buffer.get(), F16, hosts[0].dims}};
+  ASSERT_TRUE(squeeze_excite_fuses(p, in, out));
+  DeviceBuffer workspace(workspace_size(p, in, out));
+  cudaStream_t stream = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+  auto upload = [&] {
+    for (size_t i = 0; i < hosts.size(); ++i) {
+      ASSERT_EQ(cudaMemcpyAsync(in[i].data, hosts[i].data(), hosts[i].nbytes(), cudaMemcpyHostToDevice, stream), cudaSuccess);
+    }
+    ASSERT_EQ(cudaMemsetAsync(y_buffer.get(), 0xFF, bytes, stream), cudaSuccess);  // poisoned output
+  };
+  auto direct = [&] {
+    Status st = launch_squeeze_excite(p, in, out, stream, workspace.get(), SqueezeExciteMultiply::kFused);
+    ASSERT_TRUE(st.is_ok()) << st.message();
+  };
+  auto result = [&] {
+    std::vector<unsigned char> y(bytes);
+    EXPECT_EQ(cudaMemcpyAsync(y.data(), y_buffer.get(), bytes, cudaMemcpyDeviceToHost, stream), cudaSuccess);
+    EXPECT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+    return y;
+  };
+  upload();
+  direct();
+  const std::vector<unsigned char> first = result();
+
+  cudaGraph_t graph = nullptr;
+  ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal), cudaSuccess);
+  direct();
+  ASSERT_EQ(cudaStreamEndCapture(stream, &graph), cudaSuccess);
+  cudaGraphExec_t exec = nullptr;
+  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+  upload();
+  ASSERT_EQ(cudaGraphLaunch(exec, stream), cudaSuccess);
+  EXPECT_TRUE(result() == first) << "the replayed graph's output differs from the direct launch";
+
+  fill_random(hosts[0], Dist{}, 99);  // new x: the replay must read it anew
+  upload();
+  ASSERT_EQ(cudaGraphLaunch(exec, stream), cudaSuccess);
+  const std::vector<unsigned char> replayed = result();
+  EXPECT_FALSE(replayed == first);
+  upload();
+  direct();
+  EXPECT_TRUE(result() == replayed) << "the replay on new inputs differs from a direct launch on them";
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
+  cudaStreamDestroy(stream);
+}
+
 // ---------------------------------------------------------------- host-side contract
 
 TEST(CudaKernelsContract, SupportsOwnKindsOnly) {

@@ -588,6 +588,42 @@ std::vector<Case> squeeze_excite_cases() {
   Case misplaced = make("f16_scaled_misaligned_output", F16, {1, 5, 5, 16}, 4, U::kSilu, U::kSigmoid, 0, 0, true, true);
   misplaced.out_misalign = 1;
   v.push_back(std::move(misplaced));
+  // The fused launch (SqueezeExciteMultiply::kFused, "ingot:se-fused"): one cooperative grid
+  // that sums its tiles, meets at the grid barrier, then gates and multiplies. Emulated, the
+  // grid holds 8 blocks; on the GPU, what the device holds at once. `fuses`: whether
+  // squeeze_excite_fuses() must answer true (else the launch runs the in-gate path).
+  auto fused = [](Case k, bool fuses) {
+    k.name += "_fused";
+    k.launcher = [p = std::get<SqueezeExciteParams>(k.params), fuses](const std::vector<DeviceTensor>& in,
+                                                                      const std::vector<DeviceTensor>& out,
+                                                                      cudaStream_t s, void* ws) -> Status {
+      if (squeeze_excite_fuses(p, in, out) != fuses) {
+        return error(ErrorCode::kInternal, "squeeze_excite_fuses() answered ", !fuses, " for this case");
+      }
+      return launch_squeeze_excite(p, in, out, s, ws, SqueezeExciteMultiply::kFused);
+    };
+    return k;
+  };
+  // Two chunks of channels (64 + 8), a thread's vectors all prefetched.
+  v.push_back(fused(make("f16_two_chunks", F16, {1, 20, 20, 72}, 8, U::kSilu, U::kSigmoid, 0, 0, true, true), true));
+  // Tiles of more vectors than a thread keeps (4 x 256): the rest summed and multiplied in loops.
+  // x in [0, 1], so that the means are far from zero and a missed part of a tile shows.
+  Case long_tiles = fused(make("f16_long_tiles", F16, {1, 200, 200, 64}, 4, U::kSilu, U::kSigmoid, 0, 0, true, true), true);
+  long_tiles.inputs[0].dist = uniform(0, 1);
+  v.push_back(std::move(long_tiles));
+  // 5 vectors a row (40 bf16 channels): 255 threads of the block take vectors.
+  v.push_back(fused(make("bf16_five_lanes_batch", BF16, {2, 12, 12, 40}, 10, U::kRelu, U::kHardSigmoid, 0, 0, false, true), true));
+  // f32 (4 channels a vector), a last chunk of 8 channels, several samples with two tiles each.
+  v.push_back(fused(make("f32_batch", F32, {2, 7, 7, 136}, 5, U::kSilu, U::kSigmoid, 0, 0, true, true), true));
+  // w2's rows of a block from global memory (65 x 176 floats do not fit in shared memory).
+  v.push_back(fused(make("f16_w2_rows_from_global", F16, {2, 4, 4, 96}, 176, U::kSilu, U::kSigmoid, 0, 0, true, true), true));
+  // Odd channels (no 16-byte accesses) and a misaligned output: the in-gate path runs instead.
+  v.push_back(fused(make("bf16_odd_channels_falls_back", BF16, {1, 9, 9, 30}, 6, U::kSilu, U::kSigmoid, 0, 0, true, true), false));
+  Case misplaced_fused = fused(make("f16_misaligned_output_falls_back", F16, {1, 5, 5, 16}, 4, U::kSilu, U::kSigmoid, 0, 0, true, true), false);
+  misplaced_fused.out_misalign = 1;
+  v.push_back(std::move(misplaced_fused));
+  // Gates only (no scale_input): nothing to fuse.
+  v.push_back(fused(make("f16_gates_only", F16, {2, 5, 5, 48}, 4, U::kSilu, U::kSigmoid), false));
   return v;
 }
 

@@ -10,6 +10,9 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
+#ifndef INGOT_CUDA_EMULATION
+#include <cooperative_groups.h>
+#endif
 
 #include <array>
 #include <cstdint>
@@ -70,6 +73,31 @@ void launch_kernel(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem
 #endif
 }
 
+// A cooperative launch (cudaLaunchCooperativeKernel): every block of the grid is resident at
+// once, so the kernel may wait at grid_sync(); the grid must be at most cooperative_blocks().
+// Fails (cudaErrorCooperativeLaunchTooLarge, through cudaGetLastError) where it is larger.
+// CUDA graphs capture it as a cooperative kernel node.
+template <typename Arg>
+void launch_cooperative(void (*kernel)(Arg), dim3 grid, dim3 block, size_t smem, cudaStream_t stream, const Arg& arg) {
+#ifdef INGOT_CUDA_EMULATION
+  ::ingot_emulation::run_cooperative_kernel(kernel, grid, block, smem, arg);
+  (void)stream;
+#else
+  void* args[] = {const_cast<Arg*>(&arg)};
+  cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(kernel), grid, block, args, smem, stream);
+#endif
+}
+
+// A barrier over the whole grid of a cooperative launch; the writes before it are visible to
+// every block after it.
+__device__ __forceinline__ void grid_sync() {
+#ifdef INGOT_CUDA_EMULATION
+  ::ingot_emulation::grid_sync();
+#else
+  cooperative_groups::this_grid().sync();
+#endif
+}
+
 // The dynamic shared memory of the launch.
 template <typename T>
 __device__ __forceinline__ T* dynamic_smem() {
@@ -124,6 +152,19 @@ int64_t resident_blocks(void (*kernel)(Params...), int threads, size_t smem) {
     return 132;
   }
   return int64_t{sms} * per_sm;
+#endif
+}
+
+// The largest grid of `kernel` that launch_cooperative() takes: resident_blocks() on the device;
+// the emulation build runs a cooperative grid's blocks at once as OS threads, so it answers
+// its own small limit (ingot_emulation::kCooperativeBlocks).
+template <typename... Params>
+int64_t cooperative_blocks(void (*kernel)(Params...), int threads, size_t smem) {
+#ifdef INGOT_CUDA_EMULATION
+  (void)kernel, (void)threads, (void)smem;
+  return ::ingot_emulation::kCooperativeBlocks;
+#else
+  return resident_blocks(kernel, threads, smem);
 #endif
 }
 

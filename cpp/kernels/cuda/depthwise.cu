@@ -80,7 +80,7 @@ constexpr int kPixelsPerThread = K == 0 ? 1 : (S == 1 ? 4 : 2);
 // blockDim.x threads over the VEC-channel groups of a tile, blockDim.y over its pixel tiles;
 // blockIdx.y walks the channel tiles and blockIdx.x the pixel tiles (both grid-stride).
 template <typename T, int VEC, int K, int S>
-__global__ void __launch_bounds__(kThreads) depthwise_kernel(const __grid_constant__ DepthwiseArgs a) {
+__global__ void __launch_bounds__(kThreads, 2) depthwise_kernel(const __grid_constant__ DepthwiseArgs a) {
   constexpr int TW = kPixelsPerThread<K, S>;
   const T* x = static_cast<const T*>(a.x);
   const T* w = static_cast<const T*>(a.w);

@@ -255,4 +255,9 @@ Status launch_squeeze_excite(const net::SqueezeExciteParams& params, const std::
   return detail::launch_squeeze_excite(params, inputs, outputs, workspace, stream, multiply);
 }
 
+bool squeeze_excite_fuses(const net::SqueezeExciteParams& params, const std::vector<DeviceTensor>& inputs,
+                          const std::vector<DeviceTensor>& outputs) {
+  return check_tensors(params, inputs, outputs).is_ok() && detail::squeeze_excite_fuses(params, inputs, outputs);
+}
+
 }  // namespace ingot::kernels::cuda

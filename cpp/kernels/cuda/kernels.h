@@ -74,13 +74,20 @@ inline constexpr bool squeeze_excite_fits(int64_t channels, int64_t hidden) {
 // How a squeeze_excite layer with scale_input multiplies x by its gates: in the gate blocks,
 // each of which waits for its gates before it streams its tile of x (kInGate, what launch()
 // does: one launch less, best where x is small), or in a separate streaming kernel over the
-// whole GPU after the gates (kSeparate: one launch more, x at bandwidth). The CUDA runner times
-// both at build time. Without scale_input the two are the same.
-enum class SqueezeExciteMultiply : uint8_t { kInGate, kSeparate };
+// whole GPU after the gates (kSeparate: one launch more, x at bandwidth), or in one cooperative
+// launch whose blocks also compute the column sums and meet at a grid barrier (kFused: the
+// column sums' launch saved; where squeeze_excite_fuses(), else it runs kInGate). The CUDA
+// runner times them at build time. Without scale_input they are the same.
+enum class SqueezeExciteMultiply : uint8_t { kInGate, kSeparate, kFused };
 // launch() of a squeeze_excite layer in that mode, with workspace_size() bytes of `workspace`.
 Status launch_squeeze_excite(const net::SqueezeExciteParams& params, const std::vector<DeviceTensor>& inputs,
                              const std::vector<DeviceTensor>& outputs, cudaStream_t stream, void* workspace,
                              SqueezeExciteMultiply multiply);
+// Whether kFused runs as its own launch for these tensors on the current device: scale_input, C
+// a multiple of 16 bytes with x and y aligned to them, every (sample, 64 channels) pair among
+// the blocks the device holds at once, and those blocks computing the hidden layer each.
+bool squeeze_excite_fuses(const net::SqueezeExciteParams& params, const std::vector<DeviceTensor>& inputs,
+                          const std::vector<DeviceTensor>& outputs);
 
 // Whether launch() runs this attention layer with our own kernel (attention.cuh): floating q,
 // k, v of rank 3 or 4 (or such strided views) with equal batch dims, head dims up to 128, an

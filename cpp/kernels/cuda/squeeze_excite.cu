@@ -9,6 +9,7 @@ namespace {
 
 struct GateArgs {
   const double* partial = nullptr;  // [n, splits, c]
+  double* tile_sums = nullptr;      // the fused launch writes them: [n, tiles, c], the same as partial
   float* hidden = nullptr;          // [n, r] in the workspace (the path with a hidden-layer kernel)
   const void *w1 = nullptr, *b1 = nullptr, *w2 = nullptr, *b2 = nullptr;
   const void* x = nullptr;  // [n, hw, c] when the output is x * gate
@@ -226,37 +227,180 @@ __global__ void __launch_bounds__(kGateThreads) squeeze_excite_hidden_kernel(con
 }
 
 // The block's tile of x and y in 16-byte vectors: vector e of the tile is row row0 + e / lanes,
-// channels k0 + (e % lanes) * V ...
+// channels k0 + (e % lanes) * V. The block's first `step` threads take them, thread t the
+// vectors t, t + step, ...: step is the largest multiple of lanes within the block, so that all
+// of a thread's vectors hold the same channels (the fused launch sums them in registers).
 template <typename T>
 struct ScaleTile {
   static constexpr int V = kVec16<T>;
   const T* x;
   T* y;
   int64_t c, row0, count;  // count: vectors in the tile
-  int lanes;               // vectors per row (the block's channels / V)
+  int lanes, step;         // vectors per row (the block's channels / V); threads that take vectors
   __device__ __forceinline__ int64_t offset(int64_t e) const { return (row0 + e / lanes) * c + e % lanes * V; }
 };
 
+template <typename T>
+__device__ __forceinline__ ScaleTile<T> scale_tile(const GateArgs& a, int64_t b, int64_t k0, int kn, int64_t row0,
+                                                   int64_t rows) {
+  constexpr int V = kVec16<T>;
+  const int lanes = kn / V;
+  const int64_t base = b * a.hw * a.c + k0;
+  return ScaleTile<T>{static_cast<const T*>(a.x) + base, static_cast<T*>(a.y) + base, a.c, row0, rows * lanes, lanes,
+                      lanes > 0 ? kGateThreads / lanes * lanes : kGateThreads};
+}
+
+// Thread t's first kPrefetch vectors of the tile, loaded before its gates are known.
+template <typename T>
+__device__ __forceinline__ void prefetch_tile(const ScaleTile<T>& tile, int t, Vec<T, kVec16<T>> (&xv)[kPrefetch]) {
+  if (t >= tile.step) return;
+#pragma unroll
+  for (int i = 0; i < kPrefetch; ++i) {
+    const int64_t e = t + static_cast<int64_t>(i) * tile.step;
+    if (e < tile.count) xv[i] = *vec_ptr<const Vec<T, kVec16<T>>>(tile.x + tile.offset(e));
+  }
+}
+
+// y = x * gate over thread t's vectors of the tile: the prefetched ones, then the rest
+// kPrefetch at a time (loads before stores).
+template <typename T>
+__device__ __forceinline__ void multiply_tile(const ScaleTile<T>& tile, int t, Vec<T, kVec16<T>> (&xv)[kPrefetch],
+                                              const float* gate) {
+  constexpr int V = kVec16<T>;
+  if (t >= tile.step) return;
+  float g[V];  // the thread's gates: all its vectors hold the same channels
+#pragma unroll
+  for (int j = 0; j < V; ++j) g[j] = gate[t % tile.lanes * V + j];
+  auto scale = [&](int64_t e, Vec<T, V>& v) {
+#pragma unroll
+    for (int j = 0; j < V; ++j) v.v[j] = from_float<T>(to_float(v.v[j]) * g[j]);
+    *vec_ptr<Vec<T, V>>(tile.y + tile.offset(e)) = v;
+  };
+#pragma unroll
+  for (int i = 0; i < kPrefetch; ++i) {
+    const int64_t e = t + static_cast<int64_t>(i) * tile.step;
+    if (e < tile.count) scale(e, xv[i]);
+  }
+  const int64_t stride = int64_t{kPrefetch} * tile.step;
+  for (int64_t e0 = t + stride; e0 < tile.count; e0 += stride) {
+#pragma unroll
+    for (int i = 0; i < kPrefetch; ++i) {
+      const int64_t e = e0 + static_cast<int64_t>(i) * tile.step;
+      if (e < tile.count) xv[i] = *vec_ptr<const Vec<T, V>>(tile.x + tile.offset(e));
+    }
+#pragma unroll
+    for (int i = 0; i < kPrefetch; ++i) {
+      const int64_t e = e0 + static_cast<int64_t>(i) * tile.step;
+      if (e < tile.count) scale(e, xv[i]);
+    }
+  }
+}
+
+// The gate block's shared memory after the kPoolScratch doubles (gate_floats' layout).
+struct GateSmem {
+  float *gate, *b2s, *parts, *hidden, *b1s, *pooled, *w2t;
+  __device__ GateSmem(double* scratch, const GateArgs& a, bool pool) {
+    gate = reinterpret_cast<float*>(scratch + kPoolScratch);
+    b2s = gate + kGateChannels;
+    parts = b2s + kGateChannels;
+    hidden = parts + kGateParts * kGateChannels;
+    b1s = hidden + a.r;
+    pooled = b1s + a.r;
+    w2t = pooled + (pool ? a.c : 0);
+  }
+};
+
+// The loads that do not depend on the gate: w2's rows of the block (into shared memory,
+// transposed, where w2_shared), b2's and b1's values, and with !kPool the hidden layer that a
+// kernel before computed. Readers wait for a barrier.
+template <typename T, bool kPool>
+__device__ __forceinline__ void load_gate_operands(const GateArgs& a, int64_t b, int64_t k0, int kn, const GateSmem& s,
+                                                   int t) {
+  constexpr int V = kVec16<T>;
+  if (a.w2_shared) {  // the block's rows are contiguous: 16-byte loads, kPrefetch a thread in flight
+    const int r = static_cast<int>(a.r), count = kn * r, vectors = a.w2_vector ? count / V : 0;
+    const T* rows_w2 = static_cast<const T*>(a.w2) + k0 * a.r;
+    auto put = [&](int i, T w) {
+      const int ch = i / r, j = i - ch * r;
+      s.w2t[j * kW2Stride + ch] = to_float(w);
+    };
+    for (int i0 = t; i0 < vectors; i0 += kPrefetch * kGateThreads) {
+      Vec<T, V> w[kPrefetch];
+#pragma unroll
+      for (int q = 0; q < kPrefetch; ++q) {
+        if (i0 + q * kGateThreads < vectors) w[q] = *vec_ptr<const Vec<T, V>>(rows_w2 + (i0 + q * kGateThreads) * V);
+      }
+#pragma unroll
+      for (int q = 0; q < kPrefetch; ++q) {
+        if (i0 + q * kGateThreads >= vectors) break;
+#pragma unroll
+        for (int e = 0; e < V; ++e) put((i0 + q * kGateThreads) * V + e, w[q].v[e]);
+      }
+    }
+    for (int i = vectors * V + t; i < count; i += kGateThreads) put(i, rows_w2[i]);
+  }
+  if (t < kn) s.b2s[t] = a.b2 ? to_float(static_cast<const T*>(a.b2)[k0 + t]) : 0.0f;
+  for (int64_t j = t; j < a.r; j += kGateThreads) {
+    s.b1s[j] = a.b1 ? to_float(static_cast<const T*>(a.b1)[j]) : 0.0f;
+    if constexpr (!kPool) s.hidden[j] = a.hidden[b * a.r + j];
+  }
+}
+
+// The block pools sample b and computes its whole hidden layer into s.hidden, kUnitsPerWarp
+// units a warp at a time (b1s loaded before). Readers wait for a barrier.
+template <typename T, int kSteps>
+__device__ __forceinline__ void block_hidden(const GateArgs& a, int64_t b, const GateSmem& s, double* scratch, int warp,
+                                             int lane) {
+  pool_sample(a, b, s.pooled, scratch);
+  __syncthreads();  // pooled and b1s
+  for (int64_t j0 = warp * kUnitsPerWarp; j0 < a.r; j0 += kHiddenBlockUnits) {
+    float h[kUnitsPerWarp];
+    hidden_sums<T, kSteps>(a, j0, s.pooled, lane, h, 0, a.c);
+    const float v = lane_value(h, lane);
+    if (lane < kUnitsPerWarp && j0 + lane < a.r) {
+      s.hidden[j0 + lane] = activate(a.act1, v + s.b1s[j0 + lane], a.act1_alpha, a.act1_beta);
+    }
+  }
+}
+
+// The block's gates once s.hidden, s.w2t and s.b2s are in place: kGateParts threads' sums per
+// channel into s.parts, a barrier, then thread t < kn's gate, rounded to T (the separate
+// multiply reads the same bytes).
+template <typename T>
+__device__ __forceinline__ T block_gate(const GateArgs& a, int64_t k0, int kn, const GateSmem& s, int t) {
+  const int ch = t % kGateChannels, part = t / kGateChannels;
+  float sum = 0;
+  if (ch < kn) {
+    if (a.w2_shared) {
+#pragma unroll 4
+      for (int64_t j = part; j < a.r; j += kGateParts) sum += s.w2t[j * kW2Stride + ch] * s.hidden[j];
+    } else {
+      const T* row = static_cast<const T*>(a.w2) + (k0 + ch) * a.r;
+#pragma unroll 4
+      for (int64_t j = part; j < a.r; j += kGateParts) sum += to_float(row[j]) * s.hidden[j];
+    }
+  }
+  s.parts[part * kGateChannels + ch] = sum;
+  __syncthreads();
+  if (t >= kn) return T{};
+  float g = s.b2s[t];
+#pragma unroll
+  for (int q = 0; q < kGateParts; ++q) g += s.parts[q * kGateChannels + t];
+  return from_float<T>(activate_stored<T>(a.act2, g, a.act2_alpha, a.act2_beta));
+}
+
 // A block per (sample, kGateChannels channels[, tile of pixels]). Loads that do not depend on
-// the gate are issued first: the first kPrefetch vectors of x a thread multiplies, w2's rows of
-// the block (into shared memory, transposed), b1, b2 (and the hidden layer when a kernel before
-// computed it). With kPool the block then pools the sample and computes the whole hidden layer
-// (kUnitsPerWarp units per warp; else a.hidden holds it); the gate channels are then kGateParts
-// threads' sums each. With kScale the block multiplies its tile of x (a.x) by them, else it
-// writes them to a.y. The modes are template arguments so that each kernel holds only its own
-// registers: with all four paths in one kernel every launch held 230 (one block an SM, note 21).
+// the gate are issued first: the first kPrefetch vectors of x a thread multiplies, then
+// load_gate_operands. With kPool the block then pools the sample and computes the whole hidden
+// layer (else a.hidden holds it); the gate channels are then kGateParts threads' sums each.
+// With kScale the block multiplies its tile of x (a.x) by them, else it writes them to a.y.
+// The modes are template arguments so that each kernel holds only its own registers: with all
+// four paths in one kernel every launch held 230 (one block an SM, note 21).
 template <typename T, bool kPool, bool kScale>
 __global__ void __launch_bounds__(kGateThreads) squeeze_excite_gate_kernel(const __grid_constant__ GateArgs a) {
   constexpr int V = kVec16<T>;
   double* scratch = dynamic_smem<double>();
-  float* gate = reinterpret_cast<float*>(scratch + kPoolScratch);
-  float* b2s = gate + kGateChannels;
-  float* parts = b2s + kGateChannels;
-  float* hidden = parts + kGateParts * kGateChannels;
-  float* b1s = hidden + a.r;
-  float* pooled = b1s + a.r;
-  float* w2t = pooled + (kPool ? a.c : 0);
-  const T* w2 = static_cast<const T*>(a.w2);
+  const GateSmem s(scratch, a, kPool);
   const int t = static_cast<int>(threadIdx.x), lane = t & 31, warp = t >> 5;
   const int64_t per_sample = a.chunks * a.tiles;
   for (int64_t item = blockIdx.x; item < a.n * per_sample; item += gridDim.x) {
@@ -264,117 +408,98 @@ __global__ void __launch_bounds__(kGateThreads) squeeze_excite_gate_kernel(const
     const int kn = static_cast<int>(a.c - k0 < kGateChannels ? a.c - k0 : kGateChannels);
     const int64_t row0 = item % a.tiles * a.tile_rows;
     const int64_t rows = kScale ? (row0 + a.tile_rows < a.hw ? a.tile_rows : a.hw - row0) : 0;
-    ScaleTile<T> tile{nullptr, nullptr, a.c, row0, 0, kn / V};
-    if constexpr (kScale) tile.x = static_cast<const T*>(a.x) + b * a.hw * a.c + k0, tile.y = static_cast<T*>(a.y) + b * a.hw * a.c + k0;
     Vec<T, V> xv[kPrefetch];
-    if (kScale && a.vector) {
-      tile.count = rows * tile.lanes;
-#pragma unroll
-      for (int i = 0; i < kPrefetch; ++i) {
-        const int64_t e = t + static_cast<int64_t>(i) * kGateThreads;
-        if (e < tile.count) xv[i] = *vec_ptr<const Vec<T, V>>(tile.x + tile.offset(e));
-      }
-    }
-    if (a.w2_shared) {  // the block's rows are contiguous: 16-byte loads, kPrefetch a thread in flight
-      const int r = static_cast<int>(a.r), count = kn * r, vectors = a.w2_vector ? count / V : 0;
-      const T* rows_w2 = w2 + k0 * a.r;
-      auto put = [&](int i, T w) {
-        const int ch = i / r, j = i - ch * r;
-        w2t[j * kW2Stride + ch] = to_float(w);
-      };
-      for (int i0 = t; i0 < vectors; i0 += kPrefetch * kGateThreads) {
-        Vec<T, V> w[kPrefetch];
-#pragma unroll
-        for (int q = 0; q < kPrefetch; ++q) {
-          if (i0 + q * kGateThreads < vectors) w[q] = *vec_ptr<const Vec<T, V>>(rows_w2 + (i0 + q * kGateThreads) * V);
-        }
-#pragma unroll
-        for (int q = 0; q < kPrefetch; ++q) {
-          if (i0 + q * kGateThreads >= vectors) break;
-#pragma unroll
-          for (int e = 0; e < V; ++e) put((i0 + q * kGateThreads) * V + e, w[q].v[e]);
-        }
-      }
-      for (int i = vectors * V + t; i < count; i += kGateThreads) put(i, rows_w2[i]);
-    }
-    if (t < kn) b2s[t] = a.b2 ? to_float(static_cast<const T*>(a.b2)[k0 + t]) : 0.0f;
-    for (int64_t j = t; j < a.r; j += kGateThreads) {
-      b1s[j] = a.b1 ? to_float(static_cast<const T*>(a.b1)[j]) : 0.0f;
-      if constexpr (!kPool) hidden[j] = a.hidden[b * a.r + j];
-    }
-    if constexpr (kPool) {
-      pool_sample(a, b, pooled, scratch);
-      __syncthreads();  // pooled and b1s
-      for (int64_t j0 = warp * kUnitsPerWarp; j0 < a.r; j0 += kHiddenBlockUnits) {
-        float h[kUnitsPerWarp];
-        hidden_sums<T, kScale ? 2 : 1>(a, j0, pooled, lane, h, 0, a.c);  // with kScale: > 128 registers anyway
-        const float s = lane_value(h, lane);
-        if (lane < kUnitsPerWarp && j0 + lane < a.r) {
-          hidden[j0 + lane] = activate(a.act1, s + b1s[j0 + lane], a.act1_alpha, a.act1_beta);
-        }
-      }
-    }
+    const ScaleTile<T> tile = scale_tile<T>(a, b, k0, kn, row0, rows);  // rows == 0 without kScale
+    if (kScale && a.vector) prefetch_tile(tile, t, xv);
+    load_gate_operands<T, kPool>(a, b, k0, kn, s, t);
+    if constexpr (kPool) block_hidden<T, kScale ? 2 : 1>(a, b, s, scratch, warp, lane);  // kScale: > 128 registers anyway
     __syncthreads();  // hidden, w2t, b2s
-    {
-      const int ch = t % kGateChannels, part = t / kGateChannels;
-      float s = 0;
-      if (ch < kn) {
-        if (a.w2_shared) {
-#pragma unroll 4
-          for (int64_t j = part; j < a.r; j += kGateParts) s += w2t[j * kW2Stride + ch] * hidden[j];
-        } else {
-          const T* row = w2 + (k0 + ch) * a.r;
-#pragma unroll 4
-          for (int64_t j = part; j < a.r; j += kGateParts) s += to_float(row[j]) * hidden[j];
-        }
-      }
-      parts[part * kGateChannels + ch] = s;
-    }
-    __syncthreads();
+    const T g = block_gate<T>(a, k0, kn, s, t);
     if (t < kn) {
-      float s = b2s[t];
-#pragma unroll
-      for (int q = 0; q < kGateParts; ++q) s += parts[q * kGateChannels + t];
-      T g = from_float<T>(activate_stored<T>(a.act2, s, a.act2_alpha, a.act2_beta));  // the gate is rounded to T
-      if constexpr (kScale) gate[t] = to_float(g);
+      if constexpr (kScale) s.gate[t] = to_float(g);
       else static_cast<T*>(a.y)[b * a.c + k0 + t] = g;
     }
     if constexpr (kScale) {
       __syncthreads();  // gate
       if (a.vector) {
-        auto scale = [&](int64_t e, Vec<T, V> v) {
-          const int kk = static_cast<int>(e % tile.lanes) * V;
-#pragma unroll
-          for (int j = 0; j < V; ++j) v.v[j] = from_float<T>(to_float(v.v[j]) * gate[kk + j]);
-          *vec_ptr<Vec<T, V>>(tile.y + tile.offset(e)) = v;
-        };
-#pragma unroll
-        for (int i = 0; i < kPrefetch; ++i) {
-          const int64_t e = t + static_cast<int64_t>(i) * kGateThreads;
-          if (e < tile.count) scale(e, xv[i]);
-        }
-        // The rest of the tile, kPrefetch vectors a thread at a time (loads before stores).
-        for (int64_t e0 = t + int64_t{kPrefetch} * kGateThreads; e0 < tile.count; e0 += int64_t{kPrefetch} * kGateThreads) {
-#pragma unroll
-          for (int i = 0; i < kPrefetch; ++i) {
-            const int64_t e = e0 + static_cast<int64_t>(i) * kGateThreads;
-            if (e < tile.count) xv[i] = *vec_ptr<const Vec<T, V>>(tile.x + tile.offset(e));
-          }
-#pragma unroll
-          for (int i = 0; i < kPrefetch; ++i) {
-            const int64_t e = e0 + static_cast<int64_t>(i) * kGateThreads;
-            if (e < tile.count) scale(e, xv[i]);
-          }
-        }
+        multiply_tile(tile, t, xv, s.gate);
       } else {
+        const T* x = static_cast<const T*>(a.x) + b * a.hw * a.c + k0;
+        T* y = static_cast<T*>(a.y) + b * a.hw * a.c + k0;
         for (int64_t e = t; e < rows * kn; e += kGateThreads) {
           const int64_t off = (row0 + e / kn) * a.c + e % kn;
-          tile.y[off] = from_float<T>(to_float(tile.x[off]) * gate[e % kn]);
+          y[off] = from_float<T>(to_float(x[off]) * s.gate[e % kn]);
         }
       }
     }
     __syncthreads();  // the shared arrays are rewritten for the next item
   }
+}
+
+// The fused launch (SqueezeExciteMultiply::kFused): a cooperative grid of exactly n * chunks *
+// tiles blocks, one item each, all resident at once. A block first sums its tile of x over the
+// pixels (the first kPrefetch vectors of each thread stay in registers for the multiply) and
+// writes the sums as split `tile` of the sample's partial sums, issues its gate operands'
+// loads, and waits at the grid barrier. After it every split is written: the block pools its
+// sample, computes the hidden layer and its gates as the gate kernel with kPool does, and
+// multiplies its tile. One launch instead of the column sums' and the gate's; where a tile fits
+// in kPrefetch vectors a thread (batch 1), x is read once.
+template <typename T>
+__global__ void __launch_bounds__(kGateThreads, 2) squeeze_excite_fused_kernel(const __grid_constant__ GateArgs a) {
+  constexpr int V = kVec16<T>;
+  double* scratch = dynamic_smem<double>();
+  const GateSmem s(scratch, a, true);
+  const int t = static_cast<int>(threadIdx.x), lane = t & 31, warp = t >> 5;
+  const int64_t per_sample = a.chunks * a.tiles, item = blockIdx.x;
+  const int64_t b = item / per_sample, k0 = item % per_sample / a.tiles * kGateChannels, tile_index = item % a.tiles;
+  const int kn = static_cast<int>(a.c - k0 < kGateChannels ? a.c - k0 : kGateChannels);
+  const int64_t row0 = tile_index * a.tile_rows;
+  const ScaleTile<T> tile = scale_tile<T>(a, b, k0, kn, row0, row0 + a.tile_rows < a.hw ? a.tile_rows : a.hw - row0);
+  Vec<T, V> xv[kPrefetch];
+  prefetch_tile(tile, t, xv);
+  float sums[V] = {};
+  auto add = [&](const Vec<T, V>& v) {
+#pragma unroll
+    for (int j = 0; j < V; ++j) sums[j] += to_float(v.v[j]);
+  };
+  if (t < tile.step) {
+#pragma unroll
+    for (int i = 0; i < kPrefetch; ++i) {
+      if (t + static_cast<int64_t>(i) * tile.step < tile.count) add(xv[i]);
+    }
+    const int64_t stride = int64_t{kPrefetch} * tile.step;
+    for (int64_t e0 = t + stride; e0 < tile.count; e0 += stride) {
+      Vec<T, V> v[kPrefetch];
+#pragma unroll
+      for (int i = 0; i < kPrefetch; ++i) {
+        const int64_t e = e0 + static_cast<int64_t>(i) * tile.step;
+        if (e < tile.count) v[i] = *vec_ptr<const Vec<T, V>>(tile.x + tile.offset(e));
+      }
+#pragma unroll
+      for (int i = 0; i < kPrefetch; ++i) {
+        if (e0 + static_cast<int64_t>(i) * tile.step < tile.count) add(v[i]);
+      }
+    }
+    // The threads' sums meet in shared memory ([thread][V] floats where the gate arrays go
+    // later: the launch's shared memory covers both).
+#pragma unroll
+    for (int j = 0; j < V; ++j) s.gate[t * V + j] = sums[j];
+  }
+  __syncthreads();
+  if (t < kn) {  // channel k0 + t: the threads t / V, t / V + lanes, ... of the block
+    float sum = 0;
+    for (int q = t / V; q < tile.step; q += tile.lanes) sum += s.gate[q * V + t % V];
+    a.tile_sums[(b * a.tiles + tile_index) * a.c + k0 + t] = sum;
+  }
+  __syncthreads();  // the sums' shared memory becomes the gate arrays
+  load_gate_operands<T, true>(a, b, k0, kn, s, t);
+  grid_sync();  // every tile's sums of every sample are written
+  block_hidden<T, 1>(a, b, s, scratch, warp, lane);
+  __syncthreads();  // hidden, w2t, b2s
+  const T g = block_gate<T>(a, k0, kn, s, t);
+  if (t < kn) s.gate[t] = to_float(g);
+  __syncthreads();
+  multiply_tile(tile, t, xv, s.gate);
 }
 
 // The separate multiply: y = x * gates[b, k] over x [n, hw, c] as V-element groups (V = 16 bytes
@@ -435,13 +560,69 @@ struct WorkspaceLayout {
 WorkspaceLayout workspace_layout(int64_t n, int64_t hw, int64_t c, int64_t r, DType dtype) {
   const size_t elem = ir::dtype_size(dtype);
   WorkspaceLayout w;
-  w.hidden = static_cast<size_t>(n * column_splits(n, hw, c, dtype) * c) * sizeof(double);
+  // The column sums' splits, or the fused launch's tiles (at most one per 32 pixels, set_tiles).
+  const int64_t splits = std::max(column_splits(n, hw, c, dtype), ceil_div(hw, 32));
+  w.hidden = static_cast<size_t>(n * splits * c) * sizeof(double);
   w.gates = (w.hidden + static_cast<size_t>(n * r) * sizeof(float) + 15) / 16 * 16;
   w.total = w.gates + static_cast<size_t>(n * c) * elem;
   return w;
 }
 
+// The fused launch's plan for these shapes (GateArgs a with n, hw, c, r set) and kernel, or
+// applies == false: it needs the multiply with 16-byte accesses (`vector`), every (sample,
+// chunk) pair among the cooperative grid's blocks, and gate blocks that compute the hidden
+// layer themselves (a second grid barrier would be the other way; not built).
+struct FusedPlan {
+  bool applies = false;
+  Geometry g;
+  size_t smem = 0;
+};
+
+template <typename T>
+FusedPlan fused_plan(const GateArgs& a, bool vector) {
+  FusedPlan f;
+  if (!vector) return f;
+  Geometry& g = f.g;
+  g.chunks = ceil_div(a.c, kGateChannels);
+  g.w2_shared = gate_floats(a.c, a.r, true, true) <= kSmemFloats;
+  f.smem = std::max(pool_smem(gate_floats(a.c, a.r, true, g.w2_shared)), pool_smem(int64_t{kGateThreads} * kVec16<T>));
+  const int64_t capacity = cooperative_blocks(squeeze_excite_fused_kernel<T>, kGateThreads, f.smem);
+  if (a.n * g.chunks > capacity) return f;
+  const int64_t tiles = std::clamp<int64_t>(capacity / (a.n * g.chunks), 1, ceil_div(a.hw, 32));
+  g.tile_rows = ceil_div(a.hw, tiles);
+  g.tiles = ceil_div(a.hw, g.tile_rows);
+  g.self_contained = a.n * g.chunks * g.tiles * a.r * a.c <= kSelfContainedMacs;
+  f.applies = g.self_contained;
+  return f;
+}
+
+// Whether the 16-byte path of the multiply applies: C a multiple of the vector, x and y aligned.
+bool vector_io(const DeviceTensor& x, const DeviceTensor& y) {
+  const int64_t vec = 16 / static_cast<int64_t>(ir::dtype_size(x.dtype));
+  return x.dims[3] % vec == 0 && aligned_to(x.data, 16) && aligned_to(y.data, 16);
+}
+
+GateArgs shape_args(const Tensors& in) {
+  const DeviceTensor& x = in[0];
+  GateArgs a;
+  a.n = x.dims[0], a.hw = x.dims[1] * x.dims[2], a.c = x.dims[3], a.r = in[1].dims[0];
+  return a;
+}
+
 }  // namespace
+
+bool squeeze_excite_fuses(const net::SqueezeExciteParams& p, const Tensors& in, const Tensors& out) {
+  if (!p.scale_input || !squeeze_excite_supported(p, in, out).is_ok()) return false;
+  const GateArgs a = shape_args(in);
+  if (a.n == 0 || a.c == 0 || a.hw == 0) return false;
+  const bool vector = vector_io(in[0], out[0]);
+  bool applies = false;
+  visit_dtype(in[0].dtype, [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (kIsFloat<T>) applies = fused_plan<T>(a, vector).applies;
+  });
+  return applies;
+}
 
 Status squeeze_excite_supported(const net::SqueezeExciteParams& p, const Tensors& in, const Tensors& out) {
   const char* L = "squeeze_excite";
@@ -480,20 +661,43 @@ Status launch_squeeze_excite(const net::SqueezeExciteParams& p, const Tensors& i
   INGOT_RETURN_IF_ERROR(squeeze_excite_supported(p, in, out));
   if (!workspace) return invalid_argument(L, ": needs a workspace of ", squeeze_excite_workspace(p, in, out), " bytes");
   const DeviceTensor& x = in[0];
-  GateArgs a;
-  a.n = x.dims[0], a.hw = x.dims[1] * x.dims[2], a.c = x.dims[3], a.r = in[1].dims[0];
+  GateArgs a = shape_args(in);
   if (a.n == 0 || a.c == 0) return Status::ok();
   if (a.hw == 0) return unsupported(L, ": a mean over empty spatial dims");
   const size_t elem = ir::dtype_size(x.dtype);
   const WorkspaceLayout ws = workspace_layout(a.n, a.hw, a.c, a.r, x.dtype);
   char* base = static_cast<char*>(workspace);
-  INGOT_RETURN_IF_ERROR(launch_column_sums(x, a.n, a.hw, a.c, workspace, stream));
-  a.partial = static_cast<const double*>(workspace);
-  a.splits = column_splits(a.n, a.hw, a.c, x.dtype);
   a.w1 = in[1].data, a.b1 = in[2].data, a.w2 = in[3].data, a.b2 = in[4].data, a.y = out[0].data;
   a.act1 = p.act1, a.act2 = p.act2;
   a.act1_alpha = static_cast<float>(p.act1_alpha), a.act1_beta = static_cast<float>(p.act1_beta);
   a.act2_alpha = static_cast<float>(p.act2_alpha), a.act2_beta = static_cast<float>(p.act2_beta);
+  const int64_t vec = 16 / static_cast<int64_t>(elem);
+  const bool x_vector = vector_io(x, out[0]);
+  a.w1_vector = a.c % vec == 0 && aligned_to(a.w1, 16);
+  a.w2_vector = aligned_to(a.w2, 16);  // the rows of a block start at a multiple of 64 * R elements
+  if (p.scale_input && multiply == SqueezeExciteMultiply::kFused) {
+    // One cooperative launch where it applies (else the in-gate multiply below).
+    bool launched = false;
+    visit_dtype(x.dtype, [&](auto tag) {
+      using T = decltype(tag);
+      if constexpr (kIsFloat<T>) {
+        const FusedPlan f = fused_plan<T>(a, x_vector);
+        if (!f.applies) return;
+        a.x = x.data, a.vector = true;
+        a.chunks = f.g.chunks, a.tiles = f.g.tiles, a.tile_rows = f.g.tile_rows, a.w2_shared = f.g.w2_shared;
+        a.tile_sums = static_cast<double*>(workspace);
+        a.partial = a.tile_sums, a.splits = a.tiles;
+        launch_cooperative(squeeze_excite_fused_kernel<T>, static_cast<unsigned>(a.n * a.chunks * a.tiles), kGateThreads,
+                           f.smem, stream, a);
+        launched = true;
+      }
+    });
+    if (launched) return check_launch(L);
+    multiply = SqueezeExciteMultiply::kInGate;
+  }
+  INGOT_RETURN_IF_ERROR(launch_column_sums(x, a.n, a.hw, a.c, workspace, stream));
+  a.partial = static_cast<const double*>(workspace);
+  a.splits = column_splits(a.n, a.hw, a.c, x.dtype);
   // The separate multiply: the gate blocks write the gates [n, c] to the workspace, a streaming
   // kernel then multiplies x by them.
   const bool separate = p.scale_input && multiply == SqueezeExciteMultiply::kSeparate;
@@ -501,11 +705,7 @@ Status launch_squeeze_excite(const net::SqueezeExciteParams& p, const Tensors& i
   Geometry g = geometry(a.n, a.hw, a.c, a.r, in_gate);
   a.chunks = g.chunks;
   if (!g.self_contained) a.hidden = reinterpret_cast<float*>(base + ws.hidden);
-  const int64_t vec = 16 / static_cast<int64_t>(elem);
-  const bool x_vector = a.c % vec == 0 && aligned_to(x.data, 16) && aligned_to(out[0].data, 16);
-  a.w1_vector = a.c % vec == 0 && aligned_to(a.w1, 16);
   a.w2_shared = g.w2_shared;
-  a.w2_vector = aligned_to(a.w2, 16);  // the rows of a block start at a multiple of 64 * R elements
   if (separate) a.y = base + ws.gates;
   if (in_gate) a.x = x.data, a.vector = x_vector;
   auto blocks = [](int64_t items) { return static_cast<unsigned>(std::min<int64_t>(items, kMaxGridBlocks)); };

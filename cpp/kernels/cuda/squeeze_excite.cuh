@@ -1,4 +1,4 @@
-// The squeeze-and-excitation gate (net::SqueezeExciteParams), in two or three launches:
+// The squeeze-and-excitation gate (net::SqueezeExciteParams), in one, two or three launches:
 // - the column sums of x viewed as [N, H * W, C] over H * W (reduce.cuh's split kernel: 16-byte
 //   loads, the rows split over blocks, double partial sums in the workspace);
 // - where the gate blocks would together redo too much of it, the hidden layer into the
@@ -10,6 +10,10 @@
 // - or, with SqueezeExciteMultiply::kSeparate, the gate blocks write the gates [N, C] to the
 //   workspace and a streaming kernel multiplies x by them: one launch more, but the whole GPU
 //   streams x at bandwidth instead of blocks that each wait for their gates first (batch 32).
+// - or, with SqueezeExciteMultiply::kFused, one cooperative launch of gate blocks that first
+//   sum their own tiles of x into the partial sums (one split a tile) and meet at a grid
+//   barrier before they pool: the column sums' launch saved, and where a thread's share of its
+//   tile stays in registers (batch 1) x is read once.
 // At batch 1 the layer is latency-bound (a few microseconds of dependent loads and barriers),
 // so the gate block issues every load that does not depend on the pooled means first (its
 // first vectors of x, w2's rows, the biases) and keeps the chain pool -> hidden -> gate ->
@@ -28,6 +32,8 @@ namespace ingot::kernels::cuda::detail {
 Status squeeze_excite_supported(const net::SqueezeExciteParams& p, const Tensors& in, const Tensors& out);
 // Workspace bytes (the partial sums, the hidden layer, the gates) for these shapes, either mode.
 size_t squeeze_excite_workspace(const net::SqueezeExciteParams& p, const Tensors& in, const Tensors& out);
+// kernels.h's squeeze_excite_fuses.
+bool squeeze_excite_fuses(const net::SqueezeExciteParams& p, const Tensors& in, const Tensors& out);
 Status launch_squeeze_excite(const net::SqueezeExciteParams& p, const Tensors& in, const Tensors& out, void* workspace,
                              cudaStream_t stream, SqueezeExciteMultiply multiply = SqueezeExciteMultiply::kInGate);
 

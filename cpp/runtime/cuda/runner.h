@@ -36,7 +36,7 @@ struct RunnerEnv {
 // graph replay instead of host-launched calls; 6: 1x1 convolutions with few inputs time our
 // pointwise kernel; 7: that kernel runs f16 / bf16 on tensor cores) would otherwise keep its old
 // winner without timing the new one. Bump it whenever a runner gains or changes candidates.
-inline constexpr int kTacticGeneration = 7;
+inline constexpr int kTacticGeneration = 8;
 
 // Workspace that one layer may use (cuDNN / cuBLASLt scratch), at most.
 inline constexpr size_t kMaxLayerWorkspace = size_t(64) << 20;

@@ -1,7 +1,8 @@
 // The squeeze_excite runner: our kernels (kernels/cuda/squeeze_excite.cuh), with the multiply of
-// x by the gates either in the gate blocks or in a separate streaming kernel. Which is faster
-// depends on the size of x (batch 1: the launch saved; batch 32: the bandwidth), so the build
-// times both and records "ingot:se-separate" when the separate one wins.
+// x by the gates in the gate blocks, in a separate streaming kernel, or in one cooperative
+// launch that also sums x (where squeeze_excite_fuses()). Which is faster depends on the size of
+// x (batch 1: the launches saved; batch 32: the bandwidth), so the build times them and records
+// "ingot:se-separate" or "ingot:se-fused" when one of those wins.
 #include "runtime/cuda/cuda_util.h"
 #include "runtime/cuda/runner.h"
 
@@ -10,13 +11,20 @@ namespace {
 
 constexpr const char* kSeparateTactic = "ingot:se-separate";
 constexpr const char* kInGateTactic = "ingot:se-in-gate";
+constexpr const char* kFusedTactic = "ingot:se-fused";
 
 using kernels::cuda::SqueezeExciteMultiply;
+
+SqueezeExciteMultiply mode_of(const std::string& tactic) {
+  if (tactic == kSeparateTactic) return SqueezeExciteMultiply::kSeparate;
+  if (tactic == kFusedTactic) return SqueezeExciteMultiply::kFused;  // kInGate where it does not apply
+  return SqueezeExciteMultiply::kInGate;
+}
 
 class SqueezeExciteRunner : public LayerRunner {
  public:
   explicit SqueezeExciteRunner(const std::string& tactic)
-      : multiply_(tactic == kSeparateTactic ? SqueezeExciteMultiply::kSeparate : SqueezeExciteMultiply::kInGate) {}
+      : multiply_(mode_of(tactic)) {}
 
   Status prepare(const RunnerEnv&, const net::LayerParams& p, const Tensors& in, const Tensors& out, size_t* ws) override {
     *ws = kernels::cuda::workspace_size(p, in, out);  // both modes fit in it
@@ -29,8 +37,8 @@ class SqueezeExciteRunner : public LayerRunner {
                                                 multiply_);
   }
 
-  // Times the two ways of multiplying (layers that scale x; the others have one way), keeps
-  // the faster.
+  // Times the ways of multiplying (layers that scale x; the others have one way), keeps the
+  // fastest.
   Expected<std::string> tune(const RunnerEnv&, const net::LayerParams& p, const Tensors& in, const Tensors& out,
                              void* workspace, size_t workspace_size, cudaStream_t stream,
                              std::vector<net::TimedTactic>* timed) override {
@@ -43,8 +51,10 @@ class SqueezeExciteRunner : public LayerRunner {
     }
     float best_ms = 0;
     std::string best;
-    for (auto [mode, tactic] : {std::pair{SqueezeExciteMultiply::kInGate, kInGateTactic},
-                                std::pair{SqueezeExciteMultiply::kSeparate, kSeparateTactic}}) {
+    std::vector<std::pair<SqueezeExciteMultiply, const char*>> modes{{SqueezeExciteMultiply::kInGate, kInGateTactic},
+                                                                     {SqueezeExciteMultiply::kSeparate, kSeparateTactic}};
+    if (kernels::cuda::squeeze_excite_fuses(se, in, out)) modes.emplace_back(SqueezeExciteMultiply::kFused, kFusedTactic);
+    for (auto [mode, tactic] : modes) {
       INGOT_ASSIGN_OR_RETURN(float ms, time_on_stream(stream, [&] {
                                return kernels::cuda::launch_squeeze_excite(se, in, out, stream, workspace, mode);
                              }));

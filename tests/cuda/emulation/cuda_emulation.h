@@ -6,8 +6,9 @@
 //   so __syncthreads() is a barrier over the block, __syncwarp() one over the warp, and
 //   __shfl_xor_sync / __shfl_sync exchanges over the warp (with the semantics the kernels rely
 //   on: full warps, exited threads drop out).
-// - __shared__ variables become statics (blocks never run concurrently), dynamic shared memory
-//   is a per-block buffer of the launch's size.
+// - __shared__ variables become statics (blocks never run concurrently, except in a cooperative
+//   launch: its kernels keep to dynamic shared memory), dynamic shared memory is a per-block
+//   buffer of the launch's size.
 // - The launch configuration is checked as the device would (block and grid limits, dynamic
 //   shared memory without opt-in); errors are reported through cudaGetLastError().
 // - "Device" memory is host memory (cudaMalloc with 256-byte alignment and no slack, so that
@@ -58,11 +59,23 @@ void syncwarp();
 
 // Runs body() on every thread of every block of the launch (after checking the configuration).
 void run_blocks(dim3 grid, dim3 block, size_t smem, const std::function<void()>& body);
+// A cooperative launch: every block of the grid at once (grid * block OS threads), so that
+// grid_sync() is a barrier over all of them; grids over kCooperativeBlocks blocks fail with
+// cudaErrorCooperativeLaunchTooLarge as on the device.
+inline constexpr int64_t kCooperativeBlocks = 8;
+void run_grid(dim3 grid, dim3 block, size_t smem, const std::function<void()>& body);
+void grid_sync();
 
 template <typename... P, typename... A>
 void run_kernel(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, A&&... args) {
   const std::tuple<std::decay_t<P>...> params(std::forward<A>(args)...);
   run_blocks(grid, block, smem, [&] { std::apply(kernel, params); });
+}
+
+template <typename... P, typename... A>
+void run_cooperative_kernel(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, A&&... args) {
+  const std::tuple<std::decay_t<P>...> params(std::forward<A>(args)...);
+  run_grid(grid, block, smem, [&] { std::apply(kernel, params); });
 }
 
 }  // namespace ingot_emulation

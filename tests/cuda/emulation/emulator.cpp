@@ -28,7 +28,7 @@ struct Warp {
 };
 
 struct Block {
-  Block(std::ptrdiff_t threads, size_t smem_bytes) : bar(threads) {
+  Block(std::ptrdiff_t threads, size_t smem_bytes, std::barrier<>* grid_barrier = nullptr) : bar(threads), grid(grid_barrier) {
     for (std::ptrdiff_t first = 0; first < threads; first += 32) {
       warps.push_back(std::make_unique<Warp>(std::min<std::ptrdiff_t>(32, threads - first)));
     }
@@ -37,6 +37,7 @@ struct Block {
     for (auto& chunk : smem) chunk.fill(0xA5);
   }
   std::barrier<> bar;
+  std::barrier<>* grid;  // over every thread of a cooperative launch; null otherwise
   std::vector<std::unique_ptr<Warp>> warps;
   std::vector<std::array<unsigned char, 16>> smem;
 };
@@ -72,6 +73,7 @@ void run_thread(const ThreadStart& s) {
   // An exited thread no longer takes part in barriers, as on the device.
   s.block->warps[static_cast<size_t>(tls_warp)]->bar.arrive_and_drop();
   s.block->bar.arrive_and_drop();
+  if (s.block->grid) s.block->grid->arrive_and_drop();
   tls_block = nullptr;
   s.done->count_down();
 }
@@ -168,7 +170,10 @@ void exchange_words(const uint32_t (&mine)[6], uint32_t (&all)[32][6]) {
 
 void syncwarp() { tls_block->warps[static_cast<size_t>(tls_warp)]->bar.arrive_and_wait(); }
 
-void run_blocks(dim3 grid, dim3 block, size_t smem, const std::function<void()>& body) {
+namespace {
+
+// Checks the configuration as the device would; reports an invalid one.
+bool valid_launch(dim3 grid, dim3 block, size_t smem) {
   uint64_t threads = uint64_t{block.x} * block.y * block.z;
   bool bad = threads == 0 || threads > 1024 || block.x > 1024 || block.y > 1024 || block.z > 64 || grid.x == 0 ||
              grid.y == 0 || grid.z == 0 || grid.x > 2147483647u || grid.y > 65535 || grid.z > 65535 ||
@@ -177,35 +182,85 @@ void run_blocks(dim3 grid, dim3 block, size_t smem, const std::function<void()>&
     std::fprintf(stderr, "emulation: invalid launch configuration grid (%u, %u, %u) block (%u, %u, %u) smem %zu\n", grid.x,
                  grid.y, grid.z, block.x, block.y, block.z, smem);
     set_error(cudaErrorInvalidConfiguration);
-    return;
   }
+  return !bad;
+}
+
+// The starts of block (bx, by, bz)'s threads, appended to `starts`.
+void add_block_starts(dim3 grid, dim3 block, uint3 block_idx, Block* b, const std::function<void()>& body,
+                      std::latch* done, std::vector<ThreadStart>& starts) {
+  int linear = 0;
+  for (unsigned tz = 0; tz < block.z; ++tz) {
+    for (unsigned ty = 0; ty < block.y; ++ty) {
+      for (unsigned tx = 0; tx < block.x; ++tx, ++linear) {
+        ThreadStart& s = starts.emplace_back();
+        s.body = &body;
+        s.block = b;
+        s.context.thread_idx = uint3{tx, ty, tz};
+        s.context.block_idx = block_idx;
+        s.context.block_dim = block;
+        s.context.grid_dim = grid;
+        s.linear = linear;
+        s.done = done;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void run_blocks(dim3 grid, dim3 block, size_t smem, const std::function<void()>& body) {
+  if (!valid_launch(grid, block, smem)) return;
+  const auto threads = static_cast<std::ptrdiff_t>(uint64_t{block.x} * block.y * block.z);
   for (unsigned bz = 0; bz < grid.z; ++bz) {
     for (unsigned by = 0; by < grid.y; ++by) {
       for (unsigned bx = 0; bx < grid.x; ++bx) {
-        Block b(static_cast<std::ptrdiff_t>(threads), smem);
-        std::latch done(static_cast<std::ptrdiff_t>(threads));
-        std::vector<ThreadStart> starts(threads);
-        int linear = 0;
-        for (unsigned tz = 0; tz < block.z; ++tz) {
-          for (unsigned ty = 0; ty < block.y; ++ty) {
-            for (unsigned tx = 0; tx < block.x; ++tx, ++linear) {
-              ThreadStart& s = starts[static_cast<size_t>(linear)];
-              s.body = &body;
-              s.block = &b;
-              s.context.thread_idx = uint3{tx, ty, tz};
-              s.context.block_idx = uint3{bx, by, bz};
-              s.context.block_dim = block;
-              s.context.grid_dim = grid;
-              s.linear = linear;
-              s.done = &done;
-            }
-          }
-        }
+        Block b(threads, smem);
+        std::latch done(threads);
+        std::vector<ThreadStart> starts;
+        starts.reserve(static_cast<size_t>(threads));
+        add_block_starts(grid, block, uint3{bx, by, bz}, &b, body, &done, starts);
         pool().run(starts);
         done.wait();
       }
     }
   }
+}
+
+void run_grid(dim3 grid, dim3 block, size_t smem, const std::function<void()>& body) {
+  if (!valid_launch(grid, block, smem)) return;
+  const uint64_t blocks = uint64_t{grid.x} * grid.y * grid.z;
+  if (blocks > static_cast<uint64_t>(kCooperativeBlocks)) {
+    std::fprintf(stderr, "emulation: cooperative grid of %llu blocks (at most %lld)\n", static_cast<unsigned long long>(blocks),
+                 static_cast<long long>(kCooperativeBlocks));
+    set_error(cudaErrorCooperativeLaunchTooLarge);
+    return;
+  }
+  const auto threads = static_cast<std::ptrdiff_t>(uint64_t{block.x} * block.y * block.z);
+  const auto all = threads * static_cast<std::ptrdiff_t>(blocks);
+  std::barrier<> grid_barrier(all);
+  std::latch done(all);
+  std::vector<std::unique_ptr<Block>> owned;
+  std::vector<ThreadStart> starts;
+  starts.reserve(static_cast<size_t>(all));
+  for (unsigned bz = 0; bz < grid.z; ++bz) {
+    for (unsigned by = 0; by < grid.y; ++by) {
+      for (unsigned bx = 0; bx < grid.x; ++bx) {
+        owned.push_back(std::make_unique<Block>(threads, smem, &grid_barrier));
+        add_block_starts(grid, block, uint3{bx, by, bz}, owned.back().get(), body, &done, starts);
+      }
+    }
+  }
+  pool().run(starts);
+  done.wait();
+}
+
+void grid_sync() {
+  if (!tls_block->grid) {
+    std::fprintf(stderr, "emulation: grid_sync() outside a cooperative launch\n");
+    std::abort();
+  }
+  tls_block->grid->arrive_and_wait();
 }
 
 }  // namespace ingot_emulation
@@ -232,6 +287,7 @@ const char* cudaGetErrorName(cudaError_t error) {
     case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
     case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
     case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
+    case cudaErrorCooperativeLaunchTooLarge: return "cudaErrorCooperativeLaunchTooLarge";
     default: return "cudaError (emulation)";
   }
 }
