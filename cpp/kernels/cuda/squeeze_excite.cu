@@ -39,11 +39,6 @@ constexpr int64_t kTargetBlocks = 264;
 // together do at most this many multiply-adds for it; beyond, a first kernel writes the hidden
 // layer to the workspace once per sample.
 constexpr int64_t kSelfContainedMacs = int64_t{1} << 22;
-// The fused launch computes the hidden layer once per item (the per-sample kernel would need a
-// second grid barrier): up to this many multiply-adds in all (batch 32's 1152-channel blocks
-// take 32M; the build times the fused launch against the others, so where this is slow it
-// loses).
-constexpr int64_t kFusedHiddenMacs = int64_t{1} << 25;
 constexpr int kUnitsPerWarp = 8;                                   // hidden units a warp computes at once
 constexpr int64_t kHiddenBlockUnits = kGateWarps * kUnitsPerWarp;  // per pass of a gate block's warps
 constexpr int kPoolScratch = 2 * kGateThreads;                     // doubles: split groups x channels
@@ -441,50 +436,39 @@ __global__ void __launch_bounds__(kGateThreads) squeeze_excite_gate_kernel(const
   }
 }
 
-// One item of the fused launch: (sample b, channels k0 .. k0 + kn, tile tile_index of pixels).
-struct FusedItem {
-  int64_t b, k0, tile_index;
-  int kn;
-};
-
-__device__ __forceinline__ FusedItem fused_item(const GateArgs& a, int64_t item) {
-  const int64_t per_sample = a.chunks * a.tiles;
-  FusedItem it{item / per_sample, item % per_sample / a.tiles * kGateChannels, item % a.tiles, 0};
-  it.kn = static_cast<int>(a.c - it.k0 < kGateChannels ? a.c - it.k0 : kGateChannels);
-  return it;
-}
-
+// The fused launch (SqueezeExciteMultiply::kFused): a cooperative grid of exactly n * chunks *
+// tiles blocks, one item each, all resident at once. A block first sums its tile of x over the
+// pixels (the first kPrefetch vectors of each thread stay in registers for the multiply) and
+// writes the sums as split `tile` of the sample's partial sums, issues its gate operands'
+// loads, and waits at the grid barrier. After it every split is written: the block pools its
+// sample, computes the hidden layer and its gates as the gate kernel with kPool does, and
+// multiplies its tile. One launch instead of the column sums' and the gate's; where a tile fits
+// in kPrefetch vectors a thread (batch 1), x is read once.
 template <typename T>
-__device__ __forceinline__ ScaleTile<T> fused_tile(const GateArgs& a, const FusedItem& it) {
-  const int64_t row0 = it.tile_index * a.tile_rows;
-  return scale_tile<T>(a, it.b, it.k0, it.kn, row0, row0 + a.tile_rows < a.hw ? a.tile_rows : a.hw - row0);
-}
-
-// The item's tile summed over its pixels into a.tile_sums (split tile_index of sample b). With
-// kKeep the thread's first kPrefetch vectors are loaded into xv and stay there for the multiply.
-// The threads' sums meet in shared memory ([thread][V] floats where the gate arrays go later:
-// the launch's shared memory covers both); ends with the block's barrier.
-template <typename T, bool kKeep>
-__device__ __forceinline__ void sum_tile(const GateArgs& a, const GateSmem& s, const FusedItem& it,
-                                         const ScaleTile<T>& tile, int t, Vec<T, kVec16<T>> (&xv)[kPrefetch]) {
+__global__ void __launch_bounds__(kGateThreads, 2) squeeze_excite_fused_kernel(const __grid_constant__ GateArgs a) {
   constexpr int V = kVec16<T>;
+  double* scratch = dynamic_smem<double>();
+  const GateSmem s(scratch, a, true);
+  const int t = static_cast<int>(threadIdx.x), lane = t & 31, warp = t >> 5;
+  const int64_t per_sample = a.chunks * a.tiles, item = blockIdx.x;
+  const int64_t b = item / per_sample, k0 = item % per_sample / a.tiles * kGateChannels, tile_index = item % a.tiles;
+  const int kn = static_cast<int>(a.c - k0 < kGateChannels ? a.c - k0 : kGateChannels);
+  const int64_t row0 = tile_index * a.tile_rows;
+  const ScaleTile<T> tile = scale_tile<T>(a, b, k0, kn, row0, row0 + a.tile_rows < a.hw ? a.tile_rows : a.hw - row0);
+  Vec<T, V> xv[kPrefetch];
+  prefetch_tile(tile, t, xv);
+  float sums[V] = {};
+  auto add = [&](const Vec<T, V>& v) {
+#pragma unroll
+    for (int j = 0; j < V; ++j) sums[j] += to_float(v.v[j]);
+  };
   if (t < tile.step) {
-    float sums[V] = {};
-    auto add = [&](const Vec<T, V>& v) {
 #pragma unroll
-      for (int j = 0; j < V; ++j) sums[j] += to_float(v.v[j]);
-    };
-    const int64_t stride = int64_t{kPrefetch} * tile.step;
-    int64_t e_begin = t;  // the vectors not kept in registers, kPrefetch at a time
-    if constexpr (kKeep) {
-      prefetch_tile(tile, t, xv);
-#pragma unroll
-      for (int i = 0; i < kPrefetch; ++i) {
-        if (t + static_cast<int64_t>(i) * tile.step < tile.count) add(xv[i]);
-      }
-      e_begin += stride;
+    for (int i = 0; i < kPrefetch; ++i) {
+      if (t + static_cast<int64_t>(i) * tile.step < tile.count) add(xv[i]);
     }
-    for (int64_t e0 = e_begin; e0 < tile.count; e0 += stride) {
+    const int64_t stride = int64_t{kPrefetch} * tile.step;
+    for (int64_t e0 = t + stride; e0 < tile.count; e0 += stride) {
       Vec<T, V> v[kPrefetch];
 #pragma unroll
       for (int i = 0; i < kPrefetch; ++i) {
@@ -496,79 +480,26 @@ __device__ __forceinline__ void sum_tile(const GateArgs& a, const GateSmem& s, c
         if (e0 + static_cast<int64_t>(i) * tile.step < tile.count) add(v[i]);
       }
     }
+    // The threads' sums meet in shared memory ([thread][V] floats where the gate arrays go
+    // later: the launch's shared memory covers both).
 #pragma unroll
     for (int j = 0; j < V; ++j) s.gate[t * V + j] = sums[j];
   }
   __syncthreads();
-  if (t < it.kn) {  // channel k0 + t: the threads t / V, t / V + lanes, ... of the block
+  if (t < kn) {  // channel k0 + t: the threads t / V, t / V + lanes, ... of the block
     float sum = 0;
     for (int q = t / V; q < tile.step; q += tile.lanes) sum += s.gate[q * V + t % V];
-    a.tile_sums[(it.b * a.tiles + it.tile_index) * a.c + it.k0 + t] = sum;
+    a.tile_sums[(b * a.tiles + tile_index) * a.c + k0 + t] = sum;
   }
-  __syncthreads();  // the sums' shared memory is rewritten next
-}
-
-// After the grid barrier (and the item's load_gate_operands): the sample pooled, the hidden
-// layer, the item's gates, and its tile multiplied (xv: the thread's first vectors).
-template <typename T>
-__device__ __forceinline__ void gate_and_multiply(const GateArgs& a, const GateSmem& s, double* scratch,
-                                                  const FusedItem& it, const ScaleTile<T>& tile, int t,
-                                                  Vec<T, kVec16<T>> (&xv)[kPrefetch]) {
-  block_hidden<T, 1>(a, it.b, s, scratch, t >> 5, t & 31);
+  __syncthreads();  // the sums' shared memory becomes the gate arrays
+  load_gate_operands<T, true>(a, b, k0, kn, s, t);
+  grid_sync();  // every tile's sums of every sample are written
+  block_hidden<T, 1>(a, b, s, scratch, warp, lane);
   __syncthreads();  // hidden, w2t, b2s
-  const T g = block_gate<T>(a, it.k0, it.kn, s, t);
-  if (t < it.kn) s.gate[t] = to_float(g);
+  const T g = block_gate<T>(a, k0, kn, s, t);
+  if (t < kn) s.gate[t] = to_float(g);
   __syncthreads();
   multiply_tile(tile, t, xv, s.gate);
-}
-
-// The fused launch (SqueezeExciteMultiply::kFused): a cooperative grid, all of its blocks
-// resident at once, over the n * chunks * tiles items. A block first sums the tile of x of its
-// item(s) over the pixels and writes each tile's sums as split `tile` of its sample's partial
-// sums, issues its gate operands' loads, and waits at the grid barrier. After it every split is
-// written: the block pools the sample, computes the hidden layer and its gates as the gate
-// kernel with kPool does, and multiplies the tile. One launch instead of the column sums' and
-// the gate's.
-// - !kStride: one item a block (grid == items); the first kPrefetch vectors of each thread stay
-//   in registers from the sums to the multiply, so where a tile fits in them (batch 1) x is
-//   read once.
-// - kStride: more items than the device holds blocks at once (batch 32): grid-stride loops,
-//   the multiply reads x again (from L2). A separate kernel, so that the one-item kernel keeps
-//   two blocks an SM without spills: the loops' kernel took 206-242 registers (one block an
-//   SM) and spilled 176-356 bytes when held to 128.
-template <typename T, bool kStride>
-__global__ void __launch_bounds__(kGateThreads, kStride ? 1 : 2) squeeze_excite_fused_kernel(const __grid_constant__ GateArgs a) {
-  double* scratch = dynamic_smem<double>();
-  const GateSmem s(scratch, a, true);
-  const int t = static_cast<int>(threadIdx.x);
-  if constexpr (!kStride) {
-    const FusedItem it = fused_item(a, blockIdx.x);
-    const ScaleTile<T> tile = fused_tile<T>(a, it);
-    Vec<T, kVec16<T>> xv[kPrefetch];
-    sum_tile<T, true>(a, s, it, tile, t, xv);
-    load_gate_operands<T, true>(a, it.b, it.k0, it.kn, s, t);
-    grid_sync();  // every tile's sums of every sample are written
-    gate_and_multiply<T>(a, s, scratch, it, tile, t, xv);
-  } else {
-    const int64_t items = a.n * a.chunks * a.tiles;
-#pragma unroll 1
-    for (int64_t item = blockIdx.x; item < items; item += gridDim.x) {
-      const FusedItem it = fused_item(a, item);
-      Vec<T, kVec16<T>> unused[kPrefetch];
-      sum_tile<T, false>(a, s, it, fused_tile<T>(a, it), t, unused);
-    }
-    grid_sync();  // every tile's sums of every sample are written
-#pragma unroll 1
-    for (int64_t item = blockIdx.x; item < items; item += gridDim.x) {
-      const FusedItem it = fused_item(a, item);
-      const ScaleTile<T> tile = fused_tile<T>(a, it);
-      Vec<T, kVec16<T>> xv[kPrefetch];
-      prefetch_tile(tile, t, xv);
-      load_gate_operands<T, true>(a, it.b, it.k0, it.kn, s, t);
-      gate_and_multiply<T>(a, s, scratch, it, tile, t, xv);
-      __syncthreads();  // the shared arrays are rewritten for the next item
-    }
-  }
 }
 
 // The separate multiply: y = x * gates[b, k] over x [n, hw, c] as V-element groups (V = 16 bytes
@@ -638,16 +569,13 @@ WorkspaceLayout workspace_layout(int64_t n, int64_t hw, int64_t c, int64_t r, DT
 }
 
 // The fused launch's plan for these shapes (GateArgs a with n, hw, c, r set) and kernel, or
-// applies == false: it needs the multiply with 16-byte accesses (`vector`) and computes the
-// hidden layer once per item, so at most kFusedHiddenMacs multiply-adds for it in all (a
-// second grid barrier, with the hidden layer computed once per sample, would lift that; not
-// built). Tiles split the pixels where the device holds more blocks than (sample, chunk) pairs.
+// applies == false: it needs the multiply with 16-byte accesses (`vector`), every (sample,
+// chunk) pair among the cooperative grid's blocks, and gate blocks that compute the hidden
+// layer themselves (a second grid barrier would be the other way; not built).
 struct FusedPlan {
   bool applies = false;
   Geometry g;
   size_t smem = 0;
-  int64_t grid = 0;     // blocks: the items, or as many as the device holds at once
-  bool stride = false;  // more items than blocks: the grid-stride kernel
 };
 
 template <typename T>
@@ -658,15 +586,13 @@ FusedPlan fused_plan(const GateArgs& a, bool vector) {
   g.chunks = ceil_div(a.c, kGateChannels);
   g.w2_shared = gate_floats(a.c, a.r, true, true) <= kSmemFloats;
   f.smem = std::max(pool_smem(gate_floats(a.c, a.r, true, g.w2_shared)), pool_smem(int64_t{kGateThreads} * kVec16<T>));
-  const int64_t capacity = cooperative_blocks(squeeze_excite_fused_kernel<T, false>, kGateThreads, f.smem);
+  const int64_t capacity = cooperative_blocks(squeeze_excite_fused_kernel<T>, kGateThreads, f.smem);
+  if (a.n * g.chunks > capacity) return f;
   const int64_t tiles = std::clamp<int64_t>(capacity / (a.n * g.chunks), 1, ceil_div(a.hw, 32));
   g.tile_rows = ceil_div(a.hw, tiles);
   g.tiles = ceil_div(a.hw, g.tile_rows);
-  const int64_t items = a.n * g.chunks * g.tiles;
-  f.stride = items > capacity;
-  f.grid = f.stride ? std::min(items, cooperative_blocks(squeeze_excite_fused_kernel<T, true>, kGateThreads, f.smem)) : items;
-  g.self_contained = items * a.r * a.c <= kFusedHiddenMacs;
-  f.applies = g.self_contained && f.grid >= 1;
+  g.self_contained = a.n * g.chunks * g.tiles * a.r * a.c <= kSelfContainedMacs;
+  f.applies = g.self_contained;
   return f;
 }
 
@@ -761,8 +687,8 @@ Status launch_squeeze_excite(const net::SqueezeExciteParams& p, const Tensors& i
         a.chunks = f.g.chunks, a.tiles = f.g.tiles, a.tile_rows = f.g.tile_rows, a.w2_shared = f.g.w2_shared;
         a.tile_sums = static_cast<double*>(workspace);
         a.partial = a.tile_sums, a.splits = a.tiles;
-        launch_cooperative(f.stride ? squeeze_excite_fused_kernel<T, true> : squeeze_excite_fused_kernel<T, false>,
-                           static_cast<unsigned>(f.grid), kGateThreads, f.smem, stream, a);
+        launch_cooperative(squeeze_excite_fused_kernel<T>, static_cast<unsigned>(a.n * a.chunks * a.tiles), kGateThreads,
+                           f.smem, stream, a);
         launched = true;
       }
     });
