@@ -34,7 +34,8 @@ struct RunnerEnv {
 // times our own kernel against cuDNN's SDPA / the GEMM path; 4: squeeze_excite times its
 // multiply in the gate blocks against a separate kernel; 5: cuBLASLt candidates timed on a
 // graph replay instead of host-launched calls; 6: 1x1 convolutions with few inputs time our
-// pointwise kernel; 7: that kernel runs f16 / bf16 on tensor cores) would otherwise keep its old
+// pointwise kernel; 7: that kernel runs f16 / bf16 on tensor cores; 8: squeeze_excite also
+// times its fused cooperative launch) would otherwise keep its old
 // winner without timing the new one. Bump it whenever a runner gains or changes candidates.
 inline constexpr int kTacticGeneration = 8;
 
