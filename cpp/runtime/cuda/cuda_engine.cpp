@@ -5,6 +5,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <utility>
 
 #include "runtime/profiler.h"
 #include "support/half.h"
@@ -333,8 +334,12 @@ Expected<std::vector<std::string>> CudaContext::tune(const BoundShapes& shapes, 
   };
   // Cache keys and hits, then the plans the candidates (or the cached tactics) need, built on
   // worker threads in parallel before anything is timed.
+  // A hit's runner replaces the layer's default runner before anything is prepared, so that a
+  // warm build builds each layer's plan once (not the default's too, note 33); the default
+  // stays in `defaults` for a recorded tactic that does not prepare here.
   std::vector<std::string> keys_of(net.layers().size());
   std::vector<std::optional<CachedTactic>> hits(net.layers().size());
+  std::vector<std::unique_ptr<LayerRunner>> defaults(net.layers().size());
   std::vector<PrebuildJob> jobs;
   for (size_t l = 0; l < net.layers().size(); ++l) {
     const net::Layer& layer = net.layers()[l];
@@ -344,11 +349,25 @@ Expected<std::vector<std::string>> CudaContext::tune(const BoundShapes& shapes, 
       keys_of[l] = timing_key(device, shapes.params(net, l), keys(in), keys(out), env_.allow_tf32, level);
       hits[l] = cache->find(keys_of[l]);
     }
-    if (hits[l]) make_runner(layer, hits[l]->tactic)->prebuild(env_, shapes.params(net, l), in, out, 0, &jobs);
+    if (hits[l]) defaults[l] = std::exchange(runners_[l], make_runner(layer, hits[l]->tactic));
     else runners_[l]->prebuild(env_, shapes.params(net, l), in, out, level, &jobs);
   }
-  run_prebuild_jobs(std::move(jobs));
-  INGOT_RETURN_IF_ERROR(prepare(shapes));
+  run_prebuild_jobs(std::move(jobs));  // the candidates' plans; prepare() prebuilds the hits' own
+  if (!prepare(shapes).is_ok()) {
+    // A recorded tactic that does not prepare here (another GPU's or library's choice that the
+    // key did not tell apart, or an edited cache): that layer times again on its default runner.
+    for (size_t l = 0; l < net.layers().size(); ++l) {
+      if (!hits[l]) continue;
+      const net::Layer& layer = net.layers()[l];
+      size_t ws = 0;
+      if (!runners_[l]->prepare(env_, shapes.params(net, l), tensors(layer.inputs, shapes), tensors(layer.outputs, shapes), &ws)
+               .is_ok()) {
+        runners_[l] = std::move(defaults[l]);
+        hits[l].reset();
+      }
+    }
+    INGOT_RETURN_IF_ERROR(prepare(shapes));
+  }
   // Random inputs in [-1, 1) (integers 0/1), so that timing runs on realistic data.
   std::mt19937 rng(0);
   for (int id : net.inputs()) {
@@ -376,20 +395,11 @@ Expected<std::vector<std::string>> CudaContext::tune(const BoundShapes& shapes, 
     Tensors in = tensors(layer.inputs, shapes), out = tensors(layer.outputs, shapes);
     if (tuned_here(layer)) {
       const std::string& key = keys_of[l];
-      std::optional<CachedTactic> hit = hits[l];
-      if (hit) {  // measured before: a runner with that tactic
-        auto runner = make_runner(layer, hit->tactic);
-        size_t ws = 0;
-        Status s = runner->prepare(env_, shapes.params(net, l), in, out, &ws);
-        if (s.is_ok() && ws <= workspace_.size()) {
-          runners_[l] = std::move(runner);
-          tactics[l] = hit->tactic;
-          (*timed)[l] = hit->timed;
-        } else {
-          hit.reset();  // the recorded tactic does not prepare here: time again
-        }
-      }
-      if (!hit) {
+      const std::optional<CachedTactic>& hit = hits[l];
+      if (hit) {  // measured before: its runner is in place and prepared
+        tactics[l] = hit->tactic;
+        (*timed)[l] = hit->timed;
+      } else {
         auto t = runners_[l]->tune(env_, shapes.params(net, l), in, out, workspace_.get(), workspace_.size(), stream,
                                    &(*timed)[l]);
         if (!t) return t.status().with_context("tuning layer '" + layer.name + "': ");
