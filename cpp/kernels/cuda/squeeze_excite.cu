@@ -250,19 +250,43 @@ __device__ __forceinline__ ScaleTile<T> scale_tile(const GateArgs& a, int64_t b,
                       lanes > 0 ? kGateThreads / lanes * lanes : kGateThreads};
 }
 
-// Thread t's first kPrefetch vectors of the tile, loaded before its gates are known.
+// The tile's vectors e0, e0 + step, ... (kPrefetch of them, those below count) into v.
 template <typename T>
-__device__ __forceinline__ void prefetch_tile(const ScaleTile<T>& tile, int t, Vec<T, kVec16<T>> (&xv)[kPrefetch]) {
-  if (t >= tile.step) return;
+__device__ __forceinline__ void load_group(const ScaleTile<T>& tile, int64_t e0, Vec<T, kVec16<T>> (&v)[kPrefetch]) {
 #pragma unroll
   for (int i = 0; i < kPrefetch; ++i) {
-    const int64_t e = t + static_cast<int64_t>(i) * tile.step;
-    if (e < tile.count) xv[i] = *vec_ptr<const Vec<T, kVec16<T>>>(tile.x + tile.offset(e));
+    const int64_t e = e0 + static_cast<int64_t>(i) * tile.step;
+    if (e < tile.count) v[i] = *vec_ptr<const Vec<T, kVec16<T>>>(tile.x + tile.offset(e));
   }
 }
 
-// y = x * gate over thread t's vectors of the tile: the prefetched ones, then the rest
-// kPrefetch at a time (loads before stores).
+// Thread t's first kPrefetch vectors of the tile, loaded before its gates are known.
+template <typename T>
+__device__ __forceinline__ void prefetch_tile(const ScaleTile<T>& tile, int t, Vec<T, kVec16<T>> (&xv)[kPrefetch]) {
+  if (t < tile.step) load_group(tile, t, xv);
+}
+
+// f(e, v) over thread t's vectors of the tile: the prefetched ones in xv, then the rest
+// kPrefetch at a time into v (each group's loads before f sees any of them).
+template <typename T, typename F>
+__device__ __forceinline__ void for_each_vector(const ScaleTile<T>& tile, int t, Vec<T, kVec16<T>> (&xv)[kPrefetch],
+                                                Vec<T, kVec16<T>> (&v)[kPrefetch], F&& f) {
+  auto apply = [&](int64_t e0, Vec<T, kVec16<T>>(&group)[kPrefetch]) {
+#pragma unroll
+    for (int i = 0; i < kPrefetch; ++i) {
+      const int64_t e = e0 + static_cast<int64_t>(i) * tile.step;
+      if (e < tile.count) f(e, group[i]);
+    }
+  };
+  apply(t, xv);
+  const int64_t stride = int64_t{kPrefetch} * tile.step;
+  for (int64_t e0 = t + stride; e0 < tile.count; e0 += stride) {
+    load_group(tile, e0, v);
+    apply(e0, v);
+  }
+}
+
+// y = x * gate over thread t's vectors of the tile (the prefetched ones first).
 template <typename T>
 __device__ __forceinline__ void multiply_tile(const ScaleTile<T>& tile, int t, Vec<T, kVec16<T>> (&xv)[kPrefetch],
                                               const float* gate) {
@@ -271,29 +295,11 @@ __device__ __forceinline__ void multiply_tile(const ScaleTile<T>& tile, int t, V
   float g[V];  // the thread's gates: all its vectors hold the same channels
 #pragma unroll
   for (int j = 0; j < V; ++j) g[j] = gate[t % tile.lanes * V + j];
-  auto scale = [&](int64_t e, Vec<T, V>& v) {
+  for_each_vector(tile, t, xv, xv, [&](int64_t e, Vec<T, V>& v) {
 #pragma unroll
     for (int j = 0; j < V; ++j) v.v[j] = from_float<T>(to_float(v.v[j]) * g[j]);
     *vec_ptr<Vec<T, V>>(tile.y + tile.offset(e)) = v;
-  };
-#pragma unroll
-  for (int i = 0; i < kPrefetch; ++i) {
-    const int64_t e = t + static_cast<int64_t>(i) * tile.step;
-    if (e < tile.count) scale(e, xv[i]);
-  }
-  const int64_t stride = int64_t{kPrefetch} * tile.step;
-  for (int64_t e0 = t + stride; e0 < tile.count; e0 += stride) {
-#pragma unroll
-    for (int i = 0; i < kPrefetch; ++i) {
-      const int64_t e = e0 + static_cast<int64_t>(i) * tile.step;
-      if (e < tile.count) xv[i] = *vec_ptr<const Vec<T, V>>(tile.x + tile.offset(e));
-    }
-#pragma unroll
-    for (int i = 0; i < kPrefetch; ++i) {
-      const int64_t e = e0 + static_cast<int64_t>(i) * tile.step;
-      if (e < tile.count) scale(e, xv[i]);
-    }
-  }
+  });
 }
 
 // The gate block's shared memory after the kPoolScratch doubles (gate_floats' layout).
@@ -458,28 +464,12 @@ __global__ void __launch_bounds__(kGateThreads, 2) squeeze_excite_fused_kernel(c
   Vec<T, V> xv[kPrefetch];
   prefetch_tile(tile, t, xv);
   float sums[V] = {};
-  auto add = [&](const Vec<T, V>& v) {
-#pragma unroll
-    for (int j = 0; j < V; ++j) sums[j] += to_float(v.v[j]);
-  };
   if (t < tile.step) {
+    Vec<T, V> v[kPrefetch];
+    for_each_vector(tile, t, xv, v, [&](int64_t, const Vec<T, V>& x) {
 #pragma unroll
-    for (int i = 0; i < kPrefetch; ++i) {
-      if (t + static_cast<int64_t>(i) * tile.step < tile.count) add(xv[i]);
-    }
-    const int64_t stride = int64_t{kPrefetch} * tile.step;
-    for (int64_t e0 = t + stride; e0 < tile.count; e0 += stride) {
-      Vec<T, V> v[kPrefetch];
-#pragma unroll
-      for (int i = 0; i < kPrefetch; ++i) {
-        const int64_t e = e0 + static_cast<int64_t>(i) * tile.step;
-        if (e < tile.count) v[i] = *vec_ptr<const Vec<T, V>>(tile.x + tile.offset(e));
-      }
-#pragma unroll
-      for (int i = 0; i < kPrefetch; ++i) {
-        if (e0 + static_cast<int64_t>(i) * tile.step < tile.count) add(v[i]);
-      }
-    }
+      for (int j = 0; j < V; ++j) sums[j] += to_float(x.v[j]);
+    });
     // The threads' sums meet in shared memory ([thread][V] floats where the gate arrays go
     // later: the launch's shared memory covers both).
 #pragma unroll
