@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/cuda/kernels.h"
@@ -163,6 +164,21 @@ int main(int argc, char** argv) {
     bench("add_bias", net::ElementwiseParams{.op = net::BinaryOp::kAdd}, {{s.rows, 4 * s.hidden}, {4 * s.hidden}}, {H, H},
           iters, stream);
     bench("gelu", net::UnaryParams{.op = net::UnaryOp::kGeluErf}, {{s.rows, 4 * s.hidden}}, {H}, iters, stream);
+    // Our attention kernels (cuDNN's SDPA is the runner's other candidate; the engine trace
+    // times it): q, k, v [batch, heads, seq, 64] and a [batch, 1, 1, seq] float mask.
+    const std::vector<int64_t> qkv{batch, s.heads, s.seq, 64};
+    const net::AttentionParams attn{.scale = 0.125};
+    using ingot::kernels::cuda::AttentionKernel;
+    const std::pair<const char*, AttentionKernel> kernels[] = {
+        {"attention cuda-cores", {}},
+        {"attention mma w1", {.tensor_cores = true, .warps = 1}},
+        {"attention mma w2", {.tensor_cores = true, .warps = 2}},
+        {"attention mma w4", {.tensor_cores = true, .warps = 4}}};
+    for (const auto& [name, kernel] : kernels) {
+      bench(name, attn, {qkv, qkv, qkv, {batch, 1, 1, s.seq}}, {H, H, H, H}, iters, stream, qkv,
+            [&attn, kernel](const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out, cudaStream_t st,
+                            void*) { return ingot::kernels::cuda::launch_attention(attn, in, out, st, kernel); });
+    }
   }
   // ResNet's stem max-pool: NCHW, NHWC, and the two permutes that NCHW pooling costs an NHWC
   // network.

@@ -515,6 +515,54 @@ std::vector<Case> attention_cases() {
   views.out_strides = shape({640, 8, 32, 1});
   add("f16_strided_qkv_and_output", views,
       {in(F16, {2, 20, 96}), in(F16, {2, 20, 96}), in(F16, {2, 20, 96}), in(B, {2, 1, 1, 20})}, F16);
+
+  // The tensor-core kernel (AttentionKernel{.tensor_cores = true}, the SDPA runner's
+  // "ingot:attention-mma-w<warps>"): several 64-key tiles and a partial last one, row tiles
+  // of 16 x warps with a partial last one, 1 / 2 / 4 warps, head dims 16 to 128 with v's apart
+  // from q's, masks, causal, the BERT-style strided views of one fused projection, bf16.
+  // Probabilities are rounded to f16 / bf16 before p . v: tolerances for that.
+  auto mma = [&](std::string name, int warps, AttentionParams p, std::vector<InputSpec> inputs, DType t) {
+    add(name + "_mma_w" + std::to_string(warps), std::move(p), std::move(inputs), t);
+    Case& k = v.back();
+    k.atol = t == F16 ? 1e-2 : 4e-2;
+    k.launcher = [p = std::get<AttentionParams>(k.params), warps](const std::vector<DeviceTensor>& in,
+                                                                  const std::vector<DeviceTensor>& out, cudaStream_t s,
+                                                                  void*) -> Status {
+      AttentionKernel kernel{.tensor_cores = true, .warps = warps};
+      INGOT_RETURN_IF_ERROR(attention_supported(p, in, out, kernel));  // must apply: a case that does not fails
+      return launch_attention(p, in, out, s, kernel);
+    };
+  };
+  const Dist unit = uniform(-1, 1);
+  for (int w : {1, 2, 4}) {
+    mma("f16_bert_heads", w, AttentionParams{.scale = 0.125},
+        {in(F16, {1, 3, 150, 64}, unit), in(F16, {1, 3, 150, 64}, unit), in(F16, {1, 3, 150, 64})}, F16);
+  }
+  mma("f16_float_mask_long_keys", 2, AttentionParams{.scale = 0.25},
+      {in(F16, {2, 2, 37, 32}, unit), in(F16, {2, 2, 200, 32}, unit), in(F16, {2, 2, 200, 32}), in(F16, {2, 1, 1, 200})},
+      F16);
+  mma("f16_bool_mask_rows_all_masked", 4, AttentionParams{.scale = 0.5},
+      {in(F16, {1, 2, 70, 16}), in(F16, {1, 2, 70, 16}), in(F16, {1, 2, 70, 16}), in(B, {1, 1, 70, 70}, ints(0, 0))}, F16);
+  mma("f16_bool_mask_random", 1, AttentionParams{.scale = 0.3},
+      {in(F16, {1, 2, 33, 48}, unit), in(F16, {1, 2, 90, 48}, unit), in(F16, {1, 2, 90, 48}), in(B, {1, 2, 33, 90})}, F16);
+  mma("bf16_causal", 2, AttentionParams{.scale = 0.3, .causal = true},
+      {in(BF16, {1, 2, 100, 32}, unit), in(BF16, {1, 2, 100, 32}, unit), in(BF16, {1, 2, 100, 32})}, BF16);
+  mma("f16_causal_more_keys_than_rows", 4, AttentionParams{.scale = 0.2, .causal = true},
+      {in(F16, {1, 1, 40, 64}, unit), in(F16, {1, 1, 130, 64}, unit), in(F16, {1, 1, 130, 64})}, F16);
+  mma("f16_wide_heads_v_apart", 2, AttentionParams{.scale = 0.1},
+      {in(F16, {1, 2, 50, 128}, unit), in(F16, {1, 2, 80, 128}, unit), in(F16, {1, 2, 80, 40})}, F16);
+  mma("bf16_rank3_wide_v", 1, AttentionParams{.scale = 0.35},
+      {in(BF16, {3, 20, 16}, unit), in(BF16, {3, 65, 16}, unit), in(BF16, {3, 65, 96})}, BF16);
+  // q / k / v as views of one [B, S, 3E] projection (E = 128: 2 heads of 64), output through
+  // strides into [B, S, E], a [B, 1, 1, S] float mask: BERT's layout.
+  AttentionParams bert{.scale = 0.125};
+  bert.q_shape = bert.k_shape = bert.v_shape = shape({2, 2, 70, 64});
+  bert.q_strides = bert.k_strides = bert.v_strides = shape({70 * 384, 64, 384, 1});
+  bert.q_offset = ir::SymExpr(0), bert.k_offset = ir::SymExpr(128), bert.v_offset = ir::SymExpr(256);
+  bert.out_shape = shape({2, 70, 128});
+  bert.out_strides = shape({70 * 128, 64, 128, 1});
+  mma("f16_strided_qkv_and_output", 2, bert,
+      {in(F16, {2, 70, 384}, unit), in(F16, {2, 70, 384}, unit), in(F16, {2, 70, 384}), in(F16, {2, 1, 1, 70})}, F16);
   return v;
 }
 
@@ -862,6 +910,34 @@ std::vector<Case> random_cases() {
     v.push_back(make_case(name("pooling_nhwc", i), p, {in(t, x)}));
   }
   return v;
+}
+
+// Why the tensor-core attention kernel does not take a layer: each reason named (no device
+// needed: only shapes, dtypes and addresses are looked at).
+TEST(AttentionKernelChoice, TensorCoreKernelNamesWhatItCannotRun) {
+  alignas(16) static char storage[4096];
+  auto t = [](DType d, Dims dims, int misalign = 0) { return DeviceTensor{storage + misalign, d, std::move(dims)}; };
+  const AttentionParams p{.scale = 0.125};
+  const AttentionKernel tc{.tensor_cores = true, .warps = 2};
+  auto reason = [&](std::vector<DeviceTensor> in, DType out_dtype, Dims out_dims, AttentionKernel k) {
+    return attention_supported(p, in, {DeviceTensor{storage, out_dtype, std::move(out_dims)}}, k).message();
+  };
+  EXPECT_EQ(reason({t(F16, {1, 2, 8, 64}), t(F16, {1, 2, 8, 64}), t(F16, {1, 2, 8, 64})}, F16, {1, 2, 8, 64}, tc), "");
+  EXPECT_NE(reason({t(F32, {1, 2, 8, 64}), t(F32, {1, 2, 8, 64}), t(F32, {1, 2, 8, 64})}, F32, {1, 2, 8, 64}, tc)
+                .find("f32 (f16 / bf16 only)"),
+            std::string::npos);
+  EXPECT_NE(reason({t(F16, {1, 2, 8, 24}), t(F16, {1, 2, 8, 24}), t(F16, {1, 2, 8, 24})}, F16, {1, 2, 8, 24}, tc)
+                .find("head dims 24 / 24"),
+            std::string::npos);
+  EXPECT_NE(reason({t(F16, {1, 2, 8, 64}), t(F16, {1, 2, 8, 64}, 1), t(F16, {1, 2, 8, 64})}, F16, {1, 2, 8, 64}, tc)
+                .find("k rows not 16-byte aligned"),
+            std::string::npos);
+  EXPECT_NE(reason({t(F16, {1, 2, 8, 64}), t(F16, {1, 2, 8, 64}), t(F16, {1, 2, 8, 64})}, F16, {1, 2, 8, 64},
+                   AttentionKernel{.tensor_cores = true, .warps = 3})
+                .find("3 warps a block"),
+            std::string::npos);
+  // The CUDA-core kernel takes all of these but the mismatched ones.
+  EXPECT_EQ(reason({t(F32, {1, 2, 8, 24}), t(F32, {1, 2, 8, 24}), t(F32, {1, 2, 8, 24})}, F32, {1, 2, 8, 24}, {}), "");
 }
 
 INSTANTIATE_TEST_SUITE_P(Elementwise, KernelTest, ::testing::ValuesIn(elementwise_cases()), CaseName());

@@ -56,11 +56,14 @@ def test_half_attention_matches_eager(mask_kind, causal, d):
     got = compiled(*cuda_inputs).float().cpu()
     assert rel_l2(got, expected) < 1e-2
     tactics = [l["tactic"] for e in ingot.inspect(compiled)["engines"] for l in e["layers"] if l["kind"] == "attention"]
-    assert tactics and all(t in ("cudnn-sdpa", "gemm-softmax-gemm", "ingot:attention") for t in tactics), tactics
-    # The build timed our kernel against the library path it would take otherwise.
+    ours = ("ingot:attention", "ingot:attention-mma-w1", "ingot:attention-mma-w2", "ingot:attention-mma-w4")
+    assert tactics and all(t in ("cudnn-sdpa", "gemm-softmax-gemm") + ours for t in tactics), tactics
+    # The build timed our kernels against the library path it would take otherwise: the
+    # tensor-core one where the head dim is a multiple of 16.
     timed = [t["tactic"] for e in ingot.inspect(compiled)["engines"] for l in e["layers"] if l["kind"] == "attention"
              for t in l["timed"]]
     assert "ingot:attention" in timed, timed
+    assert all(t in timed for t in ours[1:]) == (d % 16 == 0), timed
     CHOSEN[(mask_kind, causal, d, tactics[0])] += 1
     print(f"attention {mask_kind} causal={causal} d={d}: {tactics[0]}")
     if d % 8:  # cuDNN needs head dims in multiples of 8

@@ -8,39 +8,14 @@ namespace ingot::kernels::cuda {
 namespace detail {
 namespace {
 
-// An operand as [B, H, rows, cols] with element strides and offset.
-struct View4 {
-  int64_t dims[4] = {1, 1, 1, 1};
-  int64_t strides[4] = {0, 0, 0, 0};
-  int64_t offset = 0;
-};
-
-struct AttnArgs {
-  const void *q = nullptr, *k = nullptr, *v = nullptr, *bias = nullptr;
-  void* o = nullptr;
-  View4 qv, kv, vv, ov;
-  int64_t bias_strides[4] = {0, 0, 0, 0};  // over [B, H, L, S]; 0 broadcasts
-  DType bias_dtype = DType::kFloat32;
-  int64_t B = 1, H = 1, L = 0, S = 0, D = 0, Dv = 0;
-  float scale = 1.0f;
-  bool causal = false;
-};
-
 constexpr int kRowsPerWarp = 4;
 constexpr int kWarps = 4;
 constexpr int kRows = kRowsPerWarp * kWarps;  // query rows per block
 constexpr int kKeys = 32;                      // keys per tile: one per lane
 
-__device__ __forceinline__ float bias_at(const AttnArgs& a, int64_t b, int64_t h, int64_t i, int64_t j) {
-  int64_t at = b * a.bias_strides[0] + h * a.bias_strides[1] + i * a.bias_strides[2] + j * a.bias_strides[3];
-  if (a.bias_dtype == DType::kBool) {
-    return static_cast<const uint8_t*>(a.bias)[at] ? 0.0f : -__int_as_float(0x7f800000);
-  }
-  return load_param(a.bias, a.bias_dtype, at);
-}
-
 template <typename T, int DMAX>
 __global__ void __launch_bounds__(kWarps * 32) attention_kernel(const __grid_constant__ AttnArgs a) {
+  wait_for_producers();  // launched by launch_dependent
   __shared__ float qs[kRows][DMAX];
   __shared__ float kt[DMAX][kKeys + 1];
   __shared__ float vt[kKeys][DMAX];
@@ -156,6 +131,8 @@ Status view_of(const DeviceTensor& t, const net::Shape& shape, const net::Shape&
   return Status::ok();
 }
 
+}  // namespace
+
 // Everything launch_attention needs, or why it cannot run the layer.
 Expected<AttnArgs> plan_attention(const net::AttentionParams& p, const Tensors& in, const Tensors& out) {
   if (in.size() < 3 || in.size() > 4 || out.size() != 1) return invalid_argument("attention: takes q, k, v, mask? and one output");
@@ -214,8 +191,6 @@ Expected<AttnArgs> plan_attention(const net::AttentionParams& p, const Tensors& 
   return a;
 }
 
-}  // namespace
-
 Status launch_attention(const net::AttentionParams& p, const Tensors& in, const Tensors& out, cudaStream_t stream) {
   INGOT_ASSIGN_OR_RETURN(AttnArgs a, plan_attention(p, in, out));
   if (a.B * a.H * a.L == 0 || a.Dv == 0) return Status::ok();
@@ -225,8 +200,8 @@ Status launch_attention(const net::AttentionParams& p, const Tensors& in, const 
   bool dispatched = visit_dtype(in[0].dtype, [&](auto tag) {
     using T = decltype(tag);
     if constexpr (kIsFloat<T>) {
-      if (wide) launch_kernel(attention_kernel<T, 128>, grid, kWarps * 32, 0, stream, a);
-      else launch_kernel(attention_kernel<T, 64>, grid, kWarps * 32, 0, stream, a);
+      if (wide) launch_dependent(attention_kernel<T, 128>, grid, kWarps * 32, 0, stream, a);
+      else launch_dependent(attention_kernel<T, 64>, grid, kWarps * 32, 0, stream, a);
     }
   });
   if (!dispatched) return unsupported("attention on ", ir::dtype_name(in[0].dtype));
@@ -238,6 +213,16 @@ Status launch_attention(const net::AttentionParams& p, const Tensors& in, const 
 Status attention_supported(const net::AttentionParams& p, const std::vector<DeviceTensor>& inputs,
                            const std::vector<DeviceTensor>& outputs) {
   return detail::plan_attention(p, inputs, outputs).status();
+}
+
+Status attention_supported(const net::AttentionParams& p, const std::vector<DeviceTensor>& inputs,
+                           const std::vector<DeviceTensor>& outputs, AttentionKernel kernel) {
+  INGOT_ASSIGN_OR_RETURN(detail::AttnArgs a, detail::plan_attention(p, inputs, outputs));
+  if (!kernel.tensor_cores) return Status::ok();
+  if (kernel.warps != 1 && kernel.warps != 2 && kernel.warps != 4) {
+    return invalid_argument("tensor-core attention: ", kernel.warps, " warps a block (1, 2 or 4)");
+  }
+  return detail::attention_mma_supported(a, inputs[0].dtype);
 }
 
 }  // namespace ingot::kernels::cuda

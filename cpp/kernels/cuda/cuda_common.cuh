@@ -73,6 +73,48 @@ void launch_kernel(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem
 #endif
 }
 
+// Programmatic dependent launch (Hopper and later): a kernel launched by launch_dependent()
+// may start while the kernel before it on the stream is still finishing, so that its launch and
+// block scheduling overlap the previous kernel's tail instead of following it. Such a kernel must
+// call wait_for_producers() before it touches global memory (reads its inputs, or writes a buffer
+// that the previous kernel may still read): that waits until the previous kernel has completed
+// and its writes are visible. CUDA graphs capture the launch as a programmatic edge.
+// programmatic_launch_enabled() says whether the current device and the kernels' build allow it
+// (compute capability 9.0+, kernels compiled for sm_90+) and INGOT_PDL is not "0".
+bool programmatic_launch_enabled();
+
+__device__ __forceinline__ void wait_for_producers() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
+template <typename... Params, typename... Args>
+void launch_dependent(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                      Args&&... args) {
+#ifdef INGOT_CUDA_EMULATION
+  ::ingot_emulation::run_kernel(kernel, grid, block, smem, std::forward<Args>(args)...);
+  (void)stream;
+#else
+  if (!programmatic_launch_enabled()) {
+    kernel<<<grid, block, smem, stream>>>(std::forward<Args>(args)...);
+    return;
+  }
+  cudaLaunchAttribute attr{};
+  attr.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr.val.programmaticStreamSerializationAllowed = 1;
+  cudaLaunchConfig_t config{};
+  config.gridDim = grid;
+  config.blockDim = block;
+  config.dynamicSmemBytes = smem;
+  config.stream = stream;
+  config.attrs = &attr;
+  config.numAttrs = 1;
+  // Errors surface through cudaGetLastError (check_launch), as with <<<>>>.
+  (void)cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...);
+#endif
+}
+
 // A cooperative launch (cudaLaunchCooperativeKernel): every block of the grid is resident at
 // once, so the kernel may wait at grid_sync(); the grid must be at most cooperative_blocks().
 // Fails (cudaErrorCooperativeLaunchTooLarge, through cudaGetLastError) where it is larger.

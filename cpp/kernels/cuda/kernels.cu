@@ -1,5 +1,8 @@
 // supports() and launch(): the dispatch from a layer's parameters to its family's launcher,
 // and the host-side index helpers of cuda_common.cuh.
+#include <atomic>
+#include <cstdlib>
+#include <string_view>
 #include <type_traits>
 
 #include "kernels/cuda/activation.cuh"
@@ -18,6 +21,34 @@
 namespace ingot::kernels::cuda {
 
 namespace detail {
+
+#ifndef INGOT_CUDA_EMULATION
+namespace {
+__global__ void programmatic_launch_probe() {}
+}  // namespace
+
+bool programmatic_launch_enabled() {
+  // Per device, decided once: 0 unknown, 1 off, 2 on.
+  static std::atomic<int> decided[64];
+  int device = 0;
+  if (cudaGetDevice(&device) != cudaSuccess || device < 0 || device >= 64) return false;
+  int state = decided[device].load(std::memory_order_relaxed);
+  if (state == 0) {
+    const char* env = std::getenv("INGOT_PDL");
+    int major = 0;
+    cudaFuncAttributes attrs{};
+    // The kernels' wait (griddepcontrol.wait) exists only in code built for sm_90+: a PTX build
+    // for an older architecture, JIT-compiled for this device, would not wait.
+    const bool on = !(env && std::string_view(env) == "0") &&
+                    cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess &&
+                    major >= 9 && cudaFuncGetAttributes(&attrs, programmatic_launch_probe) == cudaSuccess &&
+                    attrs.ptxVersion >= 90;
+    state = on ? 2 : 1;
+    decided[device].store(state, std::memory_order_relaxed);
+  }
+  return state == 2;
+}
+#endif
 
 void collapse_dims(std::vector<int64_t>& dims, std::vector<std::vector<int64_t>>& strides) {
   std::vector<int64_t> out_dims;
@@ -253,6 +284,13 @@ Status launch_squeeze_excite(const net::SqueezeExciteParams& params, const std::
                              SqueezeExciteMultiply multiply) {
   INGOT_RETURN_IF_ERROR(check_tensors(params, inputs, outputs));
   return detail::launch_squeeze_excite(params, inputs, outputs, workspace, stream, multiply);
+}
+
+Status launch_attention(const net::AttentionParams& params, const std::vector<DeviceTensor>& inputs,
+                        const std::vector<DeviceTensor>& outputs, cudaStream_t stream, AttentionKernel kernel) {
+  INGOT_RETURN_IF_ERROR(check_tensors(params, inputs, outputs));
+  if (!kernel.tensor_cores) return detail::launch_attention(params, inputs, outputs, stream);
+  return detail::launch_attention_mma(params, inputs, outputs, kernel.warps, stream);
 }
 
 bool squeeze_excite_fuses(const net::SqueezeExciteParams& params, const std::vector<DeviceTensor>& inputs,

@@ -96,6 +96,22 @@ bool squeeze_excite_fuses(const net::SqueezeExciteParams& params, const std::vec
 Status attention_supported(const net::AttentionParams& p, const std::vector<DeviceTensor>& inputs,
                            const std::vector<DeviceTensor>& outputs);
 
+// Which of our attention kernels runs a layer: CUDA cores in float32 (what launch() runs), or
+// tensor cores (f16 / bf16 operands, float accumulators) with `warps` warps of 16 query rows a
+// block (1, 2 or 4: fewer make more blocks of a small problem). The SDPA runner times them.
+struct AttentionKernel {
+  bool tensor_cores = false;
+  int warps = 4;
+};
+// Whether that kernel runs the layer; the reason when not. The tensor-core one needs f16 / bf16,
+// head dims of q / k a multiple of 16 and of v a multiple of 8 (up to 128), and rows with
+// contiguous elements, q's 4-byte aligned and k's and v's 16-byte aligned.
+Status attention_supported(const net::AttentionParams& p, const std::vector<DeviceTensor>& inputs,
+                           const std::vector<DeviceTensor>& outputs, AttentionKernel kernel);
+// launch() of an attention layer on that kernel.
+Status launch_attention(const net::AttentionParams& p, const std::vector<DeviceTensor>& inputs,
+                        const std::vector<DeviceTensor>& outputs, cudaStream_t stream, AttentionKernel kernel);
+
 // Enqueues one layer on `stream`. Errors: unsupported parameters/dtypes, or a failed launch
 // (cudaGetLastError after the launch), each naming the layer kind.
 Status launch(const net::LayerParams& params, const std::vector<DeviceTensor>& inputs,

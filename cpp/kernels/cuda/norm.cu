@@ -69,6 +69,7 @@ __device__ __forceinline__ void apply_param(const void* p, DType t, bool vec_p, 
 
 template <typename T, int E>
 __global__ void __launch_bounds__(kWarpRowsThreads) norm_warp_kernel(const __grid_constant__ NormArgs a) {
+  wait_for_producers();  // launched by launch_dependent
   constexpr int V = kRowVec<T, E>;
   const int lane = threadIdx.x & 31;
   const int64_t warps = blockDim.x / 32;
@@ -116,6 +117,7 @@ __global__ void __launch_bounds__(kWarpRowsThreads) norm_warp_kernel(const __gri
 
 template <typename T>
 __global__ void __launch_bounds__(1024) norm_block_kernel(const __grid_constant__ NormArgs a) {
+  wait_for_producers();  // launched by launch_dependent
   float* cache = dynamic_smem<float>();  // a.len floats when the launch provides them, else none
   const bool cached = a.len <= kMaxCachedFloats;
   const int t = threadIdx.x, S = blockDim.x;
@@ -167,13 +169,13 @@ template <typename T>
 void launch_norm_warp(const NormArgs& a, int e, cudaStream_t stream) {
   unsigned grid = grid_for(a.rows, kWarpRowsThreads / 32);
   switch (e) {
-    case 1: launch_kernel(norm_warp_kernel<T, 1>, grid, kWarpRowsThreads, 0, stream, a); break;
-    case 2: launch_kernel(norm_warp_kernel<T, 2>, grid, kWarpRowsThreads, 0, stream, a); break;
-    case 4: launch_kernel(norm_warp_kernel<T, 4>, grid, kWarpRowsThreads, 0, stream, a); break;
-    case 8: launch_kernel(norm_warp_kernel<T, 8>, grid, kWarpRowsThreads, 0, stream, a); break;
-    case 16: launch_kernel(norm_warp_kernel<T, 16>, grid, kWarpRowsThreads, 0, stream, a); break;
-    case 24: launch_kernel(norm_warp_kernel<T, 24>, grid, kWarpRowsThreads, 0, stream, a); break;
-    default: launch_kernel(norm_warp_kernel<T, 32>, grid, kWarpRowsThreads, 0, stream, a); break;
+    case 1: launch_dependent(norm_warp_kernel<T, 1>, grid, kWarpRowsThreads, 0, stream, a); break;
+    case 2: launch_dependent(norm_warp_kernel<T, 2>, grid, kWarpRowsThreads, 0, stream, a); break;
+    case 4: launch_dependent(norm_warp_kernel<T, 4>, grid, kWarpRowsThreads, 0, stream, a); break;
+    case 8: launch_dependent(norm_warp_kernel<T, 8>, grid, kWarpRowsThreads, 0, stream, a); break;
+    case 16: launch_dependent(norm_warp_kernel<T, 16>, grid, kWarpRowsThreads, 0, stream, a); break;
+    case 24: launch_dependent(norm_warp_kernel<T, 24>, grid, kWarpRowsThreads, 0, stream, a); break;
+    default: launch_dependent(norm_warp_kernel<T, 32>, grid, kWarpRowsThreads, 0, stream, a); break;
   }
 }
 
@@ -182,7 +184,7 @@ void launch_norm_block(const NormArgs& a, cudaStream_t stream) {
   int threads = static_cast<int>(std::clamp<int64_t>((a.len / 8 + 31) / 32 * 32, 128, 1024));
   size_t smem = a.len <= kMaxCachedFloats ? static_cast<size_t>(a.len) * sizeof(float) : 0;
   unsigned grid = static_cast<unsigned>(std::min(a.rows, kMaxGridBlocks));
-  launch_kernel(norm_block_kernel<T>, grid, threads, smem, stream, a);
+  launch_dependent(norm_block_kernel<T>, grid, threads, smem, stream, a);
 }
 
 // ---------------------------------------------------------------- batch norm

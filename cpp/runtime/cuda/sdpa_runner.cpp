@@ -6,10 +6,13 @@
 // shapes cuDNN refuses when the layer is prepared) runs as GEMM + softmax + GEMM
 // (matmul_runner.cpp). At build time either is timed against our own kernel
 // (kernels/cuda/attention.cuh: small problems, e.g. batch 1, run faster on it) where that
-// applies. The tactic records which: "cudnn-sdpa", "gemm-softmax-gemm" or "ingot:attention".
+// applies: the CUDA-core kernel and the tensor-core one with 1, 2 and 4 warps a block. The
+// tactic records which: "cudnn-sdpa", "gemm-softmax-gemm", "ingot:attention" or
+// "ingot:attention-mma-w<warps>".
 #include <cudnn_frontend.h>
 
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -26,6 +29,20 @@ constexpr int64_t kQ = 1, kK = 2, kV = 3, kBias = 4, kO = 5;
 constexpr const char* kSdpaTactic = "cudnn-sdpa";
 constexpr const char* kGemmTactic = "gemm-softmax-gemm";
 constexpr const char* kOwnTactic = "ingot:attention";  // kernels/cuda/attention.cuh
+constexpr const char* kMmaTacticPrefix = "ingot:attention-mma-w";
+
+// Our kernel a tactic names, if it names one of ours.
+std::optional<kernels::cuda::AttentionKernel> own_kernel(const std::string& tactic) {
+  if (tactic == kOwnTactic) return kernels::cuda::AttentionKernel{};
+  for (int w : {1, 2, 4}) {
+    if (tactic == kMmaTacticPrefix + std::to_string(w)) return kernels::cuda::AttentionKernel{.tensor_cores = true, .warps = w};
+  }
+  return std::nullopt;
+}
+
+std::string tactic_of(const kernels::cuda::AttentionKernel& k) {
+  return k.tensor_cores ? kMmaTacticPrefix + std::to_string(k.warps) : std::string(kOwnTactic);
+}
 
 #define INGOT_FE_TRY(call)                                                                            \
   do {                                                                                                \
@@ -130,9 +147,10 @@ class SdpaRunner : public LayerRunner {
     // value keeps our own kernel out (=cudnn: cuDNN's SDPA where it applies).
     const char* force = std::getenv("INGOT_CUDA_ATTENTION");
     use_own_ = false;
-    if (tactic_ == kOwnTactic && !force &&
-        kernels::cuda::attention_supported(std::get<net::AttentionParams>(params), in, out).is_ok()) {
+    std::optional<kernels::cuda::AttentionKernel> own = own_kernel(tactic_);
+    if (own && !force && kernels::cuda::attention_supported(std::get<net::AttentionParams>(params), in, out, *own).is_ok()) {
       use_own_ = true;
+      own_ = *own;
       *workspace = 0;
       return Status::ok();
     }
@@ -152,7 +170,7 @@ class SdpaRunner : public LayerRunner {
 
   Status enqueue(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
                  void* workspace, cudaStream_t stream) override {
-    if (use_own_) return kernels::cuda::launch(params, in, out, stream);
+    if (use_own_) return kernels::cuda::launch_attention(std::get<net::AttentionParams>(params), in, out, stream, own_);
     if (use_gemm_) return gemm_->enqueue(env, params, in, out, workspace, stream);
     INGOT_CUDNN_TRY(cudnnSetStream(env.cudnn, stream));
     auto at = [](void* p, int64_t bytes) { return static_cast<void*>(static_cast<uint8_t*>(p) + bytes); };
@@ -174,25 +192,32 @@ class SdpaRunner : public LayerRunner {
     return Status::ok();
   }
 
-  // Times what prepare() chose (cuDNN's SDPA, else the GEMM path) against our own kernel where
-  // it applies, keeps the faster and returns its tactic.
+  // Times what prepare() chose (cuDNN's SDPA, else the GEMM path) against our own kernels where
+  // they apply, keeps the fastest and returns its tactic.
   Expected<std::string> tune(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
                              void* workspace, size_t, cudaStream_t stream, std::vector<net::TimedTactic>* timed) override {
     const char* force = std::getenv("INGOT_CUDA_ATTENTION");
     use_own_ = false;
     std::string chosen = use_gemm_ ? kGemmTactic : kSdpaTactic;
-    if (force || !kernels::cuda::attention_supported(std::get<net::AttentionParams>(params), in, out).is_ok()) {
-      return chosen;
-    }
+    const auto& p = std::get<net::AttentionParams>(params);
+    if (force || !kernels::cuda::attention_supported(p, in, out).is_ok()) return chosen;
     Expected<float> theirs = time_on_stream(stream, [&] { return enqueue(env, params, in, out, workspace, stream); });
-    Expected<float> ours = time_on_stream(stream, [&] { return kernels::cuda::launch(params, in, out, stream); });
-    if (timed) {
-      if (theirs.has_value()) timed->push_back({chosen, static_cast<double>(*theirs)});
-      if (ours.has_value()) timed->push_back({kOwnTactic, static_cast<double>(*ours)});
+    if (timed && theirs.has_value()) timed->push_back({chosen, static_cast<double>(*theirs)});
+    std::optional<kernels::cuda::AttentionKernel> best;
+    float best_ms = theirs.has_value() ? *theirs : 0.0f;
+    std::vector<kernels::cuda::AttentionKernel> candidates{{}};
+    for (int w : {1, 2, 4}) candidates.push_back({.tensor_cores = true, .warps = w});
+    for (const auto& k : candidates) {
+      if (!kernels::cuda::attention_supported(p, in, out, k).is_ok()) continue;
+      Expected<float> ours = time_on_stream(stream, [&] { return kernels::cuda::launch_attention(p, in, out, stream, k); });
+      if (!ours.has_value()) continue;
+      if (timed) timed->push_back({tactic_of(k), static_cast<double>(*ours)});
+      if ((!theirs.has_value() && !best) || *ours < best_ms) best = k, best_ms = *ours;
     }
-    if (ours.has_value() && (!theirs.has_value() || *ours < *theirs)) {
+    if (best) {
       use_own_ = true;
-      return std::string(kOwnTactic);
+      own_ = *best;
+      return tactic_of(*best);
     }
     if (!theirs.has_value()) return theirs.status().with_context("attention: ");
     return chosen;
@@ -289,6 +314,7 @@ class SdpaRunner : public LayerRunner {
   std::unique_ptr<LayerRunner> gemm_;
   Operand q_, k_, v_, o_;
   size_t workspace_ = 0, bias_bytes_ = 0;
+  kernels::cuda::AttentionKernel own_;
   bool use_gemm_ = false, use_own_ = false, has_bias_ = false, bool_mask_ = false;
 };
 
