@@ -545,7 +545,7 @@ std::vector<Case> attention_cases() {
       {in(F16, {1, 2, 70, 16}), in(F16, {1, 2, 70, 16}), in(F16, {1, 2, 70, 16}), in(B, {1, 1, 70, 70}, ints(0, 0))}, F16);
   mma("f16_bool_mask_random", 1, AttentionParams{.scale = 0.3},
       {in(F16, {1, 2, 33, 48}, unit), in(F16, {1, 2, 90, 48}, unit), in(F16, {1, 2, 90, 48}), in(B, {1, 2, 33, 90})}, F16);
-  // Masks the same for every query row are staged a tile at a time: per head (f16), per key (bool).
+  // Masks broadcast over the query rows: per head and key (f16), per key (bool).
   mma("f16_mask_per_head_and_key", 1, AttentionParams{.scale = 0.3},
       {in(F16, {2, 2, 20, 32}, unit), in(F16, {2, 2, 90, 32}, unit), in(F16, {2, 2, 90, 32}), in(F16, {1, 2, 1, 90})}, F16);
   mma("f16_bool_mask_per_key", 4, AttentionParams{.scale = 0.4},

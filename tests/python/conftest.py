@@ -4,6 +4,9 @@ import torch
 import ingot
 
 # Per-dtype tolerances for comparing against eager PyTorch (shared/DESIGN.md).
+# The SDPA runner's tactics for our attention kernels (CUDA cores; tensor cores, 1, 2 or 4 warps a block).
+OWN_ATTENTION_TACTICS = ("ingot:attention", "ingot:attention-mma-w1", "ingot:attention-mma-w2", "ingot:attention-mma-w4")
+
 RTOL = {torch.float32: 1e-4, torch.float16: 1e-2, torch.bfloat16: 1e-2}
 
 

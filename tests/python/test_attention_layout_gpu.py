@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 import ingot
-from conftest import rel_l2
+from conftest import OWN_ATTENTION_TACTICS, rel_l2
 
 pytestmark = pytest.mark.gpu
 
@@ -54,8 +54,7 @@ def _kinds(compiled):
     return [l["kind"] for l in _layers(compiled)]
 
 
-# Our attention kernels' tactics (CUDA cores; tensor cores with 1, 2 or 4 warps a block).
-OURS = ("ingot:attention", "ingot:attention-mma-w1", "ingot:attention-mma-w2", "ingot:attention-mma-w4")
+OURS = OWN_ATTENTION_TACTICS
 
 
 def _attention_tactics(compiled):

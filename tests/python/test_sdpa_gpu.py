@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 import ingot
-from conftest import rel_l2
+from conftest import OWN_ATTENTION_TACTICS, rel_l2
 
 pytestmark = pytest.mark.gpu
 
@@ -56,7 +56,7 @@ def test_half_attention_matches_eager(mask_kind, causal, d):
     got = compiled(*cuda_inputs).float().cpu()
     assert rel_l2(got, expected) < 1e-2
     tactics = [l["tactic"] for e in ingot.inspect(compiled)["engines"] for l in e["layers"] if l["kind"] == "attention"]
-    ours = ("ingot:attention", "ingot:attention-mma-w1", "ingot:attention-mma-w2", "ingot:attention-mma-w4")
+    ours = OWN_ATTENTION_TACTICS
     assert tactics and all(t in ("cudnn-sdpa", "gemm-softmax-gemm") + ours for t in tactics), tactics
     # The build timed our kernels against the library path it would take otherwise: the
     # tensor-core one where the head dim is a multiple of 16.

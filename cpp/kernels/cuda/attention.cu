@@ -219,10 +219,7 @@ Status attention_supported(const net::AttentionParams& p, const std::vector<Devi
                            const std::vector<DeviceTensor>& outputs, AttentionKernel kernel) {
   INGOT_ASSIGN_OR_RETURN(detail::AttnArgs a, detail::plan_attention(p, inputs, outputs));
   if (!kernel.tensor_cores) return Status::ok();
-  if (kernel.warps != 1 && kernel.warps != 2 && kernel.warps != 4) {
-    return invalid_argument("tensor-core attention: ", kernel.warps, " warps a block (1, 2 or 4)");
-  }
-  return detail::attention_mma_supported(a, inputs[0].dtype);
+  return detail::attention_mma_supported(a, inputs[0].dtype, kernel.warps);
 }
 
 }  // namespace ingot::kernels::cuda

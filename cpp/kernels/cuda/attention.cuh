@@ -40,7 +40,6 @@ struct AttnArgs {
   bool causal = false;
 };
 
-
 // The mask of element (b, h, i, j) as a bias added to the score (bool: 0 or -inf).
 __device__ __forceinline__ float bias_at(const AttnArgs& a, int64_t b, int64_t h, int64_t i, int64_t j) {
   int64_t at = b * a.bias_strides[0] + h * a.bias_strides[1] + i * a.bias_strides[2] + j * a.bias_strides[3];
@@ -56,9 +55,9 @@ Expected<AttnArgs> plan_attention(const net::AttentionParams& p, const Tensors& 
 // The CUDA-core kernel (launch() runs it).
 Status launch_attention(const net::AttentionParams& p, const Tensors& in, const Tensors& out, cudaStream_t stream);
 
-// The tensor-core kernel (attention_mma.cu): why it cannot run these operands, and the launch
-// with `warps` warps (1, 2 or 4) of 16 query rows a block.
-Status attention_mma_supported(const AttnArgs& a, DType dtype);
+// The tensor-core kernel (attention_mma.cu): why it cannot run these operands with `warps` warps
+// (1, 2 or 4) of 16 query rows a block, and the launch.
+Status attention_mma_supported(const AttnArgs& a, DType dtype, int warps);
 Status launch_attention_mma(const net::AttentionParams& p, const Tensors& in, const Tensors& out, int warps,
                             cudaStream_t stream);
 

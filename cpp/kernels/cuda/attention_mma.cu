@@ -201,7 +201,8 @@ void launch_for(const AttnArgs& a, int warps, unsigned grid, cudaStream_t stream
 
 }  // namespace
 
-Status attention_mma_supported(const AttnArgs& a, DType dtype) {
+Status attention_mma_supported(const AttnArgs& a, DType dtype, int warps) {
+  if (warps != 1 && warps != 2 && warps != 4) return invalid_argument("tensor-core attention: ", warps, " warps a block (1, 2 or 4)");
   if (dtype != DType::kFloat16 && dtype != DType::kBFloat16) {
     return unsupported("tensor-core attention: ", ir::dtype_name(dtype), " (f16 / bf16 only)");
   }
@@ -216,9 +217,8 @@ Status attention_mma_supported(const AttnArgs& a, DType dtype) {
 
 Status launch_attention_mma(const net::AttentionParams& p, const Tensors& in, const Tensors& out, int warps,
                             cudaStream_t stream) {
-  if (warps != 1 && warps != 2 && warps != 4) return invalid_argument("tensor-core attention: ", warps, " warps a block (1, 2 or 4)");
   INGOT_ASSIGN_OR_RETURN(AttnArgs a, plan_attention(p, in, out));
-  INGOT_RETURN_IF_ERROR(attention_mma_supported(a, in[0].dtype));
+  INGOT_RETURN_IF_ERROR(attention_mma_supported(a, in[0].dtype, warps));
   if (a.B * a.H * a.L == 0 || a.Dv == 0) return Status::ok();
   const int64_t items = a.B * a.H * ceil_div(a.L, 16 * warps);
   const unsigned grid = static_cast<unsigned>(std::min(items, kMaxGridBlocks));

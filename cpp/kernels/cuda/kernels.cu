@@ -28,20 +28,23 @@ __global__ void programmatic_launch_probe() {}
 }  // namespace
 
 bool programmatic_launch_enabled() {
+  // Opt-in (INGOT_PDL=1) until its effect on whole engines is measured (bench/NOTES.md, 40).
+  static const bool requested = [] {
+    const char* env = std::getenv("INGOT_PDL");
+    return env && std::string_view(env) == "1";
+  }();
+  if (!requested) return false;
   // Per device, decided once: 0 unknown, 1 off, 2 on.
   static std::atomic<int> decided[64];
   int device = 0;
   if (cudaGetDevice(&device) != cudaSuccess || device < 0 || device >= 64) return false;
   int state = decided[device].load(std::memory_order_relaxed);
   if (state == 0) {
-    const char* env = std::getenv("INGOT_PDL");
     int major = 0;
     cudaFuncAttributes attrs{};
     // The kernels' wait (griddepcontrol.wait) exists only in code built for sm_90+: a PTX build
     // for an older architecture, JIT-compiled for this device, would not wait.
-    // Opt-in (INGOT_PDL=1) until its effect on whole engines is measured (bench/NOTES.md, 40).
-    const bool on = env && std::string_view(env) == "1" &&
-                    cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess &&
+    const bool on = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess &&
                     major >= 9 && cudaFuncGetAttributes(&attrs, programmatic_launch_probe) == cudaSuccess &&
                     attrs.ptxVersion >= 90;
     state = on ? 2 : 1;
