@@ -179,6 +179,12 @@ int main(int argc, char** argv) {
             [&attn, kernel](const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out, cudaStream_t st,
                             void*) { return ingot::kernels::cuda::launch_attention(attn, in, out, st, kernel); });
     }
+    // Without the mask: what the mask costs each kernel.
+    for (const auto& [name, kernel] : {kernels[0], kernels[3]}) {
+      bench((std::string(name) + " no mask").c_str(), attn, {qkv, qkv, qkv}, {H, H, H}, iters, stream, qkv,
+            [&attn, kernel](const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out, cudaStream_t st,
+                            void*) { return ingot::kernels::cuda::launch_attention(attn, in, out, st, kernel); });
+    }
   }
   // ResNet's stem max-pool: NCHW, NHWC, and the two permutes that NCHW pooling costs an NHWC
   // network.

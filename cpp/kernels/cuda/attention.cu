@@ -19,6 +19,8 @@ __global__ void __launch_bounds__(kWarps * 32) attention_kernel(const __grid_con
   __shared__ float qs[kRows][DMAX];
   __shared__ float kt[DMAX][kKeys + 1];
   __shared__ float vt[kKeys][DMAX];
+  __shared__ float key_bias[kKeys];  // a mask the same for every query row (BERT's): one tile of it
+  const bool per_key_bias = a.bias && a.bias_strides[2] == 0;
   constexpr int C = DMAX / 32;  // output columns per lane
   const float kNegInf = -__int_as_float(0x7f800000);
   const int warp = static_cast<int>(threadIdx.x >> 5), lane = static_cast<int>(threadIdx.x & 31);
@@ -57,6 +59,9 @@ __global__ void __launch_bounds__(kWarps * 32) attention_kernel(const __grid_con
         const View4& w = a.vv;
         vt[jj][d] = j < a.S ? to_float(v[w.offset + b * w.strides[0] + h * w.strides[1] + j * w.strides[2] + d * w.strides[3]]) : 0.0f;
       }
+      if (per_key_bias && threadIdx.x < kKeys) {
+        key_bias[threadIdx.x] = j0 + threadIdx.x < a.S ? bias_at(a, b, h, 0, j0 + threadIdx.x) : 0.0f;
+      }
       __syncthreads();
       float s[kRowsPerWarp];
 #pragma unroll
@@ -72,7 +77,7 @@ __global__ void __launch_bounds__(kWarps * 32) attention_kernel(const __grid_con
         const int64_t i = i0 + warp * kRowsPerWarp + r;
         const bool valid = j < a.S && i < a.L && !(a.causal && j > i);
         float sc = s[r];
-        if (valid && a.bias) sc += bias_at(a, b, h, i, j);
+        if (valid && a.bias) sc += per_key_bias ? key_bias[lane] : bias_at(a, b, h, i, j);
         if (!valid) sc = kNegInf;
         const float m_new = nan_max(m[r], warp_max(sc));
         const float p = m_new == kNegInf ? 0.0f : expf(sc - m_new);

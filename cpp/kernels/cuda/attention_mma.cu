@@ -12,6 +12,8 @@
 //   o += p . v           p's accumulator fragments are, two column tiles at a time, the A
 //                        fragments of the next mma (rounded to T), v^T's rows its B fragments
 // and at the end divides by the row sums (each lane sums its own columns; the quad adds them).
+// A mask that is the same for every query row (a [B, 1, 1, S] padding mask) is read once a tile
+// into shared memory instead of once per score.
 #include <cstring>
 
 #include "kernels/cuda/attention.cuh"
@@ -71,6 +73,8 @@ __global__ void __launch_bounds__(W * 32) attention_mma_kernel(const __grid_cons
   wait_for_producers();  // launched by launch_dependent
   __shared__ __align__(16) T ks[kTileKeys][DMAX + kPad];
   __shared__ __align__(16) T vt[DMAX][kTileKeys + kPad];
+  __shared__ float key_bias[kTileKeys];  // a mask the same for every query row (BERT's): one tile of it
+  const bool per_key_bias = a.bias && a.bias_strides[2] == 0;
   constexpr int kRows = 16 * W, kSteps = DMAX / 16, kVTiles = DMAX / 8, kKeyTiles = kTileKeys / 8;
   const float kNegInf = -__int_as_float(0x7f800000);
   const int warp = static_cast<int>(threadIdx.x >> 5), lane = static_cast<int>(threadIdx.x & 31);
@@ -100,6 +104,11 @@ __global__ void __launch_bounds__(W * 32) attention_mma_kernel(const __grid_cons
     for (int64_t j0 = 0; j0 < key_end; j0 += kTileKeys) {
       __syncthreads();  // the previous tile (or item) is consumed
       stage_tile<T, DMAX, W>(a, b, h, j0, ks, vt);
+      if (per_key_bias) {
+        for (int c = static_cast<int>(threadIdx.x); c < kTileKeys; c += W * 32) {
+          key_bias[c] = j0 + c < a.S ? bias_at(a, b, h, 0, j0 + c) : 0.0f;
+        }
+      }
       __syncthreads();
       float s[kKeyTiles][4];
 #pragma unroll
@@ -121,7 +130,7 @@ __global__ void __launch_bounds__(W * 32) attention_mma_kernel(const __grid_cons
           const int64_t i = rows[e >> 1], j = j0 + n * 8 + 2 * t + (e & 1);
           const bool valid = j < a.S && i < a.L && !(a.causal && j > i);
           float x = s[n][e] * a.scale;
-          if (valid && a.bias) x += bias_at(a, b, h, i, j);
+          if (valid && a.bias) x += per_key_bias ? key_bias[j - j0] : bias_at(a, b, h, i, j);
           s[n][e] = valid ? x : kNegInf;
           mx[e >> 1] = nan_max(mx[e >> 1], s[n][e]);
         }
