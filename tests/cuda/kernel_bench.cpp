@@ -179,6 +179,37 @@ int main(int argc, char** argv) {
             [&attn, kernel](const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out, cudaStream_t st,
                             void*) { return ingot::kernels::cuda::launch_attention(attn, in, out, st, kernel); });
     }
+    // Our GEMM for few rows on the encoder's four products (weights [N, K], bias, GELU after
+    // FC1, the residual after the attention output and FC2), in every tile and split; the
+    // engine trace (kernel_trace.py --timed matmul) times cuBLASLt's against them.
+    if (s.rows <= 1024) {
+      struct Product {
+        const char* tag;
+        int64_t n, k;
+        bool residual;
+        net::UnaryOp act;
+      };
+      const Product products[] = {{"qkv", 3 * s.hidden, s.hidden, false, net::UnaryOp::kIdentity},
+                                  {"attn-out", s.hidden, s.hidden, true, net::UnaryOp::kIdentity},
+                                  {"fc1", 4 * s.hidden, s.hidden, false, net::UnaryOp::kGeluErf},
+                                  {"fc2", s.hidden, 4 * s.hidden, true, net::UnaryOp::kIdentity}};
+      using ingot::kernels::cuda::LinearKernel;
+      for (const Product& pr : products) {
+        net::MatMulParams mm{.transpose_b = true, .activation = pr.act};
+        std::vector<std::vector<int64_t>> dims{{s.rows, pr.k}, {pr.n, pr.k}, {pr.n}};
+        if (pr.residual) dims.push_back({s.rows, pr.n});
+        for (auto [r, c] : {std::pair{128, 64}, std::pair{64, 128}, std::pair{64, 64}}) {
+          for (int split : {1, 2, 4, 8}) {
+            const LinearKernel k{.block_rows = r, .block_cols = c, .split = split};
+            const std::string name = std::string("linear ") + pr.tag + " " + std::to_string(r) + "x" + std::to_string(c) +
+                                     " s" + std::to_string(split);
+            bench(name.c_str(), mm, dims, std::vector<DType>(dims.size(), H), iters, stream, {s.rows, pr.n},
+                  [mm, k](const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out, cudaStream_t st,
+                          void*) { return ingot::kernels::cuda::launch_linear(mm, in, out, st, k); });
+          }
+        }
+      }
+    }
     // Without the mask: what the mask costs each kernel.
     for (const auto& [name, kernel] : {kernels[0], kernels[3]}) {
       bench((std::string(name) + " no mask").c_str(), attn, {qkv, qkv, qkv}, {H, H, H}, iters, stream, qkv,

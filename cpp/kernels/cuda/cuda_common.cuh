@@ -116,6 +116,101 @@ void launch_dependent(void (*kernel)(Params...), dim3 grid, dim3 block, size_t s
 #endif
 }
 
+// Whether the current device runs the kernels' sm_90 code: compute capability 9.0+ and the
+// kernels built for sm_90+ (a PTX build for an older architecture, JIT-compiled for the device,
+// has none of the sm_90 instructions). Decided once per device. The emulation build answers
+// true (it emulates thread block clusters).
+bool sm90_code_on_device();
+
+// A launch in thread block clusters of `cluster_x` consecutive blocks along x (1: no clusters;
+// at most 8, the portable limit; grid.x a multiple of it; sm90_code_on_device() must hold for
+// more than 1), programmatic like launch_dependent() where that is enabled. The kernel keeps to
+// dynamic shared memory when cluster_x > 1 (the emulation runs a cluster's blocks at once).
+template <typename... Params, typename... Args>
+void launch_clustered(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                      unsigned cluster_x, Args&&... args) {
+#ifdef INGOT_CUDA_EMULATION
+  if (cluster_x > 1) {
+    ::ingot_emulation::run_cluster_kernel(kernel, grid, block, smem, cluster_x, std::forward<Args>(args)...);
+  } else {
+    ::ingot_emulation::run_kernel(kernel, grid, block, smem, std::forward<Args>(args)...);
+  }
+  (void)stream;
+#else
+  cudaLaunchAttribute attrs[2] = {};
+  unsigned n = 0;
+  if (cluster_x > 1) {
+    attrs[n].id = cudaLaunchAttributeClusterDimension;
+    attrs[n].val.clusterDim.x = cluster_x;
+    attrs[n].val.clusterDim.y = 1;
+    attrs[n].val.clusterDim.z = 1;
+    ++n;
+  }
+  if (programmatic_launch_enabled()) {
+    attrs[n].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attrs[n].val.programmaticStreamSerializationAllowed = 1;
+    ++n;
+  }
+  cudaLaunchConfig_t config{};
+  config.gridDim = grid;
+  config.blockDim = block;
+  config.dynamicSmemBytes = smem;
+  config.stream = stream;
+  config.attrs = attrs;
+  config.numAttrs = n;
+  (void)cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...);
+#endif
+}
+
+// A barrier over the blocks of the cluster (launch_clustered with cluster_x > 1); shared memory
+// writes before it are visible to every block of the cluster after it.
+__device__ __forceinline__ void cluster_sync() {
+#ifdef INGOT_CUDA_EMULATION
+  ::ingot_emulation::cluster_sync();
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  cooperative_groups::this_cluster().sync();
+#endif
+}
+
+// `p` (in this block's dynamic shared memory) mapped to the block of cluster rank `rank`
+// (distributed shared memory: reads of another block's tile, between two cluster_sync()s).
+template <typename T>
+__device__ __forceinline__ T* cluster_peer(T* p, unsigned rank) {
+#ifdef INGOT_CUDA_EMULATION
+  return static_cast<T*>(::ingot_emulation::cluster_peer(const_cast<void*>(static_cast<const void*>(p)), rank));
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  return cooperative_groups::this_cluster().map_shared_rank(p, rank);
+#else
+  return p;
+#endif
+}
+
+// Asynchronous 16-byte copies global -> shared (cp.async, sm_80+), zero-filled where `valid`
+// is false (`src` must still be a valid address then; nothing is read). Groups of them are
+// committed and waited for: cp_async_wait<N>() returns when at most N groups are in flight.
+__device__ __forceinline__ void cp_async16(void* dst, const void* src, bool valid) {
+#ifdef INGOT_CUDA_EMULATION
+  ::ingot_emulation::check_aligned(dst, 16);
+  ::ingot_emulation::check_aligned(src, 16);
+  if (valid) std::memcpy(dst, src, 16);
+  else std::memset(dst, 0, 16);
+#else
+  const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(dst));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(src), "r"(valid ? 16 : 0) : "memory");
+#endif
+}
+__device__ __forceinline__ void cp_async_commit() {
+#ifndef INGOT_CUDA_EMULATION
+  asm volatile("cp.async.commit_group;\n" ::: "memory");
+#endif
+}
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+#ifndef INGOT_CUDA_EMULATION
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+#endif
+}
+
 // A cooperative launch (cudaLaunchCooperativeKernel): every block of the grid is resident at
 // once, so the kernel may wait at grid_sync(); the grid must be at most cooperative_blocks().
 // Fails (cudaErrorCooperativeLaunchTooLarge, through cudaGetLastError) where it is larger.

@@ -27,14 +27,8 @@ namespace {
 __global__ void programmatic_launch_probe() {}
 }  // namespace
 
-bool programmatic_launch_enabled() {
-  // Opt-in (INGOT_PDL=1) until its effect on whole engines is measured (bench/NOTES.md, 40).
-  static const bool requested = [] {
-    const char* env = std::getenv("INGOT_PDL");
-    return env && std::string_view(env) == "1";
-  }();
-  if (!requested) return false;
-  // Per device, decided once: 0 unknown, 1 off, 2 on.
+bool sm90_code_on_device() {
+  // Per device, decided once: 0 unknown, 1 no, 2 yes.
   static std::atomic<int> decided[64];
   int device = 0;
   if (cudaGetDevice(&device) != cudaSuccess || device < 0 || device >= 64) return false;
@@ -42,16 +36,26 @@ bool programmatic_launch_enabled() {
   if (state == 0) {
     int major = 0;
     cudaFuncAttributes attrs{};
-    // The kernels' wait (griddepcontrol.wait) exists only in code built for sm_90+: a PTX build
-    // for an older architecture, JIT-compiled for this device, would not wait.
-    const bool on = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess &&
-                    major >= 9 && cudaFuncGetAttributes(&attrs, programmatic_launch_probe) == cudaSuccess &&
-                    attrs.ptxVersion >= 90;
-    state = on ? 2 : 1;
+    const bool yes = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess &&
+                     major >= 9 && cudaFuncGetAttributes(&attrs, programmatic_launch_probe) == cudaSuccess &&
+                     attrs.ptxVersion >= 90;
+    state = yes ? 2 : 1;
     decided[device].store(state, std::memory_order_relaxed);
   }
   return state == 2;
 }
+
+bool programmatic_launch_enabled() {
+  // Opt-in (INGOT_PDL=1) until its effect on whole engines is measured (bench/NOTES.md, 40).
+  static const bool requested = [] {
+    const char* env = std::getenv("INGOT_PDL");
+    return env && std::string_view(env) == "1";
+  }();
+  // The kernels' wait (griddepcontrol.wait) exists only in code built for sm_90+.
+  return requested && sm90_code_on_device();
+}
+#else
+bool sm90_code_on_device() { return true; }  // the emulation runs clusters (cuda_emulation.h)
 #endif
 
 void collapse_dims(std::vector<int64_t>& dims, std::vector<std::vector<int64_t>>& strides) {

@@ -8,7 +8,8 @@
 // - Parameters hold no symbols here (the runtime substitutes them first).
 // - f16/bf16 compute in float; integers exactly; same results as the CPU reference up to
 //   floating-point rounding (tests compare every kind against it).
-// - Matmul and attention are not here (cuBLASLt / cuDNN paths in runtime/cuda/), nor are
+// - Matmul and attention are not here (cuBLASLt / cuDNN paths in runtime/cuda/; our own kernels
+//   for them, linear_supported() and attention_supported(), are timed against those), nor are
 //   convolutions other than depthwise channels-last ones (depthwise_conv_supported() says
 //   which; the graph convolution runner times them as its "ingot:depthwise" tactic next to
 //   cuDNN) and 1x1 ones with few input channels (pointwise_conv_supported(), "ingot:pointwise"). supports() says which kinds launch() handles whatever the shapes: it is false for
@@ -111,6 +112,25 @@ Status attention_supported(const net::AttentionParams& p, const std::vector<Devi
 // launch() of an attention layer on that kernel.
 Status launch_attention(const net::AttentionParams& p, const std::vector<DeviceTensor>& inputs,
                         const std::vector<DeviceTensor>& outputs, cudaStream_t stream, AttentionKernel kernel);
+
+// Our tensor-core GEMM for products with few rows (linear_mma.cuh): blocks of `block_rows` x
+// `block_cols` outputs (64 x 64, 128 x 64 or 64 x 128), K split over the `split` blocks of a
+// thread block cluster (1, 2, 4 or 8; more than 1 needs sm_90 code on a 9.0+ device), bias,
+// residual and activation in the same launch. The MatMul runner times it against cuBLASLt.
+struct LinearKernel {
+  int block_rows = 128;
+  int block_cols = 64;
+  int split = 1;
+};
+// Whether it runs this matmul layer: a [..., M, K] (leading dims folded into M) by b [N, K]
+// (transpose_b, not transpose_a), bias? a row of N, residual? the output's dims, all f16 or all
+// bf16, K and N multiples of 8, every pointer 16-byte aligned, an epilogue activation, and a
+// split that leaves every block some of K. The reason when not.
+Status linear_supported(const net::MatMulParams& p, const std::vector<DeviceTensor>& inputs,
+                        const std::vector<DeviceTensor>& outputs, LinearKernel kernel);
+// Enqueues the layer on that kernel (checks linear_supported first).
+Status launch_linear(const net::MatMulParams& p, const std::vector<DeviceTensor>& inputs,
+                     const std::vector<DeviceTensor>& outputs, cudaStream_t stream, LinearKernel kernel);
 
 // Enqueues one layer on `stream`. Errors: unsupported parameters/dtypes, or a failed launch
 // (cudaGetLastError after the launch), each naming the layer kind.

@@ -1,9 +1,15 @@
 // MatMul layers on cuBLASLt: bias and ReLU / tanh-GELU in cuBLASLt's epilogue, the residual
 // as its C matrix, other activations (and biases that are not a row vector) by our epilogue.
+// Products with few rows (a [M, K] by b [N, K], M <= kLinearMaxRows: transformer layers at small
+// batch) also time our tensor-core kernel (kernels/cuda/linear_mma.cuh) in each tile and split,
+// bias, residual and activation included, against cuBLASLt's best with its epilogue launches;
+// the tactic "ingot:linear-<rows>x<cols>-s<split>" records it when it wins.
 #include <algorithm>
+#include <cstdio>
 #include <optional>
 
 #include "net/network.h"
+#include "runtime/cuda/cuda_util.h"
 #include "runtime/cuda/gemm.h"
 #include "runtime/cuda/runner.h"
 
@@ -14,6 +20,37 @@ int64_t prod(const std::vector<int64_t>& d, size_t begin, size_t end) {
   int64_t p = 1;
   for (size_t i = begin; i < end; ++i) p *= d[i];
   return p;
+}
+
+constexpr const char* kLinearTacticPrefix = "ingot:linear-";
+// Rows up to which the build times our kernel: beyond, its simple mma.sync main loop loses to
+// cuBLASLt's (the products are compute-bound there), so timing it would only cost build time.
+constexpr int64_t kLinearMaxRows = 1024;
+
+std::string tactic_of(const kernels::cuda::LinearKernel& k) {
+  return kLinearTacticPrefix + std::to_string(k.block_rows) + "x" + std::to_string(k.block_cols) + "-s" +
+         std::to_string(k.split);
+}
+
+// Our kernel a tactic names, if it names one.
+std::optional<kernels::cuda::LinearKernel> linear_kernel_of(const std::string& tactic) {
+  if (tactic.rfind(kLinearTacticPrefix, 0) != 0) return std::nullopt;
+  kernels::cuda::LinearKernel k;
+  char tail = 0;
+  if (std::sscanf(tactic.c_str() + std::char_traits<char>::length(kLinearTacticPrefix), "%dx%d-s%d%c", &k.block_rows,
+                  &k.block_cols, &k.split, &tail) != 3) {
+    return std::nullopt;
+  }
+  return k;
+}
+
+// Every tile and split of our kernel (linear_supported() says which run a layer).
+std::vector<kernels::cuda::LinearKernel> linear_candidates() {
+  std::vector<kernels::cuda::LinearKernel> v;
+  for (auto [rows, cols] : {std::pair{128, 64}, std::pair{64, 128}, std::pair{64, 64}}) {
+    for (int split : {1, 2, 4, 8}) v.push_back({.block_rows = rows, .block_cols = cols, .split = split});
+  }
+  return v;
 }
 
 class MatMulRunner : public LayerRunner {
@@ -65,14 +102,63 @@ class MatMulRunner : public LayerRunner {
     if (!act_in_lt_ && !epilogue_supports(p.activation)) {
       return unsupported("matmul: activation ", net::enum_name(p.activation), " cannot be fused on the GPU");
     }
-    INGOT_RETURN_IF_ERROR(gemm_.configure(env.lt, s, tactic_, kMaxLayerWorkspace));
+    // Our kernel where the tactic names it and it takes these tensors; cuBLASLt stays configured
+    // (the heuristic's choice) for tensors it refuses at enqueue time.
+    own_ = linear_kernel_of(tactic_);
+    if (own_ && !kernels::cuda::linear_supported(p, in, out, *own_).is_ok()) own_.reset();
+    INGOT_RETURN_IF_ERROR(gemm_.configure(env.lt, s, own_ ? std::string() : tactic_, kMaxLayerWorkspace));
     *workspace = gemm_.workspace();
+    rows_ = s.batch == 1 ? s.m : 0;
     return Status::ok();
   }
 
   Status enqueue(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
                  void* workspace, cudaStream_t stream) override {
     const auto& p = std::get<net::MatMulParams>(params);
+    if (own_ && kernels::cuda::linear_supported(p, in, out, *own_).is_ok()) {
+      return kernels::cuda::launch_linear(p, in, out, stream, *own_);
+    }
+    return enqueue_cublas(env, p, in, out, workspace, stream);
+  }
+
+  Expected<std::string> tune(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
+                             void* workspace, size_t workspace_size, cudaStream_t stream,
+                             std::vector<net::TimedTactic>* timed) override {
+    const auto& p = std::get<net::MatMulParams>(params);
+    own_.reset();
+    INGOT_ASSIGN_OR_RETURN(std::string chosen,
+                           gemm_.tune(env.lt, in[0].data, in[1].data, out[0].data, vector_bias_ ? in[2].data : nullptr,
+                                      1.0f, workspace, workspace_size, stream, timed,
+                                      gemm_candidates_for_level(env.tune_level)));
+    std::vector<kernels::cuda::LinearKernel> ours;
+    if (rows_ > 0 && rows_ <= kLinearMaxRows) {
+      for (const auto& k : linear_candidates()) {
+        if (kernels::cuda::linear_supported(p, in, out, k).is_ok()) ours.push_back(k);
+      }
+    }
+    if (ours.empty()) return chosen;
+    // cuBLASLt's best as the layer runs it (with our epilogue launches, if any) against ours.
+    Expected<float> theirs = time_on_stream(stream, [&] { return enqueue_cublas(env, p, in, out, workspace, stream); });
+    std::optional<kernels::cuda::LinearKernel> best;
+    float best_ms = theirs.has_value() ? *theirs : 0.0f;
+    for (const auto& k : ours) {
+      Expected<float> ms = time_on_stream(stream, [&] { return kernels::cuda::launch_linear(p, in, out, stream, k); });
+      if (!ms.has_value()) continue;
+      if (timed) timed->push_back({tactic_of(k), static_cast<double>(*ms)});
+      if ((!theirs.has_value() && !best) || *ms < best_ms) best = k, best_ms = *ms;
+    }
+    cudaGetLastError();
+    if (!best) {
+      if (!theirs.has_value()) return theirs.status().with_context("matmul: ");
+      return chosen;
+    }
+    own_ = best;
+    return tactic_of(*best);
+  }
+
+ private:
+  Status enqueue_cublas(const RunnerEnv& env, const net::MatMulParams& p, const Tensors& in, const Tensors& out,
+                        void* workspace, cudaStream_t stream) {
     const void* bias = vector_bias_ ? in[2].data : nullptr;
     const void* c = residual_ ? in[3].data : nullptr;
     INGOT_RETURN_IF_ERROR(gemm_.run(env.lt, in[0].data, in[1].data, c, out[0].data, bias, 1.0f, residual_ ? 1.0f : 0.0f,
@@ -91,17 +177,11 @@ class MatMulRunner : public LayerRunner {
     return Status::ok();
   }
 
-  Expected<std::string> tune(const RunnerEnv& env, const net::LayerParams&, const Tensors& in, const Tensors& out,
-                             void* workspace, size_t workspace_size, cudaStream_t stream,
-                             std::vector<net::TimedTactic>* timed) override {
-    return gemm_.tune(env.lt, in[0].data, in[1].data, out[0].data, vector_bias_ ? in[2].data : nullptr, 1.0f, workspace,
-                      workspace_size, stream, timed, gemm_candidates_for_level(env.tune_level));
-  }
-
- private:
   std::string tactic_;
   Gemm gemm_;
   bool vector_bias_ = false, residual_ = false, act_in_lt_ = true;
+  std::optional<kernels::cuda::LinearKernel> own_;  // our kernel runs the layer
+  int64_t rows_ = 0;                                 // M of an unbatched product, else 0
 };
 
 Expected<std::vector<int64_t>> concrete(const ir::Shape& s) {

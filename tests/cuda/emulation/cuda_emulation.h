@@ -7,8 +7,8 @@
 //   __shfl_xor_sync / __shfl_sync exchanges over the warp (with the semantics the kernels rely
 //   on: full warps, exited threads drop out).
 // - __shared__ variables become statics (blocks never run concurrently, except in a cooperative
-//   launch: its kernels keep to dynamic shared memory), dynamic shared memory is a per-block
-//   buffer of the launch's size.
+//   launch and within a cluster of a cluster launch: those kernels keep to dynamic shared
+//   memory), dynamic shared memory is a per-block buffer of the launch's size.
 // - The launch configuration is checked as the device would (block and grid limits, dynamic
 //   shared memory without opt-in); errors are reported through cudaGetLastError().
 // - "Device" memory is host memory (cudaMalloc with 256-byte alignment and no slack, so that
@@ -65,11 +65,27 @@ void run_blocks(dim3 grid, dim3 block, size_t smem, const std::function<void()>&
 inline constexpr int64_t kCooperativeBlocks = 8;
 void run_grid(dim3 grid, dim3 block, size_t smem, const std::function<void()>& body);
 void grid_sync();
+// A cluster launch (clusters of `cluster_x` consecutive blocks along x, at most
+// kMaxClusterBlocks as the device's portable limit): the blocks of one cluster run at once (the
+// clusters one after another), so that cluster_sync() is a barrier over them and cluster_peer()
+// maps a pointer into this block's dynamic shared memory to the same offset in the block of
+// that rank.
+inline constexpr unsigned kMaxClusterBlocks = 8;
+void run_clusters(dim3 grid, dim3 block, size_t smem, unsigned cluster_x, const std::function<void()>& body);
+void cluster_sync();
+unsigned cluster_rank();
+void* cluster_peer(void* p, unsigned rank);
 
 template <typename... P, typename... A>
 void run_kernel(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, A&&... args) {
   const std::tuple<std::decay_t<P>...> params(std::forward<A>(args)...);
   run_blocks(grid, block, smem, [&] { std::apply(kernel, params); });
+}
+
+template <typename... P, typename... A>
+void run_cluster_kernel(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, unsigned cluster_x, A&&... args) {
+  const std::tuple<std::decay_t<P>...> params(std::forward<A>(args)...);
+  run_clusters(grid, block, smem, cluster_x, [&] { std::apply(kernel, params); });
 }
 
 template <typename... P, typename... A>

@@ -28,7 +28,8 @@ struct Warp {
 };
 
 struct Block {
-  Block(std::ptrdiff_t threads, size_t smem_bytes, std::barrier<>* grid_barrier = nullptr) : bar(threads), grid(grid_barrier) {
+  Block(std::ptrdiff_t threads, size_t smem_bytes, std::barrier<>* grid_barrier = nullptr, std::barrier<>* cluster_barrier = nullptr)
+      : bar(threads), grid(grid_barrier), cluster(cluster_barrier) {
     for (std::ptrdiff_t first = 0; first < threads; first += 32) {
       warps.push_back(std::make_unique<Warp>(std::min<std::ptrdiff_t>(32, threads - first)));
     }
@@ -38,6 +39,9 @@ struct Block {
   }
   std::barrier<> bar;
   std::barrier<>* grid;  // over every thread of a cooperative launch; null otherwise
+  std::barrier<>* cluster;  // over every thread of the block's cluster (a cluster launch); null otherwise
+  const std::vector<std::unique_ptr<Block>>* peers = nullptr;  // the cluster's blocks, by rank
+  unsigned rank = 0;                                             // this block's rank in them
   std::vector<std::unique_ptr<Warp>> warps;
   std::vector<std::array<unsigned char, 16>> smem;
 };
@@ -74,6 +78,7 @@ void run_thread(const ThreadStart& s) {
   s.block->warps[static_cast<size_t>(tls_warp)]->bar.arrive_and_drop();
   s.block->bar.arrive_and_drop();
   if (s.block->grid) s.block->grid->arrive_and_drop();
+  if (s.block->cluster) s.block->cluster->arrive_and_drop();
   tls_block = nullptr;
   s.done->count_down();
 }
@@ -253,6 +258,62 @@ void run_grid(dim3 grid, dim3 block, size_t smem, const std::function<void()>& b
   }
   pool().run(starts);
   done.wait();
+}
+
+void run_clusters(dim3 grid, dim3 block, size_t smem, unsigned cluster_x, const std::function<void()>& body) {
+  if (!valid_launch(grid, block, smem)) return;
+  if (cluster_x == 0 || cluster_x > kMaxClusterBlocks || grid.x % cluster_x != 0) {
+    std::fprintf(stderr, "emulation: invalid cluster of %u blocks for grid.x %u\n", cluster_x, grid.x);
+    set_error(cudaErrorInvalidClusterSize);
+    return;
+  }
+  const auto threads = static_cast<std::ptrdiff_t>(uint64_t{block.x} * block.y * block.z);
+  const auto all = threads * static_cast<std::ptrdiff_t>(cluster_x);
+  for (unsigned bz = 0; bz < grid.z; ++bz) {
+    for (unsigned by = 0; by < grid.y; ++by) {
+      for (unsigned bx0 = 0; bx0 < grid.x; bx0 += cluster_x) {
+        std::barrier<> cluster_barrier(all);
+        std::latch done(all);
+        std::vector<std::unique_ptr<Block>> blocks;
+        std::vector<ThreadStart> starts;
+        starts.reserve(static_cast<size_t>(all));
+        for (unsigned r = 0; r < cluster_x; ++r) {
+          blocks.push_back(std::make_unique<Block>(threads, smem, nullptr, &cluster_barrier));
+          blocks.back()->peers = &blocks;
+          blocks.back()->rank = r;
+        }
+        for (unsigned r = 0; r < cluster_x; ++r) {
+          add_block_starts(grid, block, uint3{bx0 + r, by, bz}, blocks[r].get(), body, &done, starts);
+        }
+        pool().run(starts);
+        done.wait();
+      }
+    }
+  }
+}
+
+void cluster_sync() {
+  if (!tls_block->cluster) {
+    std::fprintf(stderr, "emulation: cluster_sync() outside a cluster launch\n");
+    std::abort();
+  }
+  tls_block->cluster->arrive_and_wait();
+}
+
+unsigned cluster_rank() { return tls_block->rank; }
+
+void* cluster_peer(void* p, unsigned rank) {
+  if (!tls_block->peers || rank >= tls_block->peers->size()) {
+    std::fprintf(stderr, "emulation: cluster_peer(rank %u) outside a cluster launch or past its blocks\n", rank);
+    std::abort();
+  }
+  auto* base = reinterpret_cast<unsigned char*>(tls_block->smem.data());
+  const auto offset = static_cast<unsigned char*>(p) - base;
+  if (offset < 0 || static_cast<size_t>(offset) >= tls_block->smem.size() * 16) {
+    std::fprintf(stderr, "emulation: cluster_peer of %p, not in the block's dynamic shared memory\n", p);
+    std::abort();
+  }
+  return reinterpret_cast<unsigned char*>((*tls_block->peers)[rank]->smem.data()) + offset;
 }
 
 void grid_sync() {
