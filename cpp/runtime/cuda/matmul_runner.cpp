@@ -3,9 +3,12 @@
 // Products with few rows (a [M, K] by b [N, K], M <= kLinearMaxRows: transformer layers at small
 // batch) also time our tensor-core kernel (kernels/cuda/linear_mma.cuh) in each tile and split,
 // bias, residual and activation included, against cuBLASLt's best with its epilogue launches;
-// the tactic "ingot:linear-<rows>x<cols>-s<split>" records it when it wins.
+// the tactic "ingot:linear-<rows>x<cols>-s<split>" records it when it wins. INGOT_CUDA_MATMUL
+// overrides the comparison at build time (tests): "linear" takes our fastest where it applies,
+// "cublas" keeps ours out.
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 
 #include "net/network.h"
@@ -130,8 +133,10 @@ class MatMulRunner : public LayerRunner {
                            gemm_.tune(env.lt, in[0].data, in[1].data, out[0].data, vector_bias_ ? in[2].data : nullptr,
                                       1.0f, workspace, workspace_size, stream, timed,
                                       gemm_candidates_for_level(env.tune_level)));
+    const char* force_env = std::getenv("INGOT_CUDA_MATMUL");
+    const std::string force = force_env ? force_env : "";
     std::vector<kernels::cuda::LinearKernel> ours;
-    if (rows_ > 0 && rows_ <= kLinearMaxRows) {
+    if (force != "cublas" && rows_ > 0 && (rows_ <= kLinearMaxRows || force == "linear")) {
       for (const auto& k : linear_candidates()) {
         if (kernels::cuda::linear_supported(p, in, out, k).is_ok()) ours.push_back(k);
       }
@@ -145,7 +150,8 @@ class MatMulRunner : public LayerRunner {
       Expected<float> ms = time_on_stream(stream, [&] { return kernels::cuda::launch_linear(p, in, out, stream, k); });
       if (!ms.has_value()) continue;
       if (timed) timed->push_back({tactic_of(k), static_cast<double>(*ms)});
-      if ((!theirs.has_value() && !best) || *ms < best_ms) best = k, best_ms = *ms;
+      const bool beats = (!theirs.has_value() || force == "linear") && !best;
+      if (beats || *ms < best_ms) best = k, best_ms = *ms;
     }
     cudaGetLastError();
     if (!best) {

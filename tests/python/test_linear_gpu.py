@@ -1,0 +1,72 @@
+"""Half-precision linear layers with few rows on the GPU: the build times our tensor-core GEMM
+(kernels/cuda/linear_mma.cuh, tactics "ingot:linear-<rows>x<cols>-s<split>") against cuBLASLt
+and keeps the faster; with INGOT_CUDA_MATMUL=linear our kernel runs every product it takes,
+whatever the timing, so that its bias / GELU / residual epilogue and its cluster split-K are
+checked inside an engine. Outputs against eager fp32."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import ingot
+from conftest import rel_l2
+
+pytestmark = pytest.mark.gpu
+
+
+class Mlp(torch.nn.Module):
+    """A transformer block's feed-forward half: x + fc2(gelu(fc1(x)))."""
+
+    def __init__(self, d=256, h=1024):
+        super().__init__()
+        self.fc1, self.fc2 = torch.nn.Linear(d, h), torch.nn.Linear(h, d)
+
+    def forward(self, x):
+        return x + self.fc2(F.gelu(self.fc1(x)))
+
+
+def _matmuls(compiled):
+    return [l for e in ingot.inspect(compiled)["engines"] for l in e["layers"] if l["kind"] == "matmul"]
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("force", [None, "linear"])
+def test_mlp_with_few_rows_matches_eager(dtype, force, monkeypatch):
+    if force:
+        monkeypatch.setenv("INGOT_CUDA_MATMUL", force)
+    torch.manual_seed(0)
+    model = Mlp().eval()
+    x = torch.randn(1, 100, 256)
+    expected = model(x)
+    xs = x.cuda().to(dtype)
+    compiled = ingot.compile(model.cuda().to(dtype), inputs=[xs], enabled_precisions={dtype}, device="cuda",
+                             min_block_size=1, require_full_compilation=True)
+    with torch.inference_mode():
+        got = compiled(xs).float().cpu()
+        again = compiled(xs * 0.5).float().cpu()  # a replay on new data gives the new result
+    assert rel_l2(got, expected) < 1e-2
+    assert rel_l2(again, model(x * 0.5)) < 1e-2
+    layers = _matmuls(compiled)
+    assert len(layers) == 2, layers
+    for layer in layers:  # 100 rows: every tile and split of ours was timed next to cuBLASLt's
+        timed = [t["tactic"] for t in layer["timed"]]
+        assert sum(t.startswith("ingot:linear-") for t in timed) >= 6, timed
+        assert any(not t.startswith("ingot:linear-") for t in timed), timed
+        if force:
+            assert layer["tactic"].startswith("ingot:linear-"), layer["tactic"]
+    print(dtype, force, [l["tactic"] for l in layers])
+
+
+def test_many_rows_stay_on_cublas():
+    torch.manual_seed(0)
+    model = Mlp(d=64, h=128).eval()
+    x = torch.randn(4, 512, 64)
+    expected = model(x)
+    xs = x.cuda().half()
+    compiled = ingot.compile(model.cuda().half(), inputs=[xs], enabled_precisions={torch.float16}, device="cuda",
+                             min_block_size=1, require_full_compilation=True)
+    with torch.inference_mode():
+        got = compiled(xs).float().cpu()
+    assert rel_l2(got, expected) < 1e-2
+    for layer in _matmuls(compiled):  # 2048 rows: past the rows our kernel is timed for
+        assert not any(t["tactic"].startswith("ingot:linear-") for t in layer["timed"]), layer["timed"]
