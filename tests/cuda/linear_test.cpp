@@ -43,7 +43,8 @@ Case linear_case(std::string name, DType t, const Lin& d) {
   inputs.push_back(d.bias ? in(t, {d.n}, unit) : absent());
   if (d.residual) inputs.push_back(in(t, y, unit));
   const LinearKernel k = d.kernel;
-  name += "_" + std::to_string(k.block_rows) + "x" + std::to_string(k.block_cols) + "_s" + std::to_string(k.split);
+  name += "_" + std::to_string(k.block_rows) + "x" + std::to_string(k.block_cols) + "_s" + std::to_string(k.split) +
+          (k.constant_b ? "_early_w" : "");
   Case c = make_case(std::move(name), p, std::move(inputs));
   c.rtol = t == F16 ? 2e-3 : 1.6e-2;
   c.atol = t == F16 ? 2e-3 : 1.6e-2;
@@ -67,6 +68,11 @@ std::vector<Case> linear_cases() {
   // BERT's shapes scaled down: bias + GELU (FC1), bias + residual (attention out, FC2).
   add("f16_bias_gelu", F16, {.a = {37, 96}, .n = 72, .act = UnaryOp::kGeluErf, .kernel = t128x64});
   add("f16_rank3_bias_residual", F16, {.a = {2, 19, 200}, .n = 72, .residual = true, .kernel = split(t128x64, 4)});
+  // w fetched before the wait for the previous kernel (a constant weight under programmatic
+  // launch): the same result.
+  LinearKernel early = split(t64x64, 2);
+  early.constant_b = true;
+  add("f16_constant_w_first", F16, {.a = {40, 96}, .n = 80, .residual = true, .act = UnaryOp::kGeluTanh, .kernel = early});
   add("bf16_no_bias", BF16, {.a = {70, 136}, .n = 200, .bias = false, .kernel = split(t64x128, 2)});
   add("f16_residual_no_bias_relu", F16,
       {.a = {5, 768}, .n = 64, .bias = false, .residual = true, .act = UnaryOp::kRelu, .kernel = split(t64x64, 8)});

@@ -16,6 +16,7 @@ constexpr int kKeys = 32;                      // keys per tile: one per lane
 template <typename T, int DMAX>
 __global__ void __launch_bounds__(kWarps * 32) attention_kernel(const __grid_constant__ AttnArgs a) {
   wait_for_producers();  // launched by launch_dependent
+  allow_dependents();    // the next kernel may start its prologue
   __shared__ float qs[kRows][DMAX];
   __shared__ float kt[DMAX][kKeys + 1];
   __shared__ float vt[kKeys][DMAX];

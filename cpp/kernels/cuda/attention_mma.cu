@@ -71,6 +71,7 @@ __device__ __forceinline__ void stage_tile(const AttnArgs& a, int64_t b, int64_t
 template <typename T, int DMAX, int W>
 __global__ void __launch_bounds__(W * 32) attention_mma_kernel(const __grid_constant__ AttnArgs a) {
   wait_for_producers();  // launched by launch_dependent
+  allow_dependents();    // the next kernel may start its prologue
   __shared__ __align__(16) T ks[kTileKeys][DMAX + kPad];
   __shared__ __align__(16) T vt[DMAX][kTileKeys + kPad];
   __shared__ float key_bias[kTileKeys];  // a mask the same for every query row (BERT's): one tile of it

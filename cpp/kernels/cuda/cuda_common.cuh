@@ -90,6 +90,16 @@ __device__ __forceinline__ void wait_for_producers() {
 #endif
 }
 
+// Lets the kernel launched after this one (programmatically: launch_dependent, launch_clustered)
+// start before this one's blocks exit: its blocks run up to their wait_for_producers(), which
+// still waits for all of this kernel, alongside this one's (a GEMM fetches its weights then).
+// Without it the next kernel starts as this one's last blocks exit.
+__device__ __forceinline__ void allow_dependents() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
 template <typename... Params, typename... Args>
 void launch_dependent(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
                       Args&&... args) {

@@ -121,6 +121,10 @@ struct LinearKernel {
   int block_rows = 128;
   int block_cols = 64;
   int split = 1;
+  // b is a constant of the engine (a weight no layer writes): under programmatic launch the
+  // kernel fetches its first tiles of b before waiting for the kernel before it. Not part of the
+  // tactic (the runner sets it from the operand).
+  bool constant_b = false;
 };
 // Whether it runs this matmul layer: a [..., M, K] (leading dims folded into M) by b [N, K]
 // (transpose_b, not transpose_a), bias? a row of N, residual? the output's dims, all f16 or all

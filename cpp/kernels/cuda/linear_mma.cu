@@ -25,6 +25,7 @@ struct LinearArgs {
   int64_t m = 0;
   int n = 0, k = 0;
   int split = 1, k_per_split = 0;  // k_per_split: a multiple of kTileK
+  bool constant_w = false;         // w is read before wait_for_producers()
   net::UnaryOp act = net::UnaryOp::kIdentity;
   float alpha = 0.0f, beta = 0.0f;
 };
@@ -51,7 +52,6 @@ __device__ __forceinline__ uint32_t shared_pair(const T* p) {
 template <typename T, int BM, int BN>
 __global__ void __launch_bounds__(BM * BN / 32) linear_mma_kernel(const __grid_constant__ LinearArgs a) {
   constexpr int kThreads = BM * BN / 32, kWarpsN = BN / 32;
-  wait_for_producers();  // launched by launch_clustered, programmatic where enabled
   unsigned char* smem = dynamic_smem<unsigned char>();
   T* sa = reinterpret_cast<T*>(smem);    // [kStages][BM][kRowValues]
   T* sw = sa + kStages * BM * kRowValues;  // [kStages][BN][kRowValues]
@@ -65,22 +65,26 @@ __global__ void __launch_bounds__(BM * BN / 32) linear_mma_kernel(const __grid_c
   const int k_end = k_begin + a.k_per_split < a.k ? k_begin + a.k_per_split : a.k;
   const int tiles = k_end > k_begin ? (k_end - k_begin + kTileK - 1) / kTileK : 0;
 
-  // Stage `stage` <- a[row0.., k0..k0+32) and w[col0.., k0..): zeros past M, N and the slice.
-  auto load_tile = [&](int stage, int kt) {
+  // Stage `stage` <- a[row0.., k0..k0+32) (load_a) and w[col0.., k0..) (load_w): zeros past M,
+  // N and the slice.
+  auto load_a = [&](int stage, int kt) {
     const int k0 = k_begin + kt * kTileK;
     T* da = sa + stage * BM * kRowValues;
-    T* dw = sw + stage * BN * kRowValues;
-    for (int c = static_cast<int>(threadIdx.x); c < (BM + BN) * kChunksPerRow; c += kThreads) {
+    for (int c = static_cast<int>(threadIdx.x); c < BM * kChunksPerRow; c += kThreads) {
       const int r = c / kChunksPerRow, kc = c % kChunksPerRow * 8, k = k0 + kc;
-      if (r < BM) {
-        const int64_t row = row0 + r;
-        const bool ok = row < a.m && k < k_end;
-        cp_async16(da + r * kRowValues + kc, ok ? A + row * a.k + k : A, ok);
-      } else {
-        const int col = col0 + r - BM;
-        const bool ok = col < a.n && k < k_end;
-        cp_async16(dw + (r - BM) * kRowValues + kc, ok ? W + static_cast<int64_t>(col) * a.k + k : W, ok);
-      }
+      const int64_t row = row0 + r;
+      const bool ok = row < a.m && k < k_end;
+      cp_async16(da + r * kRowValues + kc, ok ? A + row * a.k + k : A, ok);
+    }
+  };
+  auto load_w = [&](int stage, int kt) {
+    const int k0 = k_begin + kt * kTileK;
+    T* dw = sw + stage * BN * kRowValues;
+    for (int c = static_cast<int>(threadIdx.x); c < BN * kChunksPerRow; c += kThreads) {
+      const int r = c / kChunksPerRow, kc = c % kChunksPerRow * 8, k = k0 + kc;
+      const int col = col0 + r;
+      const bool ok = col < a.n && k < k_end;
+      cp_async16(dw + r * kRowValues + kc, ok ? W + static_cast<int64_t>(col) * a.k + k : W, ok);
     }
   };
 
@@ -98,16 +102,32 @@ __global__ void __launch_bounds__(BM * BN / 32) linear_mma_kernel(const __grid_c
     }
   }
 
+  // The pipeline's first stages. A constant w is fetched before the wait for the kernel before
+  // (programmatic launch: that kernel may still be running); a is its output, so after. The
+  // first group holds those w tiles too: waiting for it waits for them.
+  if (a.constant_w) {
+#pragma unroll
+    for (int s = 0; s < kStages - 1; ++s) {
+      if (s < tiles) load_w(s, s);
+    }
+  }
+  wait_for_producers();  // launched by launch_clustered, programmatic where enabled
 #pragma unroll
   for (int s = 0; s < kStages - 1; ++s) {
-    if (s < tiles) load_tile(s, s);
+    if (s < tiles) {
+      if (!a.constant_w) load_w(s, s);
+      load_a(s, s);
+    }
     cp_async_commit();  // empty groups keep the count uniform
   }
   for (int kt = 0; kt < tiles; ++kt) {
     cp_async_wait<kStages - 2>();  // tile kt has landed (this thread's copies)
     __syncthreads();               // ... everyone's; and tile kt - 1 is consumed
     const int next = kt + kStages - 1;
-    if (next < tiles) load_tile(next % kStages, next);
+    if (next < tiles) {
+      load_w(next % kStages, next);
+      load_a(next % kStages, next);
+    }
     cp_async_commit();
     if (!rows_here) continue;
     const T* ta = sa + (kt % kStages) * BM * kRowValues + (wm * 32 + g) * kRowValues + 2 * t;
@@ -136,6 +156,7 @@ __global__ void __launch_bounds__(BM * BN / 32) linear_mma_kernel(const __grid_c
       }
     }
   }
+  allow_dependents();  // what remains is the epilogue: the next kernel may start its prologue
   cp_async_wait<0>();
   __syncthreads();  // the stages are free: the partial tile takes their place
 
@@ -251,6 +272,7 @@ void launch_linear_mma(const LinearOperands& o, const LinearKernel& kernel, cuda
   a.a = o.a, a.w = o.w, a.bias = o.bias, a.residual = o.residual, a.y = o.y;
   a.m = o.m, a.n = static_cast<int>(o.n), a.k = static_cast<int>(o.k);
   a.split = kernel.split;
+  a.constant_w = kernel.constant_b;
   a.k_per_split = k_per_split(o.k, kernel.split);
   a.act = o.act, a.alpha = o.alpha, a.beta = o.beta;
   if (o.dtype == DType::kFloat16) launch_typed<__half>(a, kernel, stream);

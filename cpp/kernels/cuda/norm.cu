@@ -70,6 +70,7 @@ __device__ __forceinline__ void apply_param(const void* p, DType t, bool vec_p, 
 template <typename T, int E>
 __global__ void __launch_bounds__(kWarpRowsThreads) norm_warp_kernel(const __grid_constant__ NormArgs a) {
   wait_for_producers();  // launched by launch_dependent
+  allow_dependents();    // the next kernel may start its prologue
   constexpr int V = kRowVec<T, E>;
   const int lane = threadIdx.x & 31;
   const int64_t warps = blockDim.x / 32;
@@ -118,6 +119,7 @@ __global__ void __launch_bounds__(kWarpRowsThreads) norm_warp_kernel(const __gri
 template <typename T>
 __global__ void __launch_bounds__(1024) norm_block_kernel(const __grid_constant__ NormArgs a) {
   wait_for_producers();  // launched by launch_dependent
+  allow_dependents();    // the next kernel may start its prologue
   float* cache = dynamic_smem<float>();  // a.len floats when the launch provides them, else none
   const bool cached = a.len <= kMaxCachedFloats;
   const int t = threadIdx.x, S = blockDim.x;

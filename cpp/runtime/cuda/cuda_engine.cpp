@@ -95,6 +95,8 @@ Status CudaContext::init() {
   INGOT_CUDNN_TRY(cudnnCreate(&env_.cudnn));
   INGOT_CUBLAS_TRY(cublasLtCreate(&env_.lt));
   env_.allow_tf32 = engine_.plan().allow_tf32;
+  env_.constants = engine_.constants();
+  env_.constants_bytes = engine_.constants_bytes();
   INGOT_CUDA_TRY(cudaStreamCreateWithFlags(&capture_stream_, cudaStreamNonBlocking));
   INGOT_CUDA_TRY(cudaEventCreateWithFlags(&done_, cudaEventDisableTiming));
   const net::Network& net = engine_.plan().network;

@@ -33,6 +33,9 @@ class CudaEngine : public BackendEngine {
   const plan::Plan& plan() const { return plan_; }
   int device() const { return device_; }
   const void* constant(int tensor) const;
+  // The device buffer every constant tensor lies in (no layer writes it).
+  const void* constants() const { return weights_.get(); }
+  size_t constants_bytes() const { return weights_.size(); }
 
  private:
   explicit CudaEngine(const plan::Plan& plan) : plan_(plan) {}

@@ -119,7 +119,9 @@ class MatMulRunner : public LayerRunner {
                  void* workspace, cudaStream_t stream) override {
     const auto& p = std::get<net::MatMulParams>(params);
     if (own_ && kernels::cuda::linear_supported(p, in, out, *own_).is_ok()) {
-      return kernels::cuda::launch_linear(p, in, out, stream, *own_);
+      kernels::cuda::LinearKernel k = *own_;
+      k.constant_b = env.is_constant(in[1]);
+      return kernels::cuda::launch_linear(p, in, out, stream, k);
     }
     return enqueue_cublas(env, p, in, out, workspace, stream);
   }
@@ -146,7 +148,8 @@ class MatMulRunner : public LayerRunner {
     Expected<float> theirs = time_on_stream(stream, [&] { return enqueue_cublas(env, p, in, out, workspace, stream); });
     std::optional<kernels::cuda::LinearKernel> best;
     float best_ms = theirs.has_value() ? *theirs : 0.0f;
-    for (const auto& k : ours) {
+    for (auto& k : ours) {
+      k.constant_b = env.is_constant(in[1]);
       Expected<float> ms = time_on_stream(stream, [&] { return kernels::cuda::launch_linear(p, in, out, stream, k); });
       if (!ms.has_value()) continue;
       if (timed) timed->push_back({tactic_of(k), static_cast<double>(*ms)});

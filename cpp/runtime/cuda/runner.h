@@ -26,6 +26,16 @@ struct RunnerEnv {
   cublasLtHandle_t lt = nullptr;
   bool allow_tf32 = true;
   int tune_level = 0;  // the optimization level of a build's tactic search (tune())
+  // The engine's constant tensors (weights) lie in [constants, constants + constants_bytes):
+  // no layer writes them, so a kernel may read them before the kernel it depends on has ended.
+  const void* constants = nullptr;
+  size_t constants_bytes = 0;
+  bool is_constant(const DeviceTensor& t) const {
+    const auto* p = static_cast<const uint8_t*>(t.data);
+    const auto* base = static_cast<const uint8_t*>(constants);
+    const size_t bytes = static_cast<size_t>(t.numel()) * ir::dtype_size(t.dtype);
+    return p && base && p >= base && bytes <= constants_bytes && static_cast<size_t>(p - base) <= constants_bytes - bytes;
+  }
 };
 
 // The generation of the runners' candidate sets, part of the timing cache's key: a cache written
