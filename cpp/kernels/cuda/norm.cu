@@ -75,6 +75,14 @@ __global__ void __launch_bounds__(kWarpRowsThreads) norm_warp_kernel(const __gri
   const int lane = threadIdx.x & 31;
   const int64_t warps = blockDim.x / 32;
   const float n = static_cast<float>(a.len);
+  // The weight and bias of this lane's slots, the same for every row: read once, before the
+  // first row, so that their loads overlap the row's instead of following its reductions.
+  float wv[E], bv[E];
+#pragma unroll
+  for (int i = 0; i < E; ++i) wv[i] = 1.0f, bv[i] = 0.0f;
+  auto take = [](float, float p) { return p; };
+  if (a.w) apply_param<T, E>(a.w, a.w_dtype, a.vec_w, a.len, lane, a.vec, wv, take);
+  if (a.b) apply_param<T, E>(a.b, a.b_dtype, a.vec_b, a.len, lane, a.vec, bv, take);
   for (int64_t row = blockIdx.x * warps + threadIdx.x / 32; row < a.rows; row += gridDim.x * warps) {
     const T* x = static_cast<const T*>(a.x) + row * a.len;
     T* y = static_cast<T*>(a.y) + row * a.len;
@@ -110,8 +118,14 @@ __global__ void __launch_bounds__(kWarpRowsThreads) norm_warp_kernel(const __gri
     }
 #pragma unroll
     for (int i = 0; i < E; ++i) v[i] = ((v[i] - center) - shift) * scale;
-    if (a.w) apply_param<T, E>(a.w, a.w_dtype, a.vec_w, a.len, lane, a.vec, v, [](float q, float w) { return q * w; });
-    if (a.b) apply_param<T, E>(a.b, a.b_dtype, a.vec_b, a.len, lane, a.vec, v, [](float q, float b) { return q + b; });
+    if (a.w) {
+#pragma unroll
+      for (int i = 0; i < E; ++i) v[i] *= wv[i];
+    }
+    if (a.b) {
+#pragma unroll
+      for (int i = 0; i < E; ++i) v[i] += bv[i];
+    }
     store_row<T, E>(y, a.len, lane, a.vec, v);
   }
 }
