@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine (through the device tool, carry .deps): the measurement run for the
+# transformer batch-1 work of bench/NOTES.md notes 41-43, within ~6 minutes. Builds, runs the
+# GPU tests of our GEMM / attention / norm kernels, their kernel bench, a BERT bs1 trace with the
+# tuner's matmul timings, and BERT / ViT bs1 against eager and torch.compile (freezing), then
+# ingot alone with programmatic launch (INGOT_PDL=1). Our few-rows GEMM is timed
+# (INGOT_CUDA_MATMUL=timed) throughout. Results: $OUT/r.tgz.
+#   CAP=330 CAP2=390 bash scripts/device_transformer_bs1.sh
+set -u
+cd "$(dirname "$0")/.."
+R=/tmp/ingot_bs1; rm -rf $R; mkdir -p $R
+finish() { tar czf "${OUT:-.}/r.tgz" -C /tmp ingot_bs1; }
+trap finish EXIT
+export CC=/usr/bin/gcc CXX=/usr/bin/g++ CUDAHOSTCXX=/usr/bin/g++ PYTHONUNBUFFERED=1 INGOT_CUDA_MATMUL=timed
+T0=$(date +%s)
+el() { echo $(( $(date +%s) - T0 )); }
+nvidia-smi --query-gpu=name --format=csv,noheader | tee $R/gpu.txt
+OUT=$R SKIP_TESTS=1 bash scripts/device_check.sh > $R/build.log 2>&1; echo "build rc=$? t=$(el)"
+timeout 60 build/gpu/tests/cuda/ingot_cuda_tests --gtest_filter="*inear*:*ttention*:*orm*" > $R/gtest.log 2>&1
+echo "gtest rc=$? t=$(el)"; grep -E "^\[  (PASSED|FAILED)" $R/gtest.log
+(cd tests/python && PYTHONPATH=../../python timeout 90 python3 -m pytest -q -p no:cacheprovider test_linear_gpu.py -s \
+   > $R/pytest-linear.log 2>&1); echo "pytest rc=$? t=$(el)"; tail -2 $R/pytest-linear.log
+export PYTHONPATH=python
+KB=build/gpu/tests/cuda/ingot_cuda_kernel_bench
+for f in linear attention layer_norm; do INGOT_PDL=0 timeout 40 $KB 200 $f > $R/kbench-$f.txt 2>&1; done
+echo "kernel bench t=$(el)"
+timeout 80 python3 bench/kernel_trace.py --model bert --batch 1 --timed matmul --sequence --timing-cache /tmp/bs1.tc \
+  --json $R/trace-bert-bs1.json > $R/trace.txt 2>&1; echo "trace rc=$? t=$(el)"
+left=$(( ${CAP:-330} - $(el) ))
+timeout $left python3 bench/run.py --models bert,vit_b_16 --batches 1 --peers eager,freeze --timing-cache /tmp/bs1.tc \
+  --json $R/bench.json > $R/bench.txt 2>&1; echo "bench rc=$? t=$(el)"; tail -5 $R/bench.txt
+left=$(( ${CAP2:-390} - $(el) ))
+[ $left -gt 30 ] && INGOT_PDL=1 timeout $left python3 bench/run.py --models bert,vit_b_16 --batches 1 --peers eager \
+  --timing-cache /tmp/bs1.tc --json $R/bench-pdl.json > $R/bench-pdl.txt 2>&1; echo "bench-pdl rc=$? t=$(el)"
