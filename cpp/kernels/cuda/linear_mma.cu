@@ -65,28 +65,18 @@ __global__ void __launch_bounds__(BM * BN / 32) linear_mma_kernel(const __grid_c
   const int k_end = k_begin + a.k_per_split < a.k ? k_begin + a.k_per_split : a.k;
   const int tiles = k_end > k_begin ? (k_end - k_begin + kTileK - 1) / kTileK : 0;
 
-  // Stage `stage` <- a[row0.., k0..k0+32) (load_a) and w[col0.., k0..) (load_w): zeros past M,
-  // N and the slice.
-  auto load_a = [&](int stage, int kt) {
+  // `rows` rows of src (from row `first`, `limit` of them in all) at K slice kt into dst: a
+  // stage's a (load_a) or w (load_w) tile, zeros past M, N and the slice.
+  auto load = [&](T* dst, const T* src, int64_t first, int64_t limit, int rows, int kt) {
     const int k0 = k_begin + kt * kTileK;
-    T* da = sa + stage * BM * kRowValues;
-    for (int c = static_cast<int>(threadIdx.x); c < BM * kChunksPerRow; c += kThreads) {
+    for (int c = static_cast<int>(threadIdx.x); c < rows * kChunksPerRow; c += kThreads) {
       const int r = c / kChunksPerRow, kc = c % kChunksPerRow * 8, k = k0 + kc;
-      const int64_t row = row0 + r;
-      const bool ok = row < a.m && k < k_end;
-      cp_async16(da + r * kRowValues + kc, ok ? A + row * a.k + k : A, ok);
+      const bool ok = first + r < limit && k < k_end;
+      cp_async16(dst + r * kRowValues + kc, ok ? src + (first + r) * a.k + k : src, ok);
     }
   };
-  auto load_w = [&](int stage, int kt) {
-    const int k0 = k_begin + kt * kTileK;
-    T* dw = sw + stage * BN * kRowValues;
-    for (int c = static_cast<int>(threadIdx.x); c < BN * kChunksPerRow; c += kThreads) {
-      const int r = c / kChunksPerRow, kc = c % kChunksPerRow * 8, k = k0 + kc;
-      const int col = col0 + r;
-      const bool ok = col < a.n && k < k_end;
-      cp_async16(dw + r * kRowValues + kc, ok ? W + static_cast<int64_t>(col) * a.k + k : W, ok);
-    }
-  };
+  auto load_a = [&](int stage, int kt) { load(sa + stage * BM * kRowValues, A, row0, a.m, BM, kt); };
+  auto load_w = [&](int stage, int kt) { load(sw + stage * BN * kRowValues, W, col0, a.n, BN, kt); };
 
   const int warp = static_cast<int>(threadIdx.x >> 5), lane = static_cast<int>(threadIdx.x & 31);
   const int g = lane >> 2, t = lane & 3;
