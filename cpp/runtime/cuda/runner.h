@@ -46,7 +46,8 @@ struct RunnerEnv {
 // graph replay instead of host-launched calls; 6: 1x1 convolutions with few inputs time our
 // pointwise kernel; 7: that kernel runs f16 / bf16 on tensor cores; 8: squeeze_excite also
 // times its fused cooperative launch; 9: attention times our tensor-core kernel with 1, 2 and
-// 4 warps a block; 10: matmuls with few rows time our tensor-core GEMM in each tile and split)
+// 4 warps a block; 10: matmuls with few rows time our tensor-core GEMM in each tile and split,
+// for now only with INGOT_CUDA_MATMUL=timed, which the key does not name: use a fresh cache)
 // would otherwise keep its old winner without timing the new one. Bump it whenever a runner
 // gains or changes candidates.
 inline constexpr int kTacticGeneration = 10;
