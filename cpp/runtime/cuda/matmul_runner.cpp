@@ -119,10 +119,13 @@ class MatMulRunner : public LayerRunner {
   Status enqueue(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
                  void* workspace, cudaStream_t stream) override {
     const auto& p = std::get<net::MatMulParams>(params);
-    if (own_ && kernels::cuda::linear_supported(p, in, out, *own_).is_ok()) {
+    if (own_) {
       kernels::cuda::LinearKernel k = *own_;
       k.constant_b = env.is_constant(in[1]);
-      return kernels::cuda::launch_linear(p, in, out, stream, k);
+      // launch_linear checks the tensors before it launches: where it refuses these (kUnsupported,
+      // nothing enqueued), cuBLASLt runs the layer.
+      Status s = kernels::cuda::launch_linear(p, in, out, stream, k);
+      if (s.code() != ErrorCode::kUnsupported) return s;
     }
     return enqueue_cublas(env, p, in, out, workspace, stream);
   }
@@ -141,7 +144,8 @@ class MatMulRunner : public LayerRunner {
     std::vector<kernels::cuda::LinearKernel> ours;
     const bool time_ours = force == "linear" || force == "timed";
     if (time_ours && rows_ > 0 && (rows_ <= kLinearMaxRows || force == "linear")) {
-      for (const auto& k : linear_candidates()) {
+      for (auto k : linear_candidates()) {
+        k.constant_b = env.is_constant(in[1]);
         if (kernels::cuda::linear_supported(p, in, out, k).is_ok()) ours.push_back(k);
       }
     }
@@ -150,8 +154,7 @@ class MatMulRunner : public LayerRunner {
     Expected<float> theirs = time_on_stream(stream, [&] { return enqueue_cublas(env, p, in, out, workspace, stream); });
     std::optional<kernels::cuda::LinearKernel> best;
     float best_ms = theirs.has_value() ? *theirs : 0.0f;
-    for (auto& k : ours) {
-      k.constant_b = env.is_constant(in[1]);
+    for (const auto& k : ours) {
       Expected<float> ms = time_on_stream(stream, [&] { return kernels::cuda::launch_linear(p, in, out, stream, k); });
       if (!ms.has_value()) continue;
       if (timed) timed->push_back({tactic_of(k), static_cast<double>(*ms)});
