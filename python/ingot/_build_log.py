@@ -66,21 +66,27 @@ class BuildReport:
 
     PHASES = ("export", "lowering", "partition", "convert", "backend_build", "tactic_timing", "serialization", "module")
 
-    def __init__(self, phases: Dict[str, float], total_s: float, engines: int, warnings: List[str]):
+    def __init__(self, phases: Dict[str, float], total_s: float, engines: int, warnings: List[str],
+                 retrace: Optional[str] = None):
         self.phases = phases
         self.total_s = total_s
         self.engines = engines
         self.warnings = list(warnings)
+        # Why the export phase retraced the program with run_decompositions; None when the
+        # training IR was lowered in place (ingot._training_ir).
+        self.retrace = retrace
 
     def to_dict(self) -> dict:
         return {"phases": dict(self.phases), "total_s": self.total_s, "engines": self.engines,
-                "warnings": self.warnings}
+                "warnings": self.warnings, "retrace": self.retrace}
 
     def __str__(self) -> str:
         lines = [f"ingot build report: {self.total_s:.3f} s, {self.engines} engine(s)"]
         for name in self.PHASES:
             if name in self.phases:
                 note = "  (part of backend_build)" if name == "tactic_timing" else ""
+                if name == "export" and self.retrace:
+                    note = f"  (retraced: {self.retrace})"
                 lines.append(f"  {name:<14} {self.phases[name]:9.3f} s{note}")
         for w in self.warnings:
             lines.append(f"  warning: {w}")
@@ -91,7 +97,7 @@ class BuildReport:
 
 
 def make_report(timings: dict, export_s: float, module_s: float, total_s: float, engines: int,
-                warnings: List[str]) -> BuildReport:
+                warnings: List[str], retrace: Optional[str] = None) -> BuildReport:
     phases = {
         "export": export_s,
         "lowering": timings["lower"],
@@ -102,7 +108,7 @@ def make_report(timings: dict, export_s: float, module_s: float, total_s: float,
         "serialization": timings["serialize"],
         "module": module_s,
     }
-    return BuildReport(phases, total_s, engines, warnings)
+    return BuildReport(phases, total_s, engines, warnings, retrace)
 
 
 def log_report(report: BuildReport) -> None:

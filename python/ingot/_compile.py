@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import operator
+import os
 import time
 from typing import Any, Dict, Optional, Sequence
 
 import torch
 from torch.export import ExportedProgram
 
-from ingot import _C, _build_log, _dynamic, _frontend, _profile, _regenerate
+from ingot import _C, _build_log, _dynamic, _frontend, _profile, _regenerate, _training_ir
 from ingot._errors import Error
 from ingot._input import Input
 from ingot._settings import CompileSettings, make_settings
@@ -34,6 +35,24 @@ def decomposition_table():
     for op in _KEEP:
         table.pop(op, None)
     return table
+
+
+def _to_core(ep: ExportedProgram, ours: bool):
+    """(the program in the ATen forms the converters take, why it was retraced or None). A
+    program we exported ourselves is rewritten in place when _training_ir can keep it exact (no
+    retrace, see there); any other program, and one it declines, goes through
+    run_decompositions. INGOT_RETRACE=1 always retraces (to compare the two paths)."""
+    if not ours:
+        why = "the program was given as an ExportedProgram"
+    elif os.environ.get("INGOT_RETRACE", "0") == "1":
+        why = "INGOT_RETRACE=1"
+    else:
+        why = _training_ir.lower(ep)
+        if why is None:
+            logger.debug("export: training IR lowered in place (no retrace)")
+            return ep, None
+    logger.debug("export: retracing with run_decompositions: %s", why)
+    return ep.run_decompositions(decomposition_table()), why
 
 
 def _as_inputs(inputs) -> list:
@@ -133,7 +152,7 @@ def compile(
         ep = _dynamic.export(module, specs, example, kwarg_inputs, _model_device(module, settings.device))
     else:
         raise Error(f"cannot compile a {type(module).__name__}; give an nn.Module or an ExportedProgram")
-    ep = ep.run_decompositions(decomposition_table())
+    ep, retrace = _to_core(ep, ours=isinstance(module, torch.nn.Module))
     t_export = time.perf_counter() - t0
 
     logger.debug("export and decompositions: %.3f s", t_export)
@@ -172,7 +191,7 @@ def compile(
     gm = mb.build(ep.call_spec.in_spec, ep.call_spec.out_spec)
     total = time.perf_counter() - t0
     build_report = _build_log.make_report(result.timings, t_export, time.perf_counter() - t_module, total,
-                                          len(result.engines), result.warnings)
+                                          len(result.engines), result.warnings, retrace)
     _build_log.log_report(build_report)
     gm._ingot_settings = settings
     gm._ingot_report = report

@@ -1,0 +1,396 @@
+"""Export's training IR -> the ATen forms ingot converts, by editing the FX graph in place.
+
+torch.export returns the training IR: composite ops (conv2d, linear, batch_norm, layer_norm,
+reshape, transpose, dropout) and in-place ops (relu_, add_, silu_). ExportedProgram.
+run_decompositions turns that into functional core ATen by retracing the whole program through
+AOT autograd: 1.4-2.2 s for ResNet-50 / ViT-B/16 / BERT-base (bench/NOTES.md note 34), most of a
+build whose tactics come from a warm timing cache. An inference graph needs little of that
+retrace, so lower() rewrites the graph directly:
+
+- an in-place op becomes its functional overload when no later node can observe the write: the
+  written tensor is the output of an earlier op (no input, weight or buffer), no view or alias,
+  and neither it nor a view of it is read after the write;
+- composite ops become the forms run_decompositions gives (conv2d -> convolution, batch_norm ->
+  _native_batch_norm_legit_no_training, layer_norm -> native_layer_norm, transpose -> permute,
+  reshape / flatten / unflatten -> view, adaptive average pooling to 1x1 -> mean.dim, ...);
+- dropout outside training and contiguous go away;
+- every other op must be one that ingot's converters take as it is (its schema is in the
+  converter registry), a shape computation, or one of export's metadata assertions.
+
+Anything else (an op outside these rules, an in-place write that something observes, a buffer
+mutation, a higher-order op) leaves the graph untouched and lower() returns why; the caller then
+runs run_decompositions as before. So the fast path only ever takes graphs it can keep exact.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.fx
+from torch.export import ExportedProgram
+from torch.export.graph_signature import InputKind, OutputKind
+
+from ingot import _C
+
+_aten = torch.ops.aten
+Action = Callable[[torch.fx.Graph, torch.fx.Node, object], None]
+
+_supported_schemas: Optional[frozenset] = None
+
+# Ops whose result may share memory with an argument although their schema does not say so
+# (dropout outside training returns its input).
+_ALIASING = {_aten.dropout.default, _aten.feature_dropout.default, _aten.alpha_dropout.default,
+             _aten.feature_alpha_dropout.default}
+
+# Trace assertions the frontend skips (see _frontend._TRACE_ASSERTS); kept as they are.
+_ASSERT_NAMES = {"_assert_tensor_metadata", "_assert_scalar", "_assert_async", "sym_constrain_range",
+                 "sym_constrain_range_for_size", "_functional_assert_async",
+                 "_functional_sym_constrain_range", "_functional_sym_constrain_range_for_size"}
+
+
+def _supported() -> frozenset:
+    global _supported_schemas
+    if _supported_schemas is None:
+        _supported_schemas = frozenset(_C.list_supported_ops())
+    return _supported_schemas
+
+
+def lower(ep: ExportedProgram) -> Optional[str]:
+    """Rewrites `ep`'s graph in place into the forms above. Returns None when done, or why the
+    graph needs run_decompositions (then nothing was changed)."""
+    why = _signature_reason(ep)
+    if why:
+        return why
+    graph = ep.graph_module.graph
+    plan = _plan(graph)
+    if isinstance(plan, str):
+        return plan
+    fake_mode = torch._guards.detect_fake_mode(
+        [n.meta.get("val") for n in graph.nodes if n.op == "placeholder"])
+    if fake_mode is None:
+        return "the exported graph carries no fake-tensor metadata"
+    for node, functional in plan:
+        # Derived again here: earlier rewrites may have replaced this node's arguments.
+        action = _action(node, functional)
+        if action is not None:
+            action(graph, node, fake_mode)
+    graph.lint()
+    ep.graph_module.recompile()
+    return None
+
+
+def _signature_reason(ep: ExportedProgram) -> Optional[str]:
+    sig = ep.graph_signature
+    for s in sig.input_specs:
+        if s.kind not in (InputKind.USER_INPUT, InputKind.PARAMETER, InputKind.BUFFER,
+                          InputKind.CONSTANT_TENSOR):
+            return f"input {s.arg.name} is a {s.kind.name.lower()}"
+    for s in sig.output_specs:
+        if s.kind != OutputKind.USER_OUTPUT:
+            return f"the program has a {s.kind.name.lower()} output ({s.target or s.arg.name})"
+    return None
+
+
+def _plan(graph: torch.fx.Graph):
+    """[(node, its functional op)] for every node that changes, or the reason the graph cannot
+    be lowered here. Reads the graph only."""
+    order = {n: i for i, n in enumerate(graph.nodes)}
+    plan: List[Tuple[torch.fx.Node, object]] = []
+    for node in graph.nodes:
+        if node.op in ("placeholder", "output"):
+            continue
+        if node.op != "call_function":
+            return f"node {node.name} is a {node.op} ({node.target})"
+        if node.target is operator.getitem:
+            continue
+        val = node.meta.get("val")
+        if not isinstance(node.target, torch._ops.OpOverload):
+            if isinstance(val, (int, bool, torch.SymInt, torch.SymBool)):
+                continue  # shape arithmetic
+            return f"node {node.name} calls {getattr(node.target, '__name__', node.target)}"
+        op = node.target
+        if op.namespace != "aten":
+            return f"node {node.name} calls {op} (not an ATen op)"
+        if op._schema.name.split("::")[-1] in _ASSERT_NAMES or isinstance(val, (int, bool, torch.SymInt)):
+            continue
+        functional = op
+        if _writes_first_argument(op):
+            functional, why = _functional_of(node, order)
+            if why:
+                return why
+        action = _action(node, functional)
+        if isinstance(action, str):
+            return action
+        if action is not None:
+            plan.append((node, functional))
+    return plan
+
+
+def _action(node, functional):
+    """What to do with `node`, a call of `functional` or of its in-place form."""
+    action = _rewrite(node, functional)
+    if action is None and functional is not node.target:
+        action = _retarget(functional, node.args, dict(node.kwargs), check_dtype=True)
+    return action
+
+
+# ---------------------------------------------------------------- in-place ops
+
+def _writes_first_argument(op) -> bool:
+    args = op._schema.arguments
+    return bool(args) and args[0].alias_info is not None and args[0].alias_info.is_write
+
+
+def _is_alias(node) -> bool:
+    """Whether `node`'s result may share memory with one of its arguments."""
+    if node.op != "call_function":
+        return False
+    target = node.target
+    if target is operator.getitem:
+        return _is_alias(node.args[0])
+    if not isinstance(target, torch._ops.OpOverload):
+        return False
+    if target in _ALIASING:
+        return True
+    return any(r.alias_info is not None for r in target._schema.returns)
+
+
+def _functional_of(node, order) -> Tuple[object, Optional[str]]:
+    """The functional overload of in-place `node` if replacing it is unobservable, else a reason."""
+    op = node.target
+    name = op._schema.name.split("::")[-1]
+    if torch.Tag.inplace_view in op.tags:
+        return None, f"node {node.name} ({name}) changes a tensor's shape in place"
+    if not name.endswith("_") or sum(1 for a in op._schema.arguments if a.alias_info and a.alias_info.is_write) != 1:
+        return None, f"node {node.name} ({name}) writes to an argument and has no functional form"
+    packet = getattr(_aten, name[:-1], None)
+    overload = op._overloadname
+    functional = getattr(packet, overload, None) if packet is not None else None
+    if functional is None:
+        return None, f"node {node.name} ({name}) has no functional overload {name[:-1]}.{overload}"
+    written = node.args[0]
+    if not isinstance(written, torch.fx.Node) or written.op != "call_function":
+        return None, f"node {node.name} ({name}) writes to {getattr(written, 'name', written)}, a model input or weight"
+    if _is_alias(written) and not _writes_first_argument_node(written):
+        return None, f"node {node.name} ({name}) writes to {written.name}, a view of another tensor"
+    # The written tensor and every view of it: nothing may read them after the write.
+    seen, todo = set(), [written]
+    while todo:
+        t = todo.pop()
+        if t in seen:
+            continue
+        seen.add(t)
+        for u in t.users:
+            if u is node:
+                continue
+            if order[u] > order[node]:
+                return None, (f"node {node.name} ({name}) writes to {written.name}, which {u.name} reads "
+                              f"afterwards")
+            if _is_alias(u) and not _writes_first_argument_node(u):
+                todo.append(u)
+    return functional, None
+
+
+def _writes_first_argument_node(node) -> bool:
+    return isinstance(node.target, torch._ops.OpOverload) and _writes_first_argument(node.target)
+
+
+# ---------------------------------------------------------------- rewrites
+
+def _bound(node, op) -> Dict[str, object]:
+    """`node`'s arguments by schema name, defaults filled in."""
+    out = {}
+    pos = 0
+    for a in op._schema.arguments:
+        if not a.kwarg_only and pos < len(node.args):
+            out[a.name] = node.args[pos]
+            pos += 1
+        elif a.name in node.kwargs:
+            out[a.name] = node.kwargs[a.name]
+        elif a.has_default_value():
+            out[a.name] = a.default_value
+        else:
+            out[a.name] = None
+    return out
+
+
+def _val(x):
+    return x.meta.get("val") if isinstance(x, torch.fx.Node) else x
+
+
+def _static_shape(node) -> Optional[List[int]]:
+    val = node.meta.get("val")
+    if not isinstance(val, torch.Tensor):
+        return None
+    return list(val.shape)
+
+
+def _rewrite(node, op):
+    """The action that puts a call of functional `op` into ingot's form: None to keep it as it
+    is, an action, or the reason the op needs run_decompositions."""
+    b = _bound(node, op)
+    name = op._schema.name.split("::")[-1]
+    key = (name, op._overloadname)
+    if key in (("conv1d", "default"), ("conv2d", "default"), ("conv3d", "default")):
+        x, w = _val(b["input"]), _val(b["weight"])
+        if not isinstance(x, torch.Tensor) or not isinstance(w, torch.Tensor) or x.dim() != w.dim():
+            return f"node {node.name} ({name}) has an unbatched input"
+        n = w.dim() - 2
+
+        def per_dim(v):
+            v = list(v) if isinstance(v, (list, tuple)) else [v]
+            return v * n if len(v) == 1 else v
+        args = (b["input"], b["weight"], b["bias"], per_dim(b["stride"]), per_dim(b["padding"]),
+                per_dim(b["dilation"]), False, [0] * n, b["groups"])
+        return _retarget(_aten.convolution.default, args, {})
+    if key == ("batch_norm", "default"):
+        if b["training"] or b["running_mean"] is None or b["running_var"] is None:
+            return f"node {node.name} (batch_norm) normalizes with batch statistics"
+        args = (b["input"], b["weight"], b["bias"], b["running_mean"], b["running_var"], b["momentum"], b["eps"])
+        return _first_of(_aten._native_batch_norm_legit_no_training.default, args)
+    if key == ("layer_norm", "default"):
+        args = (b["input"], b["normalized_shape"], b["weight"], b["bias"], b["eps"])
+        return _first_of(_aten.native_layer_norm.default, args)
+    if key == ("group_norm", "default"):
+        x = _val(b["input"])
+        n, c = x.shape[0], x.shape[1]
+        hw = 1
+        for d in x.shape[2:]:
+            hw = hw * d
+        args = (b["input"], b["weight"], b["bias"], n, c, hw, b["num_groups"], b["eps"])
+        return _first_of(_aten.native_group_norm.default, args)
+    if key in (("adaptive_avg_pool2d", "default"), ("adaptive_avg_pool3d", "default")):
+        size = [int(s) if not isinstance(s, torch.SymInt) else s for s in b["output_size"]]
+        if all(isinstance(s, int) and s == 1 for s in size):
+            dims = [-1 - i for i in range(len(size))]
+            return _retarget(_aten.mean.dim, (b["self"], dims, True), {})
+        target = _aten._adaptive_avg_pool2d.default if name.endswith("2d") else _aten._adaptive_avg_pool3d.default
+        return _retarget(target, (b["self"], b["output_size"]), {})
+    if name in ("dropout", "feature_dropout", "alpha_dropout", "feature_alpha_dropout"):
+        if b["train"] and b["p"] != 0:
+            return f"node {node.name} ({name}) drops values (train=True)"
+        return _identity(b["input"])
+    if key == ("contiguous", "default"):
+        return _identity(b["self"])
+    if key == ("transpose", "int"):
+        rank = _val(b["self"]).dim()
+        if rank == 0:
+            return _identity(b["self"])
+        d0, d1 = b["dim0"] % rank, b["dim1"] % rank
+        perm = list(range(rank))
+        perm[d0], perm[d1] = perm[d1], perm[d0]
+        return _retarget(_aten.permute.default, (b["self"], perm), {})
+    if key == ("t", "default"):
+        rank = _val(b["self"]).dim()
+        if rank < 2:
+            return _identity(b["self"])
+        return _retarget(_aten.permute.default, (b["self"], [1, 0]), {})
+    if key == ("reshape", "default"):
+        return _retarget(_aten.view.default, (b["self"], b["shape"]), {})
+    if key in (("flatten", "using_ints"), ("unflatten", "int"), ("view_as", "default"), ("reshape_as", "default")):
+        shape = _static_shape(node)
+        if shape is None or any(isinstance(d, torch.SymInt) for d in shape):
+            return f"node {node.name} ({name}) has a dynamic output shape"
+        return _retarget(_aten.view.default, (b["self"], shape), {})
+    if name == "to" and op._overloadname in ("dtype", "dtype_layout", "device"):
+        x, out = _val(b["self"]), node.meta.get("val")
+        if not isinstance(out, torch.Tensor) or out.device != x.device:
+            return f"node {node.name} (to.{op._overloadname}) moves a tensor to another device"
+        return _retarget(_aten._to_copy.default, (b["self"],), {"dtype": out.dtype})
+    if key == ("type_as", "default"):
+        return _retarget(_aten._to_copy.default, (b["self"],), {"dtype": node.meta["val"].dtype})
+    if key in (("softmax", "int"), ("log_softmax", "int")):
+        x = _val(b["self"])
+        if b["dtype"] is not None and b["dtype"] != x.dtype:
+            return f"node {node.name} ({name}) computes in {b['dtype']} for a {x.dtype} input"
+        target = _aten._softmax.default if name == "softmax" else _aten._log_softmax.default
+        return _retarget(target, (b["self"], b["dim"], False), {})
+    if key == ("unbind", "int"):
+        if not all(u.target is operator.getitem and isinstance(u.args[1], int) for u in node.users):
+            return f"node {node.name} (unbind) is used other than by indexing"
+        return _unbind(b["self"], b["dim"])
+    if key == ("chunk", "default"):
+        size = _val(b["self"]).shape[b["dim"]]
+        if isinstance(size, torch.SymInt):
+            return f"node {node.name} (chunk) splits a dynamic dimension"
+        return _retarget(_aten.split.Tensor, (b["self"], -(-int(size) // b["chunks"]), b["dim"]), {})
+    if key in (("__and__", "Tensor"), ("__or__", "Tensor"), ("__xor__", "Tensor")):
+        target = {"__and__": _aten.bitwise_and.Tensor, "__or__": _aten.bitwise_or.Tensor,
+                  "__xor__": _aten.bitwise_xor.Tensor}[name]
+        return _retarget(target, (b["self"], b["other"]), {})
+    if name in ("new_ones", "new_zeros", "ones", "zeros") and op._overloadname == "default":
+        out = node.meta.get("val")
+        fill = 1 if "ones" in name else 0
+        return _retarget(_aten.full.default, (b["size"], fill), {"dtype": out.dtype, "device": out.device})
+    if str(op._schema) in _supported():
+        return None
+    return f"node {node.name} calls {op._schema.name}.{op._overloadname}, which ingot converts only in core ATen form"
+
+
+def _retarget(target, args, kwargs, check_dtype=False) -> Action:
+    def act(graph, node, fake_mode):
+        node.target = target
+        node.args = tuple(args)
+        node.kwargs = kwargs
+        if check_dtype:
+            out = _fake_run(node, fake_mode)
+            old = node.meta.get("val")
+            if isinstance(out, torch.Tensor) and isinstance(old, torch.Tensor) and out.dtype != old.dtype:
+                # An in-place op keeps its first argument's dtype where the functional one
+                # promotes: cast back, as the in-place op would have.
+                node.meta["val"] = out
+                with graph.inserting_after(node):
+                    cast = graph.call_function(_aten._to_copy.default, (node,), {"dtype": old.dtype})
+                node.replace_all_uses_with(cast, delete_user_cb=lambda u: u is not cast)
+                cast.meta = dict(node.meta)
+                cast.meta["val"] = old
+    return act
+
+
+def _identity(src) -> Action:
+    def act(graph, node, fake_mode):
+        node.replace_all_uses_with(src)
+        graph.erase_node(node)
+    return act
+
+
+def _unbind(src, dim) -> Action:
+    """unbind(x, dim)[i] -> select(x, dim, i) for each of its (indexing) users."""
+    def act(graph, node, fake_mode):
+        for user in list(node.users):
+            user.target = _aten.select.int
+            user.args = (src, dim, user.args[1])
+        graph.erase_node(node)
+    return act
+
+
+def _first_of(target, args) -> Action:
+    """Replaces `node` by getitem(target(*args), 0) (native norms return saved statistics too)."""
+    def act(graph, node, fake_mode):
+        with graph.inserting_before(node):
+            full = graph.call_function(target, tuple(args), {})
+            full.meta = {k: v for k, v in node.meta.items() if k != "val"}
+            full.meta["val"] = _fake_run(full, fake_mode)
+            first = graph.call_function(operator.getitem, (full, 0))
+            first.meta = dict(node.meta)
+        node.replace_all_uses_with(first)
+        graph.erase_node(node)
+    return act
+
+
+def _fake_run(node, fake_mode):
+    def val(x):
+        if isinstance(x, torch.fx.Node):
+            return x.meta["val"]
+        if isinstance(x, (list, tuple)):
+            return type(x)(val(y) for y in x)
+        return x
+    with fake_mode:
+        return node.target(*val(node.args), **{k: val(v) for k, v in node.kwargs.items()})
+
+
+def exported_ops(ep: ExportedProgram) -> Sequence[str]:
+    """The ATen ops of `ep`'s graph (for tests and logs)."""
+    return sorted({str(n.target) for n in ep.graph.nodes if n.op == "call_function"})

@@ -1,0 +1,212 @@
+"""Export's training IR lowered in place (ingot._training_ir) instead of retraced.
+
+Each model is compiled twice, through the in-place lowering and with INGOT_RETRACE=1 (the
+run_decompositions retrace); both must match eager PyTorch. Graphs the lowering must decline
+(an observed in-place write, an input mutation, an op ingot takes only decomposed) fall back to
+the retrace, and the build report says why.
+"""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import ingot
+from ingot import _training_ir
+from conftest import assert_close
+
+
+def build(model, inputs, monkeypatch, retrace=False):
+    monkeypatch.setenv("INGOT_RETRACE", "1" if retrace else "0")
+    return ingot.compile(model.eval(), inputs=list(inputs), min_block_size=1)
+
+
+def both_paths(model, inputs, monkeypatch):
+    """Compiles `model` both ways; checks both against eager and returns the in-place build."""
+    with torch.inference_mode():
+        expected = model.eval()(*inputs)
+    fast = build(model, inputs, monkeypatch)
+    slow = build(model, inputs, monkeypatch, retrace=True)
+    assert slow.build_report.retrace == "INGOT_RETRACE=1"
+    with torch.inference_mode():
+        assert_close(fast(*inputs), expected)
+        assert_close(slow(*inputs), expected)
+    return fast
+
+
+class Bottleneck(torch.nn.Module):
+    """ResNet's block: batch norm, in-place ReLU, the residual added in place."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.bn1 = torch.nn.BatchNorm2d(c)
+        self.conv2 = torch.nn.Conv2d(c, c, 1, bias=False)
+        self.bn2 = torch.nn.BatchNorm2d(c)
+        self.relu = torch.nn.ReLU(inplace=True)
+        for bn in (self.bn1, self.bn2):
+            torch.nn.init.uniform_(bn.weight, 0.5, 1.5)
+            torch.nn.init.uniform_(bn.bias, -0.2, 0.2)
+            bn.running_mean.uniform_(-0.1, 0.1)
+            bn.running_var.uniform_(0.5, 1.5)
+
+    def forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        out += x
+        return self.relu(out)
+
+
+class SmallCNN(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = torch.nn.Conv2d(3, 16, 3, stride=2, padding=1)
+        self.pool = torch.nn.MaxPool2d(2)
+        self.block = Bottleneck(16)
+        self.act = torch.nn.SiLU(inplace=True)
+        self.drop = torch.nn.Dropout(0.2)
+        self.head = torch.nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.block(self.pool(self.act(self.stem(x))))
+        x = F.adaptive_avg_pool2d(x, 1).flatten(1)
+        return self.head(self.drop(x))
+
+
+def test_cnn_lowered_in_place(monkeypatch):
+    model = SmallCNN()
+    x = torch.randn(2, 3, 32, 32)
+    compiled = both_paths(model, [x], monkeypatch)
+    assert compiled.build_report.retrace is None, compiled.build_report.retrace
+    assert "retraced" not in str(compiled.build_report)
+
+
+def test_lowered_graph_has_no_in_place_or_composite_ops():
+    ep = torch.export.export(SmallCNN().eval(), (torch.randn(1, 3, 32, 32),))
+    assert _training_ir.lower(ep) is None
+    ops = _training_ir.exported_ops(ep)
+    for name in ("relu_", "add_", "silu_", "conv2d", "batch_norm.default", "dropout", "adaptive_avg_pool2d",
+                 "flatten"):
+        assert not any(f"aten.{name}" in op for op in ops), (name, ops)
+    assert "aten.convolution.default" in ops and "aten._native_batch_norm_legit_no_training.default" in ops
+    assert "aten.mean.dim" in ops  # adaptive pooling to 1x1, as run_decompositions gives it
+
+
+class Block(torch.nn.Module):
+    """A pre-norm transformer block written out: layer norm, attention, transpose, reshape."""
+
+    def __init__(self, d=32, heads=4):
+        super().__init__()
+        self.heads = heads
+        self.ln1 = torch.nn.LayerNorm(d)
+        self.qkv = torch.nn.Linear(d, 3 * d)
+        self.out = torch.nn.Linear(d, d)
+        self.ln2 = torch.nn.LayerNorm(d)
+        self.fc1 = torch.nn.Linear(d, 4 * d)
+        self.fc2 = torch.nn.Linear(4 * d, d)
+        self.drop = torch.nn.Dropout(0.1)
+
+    def forward(self, x):
+        b, s, d = x.shape
+        q, k, v = self.qkv(self.ln1(x)).reshape(b, s, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        a = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, s, d)
+        x = x + self.drop(self.out(a))
+        h = self.fc2(F.gelu(self.fc1(self.ln2(x))).contiguous())
+        h = h * F.softmax(h, dim=-1)
+        return (x + self.drop(h)).unflatten(-1, (4, d // 4))
+
+
+def test_transformer_block_lowered_in_place(monkeypatch):
+    compiled = both_paths(Block(), [torch.randn(2, 10, 32)], monkeypatch)
+    assert compiled.build_report.retrace is None, compiled.build_report.retrace
+
+
+class ObservedWrite(torch.nn.Module):
+    """relu_ writes through a view that is read afterwards: the write must stay visible."""
+
+    def forward(self, x):
+        y = x * 2
+        v = y.view(-1)
+        y.relu_()
+        return v + 1
+
+
+class ReadAfterWrite(torch.nn.Module):
+    """The tensor written in place is read again under its old node after the write."""
+
+    def forward(self, x):
+        y = x * 2
+        z = y.add_(1)
+        return z.sigmoid_() + y
+
+
+class InputWrite(torch.nn.Module):
+    def forward(self, x):
+        x.mul_(2)
+        return x + 1
+
+
+class LogSumExp(torch.nn.Module):
+    """logsumexp has no converter of its own; ingot takes it decomposed."""
+
+    def forward(self, x):
+        return torch.logsumexp(x, dim=1) + 1
+
+
+@pytest.mark.parametrize("model,why", [
+    (ObservedWrite(), "reads afterwards"),
+    (LogSumExp(), "logsumexp"),
+])
+def test_declined_graphs_are_retraced(model, why, monkeypatch):
+    x = torch.randn(3, 5)
+    with torch.inference_mode():
+        expected = model(x.clone())
+    compiled = build(model, [x], monkeypatch)
+    assert compiled.build_report.retrace and why in compiled.build_report.retrace, compiled.build_report.retrace
+    assert "retraced" in str(compiled.build_report)
+    with torch.inference_mode():
+        assert_close(compiled(x.clone()), expected)
+
+
+def test_write_read_later_under_the_new_node_is_exact(monkeypatch):
+    # Export threads later reads of y through the in-place nodes, so nothing observes the
+    # write and the graph is lowered; either way the result must be eager's.
+    model = ReadAfterWrite()
+    x = torch.randn(3, 5)
+    with torch.inference_mode():
+        expected = model(x.clone())
+    compiled = build(model, [x], monkeypatch)
+    with torch.inference_mode():
+        assert_close(compiled(x.clone()), expected)
+
+
+def test_input_mutation_is_never_lowered():
+    ep = torch.export.export(InputWrite(), (torch.randn(3, 5),))
+    why = _training_ir.lower(ep)
+    assert why is not None and "model input" in why
+    assert "aten.mul_.Tensor" in _training_ir.exported_ops(ep)  # untouched
+
+
+class HalfAccumulate(torch.nn.Module):
+    """An in-place add keeps its first argument's dtype where add would promote to float32."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("offset", torch.randn(5))
+
+    def forward(self, x):
+        y = x * 2
+        y.add_(self.offset)
+        return y
+
+
+def test_in_place_keeps_its_dtype(monkeypatch):
+    model = HalfAccumulate()
+    x = torch.randn(3, 5).half()
+    with torch.inference_mode():
+        expected = model(x)
+    compiled = build(model, [x], monkeypatch)
+    assert compiled.build_report.retrace is None, compiled.build_report.retrace
+    with torch.inference_mode():
+        actual = compiled(x)
+    assert actual.dtype == torch.float16
+    assert_close(actual, expected)
