@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import re
 import copy
 import concurrent.futures
 import datetime
@@ -96,6 +97,8 @@ def worker(name: str, device: str, small: bool) -> dict:
         t = time.perf_counter()
         gm = ingot.compile(model, inputs=list(dev_inputs), device=device, disable_tf32=True)
         row["build_s"] = round(time.perf_counter() - t, 2)
+        row["export_s"] = round(gm.build_report.phases["export"], 2)
+        row["retrace"] = gm.build_report.retrace  # None: training IR lowered in place
         with torch.no_grad():
             out = gm(*dev_inputs)
         report = ingot.segmentation_report(gm)
@@ -170,16 +173,18 @@ def fmt(x, spec=".1e"):
 
 
 def table(rows, device) -> str:
-    lines = ["| model | ingot.compile | engines | ops in engines | rel err fp32 | torch.compile backend |"
+    lines = ["| model | ingot.compile | engines | ops in engines | rel err fp32 | export | torch.compile backend |"
              + (" rel err fp16 (eager fp16's) | speedup fp16 vs eager |" if device == "cuda" else ""),
-             "| --- | --- | --- | --- | --- | --- |" + (" --- | --- |" if device == "cuda" else "")]
+             "| --- | --- | --- | --- | --- | --- | --- |" + (" --- | --- |" if device == "cuda" else "")]
     for r in rows:
         if r.get("compiled"):
             status = "ok" if passed(r) else "MISMATCH"
             share = f"{r['ops_in_engines']}/{r['ops']} ({100 * r['ops_in_engines'] / max(r['ops'], 1):.0f}%)"
-            cols = [status, str(r["engines"]), share, fmt(r.get("rel_err_fp32"))]
+            export = "-" if "retrace" not in r else (
+                "in place" if r["retrace"] is None else "retraced: " + r["retrace"][:100].replace("|", "/"))
+            cols = [status, str(r["engines"]), share, fmt(r.get("rel_err_fp32")), export]
         else:
-            cols = ["error: " + r.get("error", "?")[:160].replace("|", "/"), "-", "-", "-"]
+            cols = ["error: " + r.get("error", "?")[:160].replace("|", "/"), "-", "-", "-", "-"]
         if r.get("dynamo_compiled"):
             d_ok = r.get("dynamo_rel_err_fp32", float("inf")) <= TOLERANCE["fp32"]
             cols.append(("ok " if d_ok else "MISMATCH ") + fmt(r.get("dynamo_rel_err_fp32")))
@@ -198,6 +203,8 @@ def summary(rows) -> str:
     ok = sum(passed(r) for r in rows)
     single = sum(passed(r) and r.get("engines") == 1 and r.get("ops_in_engines") == r.get("ops") for r in rows)
     dyn = sum(bool(r.get("dynamo_compiled")) and r.get("dynamo_rel_err_fp32", 9) <= TOLERANCE["fp32"] for r in rows)
+    in_place = sum(r.get("compiled", False) and "retrace" in r and r["retrace"] is None for r in rows)
+    retraced = collections.Counter(re.sub(r"^node \S+ ", "", r["retrace"]) for r in rows if r.get("retrace"))
     missing = collections.Counter()
     for r in rows:
         for op in r.get("torch_ops", {}):
@@ -205,6 +212,8 @@ def summary(rows) -> str:
     out = [f"{ok}/{n} models compile and match eager fp32 (rel-L2 <= {TOLERANCE['fp32']}): {100 * ok / max(n, 1):.1f}%",
            f"{single}/{n} run as a single engine with every op in it: {100 * single / max(n, 1):.1f}%",
            f"{dyn}/{n} compile and match through torch.compile(backend='ingot'): {100 * dyn / max(n, 1):.1f}%",
+           f"{in_place}/{n} exported without a retrace (training IR lowered in place); retraced for: "
+           + (", ".join(f"{why} ({k})" for why, k in retraced.most_common()) or "none"),
            "ops left in PyTorch, by how many models need them: "
            + (", ".join(f"{op} ({k})" for op, k in missing.most_common()) or "none")]
     return "\n".join(out)

@@ -224,6 +224,9 @@ class PyCompileResult {
     return out;
   }
 
+  size_t engine_count() const { return r_.engines.size(); }
+
+  // Copies every plan into a bytes object: read it once (ModuleBuilder does).
   nb::list engines() const {
     nb::list out;
     for (const auto& e : r_.engines) {
@@ -388,6 +391,8 @@ NB_MODULE(_C, m) {
   nb::class_<PyCompileResult>(m, "CompileResult")
       .def_prop_ro("segments", &PyCompileResult::segments)
       .def_prop_ro("engines", &PyCompileResult::engines)
+      .def_prop_ro("engine_count", [](const PyCompileResult& r) { return r.engine_count(); },
+                   "len(engines), without copying the plans")
       .def_prop_ro("inputs", &PyCompileResult::inputs)
       .def_prop_ro("outputs", &PyCompileResult::outputs)
       .def_prop_ro("report", &PyCompileResult::report)

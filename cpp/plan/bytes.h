@@ -22,6 +22,7 @@ class ByteWriter {
   explicit ByteWriter(std::vector<FieldSpan>* layout) : layout_(layout) {}
 
   std::vector<uint8_t>& bytes() { return buf_; }
+  void reserve(size_t n) { buf_.reserve(n); }
   size_t size() const { return buf_.size(); }
   const Status& status() const { return status_; }
   bool ok() const { return status_.is_ok(); }

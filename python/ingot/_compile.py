@@ -191,7 +191,7 @@ def compile(
     gm = mb.build(ep.call_spec.in_spec, ep.call_spec.out_spec)
     total = time.perf_counter() - t0
     build_report = _build_log.make_report(result.timings, t_export, time.perf_counter() - t_module, total,
-                                          len(result.engines), result.warnings, retrace)
+                                          result.engine_count, result.warnings, retrace)
     _build_log.log_report(build_report)
     gm._ingot_settings = settings
     gm._ingot_report = report
@@ -200,7 +200,7 @@ def compile(
     gm._ingot_build_seconds = total
     gm._ingot_export_seconds = t_export
     gm.build_report = build_report
-    if result.engines:
+    if result.engine_count:
         _profile.attach_methods(gm)
     return gm
 
