@@ -294,7 +294,7 @@ class PyCompileResult {
   std::vector<std::string> warnings() const { return r_.warnings; }
   nb::list lowering() const {
     nb::list l;
-    for (const auto& p : r_.lowering) l.append(nb::make_tuple(p.name, p.rewrites));
+    for (const auto& p : r_.lowering) l.append(nb::make_tuple(p.name, p.rewrites, p.seconds));
     return l;
   }
   nb::dict timings() const {

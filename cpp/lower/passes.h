@@ -29,6 +29,7 @@ struct LowerOptions {
 struct PassStats {
   std::string name;
   int rewrites = 0;
+  double seconds = 0;  // wall time over all rounds
 };
 
 // Removes nodes whose outputs nothing reads (graph outputs count as reads), and unused

@@ -1,5 +1,7 @@
 #include "lower/passes.h"
 
+#include <chrono>
+
 namespace ingot::lower {
 
 namespace {
@@ -39,8 +41,10 @@ Expected<std::vector<PassStats>> run_pipeline(ir::Graph& g, const LowerOptions& 
     size_t index = 0;
     for (const PipelineStep& step : kPipeline) {
       if (!step.enabled(options)) continue;
+      const auto t0 = std::chrono::steady_clock::now();
       Expected<int> rewrites = step.run(g, options);
       if (!rewrites) return rewrites.status().with_context(str_cat("lowering pass ", step.name, ": "));
+      stats[index].seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       stats[index++].rewrites += *rewrites;
       round_rewrites += *rewrites;
     }

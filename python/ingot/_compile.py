@@ -169,8 +169,8 @@ def compile(
         result = _C.compile(graph, spec, bar)
     finally:
         bar.close()
-    for name, rewrites in result.lowering:
-        logger.debug("lowering pass %s: %d rewrite(s)", name, rewrites)
+    for name, rewrites, seconds in result.lowering:
+        logger.debug("lowering pass %s: %d rewrite(s), %.3f s", name, rewrites, seconds)
     for w in result.warnings:
         logger.warning("%s", w)
     report = dict(result.report)
