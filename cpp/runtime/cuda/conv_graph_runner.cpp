@@ -24,6 +24,7 @@
 
 #include "runtime/cuda/conv_gemm.h"
 #include "runtime/cuda/cuda_util.h"
+#include "runtime/cuda/cudnn_graph_store.h"
 #include "runtime/cuda/runner.h"
 #include "runtime/timing_cache.h"
 
@@ -234,31 +235,6 @@ std::string graph_key(const net::ConvolutionParams& p, const Tensors& in, const 
     return k;
   };
   return timing_key(plan_device_tag(), net::LayerParams(p), keys(in), keys(out), allow_tf32, 0) + ";conv-graph";
-}
-
-// Adds the graph's current plan (the one built last) to the store under `key`; a plan cuDNN
-// cannot serialize is left out.
-void store_plan(const fe::graph::Graph& g, const std::string& key) {
-  std::vector<uint8_t> blob;
-  try {
-    if (g.serialize(blob, false).is_good() && !blob.empty()) CudnnPlanStore::process().put(key, std::move(blob));
-  } catch (...) {  // the JSON library throws on what it cannot encode: the plan is just not stored
-  }
-}
-
-// A graph holding the plan stored under `key`, deserialized on `handle`, and its workspace;
-// null when the store has none or it does not load here.
-std::unique_ptr<fe::graph::Graph> load_plan(cudnnHandle_t handle, const std::string& key, int64_t* workspace) {
-  auto blob = CudnnPlanStore::process().find(key);
-  if (!blob) return nullptr;
-  auto g = std::make_unique<fe::graph::Graph>();
-  try {
-    if (g->deserialize(handle, *blob, false, /*run_warmup=*/false).is_bad()) return nullptr;
-    if (g->get_workspace_size(*workspace).is_bad()) return nullptr;
-  } catch (...) {
-    return nullptr;
-  }
-  return g;
 }
 
 // Whether prepare() will take the legacy API for this layer and tactic.

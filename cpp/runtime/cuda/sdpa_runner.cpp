@@ -12,12 +12,14 @@
 #include <cudnn_frontend.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <unordered_map>
 
 #include "net/network.h"
 #include "runtime/cuda/cuda_util.h"
+#include "runtime/cuda/cudnn_graph_store.h"
 #include "runtime/cuda/runner.h"
 
 namespace ingot::runtime::cuda {
@@ -28,6 +30,20 @@ namespace fe = cudnn_frontend;
 constexpr int64_t kQ = 1, kK = 2, kV = 3, kBias = 4, kO = 5;
 constexpr const char* kSdpaTactic = "cudnn-sdpa";
 constexpr const char* kGemmTactic = "gemm-softmax-gemm";
+
+std::string dims_text(const std::vector<int64_t>& dims, const std::vector<int64_t>& strides) {
+  std::string s = "[";
+  for (int64_t d : dims) s += str_cat(d, ",");
+  s += "]/[";
+  for (int64_t d : strides) s += str_cat(d, ",");
+  return s + "]";
+}
+
+uint32_t float_bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  return u;
+}
 constexpr const char* kOwnTactic = "ingot:attention";  // kernels/cuda/attention.cuh
 constexpr const char* kMmaTacticPrefix = "ingot:attention-mma-w";
 
@@ -280,6 +296,22 @@ class SdpaRunner : public LayerRunner {
     const std::vector<int64_t> &qd = q_.dims, &qs = q_.strides, &kd = k_.dims, &ks = k_.strides, &vd = v_.dims,
                                &vs = v_.strides, &od = o_.dims, &os = o_.strides;
 
+    // BERT-base's 12 attention layers are one graph: the first builds its plan (tens of ms),
+    // the others, and a later build in this process, load it from the plan store.
+    std::string key = str_cat(plan_device_tag(), ";sdpa;", static_cast<int>(dt), ";q", dims_text(qd, qs), ";k",
+                              dims_text(kd, ks), ";v", dims_text(vd, vs), ";o", dims_text(od, os), ";scale",
+                              float_bits(static_cast<float>(p.scale)), ";causal", p.causal ? 1 : 0);
+    if (has_bias_) {
+      key += str_cat(";bias", static_cast<int>(bool_mask_ ? q.dtype : in[3].dtype), dims_text(bd, bs));
+    }
+    int64_t stored_ws = 0;
+    if (auto loaded = load_plan(env.cudnn, key, &stored_ws)) {
+      graph_ = std::move(loaded);
+      workspace_ = static_cast<size_t>(stored_ws);
+      if (bias_bytes_ + workspace_ > kMaxLayerWorkspace) return unsupported("SDPA: workspace");
+      return Status::ok();
+    }
+
     graph_ = std::make_unique<fe::graph::Graph>();
     auto& g = *graph_;
     g.set_io_data_type(dt).set_intermediate_data_type(fe::DataType_t::FLOAT).set_compute_data_type(fe::DataType_t::FLOAT);
@@ -306,6 +338,7 @@ class SdpaRunner : public LayerRunner {
     INGOT_FE_TRY(g.get_workspace_size(ws));
     workspace_ = static_cast<size_t>(ws);
     if (bias_bytes_ + workspace_ > kMaxLayerWorkspace) return unsupported("SDPA: workspace");
+    store_plan(g, key);
     return Status::ok();
   }
 

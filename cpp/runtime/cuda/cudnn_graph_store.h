@@ -1,0 +1,44 @@
+// cuDNN frontend graphs in and out of the process's plan store (cudnn_plans.h): a runner that
+// builds a plan adds its serialized form, and a runner for the same graph (a repeated layer, a
+// timing cache hit, a second context) loads it back in milliseconds instead of building it
+// again. Header-only so that only the runners that already use the frontend include it.
+#pragma once
+
+#include <cudnn_frontend.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/cuda/cudnn_plans.h"
+
+namespace ingot::runtime::cuda {
+
+// Adds the graph's current plan (the one built last) to the store under `key`; a plan cuDNN
+// cannot serialize is left out.
+inline void store_plan(const cudnn_frontend::graph::Graph& g, const std::string& key) {
+  std::vector<uint8_t> blob;
+  try {
+    if (g.serialize(blob, false).is_good() && !blob.empty()) CudnnPlanStore::process().put(key, std::move(blob));
+  } catch (...) {  // the JSON library throws on what it cannot encode: the plan is just not stored
+  }
+}
+
+// A graph holding the plan stored under `key`, deserialized on `handle`, and its workspace;
+// null when the store has none or it does not load here.
+inline std::unique_ptr<cudnn_frontend::graph::Graph> load_plan(cudnnHandle_t handle, const std::string& key,
+                                                               int64_t* workspace) {
+  auto blob = CudnnPlanStore::process().find(key);
+  if (!blob) return nullptr;
+  auto g = std::make_unique<cudnn_frontend::graph::Graph>();
+  try {
+    if (g->deserialize(handle, *blob, false, /*run_warmup=*/false).is_bad()) return nullptr;
+    if (g->get_workspace_size(*workspace).is_bad()) return nullptr;
+  } catch (...) {
+    return nullptr;
+  }
+  return g;
+}
+
+}  // namespace ingot::runtime::cuda
