@@ -5,7 +5,8 @@
 # tuner's matmul timings, and BERT / ViT bs1 against eager and torch.compile (freezing), then
 # ingot alone with programmatic launch (INGOT_PDL=1). Our few-rows GEMM is timed
 # (INGOT_CUDA_MATMUL=timed) throughout. Results: $OUT/r.tgz.
-#   CAP=330 CAP2=390 bash scripts/device_transformer_bs1.sh
+#   CAP=330 CAP2=400 CAP3=560 bash scripts/device_transformer_bs1.sh
+# (CAP*: seconds from the start by which each bench step must end.)
 set -u
 cd "$(dirname "$0")/.."
 R=/tmp/ingot_bs1; rm -rf $R; mkdir -p $R
@@ -18,8 +19,8 @@ nvidia-smi --query-gpu=name --format=csv,noheader | tee $R/gpu.txt
 OUT=$R SKIP_TESTS=1 bash scripts/device_check.sh > $R/build.log 2>&1; echo "build rc=$? t=$(el)"
 timeout 60 build/gpu/tests/cuda/ingot_cuda_tests --gtest_filter="*inear*:*ttention*:*orm*" > $R/gtest.log 2>&1
 echo "gtest rc=$? t=$(el)"; grep -E "^\[  (PASSED|FAILED)" $R/gtest.log
-(cd tests/python && PYTHONPATH=../../python timeout 90 python3 -m pytest -q -p no:cacheprovider test_linear_gpu.py -s \
-   > $R/pytest-linear.log 2>&1); echo "pytest rc=$? t=$(el)"; tail -2 $R/pytest-linear.log
+(cd tests/python && PYTHONPATH=../../python timeout 120 python3 -m pytest -q -p no:cacheprovider test_linear_gpu.py \
+   test_sdpa_gpu.py test_training_ir.py -s > $R/pytest-linear.log 2>&1); echo "pytest rc=$? t=$(el)"; tail -2 $R/pytest-linear.log
 export PYTHONPATH=python
 KB=build/gpu/tests/cuda/ingot_cuda_kernel_bench
 for f in linear attention layer_norm; do INGOT_PDL=0 timeout 40 $KB 200 $f > $R/kbench-$f.txt 2>&1; done
@@ -32,3 +33,8 @@ timeout $left python3 bench/run.py --models bert,vit_b_16 --batches 1 --peers ea
 left=$(( ${CAP2:-390} - $(el) ))
 [ $left -gt 30 ] && INGOT_PDL=1 timeout $left python3 bench/run.py --models bert,vit_b_16 --batches 1 --peers eager \
   --timing-cache /tmp/bs1.tc --json $R/bench-pdl.json > $R/bench-pdl.txt 2>&1; echo "bench-pdl rc=$? t=$(el)"
+# Build times of the CNNs (cold, then warm timing cache) with the training IR lowered in place.
+left=$(( ${CAP3:-560} - $(el) ))
+[ $left -gt 30 ] && timeout $left python3 bench/run.py --models resnet50,efficientnet_b0 --batches 1 --peers eager \
+  --timing-cache /tmp/cnn.tc --json $R/bench-cnn.json > $R/bench-cnn.txt 2>&1; echo "bench-cnn rc=$? t=$(el)"
+grep -h "build" $R/bench*.txt | tail -12
