@@ -116,7 +116,7 @@ def _plan(graph: torch.fx.Graph):
         if op._schema.name.split("::")[-1] in _ASSERT_NAMES or isinstance(val, (int, bool, torch.SymInt)):
             continue
         functional = op
-        if _writes_first_argument(op):
+        if _writes_first_argument(op) and not _no_op_dropout(node):
             functional, why = _functional_of(node, order)
             if why:
                 return why
@@ -137,6 +137,18 @@ def _action(node, functional):
 
 
 # ---------------------------------------------------------------- in-place ops
+
+_DROPOUTS = ("dropout", "feature_dropout", "alpha_dropout", "feature_alpha_dropout")
+
+
+def _no_op_dropout(node) -> bool:
+    """An in-place dropout outside training (or with p == 0): it writes nothing."""
+    name = node.target._schema.name.split("::")[-1]
+    if name.rstrip("_") not in _DROPOUTS:
+        return False
+    b = _bound(node, node.target)
+    return not b["train"] or b["p"] == 0
+
 
 def _writes_first_argument(op) -> bool:
     args = op._schema.arguments
@@ -268,10 +280,15 @@ def _rewrite(node, op):
             return _retarget(_aten.mean.dim, (b["self"], dims, True), {})
         target = _aten._adaptive_avg_pool2d.default if name.endswith("2d") else _aten._adaptive_avg_pool3d.default
         return _retarget(target, (b["self"], b["output_size"]), {})
-    if name in ("dropout", "feature_dropout", "alpha_dropout", "feature_alpha_dropout"):
+    if name.rstrip("_") in _DROPOUTS:
         if b["train"] and b["p"] != 0:
             return f"node {node.name} ({name}) drops values (train=True)"
-        return _identity(b["input"])
+        return _identity(b[op._schema.arguments[0].name])
+    if key == ("pad", "default"):
+        if b["mode"] != "constant":
+            return f"node {node.name} (pad) pads in mode '{b['mode']}'"
+        value = 0.0 if b["value"] is None else b["value"]
+        return _retarget(_aten.constant_pad_nd.default, (b["self"], b["pad"], value), {})
     if key == ("contiguous", "default"):
         return _identity(b["self"])
     if key == ("transpose", "int"):

@@ -210,3 +210,22 @@ def test_in_place_keeps_its_dtype(monkeypatch):
         actual = compiled(x)
     assert actual.dtype == torch.float16
     assert_close(actual, expected)
+
+
+class PadAndDropInPlace(torch.nn.Module):
+    """F.pad (aten.pad) and an in-place dropout on a view: dropout outside training writes nothing."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3)
+        self.head = torch.nn.Linear(4 * 8 * 8, 5)
+
+    def forward(self, x):
+        x = self.conv(F.pad(x, (1, 1, 1, 1), value=0.5))
+        x = F.dropout(torch.flatten(x, 1), 0.3, training=False, inplace=True)
+        return self.head(x)
+
+
+def test_pad_and_in_place_dropout_lowered_in_place(monkeypatch):
+    compiled = both_paths(PadAndDropInPlace(), [torch.randn(2, 3, 8, 8)], monkeypatch)
+    assert compiled.build_report.retrace is None, compiled.build_report.retrace
