@@ -116,7 +116,7 @@ def _plan(graph: torch.fx.Graph):
         if op._schema.name.split("::")[-1] in _ASSERT_NAMES or isinstance(val, (int, bool, torch.SymInt)):
             continue
         functional = op
-        if _writes_first_argument(op) and not _no_op_dropout(node):
+        if _writes_first_argument(op) and not _no_op_in_place(node):
             functional, why = _functional_of(node, order)
             if why:
                 return why
@@ -141,9 +141,11 @@ def _action(node, functional):
 _DROPOUTS = ("dropout", "feature_dropout", "alpha_dropout", "feature_alpha_dropout")
 
 
-def _no_op_dropout(node) -> bool:
-    """An in-place dropout outside training (or with p == 0): it writes nothing."""
+def _no_op_in_place(node) -> bool:
+    """An in-place op that changes no values: detach_, or dropout outside training (or p == 0)."""
     name = node.target._schema.name.split("::")[-1]
+    if name == "detach_":
+        return True
     if name.rstrip("_") not in _DROPOUTS:
         return False
     b = _bound(node, node.target)
@@ -289,7 +291,18 @@ def _rewrite(node, op):
             return f"node {node.name} (pad) pads in mode '{b['mode']}'"
         value = 0.0 if b["value"] is None else b["value"]
         return _retarget(_aten.constant_pad_nd.default, (b["self"], b["pad"], value), {})
-    if key == ("contiguous", "default"):
+    if key in (("min", "other"), ("max", "other")):
+        target = _aten.minimum.default if name == "min" else _aten.maximum.default
+        return _retarget(target, (b["self"], b["other"]), {})
+    if key == ("arange", "start"):
+        kwargs = {k: b[k] for k in ("dtype", "layout", "device", "pin_memory") if b[k] is not None}
+        return _retarget(_aten.arange.start_step, (b["start"], b["end"], 1), kwargs)
+    if key == ("lift_fresh_copy", "default"):
+        return _retarget(_aten.clone.default, (b["self"],), {})
+    if key == ("stack", "default"):
+        rank = _val(node).dim()
+        return _stack(list(b["tensors"]), b["dim"] % rank)
+    if key in (("contiguous", "default"), ("detach_", "default")):
         return _identity(b["self"])
     if key == ("transpose", "int"):
         rank = _val(b["self"]).dim()
@@ -370,6 +383,22 @@ def _identity(src) -> Action:
     def act(graph, node, fake_mode):
         node.replace_all_uses_with(src)
         graph.erase_node(node)
+    return act
+
+
+def _stack(tensors, dim) -> Action:
+    """stack(ts, dim) -> cat([unsqueeze(t, dim) for t in ts], dim), as run_decompositions gives it."""
+    def act(graph, node, fake_mode):
+        parts = []
+        with graph.inserting_before(node):
+            for t in tensors:
+                u = graph.call_function(_aten.unsqueeze.default, (t, dim))
+                u.meta = {k: v for k, v in node.meta.items() if k != "val"}
+                u.meta["val"] = _fake_run(u, fake_mode)
+                parts.append(u)
+        node.target = _aten.cat.default
+        node.args = (parts, dim)
+        node.kwargs = {}
     return act
 
 

@@ -229,3 +229,18 @@ class PadAndDropInPlace(torch.nn.Module):
 def test_pad_and_in_place_dropout_lowered_in_place(monkeypatch):
     compiled = both_paths(PadAndDropInPlace(), [torch.randn(2, 3, 8, 8)], monkeypatch)
     assert compiled.build_report.retrace is None, compiled.build_report.retrace
+
+
+class StackMinArange(torch.nn.Module):
+    """torch.stack, torch.min(a, b), arange(start, end) and a tensor made in forward."""
+
+    def forward(self, x):
+        pos = torch.arange(2, 2 + x.shape[-1], dtype=x.dtype)
+        scale = torch.tensor([0.5, 2.0, 1.5])
+        y = torch.stack([x, x * pos, x - 1], dim=1) * scale.view(1, 3, 1)
+        return torch.min(y, y.flip(0))
+
+
+def test_stack_min_arange_and_constants_lowered_in_place(monkeypatch):
+    compiled = both_paths(StackMinArange(), [torch.randn(4, 6)], monkeypatch)
+    assert compiled.build_report.retrace is None, compiled.build_report.retrace
