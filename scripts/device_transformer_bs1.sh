@@ -29,7 +29,7 @@ echo "kernel bench t=$(el)"
 timeout 80 python3 bench/kernel_trace.py --model bert --batch 1 --timed matmul --sequence --timing-cache /tmp/bs1.tc \
   --json $R/trace-bert-bs1.json > $R/trace.txt 2>&1; echo "trace rc=$? t=$(el)"
 left=$(( ${CAP:-330} - $(el) ))
-timeout $left python3 bench/run.py --models bert,vit_b_16 --batches 1 --peers eager,freeze --timing-cache /tmp/bs1.tc \
+timeout $left python3 bench/run.py --models ${MODELS:-bert,vit_b_16} --batches 1 --peers eager,freeze --timing-cache /tmp/bs1.tc \
   --json $R/bench.json > $R/bench.txt 2>&1; echo "bench rc=$? t=$(el)"; tail -5 $R/bench.txt
 left=$(( ${CAP2:-390} - $(el) ))
 [ $left -gt 30 ] && INGOT_PDL=1 timeout $left python3 bench/run.py --models bert,vit_b_16 --batches 1 --peers eager \
