@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 R=/tmp/ingot_bs1; rm -rf $R; mkdir -p $R
 finish() { tar czf "${OUT:-.}/r.tgz" -C /tmp ingot_bs1; }
 trap finish EXIT
-export CC=/usr/bin/gcc CXX=/usr/bin/g++ CUDAHOSTCXX=/usr/bin/g++ PYTHONUNBUFFERED=1 INGOT_CUDA_MATMUL=timed
+export CC=/usr/bin/gcc CXX=/usr/bin/g++ CUDAHOSTCXX=/usr/bin/g++ PYTHONUNBUFFERED=1 INGOT_CUDA_MATMUL=timed INGOT_SDPA_PLAN_STORE=1
 T0=$(date +%s)
 el() { echo $(( $(date +%s) - T0 )); }
 nvidia-smi --query-gpu=name --format=csv,noheader | tee $R/gpu.txt

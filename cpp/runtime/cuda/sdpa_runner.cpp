@@ -304,8 +304,11 @@ class SdpaRunner : public LayerRunner {
     if (has_bias_) {
       key += str_cat(";bias", static_cast<int>(bool_mask_ ? q.dtype : in[3].dtype), dims_text(bd, bs));
     }
+    // Opt-in (INGOT_SDPA_PLAN_STORE=1) until it has run on a GPU; convolutions use the same store.
+    const char* store_env = std::getenv("INGOT_SDPA_PLAN_STORE");
+    const bool use_store = store_env && std::string(store_env) == "1";
     int64_t stored_ws = 0;
-    if (auto loaded = load_plan(env.cudnn, key, &stored_ws)) {
+    if (auto loaded = use_store ? load_plan(env.cudnn, key, &stored_ws) : nullptr) {
       graph_ = std::move(loaded);
       workspace_ = static_cast<size_t>(stored_ws);
       if (bias_bytes_ + workspace_ > kMaxLayerWorkspace) return unsupported("SDPA: workspace");
@@ -338,7 +341,7 @@ class SdpaRunner : public LayerRunner {
     INGOT_FE_TRY(g.get_workspace_size(ws));
     workspace_ = static_cast<size_t>(ws);
     if (bias_bytes_ + workspace_ > kMaxLayerWorkspace) return unsupported("SDPA: workspace");
-    store_plan(g, key);
+    if (use_store) store_plan(g, key);
     return Status::ok();
   }
 
