@@ -7,7 +7,7 @@
 # (INGOT_CUDA_MATMUL=timed) throughout. Results: $OUT/r.tgz.
 #   CAP=330 CAP2=400 CAP3=560 bash scripts/device_transformer_bs1.sh
 # (CAP*: seconds from the start by which each bench step must end; KBENCH=0 skips the kernel bench,
-# PYTEST_MORE= leaves out the CPU-only training-IR tests.)
+# PYTEST_MORE= leaves out the CPU-only training-IR tests, TRACE=0 stops after the tests.)
 set -u
 cd "$(dirname "$0")/.."
 R=/tmp/ingot_bs1; rm -rf $R; mkdir -p $R
@@ -22,6 +22,8 @@ timeout 60 build/gpu/tests/cuda/ingot_cuda_tests --gtest_filter="*inear*:*ttenti
 echo "gtest rc=$? t=$(el)"; grep -E "^\[  (PASSED|FAILED)" $R/gtest.log
 (cd tests/python && PYTHONPATH=../../python timeout 120 python3 -m pytest -q -p no:cacheprovider test_linear_gpu.py \
    test_sdpa_gpu.py ${PYTEST_MORE:-test_training_ir.py} -s > $R/pytest-linear.log 2>&1); echo "pytest rc=$? t=$(el)"; tail -2 $R/pytest-linear.log
+finish  # what the tests gave comes back even if the run is cut short
+[ "${TRACE:-1}" = 0 ] && exit 0
 export PYTHONPATH=python
 KB=build/gpu/tests/cuda/ingot_cuda_kernel_bench
 [ "${KBENCH:-1}" = 1 ] && for f in linear attention layer_norm; do INGOT_PDL=0 timeout 40 $KB 200 $f > $R/kbench-$f.txt 2>&1; done
