@@ -37,7 +37,7 @@ def decomposition_table():
     return table
 
 
-def _to_core(ep: ExportedProgram, ours: bool):
+def _to_core(ep: ExportedProgram, ours: bool, export_again=None):
     """(the program in the ATen forms the converters take, why it was retraced or None). A
     program we exported ourselves is rewritten in place when _training_ir can keep it exact (no
     retrace, see there); any other program, and one it declines, goes through
@@ -47,7 +47,13 @@ def _to_core(ep: ExportedProgram, ours: bool):
     elif os.environ.get("INGOT_RETRACE", "0") == "1":
         why = "INGOT_RETRACE=1"
     else:
-        why = _training_ir.lower(ep)
+        try:
+            why = _training_ir.lower(ep)
+        except _training_ir.PartlyLowered as e:
+            # Half rewritten: export again and retrace that (slow, but exact).
+            logger.warning("lowering the exported graph in place failed (%s); exporting again", e)
+            why = f"lowering in place failed: {e}"
+            ep = export_again()
         if why is None:
             logger.debug("export: training IR lowered in place (no retrace)")
             return ep, None
@@ -152,7 +158,8 @@ def compile(
         ep = _dynamic.export(module, specs, example, kwarg_inputs, _model_device(module, settings.device))
     else:
         raise Error(f"cannot compile a {type(module).__name__}; give an nn.Module or an ExportedProgram")
-    ep, retrace = _to_core(ep, ours=isinstance(module, torch.nn.Module))
+    ep, retrace = _to_core(ep, isinstance(module, torch.nn.Module), lambda: _dynamic.export(
+        module, specs, example, kwarg_inputs, _model_device(module, settings.device)))
     t_export = time.perf_counter() - t0
 
     logger.debug("export and decompositions: %.3f s", t_export)

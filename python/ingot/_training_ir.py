@@ -57,9 +57,15 @@ def _supported() -> frozenset:
     return _supported_schemas
 
 
+class PartlyLowered(Exception):
+    """A rewrite failed after others had changed the graph: the program must be exported again."""
+
+
 def lower(ep: ExportedProgram) -> Optional[str]:
     """Rewrites `ep`'s graph in place into the forms above. Returns None when done, or why the
-    graph needs run_decompositions (then nothing was changed)."""
+    graph needs run_decompositions (then nothing was changed). Raises PartlyLowered if a
+    rewrite fails midway (a fake-tensor run that the plan did not foresee); `ep` is then
+    unusable."""
     why = _signature_reason(ep)
     if why:
         return why
@@ -71,13 +77,20 @@ def lower(ep: ExportedProgram) -> Optional[str]:
         [n.meta.get("val") for n in graph.nodes if n.op == "placeholder"])
     if fake_mode is None:
         return "the exported graph carries no fake-tensor metadata"
-    for node, functional in plan:
-        # Derived again here: earlier rewrites may have replaced this node's arguments.
-        action = _action(node, functional)
-        if action is not None:
-            action(graph, node, fake_mode)
-    graph.lint()
-    ep.graph_module.recompile()
+    try:
+        for node, functional in plan:
+            # Derived again here: earlier rewrites may have replaced this node's arguments.
+            action = _action(node, functional)
+            if isinstance(action, str):
+                raise PartlyLowered(action)
+            if action is not None:
+                action(graph, node, fake_mode)
+        graph.lint()
+        ep.graph_module.recompile()
+    except PartlyLowered:
+        raise
+    except Exception as e:  # noqa: BLE001 -- fake-tensor propagation raises many types
+        raise PartlyLowered(f"{type(e).__name__}: {e}") from e
     return None
 
 

@@ -244,3 +244,21 @@ class StackMinArange(torch.nn.Module):
 def test_stack_min_arange_and_constants_lowered_in_place(monkeypatch):
     compiled = both_paths(StackMinArange(), [torch.randn(4, 6)], monkeypatch)
     assert compiled.build_report.retrace is None, compiled.build_report.retrace
+
+
+def test_a_rewrite_failing_midway_exports_again(monkeypatch):
+    # The batch-norm rewrites run the new op on fake tensors; make that fail after the graph has
+    # started to change: the build must export again, retrace, and still be exact.
+    def broken(node, fake_mode):
+        raise RuntimeError("fake run failed")
+
+    monkeypatch.setattr(_training_ir, "_fake_run", broken)
+    model = SmallCNN()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.inference_mode():
+        expected = model.eval()(x)
+    compiled = build(model, [x], monkeypatch)
+    why = compiled.build_report.retrace
+    assert why and why.startswith("lowering in place failed") and "fake run failed" in why, why
+    with torch.inference_mode():
+        assert_close(compiled(x), expected)
