@@ -198,12 +198,17 @@ def _functional_of(node, order) -> Tuple[object, Optional[str]]:
     if functional is None:
         return None, f"node {node.name} ({name}) has no functional overload {name[:-1]}.{overload}"
     written = node.args[0]
-    if not isinstance(written, torch.fx.Node) or written.op != "call_function":
-        return None, f"node {node.name} ({name}) writes to {getattr(written, 'name', written)}, a model input or weight"
-    if _is_alias(written) and not _writes_first_argument_node(written):
-        return None, f"node {node.name} ({name}) writes to {written.name}, a view of another tensor"
-    # The written tensor and every view of it: nothing may read them after the write.
-    seen, todo = set(), [written]
+    # An earlier in-place op's result is its argument: follow the chain to the tensor itself.
+    root = written
+    while isinstance(root, torch.fx.Node) and root.op == "call_function" and _writes_first_argument_node(root):
+        root = root.args[0]
+    if not isinstance(root, torch.fx.Node) or root.op != "call_function":
+        return None, f"node {node.name} ({name}) writes to {getattr(root, 'name', root)}, a model input or weight"
+    if _is_alias(root):
+        return None, f"node {node.name} ({name}) writes to {root.name}, a view of another tensor"
+    # The tensor, its views and the earlier in-place results on it: nothing may read any of
+    # them after the write.
+    seen, todo = set(), [root]
     while todo:
         t = todo.pop()
         if t in seen:
@@ -213,9 +218,9 @@ def _functional_of(node, order) -> Tuple[object, Optional[str]]:
             if u is node:
                 continue
             if order[u] > order[node]:
-                return None, (f"node {node.name} ({name}) writes to {written.name}, which {u.name} reads "
+                return None, (f"node {node.name} ({name}) writes to {root.name}, which {u.name} reads "
                               f"afterwards")
-            if _is_alias(u) and not _writes_first_argument_node(u):
+            if _is_alias(u):
                 todo.append(u)
     return functional, None
 

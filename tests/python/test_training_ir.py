@@ -262,3 +262,25 @@ def test_a_rewrite_failing_midway_exports_again(monkeypatch):
     assert why and why.startswith("lowering in place failed") and "fake run failed" in why, why
     with torch.inference_mode():
         assert_close(compiled(x), expected)
+
+
+class WriteThroughNoOpDropout(torch.nn.Module):
+    """relu_ through an in-place dropout's result on a view of y, and y read afterwards: the
+    write reaches y, so it must stay a write."""
+
+    def forward(self, x):
+        y = x * 2
+        d = F.dropout(y.view(-1), 0.5, training=False, inplace=True)
+        F.relu(d, inplace=True)
+        return y + 1
+
+
+def test_write_through_a_no_op_dropout_on_a_view_is_retraced(monkeypatch):
+    model = WriteThroughNoOpDropout()
+    x = torch.randn(3, 5)
+    with torch.inference_mode():
+        expected = model(x.clone())
+    compiled = build(model, [x], monkeypatch)
+    assert compiled.build_report.retrace and "view" in compiled.build_report.retrace, compiled.build_report.retrace
+    with torch.inference_mode():
+        assert_close(compiled(x.clone()), expected)
