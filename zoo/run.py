@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import argparse
 import collections
-import re
 import copy
 import concurrent.futures
 import datetime
 import json
 import os
+import re
 import subprocess
 import sys
 import time
