@@ -20,6 +20,17 @@ def build(model, inputs, monkeypatch, retrace=False):
     return ingot.compile(model.eval(), inputs=list(inputs), min_block_size=1)
 
 
+def checked(model, x, monkeypatch):
+    """Compiles `model` for `x` and checks it against eager on copies of x (some models write
+    to their intermediates in place); returns the compiled module."""
+    with torch.inference_mode():
+        expected = model(x.clone())
+    compiled = build(model, [x], monkeypatch)
+    with torch.inference_mode():
+        assert_close(compiled(x.clone()), expected)
+    return compiled
+
+
 def both_paths(model, inputs, monkeypatch):
     """Compiles `model` both ways; checks both against eager and returns the in-place build."""
     with torch.inference_mode():
@@ -139,6 +150,17 @@ class ReadAfterWrite(torch.nn.Module):
         return z.sigmoid_() + y
 
 
+class WriteThroughNoOpDropout(torch.nn.Module):
+    """relu_ through an in-place dropout's result on a view of y, and y read afterwards: the
+    write reaches y, so it must stay a write."""
+
+    def forward(self, x):
+        y = x * 2
+        d = F.dropout(y.view(-1), 0.5, training=False, inplace=True)
+        F.relu(d, inplace=True)
+        return y + 1
+
+
 class InputWrite(torch.nn.Module):
     def forward(self, x):
         x.mul_(2)
@@ -155,28 +177,18 @@ class LogSumExp(torch.nn.Module):
 @pytest.mark.parametrize("model,why", [
     (ObservedWrite(), "reads afterwards"),
     (LogSumExp(), "logsumexp"),
+    (WriteThroughNoOpDropout(), "a view"),
 ])
 def test_declined_graphs_are_retraced(model, why, monkeypatch):
-    x = torch.randn(3, 5)
-    with torch.inference_mode():
-        expected = model(x.clone())
-    compiled = build(model, [x], monkeypatch)
+    compiled = checked(model, torch.randn(3, 5), monkeypatch)
     assert compiled.build_report.retrace and why in compiled.build_report.retrace, compiled.build_report.retrace
     assert "retraced" in str(compiled.build_report)
-    with torch.inference_mode():
-        assert_close(compiled(x.clone()), expected)
 
 
 def test_write_read_later_under_the_new_node_is_exact(monkeypatch):
     # Export threads later reads of y through the in-place nodes, so nothing observes the
     # write and the graph is lowered; either way the result must be eager's.
-    model = ReadAfterWrite()
-    x = torch.randn(3, 5)
-    with torch.inference_mode():
-        expected = model(x.clone())
-    compiled = build(model, [x], monkeypatch)
-    with torch.inference_mode():
-        assert_close(compiled(x.clone()), expected)
+    checked(ReadAfterWrite(), torch.randn(3, 5), monkeypatch)
 
 
 def test_input_mutation_is_never_lowered():
@@ -262,25 +274,3 @@ def test_a_rewrite_failing_midway_exports_again(monkeypatch):
     assert why and why.startswith("lowering in place failed") and "fake run failed" in why, why
     with torch.inference_mode():
         assert_close(compiled(x), expected)
-
-
-class WriteThroughNoOpDropout(torch.nn.Module):
-    """relu_ through an in-place dropout's result on a view of y, and y read afterwards: the
-    write reaches y, so it must stay a write."""
-
-    def forward(self, x):
-        y = x * 2
-        d = F.dropout(y.view(-1), 0.5, training=False, inplace=True)
-        F.relu(d, inplace=True)
-        return y + 1
-
-
-def test_write_through_a_no_op_dropout_on_a_view_is_retraced(monkeypatch):
-    model = WriteThroughNoOpDropout()
-    x = torch.randn(3, 5)
-    with torch.inference_mode():
-        expected = model(x.clone())
-    compiled = build(model, [x], monkeypatch)
-    assert compiled.build_report.retrace and "view" in compiled.build_report.retrace, compiled.build_report.retrace
-    with torch.inference_mode():
-        assert_close(compiled(x.clone()), expected)
