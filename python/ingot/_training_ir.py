@@ -312,6 +312,16 @@ def _rewrite(node, op):
     if key in (("min", "other"), ("max", "other")):
         target = _aten.minimum.default if name == "min" else _aten.maximum.default
         return _retarget(target, (b["self"], b["other"]), {})
+    if key in (("clamp_min", "default"), ("clamp_max", "default")):
+        bounds = (b["min"], None) if name == "clamp_min" else (None, b["max"])
+        return _retarget(_aten.clamp.default, (b["self"],) + bounds, {})
+    if key in (("where", "ScalarOther"), ("where", "ScalarSelf"), ("masked_fill", "Scalar")):
+        out = node.meta.get("val")
+        if name == "masked_fill":  # masked_fill(x, mask, v) = where(mask, v, x)
+            return _where_with_scalar(b["mask"], b["value"], b["self"], 1, out)
+        if op._overloadname == "ScalarOther":
+            return _where_with_scalar(b["condition"], b["self"], b["other"], 2, out)
+        return _where_with_scalar(b["condition"], b["self"], b["other"], 1, out)
     if key == ("arange", "start"):
         kwargs = {k: b[k] for k in ("dtype", "layout", "device", "pin_memory") if b[k] is not None}
         return _retarget(_aten.arange.start_step, (b["start"], b["end"], 1), kwargs)
@@ -342,6 +352,11 @@ def _rewrite(node, op):
         if shape is None or any(isinstance(d, torch.SymInt) for d in shape):
             return f"node {node.name} ({name}) has a dynamic output shape"
         return _retarget(_aten.view.default, (b["self"], shape), {})
+    if key == ("expand_as", "default"):
+        shape = _static_shape(node)
+        if shape is None or any(isinstance(d, torch.SymInt) for d in shape):
+            return f"node {node.name} (expand_as) has a dynamic output shape"
+        return _retarget(_aten.expand.default, (b["self"], shape), {})
     if name == "to" and op._overloadname in ("dtype", "dtype_layout", "device"):
         x, out = _val(b["self"]), node.meta.get("val")
         if not isinstance(out, torch.Tensor) or out.device != x.device:
@@ -401,6 +416,23 @@ def _identity(src) -> Action:
     def act(graph, node, fake_mode):
         node.replace_all_uses_with(src)
         graph.erase_node(node)
+    return act
+
+
+def _where_with_scalar(cond, a, b, scalar_at, out) -> Action:
+    """where(cond, a, b) with argument `scalar_at` (1: a, 2: b) a Scalar: that one becomes a
+    scalar_tensor of the result's dtype and device, as run_decompositions makes it."""
+    def act(graph, node, fake_mode):
+        args = [cond, a, b]
+        with graph.inserting_before(node):
+            st = graph.call_function(_aten.scalar_tensor.default, (args[scalar_at],),
+                                     {"dtype": out.dtype, "device": out.device})
+            st.meta = {k: v for k, v in node.meta.items() if k != "val"}
+            st.meta["val"] = _fake_run(st, fake_mode)
+        args[scalar_at] = st
+        node.target = _aten.where.self
+        node.args = tuple(args)
+        node.kwargs = {}
     return act
 
 

@@ -274,3 +274,20 @@ def test_a_rewrite_failing_midway_exports_again(monkeypatch):
     assert why and why.startswith("lowering in place failed") and "fake run failed" in why, why
     with torch.inference_mode():
         assert_close(compiled(x), expected)
+
+
+class MaskedScores(torch.nn.Module):
+    """masked_fill with a scalar, where with a scalar on either side, clamp_min / clamp_max,
+    expand_as."""
+
+    def forward(self, x, mask):
+        s = x.masked_fill(mask, -1e4)
+        s = torch.where(mask, s, 0.5) + torch.where(mask, 2.0, x)
+        return torch.clamp_min(s, -3.0) + torch.clamp_max(x, 0.25) + x[:1].expand_as(x)
+
+
+def test_scalar_where_masked_fill_and_clamps_lowered_in_place(monkeypatch):
+    x = torch.randn(4, 6)
+    mask = torch.rand(4, 6) > 0.5
+    compiled = both_paths(MaskedScores(), [x, mask], monkeypatch)
+    assert compiled.build_report.retrace is None, compiled.build_report.retrace
