@@ -37,7 +37,7 @@ def decomposition_table():
     return table
 
 
-def _to_core(ep: ExportedProgram, ours: bool, export_again=None):
+def _to_core(ep: ExportedProgram, ours: bool, export_again):
     """(the program in the ATen forms the converters take, why it was retraced or None). A
     program we exported ourselves is rewritten in place when _training_ir can keep it exact (no
     retrace, see there); any other program, and one it declines, goes through

@@ -33,21 +33,16 @@ from torch.export import ExportedProgram
 from torch.export.graph_signature import InputKind, OutputKind
 
 from ingot import _C
+from ingot._frontend import _TRACE_ASSERTS  # skipped by the frontend; kept as they are
 
 _aten = torch.ops.aten
 Action = Callable[[torch.fx.Graph, torch.fx.Node, object], None]
 
 _supported_schemas: Optional[frozenset] = None
 
-# Ops whose result may share memory with an argument although their schema does not say so
-# (dropout outside training returns its input).
-_ALIASING = {_aten.dropout.default, _aten.feature_dropout.default, _aten.alpha_dropout.default,
-             _aten.feature_alpha_dropout.default}
-
-# Trace assertions the frontend skips (see _frontend._TRACE_ASSERTS); kept as they are.
-_ASSERT_NAMES = {"_assert_tensor_metadata", "_assert_scalar", "_assert_async", "sym_constrain_range",
-                 "sym_constrain_range_for_size", "_functional_assert_async",
-                 "_functional_sym_constrain_range", "_functional_sym_constrain_range_for_size"}
+# Dropout outside training returns its input: its result may share memory with its argument
+# although the schema does not say so (and its in-place form writes nothing).
+_DROPOUTS = ("dropout", "feature_dropout", "alpha_dropout", "feature_alpha_dropout")
 
 
 def _supported() -> frozenset:
@@ -126,7 +121,9 @@ def _plan(graph: torch.fx.Graph):
         op = node.target
         if op.namespace != "aten":
             return f"node {node.name} calls {op} (not an ATen op)"
-        if op._schema.name.split("::")[-1] in _ASSERT_NAMES or isinstance(val, (int, bool, torch.SymInt)):
+        schema = op._schema
+        qualified = schema.name + (f".{schema.overload_name}" if schema.overload_name else "")
+        if qualified in _TRACE_ASSERTS or isinstance(val, (int, bool, torch.SymInt)):
             continue
         functional = op
         if _writes_first_argument(op) and not _no_op_in_place(node):
@@ -150,9 +147,6 @@ def _action(node, functional):
 
 
 # ---------------------------------------------------------------- in-place ops
-
-_DROPOUTS = ("dropout", "feature_dropout", "alpha_dropout", "feature_alpha_dropout")
-
 
 def _no_op_in_place(node) -> bool:
     """An in-place op that changes no values: detach_, or dropout outside training (or p == 0)."""
@@ -179,7 +173,7 @@ def _is_alias(node) -> bool:
         return _is_alias(node.args[0])
     if not isinstance(target, torch._ops.OpOverload):
         return False
-    if target in _ALIASING:
+    if target._schema.name.split("::")[-1] in _DROPOUTS:
         return True
     return any(r.alias_info is not None for r in target._schema.returns)
 

@@ -226,15 +226,7 @@ std::string candidate_tactic(const fe::graph::Graph& g, int64_t index) {
 
 // The store key of this convolution's graph (append ";" and a tactic for one of its plans).
 std::string graph_key(const net::ConvolutionParams& p, const Tensors& in, const Tensors& out, bool allow_tf32) {
-  auto keys = [](const Tensors& ts) {
-    std::vector<std::optional<TensorKey>> k;
-    for (const DeviceTensor& t : ts) {
-      if (t.data) k.push_back(TensorKey{t.dtype, t.dims});
-      else k.push_back(std::nullopt);
-    }
-    return k;
-  };
-  return timing_key(plan_device_tag(), net::LayerParams(p), keys(in), keys(out), allow_tf32, 0) + ";conv-graph";
+  return graph_store_key(net::LayerParams(p), in, out, allow_tf32, ";conv-graph");
 }
 
 // Whether prepare() will take the legacy API for this layer and tactic.

@@ -8,12 +8,30 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "runtime/cuda/cudnn_plans.h"
+#include "runtime/cuda/runner.h"
+#include "runtime/timing_cache.h"
 
 namespace ingot::runtime::cuda {
+
+// The store key of a layer's cuDNN graph: its timing-cache key (device, params, operand dtypes
+// and dims; absent operands marked) followed by `what` (";conv-graph", ";sdpa-graph").
+inline std::string graph_store_key(const net::LayerParams& params, const Tensors& in, const Tensors& out,
+                                   bool allow_tf32, const char* what) {
+  auto keys = [](const Tensors& ts) {
+    std::vector<std::optional<TensorKey>> k;
+    for (const DeviceTensor& t : ts) {
+      if (t.data) k.push_back(TensorKey{t.dtype, t.dims});
+      else k.push_back(std::nullopt);
+    }
+    return k;
+  };
+  return timing_key(plan_device_tag(), params, keys(in), keys(out), allow_tf32, 0) + what;
+}
 
 // Adds the graph's current plan (the one built last) to the store under `key`; a plan cuDNN
 // cannot serialize is left out.

@@ -12,7 +12,6 @@
 #include <cudnn_frontend.h>
 
 #include <cstdlib>
-#include <cstring>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -30,20 +29,6 @@ namespace fe = cudnn_frontend;
 constexpr int64_t kQ = 1, kK = 2, kV = 3, kBias = 4, kO = 5;
 constexpr const char* kSdpaTactic = "cudnn-sdpa";
 constexpr const char* kGemmTactic = "gemm-softmax-gemm";
-
-std::string dims_text(const std::vector<int64_t>& dims, const std::vector<int64_t>& strides) {
-  std::string s = "[";
-  for (int64_t d : dims) s += str_cat(d, ",");
-  s += "]/[";
-  for (int64_t d : strides) s += str_cat(d, ",");
-  return s + "]";
-}
-
-uint32_t float_bits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, sizeof u);
-  return u;
-}
 constexpr const char* kOwnTactic = "ingot:attention";  // kernels/cuda/attention.cuh
 constexpr const char* kMmaTacticPrefix = "ingot:attention-mma-w";
 
@@ -297,16 +282,13 @@ class SdpaRunner : public LayerRunner {
                                &vs = v_.strides, &od = o_.dims, &os = o_.strides;
 
     // BERT-base's 12 attention layers are one graph: the first builds its plan (tens of ms),
-    // the others, and a later build in this process, load it from the plan store.
-    std::string key = str_cat(plan_device_tag(), ";sdpa;", static_cast<int>(dt), ";q", dims_text(qd, qs), ";k",
-                              dims_text(kd, ks), ";v", dims_text(vd, vs), ";o", dims_text(od, os), ";scale",
-                              float_bits(static_cast<float>(p.scale)), ";causal", p.causal ? 1 : 0);
-    if (has_bias_) {
-      key += str_cat(";bias", static_cast<int>(bool_mask_ ? q.dtype : in[3].dtype), dims_text(bd, bs));
-    }
-    // Opt-in (INGOT_SDPA_PLAN_STORE=1) until it has run on a GPU; convolutions use the same store.
+    // the others, and a later build in this process, load it from the plan store. The graph
+    // below is a function of the layer's params and operands, as its timing key is. Opt-in
+    // (INGOT_SDPA_PLAN_STORE=1) until it has run on a GPU; convolutions use the same store.
     const char* store_env = std::getenv("INGOT_SDPA_PLAN_STORE");
     const bool use_store = store_env && std::string(store_env) == "1";
+    const std::string key = use_store ? graph_store_key(net::LayerParams(p), in, out, env.allow_tf32, ";sdpa-graph")
+                                      : std::string();
     int64_t stored_ws = 0;
     if (auto loaded = use_store ? load_plan(env.cudnn, key, &stored_ws) : nullptr) {
       graph_ = std::move(loaded);
