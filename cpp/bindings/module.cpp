@@ -2,6 +2,7 @@
 // reading the result back. Arguments cross the boundary as tagged tuples (kind, payload), so
 // that the Python side decides every type explicitly. Every ingot error becomes ingot.Error.
 #include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
 #include <nanobind/stl/map.h>
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/pair.h>
@@ -199,6 +200,14 @@ nb::dict report_dict(const partition::Report& r) {
   return d;
 }
 
+// A torch.uint8 tensor over `bytes`, which it owns (through a capsule that frees the vector).
+nb::object plan_tensor(std::vector<uint8_t> bytes) {
+  auto* owned = new std::vector<uint8_t>(std::move(bytes));
+  nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<std::vector<uint8_t>*>(p); });
+  size_t shape[1] = {owned->size()};
+  return nb::cast(nb::ndarray<nb::pytorch, uint8_t, nb::ndim<1>>(owned->data(), 1, shape, owner));
+}
+
 class PyCompileResult {
  public:
   explicit PyCompileResult(CompileResult r) : r_(std::move(r)) {}
@@ -226,14 +235,18 @@ class PyCompileResult {
 
   size_t engine_count() const { return r_.engines.size(); }
 
-  // Copies every plan into a bytes object: read it once (ModuleBuilder does).
-  nb::list engines() const {
+  // Hands every plan over as a 1-D uint8 torch tensor that owns the plan's bytes (no copy:
+  // BERT-base's fp16 plan is 220 MB). The plans move out, so the list can be read once; a second
+  // read is an error.
+  nb::list engines() {
+    if (plans_taken_) raise(invalid_argument("the engines of a compile result can be read once"));
+    plans_taken_ = true;
     nb::list out;
-    for (const auto& e : r_.engines) {
+    for (auto& e : r_.engines) {
       nb::dict d;
       d["name"] = e.name;
       d["segment"] = e.segment;
-      d["plan"] = nb::bytes(reinterpret_cast<const char*>(e.plan.data()), e.plan.size());
+      d["plan"] = plan_tensor(std::move(e.plan));
       d["signature"] = e.signature;
       out.append(d);
     }
@@ -319,6 +332,7 @@ class PyCompileResult {
 
  private:
   CompileResult r_;
+  bool plans_taken_ = false;
 };
 
 CompileSpec spec_from_dict(const nb::dict& d) {

@@ -109,3 +109,21 @@ def test_verify_plan_rejects_truncated_bytes(resnet_pair):
     for cut in (0, 7, 63, 64, 1000, len(data) - 1):
         with pytest.raises(ingot.Error):
             ingot._C.verify_plan(data[:cut])
+
+
+def test_compile_result_hands_plans_over_once():
+    """A compile result's plans move into torch tensors that own them (no copy); a second read
+    of `engines` is an error, not a list of empty plans."""
+    from ingot import _build_log, _frontend, _settings
+    model = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.ReLU(), torch.nn.Linear(8, 4)).eval()
+    ep = torch.export.export(model, (torch.randn(2, 8),)).run_decompositions()
+    graph = _frontend.GraphBuilder(ep).build()
+    spec = _settings.make_settings(min_block_size=1).to_spec("engine")
+    result = ingot._C.compile(graph, spec, _build_log.Progress(False))
+    assert result.engine_count == 1
+    plan = result.engines[0]["plan"]
+    assert plan.dtype == torch.uint8 and plan.dim() == 1 and plan.numel() > 0
+    with pytest.raises(ingot.Error, match="read once"):
+        result.engines
+    del result
+    assert ingot._C.verify_plan(bytes(plan.tolist()))  # the bytes outlive the result
