@@ -21,7 +21,7 @@ OUT=$R SKIP_TESTS=1 bash scripts/device_check.sh > $R/build.log 2>&1; echo "buil
 timeout 60 build/gpu/tests/cuda/ingot_cuda_tests --gtest_filter="*inear*:*ttention*:*orm*" > $R/gtest.log 2>&1
 echo "gtest rc=$? t=$(el)"; grep -E "^\[  (PASSED|FAILED)" $R/gtest.log
 (cd tests/python && PYTHONPATH=../../python timeout 120 python3 -m pytest -q -p no:cacheprovider test_linear_gpu.py \
-   test_sdpa_gpu.py ${PYTEST_MORE:-test_training_ir.py} -s > $R/pytest-linear.log 2>&1); echo "pytest rc=$? t=$(el)"; tail -2 $R/pytest-linear.log
+   test_sdpa_gpu.py test_timing_cache.py ${PYTEST_MORE:-test_training_ir.py} -s > $R/pytest-linear.log 2>&1); echo "pytest rc=$? t=$(el)"; tail -2 $R/pytest-linear.log
 finish  # what the tests gave comes back even if the run is cut short
 [ "${TRACE:-1}" = 0 ] && exit 0
 export PYTHONPATH=python
@@ -36,7 +36,8 @@ timeout $left python3 bench/run.py --models ${MODELS:-bert,vit_b_16} --batches 1
 left=$(( ${CAP2:-390} - $(el) ))
 [ $left -gt 30 ] && INGOT_PDL=1 timeout $left python3 bench/run.py --models bert,vit_b_16 --batches 1 --peers eager \
   --timing-cache /tmp/bs1.tc --json $R/bench-pdl.json > $R/bench-pdl.txt 2>&1; echo "bench-pdl rc=$? t=$(el)"
-# Build times of the CNNs (cold, then warm timing cache) with the training IR lowered in place.
+# Build times of the CNNs (cold, then warm timing cache in the process and in a new one, with the
+# cuDNN plan file) with the training IR lowered in place.
 left=$(( ${CAP3:-560} - $(el) ))
 [ $left -gt 30 ] && timeout $left python3 bench/run.py --models resnet50,efficientnet_b0 --batches 1 --peers eager \
   --timing-cache /tmp/cnn.tc --json $R/bench-cnn.json > $R/bench-cnn.txt 2>&1; echo "bench-cnn rc=$? t=$(el)"

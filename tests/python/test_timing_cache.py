@@ -92,3 +92,26 @@ def test_malformed_timing_cache_file_names_the_file(tmp_path):
     x = torch.randn(1, 8, 8, 8, device="cuda", dtype=torch.half)
     with pytest.raises(ingot.Error, match="bad.timing.*not an ingot timing cache"):
         ingot.compile(m, inputs=[x], enabled_precisions={torch.float16}, device="cuda", timing_cache=str(path))
+
+
+@pytest.mark.gpu
+def test_cudnn_plans_are_kept_beside_the_timing_cache(tmp_path):
+    """The cuDNN plans a build's layers run go into `<timing cache>.plans`; a build in a new
+    process loads them (no compile) and runs the same tactics correctly; a damaged plan file is an
+    error that names it."""
+    path = tmp_path / "ingot.timing"
+    first = _build_in_subprocess(path)
+    plans = tmp_path / "ingot.timing.plans"
+    data = plans.read_bytes()
+    assert data.startswith(b"ingot-blobs v1\n\0")
+    cudnn = [t for t in first["tactics"] if t.startswith("cudnn:")]
+    assert all((";" + t).encode() in data for t in cudnn), (first, len(data))
+    second = _build_in_subprocess(path)
+    print(f"tactic timing phase: first build {first['timing_s']:.3f} s, new process with the plan file "
+          f"{second['timing_s']:.3f} s")
+    assert sorted(second["tactics"]) == sorted(first["tactics"]) and second["err"] < 1e-2
+    plans.write_bytes(data[:-1])
+    m = ConvNet().eval().half().cuda()
+    x = torch.randn(4, 8, 32, 32, device="cuda", dtype=torch.half)
+    with pytest.raises(ingot.Error, match="ingot.timing.plans.*checksum mismatch"):
+        ingot.compile(m, inputs=[x], enabled_precisions={torch.float16}, device="cuda", timing_cache=str(path))

@@ -434,11 +434,18 @@ class GraphConvRunner : public LayerRunner {
       return tactic_ok_ ? tactic_ : candidate_tactic(*graph_, plan_index_);
     }
     std::string tactic = candidate_tactic(*graph_, best);
+    keep_candidate(best);
     exec_ = std::move(best_loaded);  // null: the winner was built in graph_ (at plan_index_) and runs from there
     plan_index_ = best;
     workspace_ = best_ws;
     *timed_ms = best_ms;
     return tactic;
+  }
+
+  // Marks candidate `index`'s stored plan as the one this layer runs (the plan file keeps it).
+  void keep_candidate(int64_t index) {
+    std::string name = candidate_tactic(*graph_, index);
+    if (!name.empty()) CudnnPlanStore::process().keep(key_ + ";" + name);
   }
 
   // A new operation graph for the shapes prepare() saw (its candidate list still empty).
@@ -481,6 +488,7 @@ class GraphConvRunner : public LayerRunner {
       if (exec_ && static_cast<size_t>(ws) <= kMaxLayerWorkspace) {
         workspace_ = static_cast<size_t>(ws);
         tactic_ok_ = true;
+        CudnnPlanStore::process().keep(key_ + ";" + tactic_);
         return Status::ok();
       }
       exec_.reset();
@@ -489,6 +497,7 @@ class GraphConvRunner : public LayerRunner {
           g.build_plans(fe::BuildPlanPolicy_t::HEURISTICS_CHOICE).is_good()) {
         if (g.get_workspace_size_plan_at_index(0, ws).is_good() && static_cast<size_t>(ws) <= kMaxLayerWorkspace) {
           store_plan(g, key_ + ";" + tactic_);
+          CudnnPlanStore::process().keep(key_ + ";" + tactic_);
           plan_index_ = 0;
           workspace_ = static_cast<size_t>(ws);
           tactic_ok_ = true;
@@ -507,6 +516,7 @@ class GraphConvRunner : public LayerRunner {
       exec_ = std::move(loaded);
       plan_index_ = i;
       workspace_ = static_cast<size_t>(ws);
+      keep_candidate(i);
       return Status::ok();
     }
     return unsupported("convolution: no cuDNN plan builds for this graph");

@@ -10,6 +10,7 @@
 #include "build/passes.h"
 #include "build/rewriter.h"
 #include "runtime/cuda/cuda_engine.h"
+#include "runtime/cuda/cudnn_plans.h"
 #include "runtime/engine.h"
 
 namespace ingot::runtime::cuda {
@@ -146,9 +147,17 @@ class CudaBackend : public Backend {
       auto t0 = std::chrono::steady_clock::now();
       // Every build in this process shares the timing cache; a file extends it across processes.
       TimingCache& cache = TimingCache::process();
-      if (!settings.timing_cache.empty()) INGOT_RETURN_IF_ERROR(cache.load(settings.timing_cache));
+      // The cuDNN plans kept beside it (cudnn_plans.h) spare a new process their compiles.
+      const std::string plan_file = settings.timing_cache.empty() ? std::string() : settings.timing_cache + ".plans";
+      if (!plan_file.empty()) {
+        INGOT_RETURN_IF_ERROR(cache.load(settings.timing_cache));
+        INGOT_RETURN_IF_ERROR(CudnnPlanStore::process().load(plan_file));
+      }
       INGOT_RETURN_IF_ERROR(tune(plan, settings.optimization_level, {}, &cache));
-      if (!settings.timing_cache.empty()) INGOT_RETURN_IF_ERROR(cache.save(settings.timing_cache));
+      if (!plan_file.empty()) {
+        INGOT_RETURN_IF_ERROR(cache.save(settings.timing_cache));
+        INGOT_RETURN_IF_ERROR(CudnnPlanStore::process().save(plan_file));
+      }
       if (settings.stats) {
         settings.stats->tactic_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       }

@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "runtime/blob_file.h"
 #include "runtime/cuda/cuda_util.h"
 
 namespace ingot::runtime::cuda {
@@ -66,6 +67,36 @@ bool CudnnPlanStore::claim(const std::string& job_key) {
   if (!store_enabled()) return false;
   std::lock_guard<std::mutex> lock(mu_);
   return claimed_.insert(job_key).second;
+}
+
+void CudnnPlanStore::keep(const std::string& key) {
+  if (!store_enabled()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  kept_.insert(key);
+}
+
+Status CudnnPlanStore::load(const std::string& path) {
+  if (!store_enabled()) return Status::ok();
+  INGOT_ASSIGN_OR_RETURN(auto entries, read_blob_file(path));
+  for (auto& [key, blob] : entries) {
+    if (find(key)) continue;  // this process's own plan is as good
+    put(key, std::vector<uint8_t>(*blob));
+    keep(key);
+  }
+  return Status::ok();
+}
+
+Status CudnnPlanStore::save(const std::string& path) const {
+  if (!store_enabled()) return Status::ok();
+  std::map<std::string, Blob> entries;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const std::string& key : kept_) {
+      auto it = plans_.find(key);
+      if (it != plans_.end()) entries.emplace(key, it->second);
+    }
+  }
+  return write_blob_file(path, entries);
 }
 
 size_t CudnnPlanStore::size() const {

@@ -14,7 +14,11 @@
 //   with a cuDNN handle each, so that the compiles of all layers proceed in parallel. Runners
 //   say what they will need (LayerRunner::prebuild); a job only fills the store, so a job that
 //   fails costs nothing but the time the runner then spends building the plan itself.
-// INGOT_CUDNN_PLAN_STORE=0 turns both off.
+// - With a timing cache file, the store also lives on disk beside it (`<timing cache>.plans`,
+//   runtime/blob_file.h): the build loads it before tuning and, after tuning, writes back the
+//   plans its layers kept (keep(): the plan a layer runs, not every candidate it timed), so that
+//   a warm build in a new process deserializes its plans instead of compiling them.
+// INGOT_CUDNN_PLAN_STORE=0 turns all of it off.
 #pragma once
 
 #include <cudnn.h>
@@ -28,6 +32,8 @@
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include "support/status.h"
 
 namespace ingot::runtime::cuda {
 
@@ -43,7 +49,14 @@ class CudnnPlanStore {
   // True the first time `job_key` is claimed in this process: prebuild jobs for the same work
   // (a layer repeated in a model, or a second context) are created once.
   bool claim(const std::string& job_key);
+  // Marks the plan under `key` as one a layer runs: save() writes it.
+  void keep(const std::string& key);
   size_t size() const;
+
+  // Adds the plans of `path` (a missing file adds nothing), all kept; a damaged file is an error
+  // naming it. save() writes the kept plans still in the store to `path`.
+  Status load(const std::string& path);
+  Status save(const std::string& path) const;
 
   static constexpr size_t kMaxBytes = size_t(1) << 30;
 
@@ -53,6 +66,7 @@ class CudnnPlanStore {
   std::deque<std::string> order_;  // insertion order, for eviction
   size_t bytes_ = 0;
   std::set<std::string> claimed_;
+  std::set<std::string> kept_;
 };
 
 // "NVIDIA H200 (sm_90) cudnn 91900" for the current device (cached per device): the part of a

@@ -294,6 +294,7 @@ class SdpaRunner : public LayerRunner {
       graph_ = std::move(loaded);
       workspace_ = static_cast<size_t>(stored_ws);
       if (bias_bytes_ + workspace_ > kMaxLayerWorkspace) return unsupported("SDPA: workspace");
+      CudnnPlanStore::process().keep(key);
       return Status::ok();
     }
 
@@ -323,7 +324,10 @@ class SdpaRunner : public LayerRunner {
     INGOT_FE_TRY(g.get_workspace_size(ws));
     workspace_ = static_cast<size_t>(ws);
     if (bias_bytes_ + workspace_ > kMaxLayerWorkspace) return unsupported("SDPA: workspace");
-    if (use_store) store_plan(g, key);
+    if (use_store) {
+      store_plan(g, key);
+      CudnnPlanStore::process().keep(key);
+    }
     return Status::ok();
   }
 
