@@ -12,7 +12,9 @@ retrace, so lower() rewrites the graph directly:
   and neither it nor a view of it is read after the write;
 - composite ops become the forms run_decompositions gives (conv2d -> convolution, batch_norm ->
   _native_batch_norm_legit_no_training, layer_norm -> native_layer_norm, transpose -> permute,
-  reshape / flatten / unflatten -> view, adaptive average pooling to 1x1 -> mean.dim, ...);
+  reshape / flatten / unflatten -> view, adaptive average pooling to 1x1 -> mean.dim, ...),
+  and a few into ops ingot converts (roll -> slices and cat, addcmul -> mul and add, diff ->
+  slices and sub);
 - dropout outside training and contiguous go away;
 - every other op must be one that ingot's converters take as it is (its schema is in the
   converter registry), a shape computation, or one of export's metadata assertions.
@@ -24,6 +26,7 @@ runs run_decompositions as before. So the fast path only ever takes graphs it ca
 
 from __future__ import annotations
 
+import math
 import operator
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -381,9 +384,108 @@ def _rewrite(node, op):
         out = node.meta.get("val")
         fill = 1 if "ones" in name else 0
         return _retarget(_aten.full.default, (b["size"], fill), {"dtype": out.dtype, "device": out.device})
+    if key == ("roll", "default"):
+        return _roll(node, b)
+    if key == ("addcmul", "default"):
+        return _addcmul(b)
+    if key == ("diff", "default"):
+        return _diff(node, b)
     if str(op._schema) in _supported():
         return None
     return f"node {node.name} calls {op._schema.name}.{op._overloadname}, which ingot converts only in core ATen form"
+
+
+def _static_sizes(x) -> Optional[List[int]]:
+    if not isinstance(x, torch.Tensor) or any(isinstance(d, torch.SymInt) for d in x.shape):
+        return None
+    return [int(d) for d in x.shape]
+
+
+def _roll(node, b):
+    """roll(x, shifts, dims) -> per dim, cat([x[n - s:], x[:n - s]]) along it; without dims,
+    the same on x flattened, viewed back (run_decompositions gathers with computed indices)."""
+    shape = _static_sizes(_val(b["self"]))
+    if shape is None:
+        return f"node {node.name} (roll) rolls a tensor of dynamic shape"
+    shifts, dims = list(b["shifts"]), list(b["dims"])
+    if any(isinstance(v, torch.SymInt) for v in shifts):
+        return f"node {node.name} (roll) has a dynamic shift"
+    flat = not dims
+    if flat:
+        if len(shifts) != 1:
+            return f"node {node.name} (roll) has {len(shifts)} shifts and no dims"
+        dims = [0]
+    elif len(shifts) != len(dims):
+        return f"node {node.name} (roll) has {len(shifts)} shifts for {len(dims)} dims"
+
+    def build(emit):
+        x = emit(_aten.view.default, (b["self"], [-1])) if flat else b["self"]
+        sizes = [math.prod(shape)] if flat else shape
+        for shift, dim in zip(shifts, dims):
+            dim = dim % len(sizes)
+            n = sizes[dim]
+            cut = n - shift % n if n else 0
+            if cut in (0, n):
+                continue
+            tail = emit(_aten.slice.Tensor, (x, dim, cut, n))
+            head = emit(_aten.slice.Tensor, (x, dim, 0, cut))
+            x = emit(_aten.cat.default, ([tail, head], dim))
+        if flat:
+            x = emit(_aten.view.default, (x, shape))
+        return x if x is not b["self"] else emit(_aten.clone.default, (x,))
+    return _expand(build)
+
+
+def _addcmul(b):
+    """addcmul(x, t1, t2, value) -> x + t1 * value * t2, as run_decompositions gives it."""
+    def build(emit):
+        t1 = b["tensor1"] if b["value"] == 1 else emit(_aten.mul.Tensor, (b["tensor1"], b["value"]))
+        return emit(_aten.add.Tensor, (b["self"], emit(_aten.mul.Tensor, (t1, b["tensor2"]))))
+    return _expand(build)
+
+
+def _diff(node, b):
+    """diff(x, n, dim, prepend, append) -> x cat'ed with prepend / append, then n times
+    x[1:] - x[:-1] along dim (slices and a subtraction, as run_decompositions gives it)."""
+    x = _val(b["self"])
+    if not isinstance(x, torch.Tensor) or x.dtype == torch.bool:
+        return f"node {node.name} (diff) differences a bool tensor"
+    shape = _static_sizes(x)
+    extra = [_val(t) for t in (b["prepend"], b["append"]) if t is not None]
+    if shape is None or any(_static_sizes(t) is None for t in extra):
+        return f"node {node.name} (diff) has a dynamic shape"
+    dim = b["dim"] % len(shape)
+    n = shape[dim] + sum(t.shape[dim] for t in extra)
+
+    def build(emit):
+        parts = [t for t in (b["prepend"], b["self"], b["append"]) if t is not None]
+        y = parts[0] if len(parts) == 1 else emit(_aten.cat.default, (parts, dim))
+        size = n
+        for _ in range(b["n"]):
+            if size == 0:
+                break
+            hi = emit(_aten.slice.Tensor, (y, dim, 1, size))
+            lo = emit(_aten.slice.Tensor, (y, dim, 0, size - 1))
+            y = emit(_aten.sub.Tensor, (hi, lo))
+            size -= 1
+        return y if y is not b["self"] else emit(_aten.clone.default, (y,))
+    return _expand(build)
+
+
+def _expand(build) -> Action:
+    """Replaces `node` by the nodes `build(emit)` creates before it; emit(target, args) adds one
+    (with its fake value) and returns it, and build returns the node that takes node's place."""
+    def act(graph, node, fake_mode):
+        def emit(target, args, kwargs=None):
+            new = graph.call_function(target, tuple(args), kwargs or {})
+            new.meta = {k: v for k, v in node.meta.items() if k != "val"}
+            new.meta["val"] = _fake_run(new, fake_mode)
+            return new
+        with graph.inserting_before(node):
+            out = build(emit)
+        node.replace_all_uses_with(out)
+        graph.erase_node(node)
+    return act
 
 
 def _retarget(target, args, kwargs, check_dtype=False) -> Action:

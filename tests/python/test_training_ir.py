@@ -291,3 +291,26 @@ def test_scalar_where_masked_fill_and_clamps_lowered_in_place(monkeypatch):
     mask = torch.rand(4, 6) > 0.5
     compiled = both_paths(MaskedScores(), [x, mask], monkeypatch)
     assert compiled.build_report.retrace is None, compiled.build_report.retrace
+
+
+class RollAddcmulDiff(torch.nn.Module):
+    """Swin's shifted windows (roll on two dims, and back), a flattened roll, addcmul with and
+    without a value, diff with n=2 and a prepend."""
+
+    def forward(self, x, y):
+        shifted = torch.roll(x, shifts=(-3, 2), dims=(1, 2)) * 2
+        back = torch.roll(shifted, shifts=(3, -2), dims=(1, 2))
+        flat = torch.roll(x, 5)
+        m = torch.addcmul(x, y, flat, value=0.5) + torch.addcmul(back, x, y)
+        d = torch.diff(m, n=2, dim=1, prepend=y[:, :1])
+        return m, d, torch.roll(y, 0, 1) + 1
+
+
+def test_roll_addcmul_and_diff_lowered_in_place(monkeypatch):
+    x, y = torch.randn(2, 6, 7, 3), torch.randn(2, 6, 7, 3)
+    compiled = both_paths(RollAddcmulDiff(), [x, y], monkeypatch)
+    assert compiled.build_report.retrace is None, compiled.build_report.retrace
+    ep = torch.export.export(RollAddcmulDiff().eval(), (x, y))
+    assert _training_ir.lower(ep) is None
+    ops = _training_ir.exported_ops(ep)
+    assert not any(name in op for op in ops for name in ("roll", "addcmul", "diff")), ops
