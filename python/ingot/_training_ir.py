@@ -15,6 +15,10 @@ retrace, so lower() rewrites the graph directly:
   reshape / flatten / unflatten -> view, adaptive average pooling to 1x1 -> mean.dim, ...),
   and a few into ops ingot converts (roll -> slices and cat, addcmul -> mul and add, diff ->
   slices and sub);
+- an in-place op on slices / selects of a tensor made in the graph (Swin's window mask, a bias
+  zeroed in part) becomes the view's new value scattered back (slice_scatter / select_scatter)
+  into a new version of that tensor, which every later reader reads; declined when a view of it
+  is read after a later write (that read would see the write through memory);
 - dropout outside training and contiguous go away;
 - every other op must be one that ingot's converters take as it is (its schema is in the
   converter registry), a shape computation, or one of export's metadata assertions.
@@ -83,6 +87,10 @@ def lower(ep: ExportedProgram) -> Optional[str]:
                 raise PartlyLowered(action)
             if action is not None:
                 action(graph, node, fake_mode)
+        # The views that writes into views read from (each write takes its view afresh).
+        for node in reversed(list(graph.nodes)):
+            if node.op == "call_function" and not node.users and _overload_name(node) in _SCATTERS:
+                graph.erase_node(node)
         graph.lint()
         ep.graph_module.recompile()
     except PartlyLowered:
@@ -109,6 +117,7 @@ def _plan(graph: torch.fx.Graph):
     be lowered here. Reads the graph only."""
     order = {n: i for i, n in enumerate(graph.nodes)}
     plan: List[Tuple[torch.fx.Node, object]] = []
+    versions: Dict[torch.fx.Node, torch.fx.Node] = {}  # for writes into views (_ViewWrite)
     for node in graph.nodes:
         if node.op in ("placeholder", "output"):
             continue
@@ -131,8 +140,13 @@ def _plan(graph: torch.fx.Graph):
         functional = op
         if _writes_first_argument(op) and not _no_op_in_place(node):
             functional, why = _functional_of(node, order)
+            if why is _THROUGH_A_VIEW:
+                functional, why = _view_write_of(node, order, versions)
             if why:
                 return why
+            if isinstance(functional, _ViewWrite):
+                plan.append((node, functional))
+                continue
         action = _action(node, functional)
         if isinstance(action, str):
             return action
@@ -143,6 +157,8 @@ def _plan(graph: torch.fx.Graph):
 
 def _action(node, functional):
     """What to do with `node`, a call of `functional` or of its in-place form."""
+    if isinstance(functional, _ViewWrite):
+        return functional.act
     action = _rewrite(node, functional)
     if action is None and functional is not node.target:
         action = _retarget(functional, node.args, dict(node.kwargs), check_dtype=True)
@@ -202,7 +218,7 @@ def _functional_of(node, order) -> Tuple[object, Optional[str]]:
     if not isinstance(root, torch.fx.Node) or root.op != "call_function":
         return None, f"node {node.name} ({name}) writes to {getattr(root, 'name', root)}, a model input or weight"
     if _is_alias(root):
-        return None, f"node {node.name} ({name}) writes to {root.name}, a view of another tensor"
+        return functional, _THROUGH_A_VIEW
     # The tensor, its views and the earlier in-place results on it: nothing may read any of
     # them after the write.
     seen, todo = set(), [root]
@@ -219,6 +235,135 @@ def _functional_of(node, order) -> Tuple[object, Optional[str]]:
                               f"afterwards")
             if _is_alias(u):
                 todo.append(u)
+    return functional, None
+
+
+# _functional_of's answer for a write into a view: _view_write_of decides.
+_THROUGH_A_VIEW = "through a view"
+
+# Views a write may go through, and how their functional scatter puts a new value back:
+# slice(x, dim, start, end, step) / select(x, dim, index) / alias(x).
+_SCATTERS = {
+    "slice.Tensor": _aten.slice_scatter.default,
+    "select.int": _aten.select_scatter.default,
+    "alias.default": None,
+}
+
+
+def _overload_name(node) -> str:
+    t = node.target
+    if not isinstance(t, torch._ops.OpOverload):
+        return ""
+    return t._schema.name.split("::")[-1] + "." + (t._overloadname or "default")
+
+
+class _ViewWrite:
+    """An in-place op on slices / selects of a tensor B made in the graph (Swin's attention mask
+    filled a window at a time, a bias zeroed in part), made functional as run_decompositions
+    does: the view's new value, scattered back into a new version of B that every later reader
+    of B reads. The plan checked that nothing reads a view of B, or the write's own result,
+    after a later write to B (those would see the write through memory)."""
+
+    def __init__(self, functional, name, chain, base, versions):
+        self.functional = functional  # the op computing the view's new value (None: fill / copy)
+        self.name = name
+        self.chain = chain  # the views from base to the written tensor, base's first
+        self.base = base  # B as exported
+        self.versions = versions  # B as exported -> its newest version, shared by B's writes
+
+    def act(self, graph, node, fake_mode):
+        chain = self.chain
+        base = self.versions.get(self.base, self.base)
+
+        def emit(target, args, kwargs=None):
+            new = graph.call_function(target, tuple(args), kwargs or {})
+            new.meta = {k: v for k, v in node.meta.items() if k != "val"}
+            new.meta["val"] = _fake_run(new, fake_mode)
+            return new
+        with graph.inserting_before(node):
+            # The view of B as it is now (earlier writes replaced B's readers by its newer
+            # versions; the view nodes themselves may be older than those writes).
+            views = [base]
+            for v in chain:
+                views.append(views[-1] if v.target is _aten.alias.default
+                             else emit(v.target, (views[-1],) + tuple(v.args[1:]), dict(v.kwargs)))
+            rest = tuple(node.args[1:])
+            if self.name in ("zero_", "fill_") and not isinstance(rest[0] if rest else None, torch.fx.Node):
+                value = emit(_aten.full_like.default, (views[-1], rest[0] if rest else 0))
+            elif self.name in ("fill_", "copy_"):
+                value = emit(_aten.copy.default, (views[-1], rest[0]))
+            else:
+                value = emit(self.functional, (views[-1],) + rest, dict(node.kwargs))
+                if value.meta["val"].dtype != views[-1].meta["val"].dtype:
+                    value = emit(_aten._to_copy.default, (value,), {"dtype": views[-1].meta["val"].dtype})
+            new = value
+            for v, parent in zip(reversed(chain), reversed(views[:-1])):
+                scatter = _SCATTERS[_overload_name(v)]
+                if scatter is not None:
+                    new = emit(scatter, (parent, new) + tuple(v.args[1:]), dict(v.kwargs))
+        order = {n: i for i, n in enumerate(graph.nodes)}
+        for user in list(base.users):
+            if order[user] > order[node]:
+                user.replace_input_with(base, new)
+        self.versions[self.base] = new
+        node.replace_all_uses_with(value)
+        graph.erase_node(node)
+
+
+def _view_write_of(node, order, versions) -> Tuple[object, Optional[str]]:
+    """A _ViewWrite for in-place `node` on views of a tensor made in the graph, or a reason."""
+    op = node.target
+    name = op._schema.name.split("::")[-1]
+    if name in ("zero_", "fill_", "copy_"):
+        functional = None
+    else:
+        functional, why = _functional_of_op(node)
+        if why:
+            return None, why
+    t = node.args[0]
+    chain = []
+    while True:
+        while isinstance(t, torch.fx.Node) and _writes_first_argument_node(t):
+            t = t.args[0]
+        if not isinstance(t, torch.fx.Node) or _overload_name(t) not in _SCATTERS:
+            break
+        chain.append(t)
+        t = t.args[0]
+    base = t
+    if not chain or not isinstance(base, torch.fx.Node) or base.op != "call_function" or _is_alias(base):
+        what = getattr(base, "name", base)
+        return None, f"node {node.name} ({name}) writes to {node.args[0].name}, a view of {what} other than slices of a tensor made in the graph"
+    if name == "copy_" and (node.kwargs or len(node.args) > 2 and node.args[2]):
+        return None, f"node {node.name} (copy_) copies non-blocking"
+    # Every write to `base` through anything, and everything aliasing it.
+    aliases, todo = [], [base]
+    while todo:
+        a = todo.pop()
+        for u in a.users:
+            if _is_alias(u) and u not in aliases:
+                aliases.append(u)
+                todo.append(u)
+    writes = sorted(order[a] for a in aliases if _writes_first_argument_node(a) and not _no_op_in_place(a))
+    for a in aliases:
+        for u in a.users:
+            if _writes_first_argument_node(u) and u.args[0] is a:
+                continue  # a later write: it reads the view afresh
+            if any(order[a] < w < order[u] for w in writes):
+                return None, (f"node {u.name} reads {a.name}, a view of {base.name}, after a write to "
+                              f"{base.name} changed it")
+    chain.reverse()
+    return _ViewWrite(functional, name, chain, base, versions), None
+
+
+def _functional_of_op(node) -> Tuple[object, Optional[str]]:
+    op = node.target
+    name = op._schema.name.split("::")[-1]
+    packet = getattr(_aten, name[:-1], None)
+    functional = getattr(packet, op._overloadname, None) if packet is not None else None
+    if functional is None:
+        return None, f"node {node.name} ({name}) has no functional overload {name[:-1]}.{op._overloadname}"
+    if _rewrite(node, functional) is not None:
+        return None, f"node {node.name} ({name}) writes into a view with an op ingot takes only in another form"
     return functional, None
 
 

@@ -314,3 +314,55 @@ def test_roll_addcmul_and_diff_lowered_in_place(monkeypatch):
     assert _training_ir.lower(ep) is None
     ops = _training_ir.exported_ops(ep)
     assert not any(name in op for op in ops for name in ("roll", "addcmul", "diff")), ops
+
+
+class WindowMask(torch.nn.Module):
+    """Writes into slices of tensors made in forward: Swin's shifted-window mask (fill_ a window
+    at a time), Swin-V2's qkv bias zeroed in part, `r[1] += 1` (select, add_, copy_ back) and a
+    write through a write's result."""
+
+    def __init__(self):
+        super().__init__()
+        self.bias = torch.nn.Parameter(torch.randn(9))
+
+    def forward(self, x):
+        mask = x.new_zeros((6, 6))
+        count = 0
+        for h in ((0, -3), (-3, -1), (-1, None)):
+            for w in ((0, -3), (-3, None)):
+                mask[h[0]:h[1], w[0]:w[1]] = count
+                count += 1
+        bias = self.bias.clone()
+        bias[3:6].zero_()
+        r = x.new_ones((4, 6))
+        r[1] += x[0, :6]
+        r[2:, 1:].mul_(2).add_(0.5)
+        return x + mask.view(1, 36).sum(0), bias * 2, r + 1
+
+
+class StaleViewRead(torch.nn.Module):
+    """A view read after a write to its tensor: declined (the read must see the write)."""
+
+    def forward(self, x):
+        y = x * 2
+        s = y[:, :2]
+        t = s + 1
+        y[:, 1:].zero_()
+        return t + s
+
+
+def test_writes_into_slices_lowered_in_place(monkeypatch):
+    x = torch.randn(3, 36)
+    compiled = both_paths(WindowMask(), [x], monkeypatch)
+    assert compiled.build_report.retrace is None, compiled.build_report.retrace
+    ep = torch.export.export(WindowMask().eval(), (x,))
+    assert _training_ir.lower(ep) is None
+    ops = _training_ir.exported_ops(ep)
+    assert not any(op.split(".")[-2].endswith("_") for op in ops if op.startswith("aten.")), ops
+    assert "aten.slice_scatter.default" in ops and "aten.select_scatter.default" in ops, ops
+
+
+def test_stale_view_read_is_retraced(monkeypatch):
+    compiled = checked(StaleViewRead(), torch.randn(3, 5), monkeypatch)
+    why = compiled.build_report.retrace
+    assert why and "after a write to" in why, why
