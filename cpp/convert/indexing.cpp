@@ -2,6 +2,10 @@
 // with integer arithmetic (iota, multiply, add, remainder), then one gather reads the values.
 //   gather(self, dim, index)        torch.gather: out[..i..] = self[.. index[..i..] ..]
 //   index.Tensor(self, indices)     advanced indexing with integer index tensors
+#include <algorithm>
+#include <cstring>
+#include <optional>
+
 #include "convert/registry.h"
 
 namespace ingot::convert {
@@ -20,6 +24,52 @@ std::vector<int64_t> strides_of(const std::vector<int64_t>& dims) {
 Expected<int> wrap(Context& ctx, const ir::Node& n, int idx, int64_t size, const std::string& suffix) {
   INGOT_ASSIGN_OR_RETURN(idx, ctx.cast(n, idx, DType::kInt64));
   return ctx.binary(n, BinaryOp::kRemainder, idx, ctx.scalar(DType::kInt64, static_cast<double>(size)), suffix);
+}
+
+// The flat index of index.Tensor's leading-run case computed now, when every index tensor is a
+// constant (BERT's mask indexing): sum_i wrap(index_i) * stride_i, broadcast together. Saves the
+// engine the remainder / multiply / add layers (one kernel launch each) that would compute it
+// from constants at every call. nullopt: some index is not a constant, or an index is out of
+// range (left to the layers, which wrap it the same way).
+std::optional<ir::ConstantData> constant_flat_index(const std::vector<const ir::Value*>& indices,
+                                                    const std::vector<int64_t>& lead) {
+  std::vector<std::vector<int64_t>> shapes;
+  size_t rank = 0;
+  for (const ir::Value* v : indices) {
+    if (!v->is_constant()) return std::nullopt;
+    shapes.push_back(v->constant().dims);
+    rank = std::max(rank, v->constant().dims.size());
+  }
+  std::vector<int64_t> out(rank, 1);  // the broadcast shape, aligned at the right
+  for (const auto& d : shapes) {
+    for (size_t j = 0; j < d.size(); ++j) {
+      int64_t& o = out[rank - d.size() + j];
+      if (d[j] != 1 && o != 1 && d[j] != o) return std::nullopt;
+      if (d[j] != 1) o = d[j];
+    }
+  }
+  int64_t total = 1;
+  for (int64_t d : out) total *= d;
+  std::vector<int64_t> stride = strides_of(lead);
+  std::vector<int64_t> flat(static_cast<size_t>(total), 0);
+  std::vector<int64_t> coord(rank, 0);
+  for (int64_t e = 0; e < total; ++e) {
+    for (size_t i = 0; i < indices.size(); ++i) {
+      const auto& d = shapes[i];
+      int64_t off = 0;  // element of index i that broadcasts to coord
+      for (size_t j = 0; j < d.size(); ++j) off = off * d[j] + (d[j] == 1 ? 0 : coord[rank - d.size() + j]);
+      int64_t v = indices[i]->constant().get_int(off);
+      if (v < -lead[i] || v >= lead[i]) return std::nullopt;
+      flat[static_cast<size_t>(e)] += ((v % lead[i] + lead[i]) % lead[i]) * stride[i];
+    }
+    for (size_t j = rank; j-- > 0;) {  // next coordinate, row-major
+      if (++coord[j] < out[j]) break;
+      coord[j] = 0;
+    }
+  }
+  std::vector<uint8_t> bytes(flat.size() * sizeof(int64_t));
+  std::memcpy(bytes.data(), flat.data(), bytes.size());
+  return ir::ConstantData::owned(DType::kInt64, out, std::move(bytes));
 }
 
 // gather(self, dim, index, *, sparse_grad=False)
@@ -79,8 +129,13 @@ Status convert_index(Context& ctx, const ir::Node& n) {
     size_t d = present[0];
     auto size = shape[d].as_constant();
     if (!size) return ctx.fail(n, "the indexed dim must be static");
-    INGOT_ASSIGN_OR_RETURN(int idx, ctx.tensor(indices[d]));
-    INGOT_ASSIGN_OR_RETURN(idx, wrap(ctx, n, idx, *size, "wrap"));
+    int idx = -1;
+    if (auto c = constant_flat_index({indices[d]}, {*size})) {
+      idx = ctx.constant(n.output()->name() + ".index", std::move(*c));
+    } else {
+      INGOT_ASSIGN_OR_RETURN(idx, ctx.tensor(indices[d]));
+      INGOT_ASSIGN_OR_RETURN(idx, wrap(ctx, n, idx, *size, "wrap"));
+    }
     INGOT_ASSIGN_OR_RETURN(int y, ctx.add(n, net::GatherParams{static_cast<int64_t>(d)}, {self, idx}));
     ctx.bind(n.output(), y);
     return Status::ok();
@@ -97,17 +152,22 @@ Status convert_index(Context& ctx, const ir::Node& n) {
   }
   std::vector<int64_t> strides = strides_of(lead);
   int flat = -1;
-  for (size_t i = 0; i < k; ++i) {
-    INGOT_ASSIGN_OR_RETURN(int idx, ctx.tensor(indices[i]));
-    INGOT_ASSIGN_OR_RETURN(idx, wrap(ctx, n, idx, lead[i], "wrap" + std::to_string(i)));
-    if (strides[i] != 1) {
-      INGOT_ASSIGN_OR_RETURN(idx, ctx.binary(n, BinaryOp::kMul, idx, ctx.scalar(DType::kInt64, static_cast<double>(strides[i])),
-                                         "scale" + std::to_string(i)));
-    }
-    if (flat < 0) {
-      flat = idx;
-    } else {
-      INGOT_ASSIGN_OR_RETURN(flat, ctx.binary(n, BinaryOp::kAdd, flat, idx, "sum" + std::to_string(i)));
+  std::vector<const ir::Value*> given(indices.begin(), indices.begin() + static_cast<long>(k));
+  if (auto c = constant_flat_index(given, lead)) {
+    flat = ctx.constant(n.output()->name() + ".flat_index", std::move(*c));
+  } else {
+    for (size_t i = 0; i < k; ++i) {
+      INGOT_ASSIGN_OR_RETURN(int idx, ctx.tensor(indices[i]));
+      INGOT_ASSIGN_OR_RETURN(idx, wrap(ctx, n, idx, lead[i], "wrap" + std::to_string(i)));
+      if (strides[i] != 1) {
+        INGOT_ASSIGN_OR_RETURN(idx, ctx.binary(n, BinaryOp::kMul, idx, ctx.scalar(DType::kInt64, static_cast<double>(strides[i])),
+                                           "scale" + std::to_string(i)));
+      }
+      if (i == 0) {
+        flat = idx;
+      } else {
+        INGOT_ASSIGN_OR_RETURN(flat, ctx.binary(n, BinaryOp::kAdd, flat, idx, "sum" + std::to_string(i)));
+      }
     }
   }
   int64_t rows = 1;

@@ -195,6 +195,12 @@ ROWS = [
                                                                   torch.tensor([1, 4, 0, -2])]),
     ("index_bool_values", lambda m, a, b: m[a, b], lambda: [torch.rand(2, 6) > 0.5, torch.tensor([1, 0])[:, None],
                                                             torch.arange(6)[None, :]]),
+    # Index tensors made in forward are constants: the flat index is computed at build time.
+    ("index_constant_one", lambda x: x[:, torch.tensor([[4, -1], [0, 2]])], lambda: [r(3, 5, 2)]),
+    ("index_constant_leading_broadcast", lambda x: x[torch.tensor([[0], [3], [-1]]), torch.tensor([1, 4, 0, -2])],
+     lambda: [r(4, 5, 3)]),
+    ("index_constant_bool_mask", lambda m: m[torch.tensor([1, 0])[:, None], torch.arange(6)[None, :]] & m[:1],
+     lambda: [torch.rand(2, 6) > 0.5]),
     ("flatten_permuted", lambda x: torch.flatten(x.permute(0, 3, 1, 2), 1) * 2, lambda: [r(2, 1, 1, 5)]),
     ("as_strided_overlapping", lambda x: torch.as_strided(x[0, 0] + 1, (2, 2), (1, 1)), lambda: [r(2, 1, 5)]),
     ("as_strided_window", lambda x: torch.as_strided(x + 1, (3, 2, 2), (4, 4, 1), 1), lambda: [r(4, 4)]),
