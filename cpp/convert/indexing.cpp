@@ -153,7 +153,19 @@ Status convert_index(Context& ctx, const ir::Node& n) {
   std::vector<int64_t> strides = strides_of(lead);
   int flat = -1;
   std::vector<const ir::Value*> given(indices.begin(), indices.begin() + static_cast<long>(k));
+  int64_t rows = 1;
+  for (int64_t d : lead) rows *= d;
+  Shape source_shape{SymExpr(rows)};
+  source_shape.insert(source_shape.end(), shape.begin() + static_cast<long>(k), shape.end());
   if (auto c = constant_flat_index(given, lead)) {
+    // Every row once, in order (BERT's mask[:, None, None, :] through index): a reshape.
+    bool identity = c->numel() == rows;
+    for (int64_t e = 0; identity && e < rows; ++e) identity = c->as<int64_t>()[e] == e;
+    if (identity) {
+      INGOT_ASSIGN_OR_RETURN(int y, ctx.reshape(n, self, n.output()->shape(), "rows"));
+      ctx.bind(n.output(), y);
+      return Status::ok();
+    }
     flat = ctx.constant(n.output()->name() + ".flat_index", std::move(*c));
   } else {
     for (size_t i = 0; i < k; ++i) {
@@ -170,10 +182,6 @@ Status convert_index(Context& ctx, const ir::Node& n) {
       }
     }
   }
-  int64_t rows = 1;
-  for (int64_t d : lead) rows *= d;
-  Shape source_shape{SymExpr(rows)};
-  source_shape.insert(source_shape.end(), shape.begin() + static_cast<long>(k), shape.end());
   INGOT_ASSIGN_OR_RETURN(int source, ctx.reshape(n, self, source_shape, "rows"));
   INGOT_ASSIGN_OR_RETURN(int y, ctx.add(n, net::GatherParams{0}, {source, flat}));
   ctx.bind(n.output(), y);

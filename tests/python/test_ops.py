@@ -201,6 +201,8 @@ ROWS = [
      lambda: [r(4, 5, 3)]),
     ("index_constant_bool_mask", lambda m: m[torch.tensor([1, 0])[:, None], torch.arange(6)[None, :]] & m[:1],
      lambda: [torch.rand(2, 6) > 0.5]),
+    ("index_constant_every_row", lambda x: x[torch.tensor([0, 1])[:, None], torch.arange(3)[None, :]] * 2,
+     lambda: [r(2, 3, 4)]),
     ("flatten_permuted", lambda x: torch.flatten(x.permute(0, 3, 1, 2), 1) * 2, lambda: [r(2, 1, 1, 5)]),
     ("as_strided_overlapping", lambda x: torch.as_strided(x[0, 0] + 1, (2, 2), (1, 1)), lambda: [r(2, 1, 5)]),
     ("as_strided_window", lambda x: torch.as_strided(x + 1, (3, 2, 2), (4, 4, 1), 1), lambda: [r(4, 4)]),
