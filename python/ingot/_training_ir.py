@@ -275,11 +275,7 @@ class _ViewWrite:
         chain = self.chain
         base = self.versions.get(self.base, self.base)
 
-        def emit(target, args, kwargs=None):
-            new = graph.call_function(target, tuple(args), kwargs or {})
-            new.meta = {k: v for k, v in node.meta.items() if k != "val"}
-            new.meta["val"] = _fake_run(new, fake_mode)
-            return new
+        emit = _emitter(graph, node, fake_mode)
         with graph.inserting_before(node):
             # The view of B as it is now (earlier writes replaced B's readers by its newer
             # versions; the view nodes themselves may be older than those writes).
@@ -617,17 +613,23 @@ def _diff(node, b):
     return _expand(build)
 
 
+def _emitter(graph, node, fake_mode):
+    """emit(target, args, kwargs): adds a call at the graph's insertion point with `node`'s
+    metadata (module stack, source) and its own fake value, and returns it."""
+    def emit(target, args, kwargs=None):
+        new = graph.call_function(target, tuple(args), kwargs or {})
+        new.meta = {k: v for k, v in node.meta.items() if k != "val"}
+        new.meta["val"] = _fake_run(new, fake_mode)
+        return new
+    return emit
+
+
 def _expand(build) -> Action:
     """Replaces `node` by the nodes `build(emit)` creates before it; emit(target, args) adds one
     (with its fake value) and returns it, and build returns the node that takes node's place."""
     def act(graph, node, fake_mode):
-        def emit(target, args, kwargs=None):
-            new = graph.call_function(target, tuple(args), kwargs or {})
-            new.meta = {k: v for k, v in node.meta.items() if k != "val"}
-            new.meta["val"] = _fake_run(new, fake_mode)
-            return new
         with graph.inserting_before(node):
-            out = build(emit)
+            out = build(_emitter(graph, node, fake_mode))
         node.replace_all_uses_with(out)
         graph.erase_node(node)
     return act
