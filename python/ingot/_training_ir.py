@@ -14,7 +14,7 @@ retrace, so lower() rewrites the graph directly:
   _native_batch_norm_legit_no_training, layer_norm -> native_layer_norm, transpose -> permute,
   reshape / flatten / unflatten -> view, adaptive average pooling to 1x1 -> mean.dim, ...),
   and a few into ops ingot converts (roll -> slices and cat, addcmul -> mul and add, diff ->
-  slices and sub);
+  slices and sub, two-operand einsum -> permutes, views and bmm);
 - an in-place op on slices / selects of a tensor made in the graph (Swin's window mask, a bias
   zeroed in part) becomes the view's new value scattered back (slice_scatter / select_scatter)
   into a new version of that tensor, which every later reader reads; declined when a view of it
@@ -470,11 +470,12 @@ def _rewrite(node, op):
         return _stack(list(b["tensors"]), b["dim"] % rank)
     if key in (("contiguous", "default"), ("detach_", "default")):
         return _identity(b["self"])
-    if key == ("transpose", "int"):
+    if key in (("transpose", "int"), ("swapaxes", "default"), ("swapdims", "default")):
         rank = _val(b["self"]).dim()
         if rank == 0:
             return _identity(b["self"])
-        d0, d1 = b["dim0"] % rank, b["dim1"] % rank
+        first, second = ("axis0", "axis1") if name == "swapaxes" else ("dim0", "dim1")
+        d0, d1 = b[first] % rank, b[second] % rank
         perm = list(range(rank))
         perm[d0], perm[d1] = perm[d1], perm[d0]
         return _retarget(_aten.permute.default, (b["self"], perm), {})
@@ -531,6 +532,8 @@ def _rewrite(node, op):
         return _addcmul(b)
     if key == ("diff", "default"):
         return _diff(node, b)
+    if key == ("einsum", "default"):
+        return _einsum(node, b)
     if str(op._schema) in _supported():
         return None
     return f"node {node.name} calls {op._schema.name}.{op._overloadname}, which ingot converts only in core ATen form"
@@ -622,6 +625,59 @@ def _emitter(graph, node, fake_mode):
         new.meta["val"] = _fake_run(new, fake_mode)
         return new
     return emit
+
+
+def _einsum(node, b):
+    """einsum of two operands with distinct labels and no ellipsis (MaxViT's attention) -> each
+    operand summed over the labels only it has, permuted to [batch, free, contracted] and viewed
+    as 3-D, one bmm, viewed back and permuted to the output's labels (run_decompositions does the
+    same through unsqueezes)."""
+    eq = b["equation"].replace(" ", "")
+    operands = list(b["tensors"])
+    if "->" not in eq or "." in eq or len(operands) != 2:
+        return f"node {node.name} (einsum '{b['equation']}') is not a two-operand einsum with an explicit output"
+    lhs, out = eq.split("->")
+    ins = lhs.split(",")
+    vals = [_val(t) for t in operands]
+    shapes = [_static_sizes(v) for v in vals]
+    if (len(ins) != 2 or any(s is None for s in shapes) or any(len(l) != len(s) for l, s in zip(ins, shapes))
+            or any(len(set(l)) != len(l) for l in ins + [out]) or not set(out) <= set(ins[0] + ins[1])
+            or vals[0].dtype != vals[1].dtype):
+        return f"node {node.name} (einsum '{b['equation']}') has repeated labels, dynamic shapes or mixed dtypes"
+    size = {}
+    for labels, shape in zip(ins, shapes):
+        for c, n in zip(labels, shape):
+            if size.setdefault(c, n) != n:
+                return f"node {node.name} (einsum '{b['equation']}') broadcasts label {c}"
+    a, bl = ins
+    batch = [c for c in out if c in a and c in bl]
+    left = [c for c in out if c in a and c not in bl]
+    right = [c for c in out if c in bl and c not in a]
+    contract = [c for c in a if c in bl and c not in out]
+
+    def prod(labels):
+        return math.prod(size[c] for c in labels)
+
+    def build(emit):
+        def operand(t, labels, order, dims):
+            alone = [i for i, c in enumerate(labels) if c not in order]
+            if alone:  # a label only this operand has and the output lacks: summed first
+                t = emit(_aten.sum.dim_IntList, (t, alone))
+                labels = "".join(c for c in labels if c in order)
+            perm = [labels.index(c) for c in order]
+            if perm != list(range(len(perm))):
+                t = emit(_aten.permute.default, (t, perm))
+            if not _val(t).is_contiguous():  # a copy where a view cannot be (ingot drops it)
+                t = emit(_aten.clone.default, (t,), {"memory_format": torch.contiguous_format})
+            return emit(_aten.view.default, (t, dims))
+        x = operand(operands[0], a, batch + left + contract, [prod(batch), prod(left), prod(contract)])
+        y = operand(operands[1], bl, batch + contract + right, [prod(batch), prod(contract), prod(right)])
+        z = emit(_aten.bmm.default, (x, y))
+        now = batch + left + right
+        z = emit(_aten.view.default, (z, [size[c] for c in now]))
+        perm = [now.index(c) for c in out]
+        return z if perm == list(range(len(perm))) else emit(_aten.permute.default, (z, perm))
+    return _expand(build)
 
 
 def _expand(build) -> Action:
