@@ -18,7 +18,7 @@ finish() { tar czf "${OUT:-.}/r.tgz.tmp" -C /tmp ingot_bs1 2>/dev/null && mv "${
 ( while sleep 15; do finish; done ) > /dev/null 2>&1 &
 TARLOOP=$!
 trap 'kill $TARLOOP 2>/dev/null; finish' EXIT
-export CC=/usr/bin/gcc CXX=/usr/bin/g++ CUDAHOSTCXX=/usr/bin/g++ PYTHONUNBUFFERED=1 INGOT_CUDA_MATMUL=timed INGOT_SDPA_PLAN_STORE=1
+export CC=/usr/bin/gcc CXX=/usr/bin/g++ CUDAHOSTCXX=/usr/bin/g++ PYTHONUNBUFFERED=1 INGOT_CUDA_MATMUL=timed
 T0=$(date +%s)
 el() { echo $(( $(date +%s) - T0 )); }
 nvidia-smi --query-gpu=name --format=csv,noheader | tee $R/gpu.txt
