@@ -5,7 +5,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <span>
 
+#include "plan/bytes.h"
 #include "support/hash.h"
 
 namespace ingot::runtime {
@@ -14,34 +16,16 @@ namespace {
 
 constexpr char kMagic[16] = "ingot-blobs v1\n";
 
-void put_le(std::vector<uint8_t>& out, uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+using plan::detail::ByteReader;
+using plan::detail::ByteWriter;
+
+// `n` bytes at the reader's position, skipped over; null when fewer remain.
+const uint8_t* take(ByteReader& r, std::span<const uint8_t> data, uint64_t n) {
+  if (!r.ok() || n > r.remaining()) return nullptr;
+  const uint8_t* p = data.data() + r.offset();
+  r.skip(static_cast<size_t>(n));
+  return p;
 }
-
-// Reads fields off a byte range, failing (not reading past the end) on a short file.
-class Cursor {
- public:
-  Cursor(const std::vector<uint8_t>& bytes, size_t end) : bytes_(bytes), end_(end) {}
-  bool le(int width, uint64_t* v) {
-    if (end_ - pos_ < static_cast<size_t>(width)) return false;
-    *v = 0;
-    for (int i = 0; i < width; ++i) *v |= uint64_t(bytes_[pos_ + i]) << (8 * i);
-    pos_ += width;
-    return true;
-  }
-  bool take(uint64_t n, const uint8_t** p) {
-    if (end_ - pos_ < n) return false;
-    *p = bytes_.data() + pos_;
-    pos_ += n;
-    return true;
-  }
-  size_t pos() const { return pos_; }
-
- private:
-  const std::vector<uint8_t>& bytes_;
-  size_t end_;
-  size_t pos_ = sizeof(kMagic);
-};
 
 }  // namespace
 
@@ -58,41 +42,41 @@ Expected<std::map<std::string, Blob>> read_blob_file(const std::string& path) {
     return bad("not an ingot plan file (no 'ingot-blobs v1' header)");
   }
   const size_t body = bytes.size() - 8;
-  uint64_t sum = 0;
-  for (int i = 0; i < 8; ++i) sum |= uint64_t(bytes[body + i]) << (8 * i);
-  if (hash64(bytes.data(), body) != sum) return bad("checksum mismatch (truncated or corrupt)");
-  Cursor c(bytes, body);
-  uint64_t count = 0;
-  if (!c.le(8, &count)) return bad("no entry count");
+  ByteReader sum_reader(std::span<const uint8_t>(bytes).subspan(body), 0);
+  if (hash64(bytes.data(), body) != sum_reader.u64("checksum")) return bad("checksum mismatch (truncated or corrupt)");
+  const std::span<const uint8_t> data = std::span<const uint8_t>(bytes).first(body);
+  ByteReader r(data, 0);
+  r.skip(sizeof(kMagic));
+  const uint64_t count = r.u64("entry count");
   for (uint64_t i = 0; i < count; ++i) {
-    uint64_t key_len = 0, blob_len = 0;
-    const uint8_t* key = nullptr;
-    const uint8_t* blob = nullptr;
-    if (!c.le(4, &key_len) || !c.take(key_len, &key) || !c.le(8, &blob_len) || !c.take(blob_len, &blob)) {
-      return bad("entry " + std::to_string(i) + " of " + std::to_string(count) + " runs past the end");
-    }
+    const uint8_t* key = take(r, data, r.u32("key length"));
+    const size_t key_len = key ? static_cast<size_t>(data.data() + r.offset() - key) : 0;
+    const uint8_t* blob = key ? take(r, data, r.u64("blob length")) : nullptr;
+    if (!blob) return bad("entry " + std::to_string(i) + " of " + std::to_string(count) + " runs past the end");
     entries[std::string(reinterpret_cast<const char*>(key), key_len)] =
-        std::make_shared<const std::vector<uint8_t>>(blob, blob + blob_len);
+        std::make_shared<const std::vector<uint8_t>>(blob, data.data() + r.offset());
   }
-  if (c.pos() != body) return bad("bytes after the last entry");
+  if (r.remaining() != 0) return bad("bytes after the last entry");
   return entries;
 }
 
 Status write_blob_file(const std::string& path, const std::map<std::string, Blob>& entries) {
   size_t size = sizeof(kMagic) + 16;
   for (const auto& [key, blob] : entries) size += 12 + key.size() + (blob ? blob->size() : 0);
-  std::vector<uint8_t> out;
-  out.reserve(size);
-  out.insert(out.end(), kMagic, kMagic + sizeof(kMagic));
-  put_le(out, entries.size(), 8);
+  ByteWriter w(nullptr);
+  w.reserve(size);
+  // Byte by byte: raw() into the still empty buffer trips GCC 12's -Wstringop-overflow.
+  for (char c : kMagic) w.u8(static_cast<uint8_t>(c), "magic");
+  w.u64(entries.size(), "entry count");
   for (const auto& [key, blob] : entries) {
-    if (key.size() > UINT32_MAX) return invalid_argument("plan file '", path, "': a key of ", key.size(), " bytes");
-    put_le(out, key.size(), 4);
-    out.insert(out.end(), key.begin(), key.end());
-    put_le(out, blob ? blob->size() : 0, 8);
-    if (blob) out.insert(out.end(), blob->begin(), blob->end());
+    w.count(key.size(), "key length");
+    w.raw(key.data(), key.size(), "key");
+    w.u64(blob ? blob->size() : 0, "blob length");
+    if (blob) w.raw(blob->data(), blob->size(), "blob");
   }
-  put_le(out, hash64(out.data(), out.size()), 8);
+  if (!w.ok()) return w.status().with_context("plan file '" + path + "': ");
+  std::vector<uint8_t>& out = w.bytes();
+  w.u64(hash64(out.data(), out.size()), "checksum");
   std::string tmp = path + ".tmp";
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
