@@ -2,7 +2,7 @@
 
     python bench/run.py [--models resnet50,efficientnet_b0,bert,vit_b_16] [--batches 1,32]
                         [--peers eager,compile,reduce-overhead,freeze] [--iters 100] [--json PATH]
-                        [--dynamic]
+                        [--dynamic] [--ingot-env NAME=VALUE ...]
 
 Each (model, batch) runs in its own process. Contestants: eager, torch.compile (default),
 torch.compile(mode="reduce-overhead"), torch.compile with inductor freezing +
@@ -114,6 +114,8 @@ def worker(args):
             result["ingot_ops_in_engines"] = f"{report['ops_in_engines']}/{report['num_ops']}"
             result["ingot_tactics"] = tactic_summary(compiled)
             record("ingot", compiled, build_s, inputs16)
+            for variant in args.ingot_env:
+                ingot_variant(args, half, inputs16, variant, compiled, record, result)
             if args.profile:
                 with torch.inference_mode(), ingot.profile(compiled) as prof:
                     for _ in range(20):
@@ -207,6 +209,45 @@ def dynamic_engine(args, half, inputs16, record, result):
         print(f"  {args.model} bs{b} ingot-dynamic: FAILED {type(e).__name__}: {e}"[:2000], flush=True)
 
 
+def ingot_variant(args, half, inputs16, variant, base, record, result):
+    """--ingot-env NAME=VALUE: ingot built again with that environment variable set (from the
+    same timing cache when there is one), recorded as "ingot NAME=VALUE"; then the default
+    engine and the variant are timed in turns, three rounds each, so that the ratio of their
+    medians (variant / default, below 1: the variant is faster) does not ride on drift."""
+    import torch
+
+    import ingot
+    from ingot._tune import measure_latency_ms
+
+    name, _, value = variant.partition("=")
+    label = f"ingot {variant}"
+    old = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        torch._dynamo.reset()
+        t0 = time.perf_counter()
+        compiled = ingot.compile(half, inputs=list(inputs16), enabled_precisions={torch.float16}, device="cuda",
+                                 optimization_level=args.opt_level, timing_cache=args.timing_cache)
+        record(label, compiled, time.perf_counter() - t0, inputs16)
+        times = {"default": [], "variant": []}
+        with torch.inference_mode():
+            for _ in range(3):
+                times["default"].append(measure_latency_ms(base, inputs16, warmup=args.warmup, iters=args.iters))
+                times["variant"].append(measure_latency_ms(compiled, inputs16, warmup=args.warmup, iters=args.iters))
+        ratio = sorted(times["variant"])[1] / sorted(times["default"])[1]
+        result["results"][label]["vs_default"] = ratio
+        result["results"][label]["turns_ms"] = times
+        print(f"  {args.model} bs{args.batch} {label} / default, timed in turns: {ratio:.3f}", flush=True)
+    except Exception as e:
+        result["results"][label] = {"error": f"{type(e).__name__}: {e}"[:2000]}
+        print(f"  {args.model} bs{args.batch} {label}: FAILED {type(e).__name__}: {e}"[:2000], flush=True)
+    finally:
+        if old is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = old
+
+
 def table(rows, peers):
     dynamic = any("ingot-dynamic" in r["results"] for r in rows)
     head = ["model", "batch"] + peers + ["ingot", "speedup", "ingot rel-L2", "ingot build s"]
@@ -215,6 +256,9 @@ def table(rows, peers):
         head += ["warm build s", "new-process warm build s"]
     if dynamic:
         head += ["ingot dynamic (1..2B)", "dynamic/static"]
+    variants = sorted({k for r in rows for k in r["results"] if k.startswith("ingot ") and k != "ingot-dynamic"})
+    for v in variants:
+        head += [v, f"{v} / default"]
     lines = [" | ".join(head), " | ".join("---" for _ in head)]
     for r in rows:
         res = r["results"]
@@ -239,6 +283,10 @@ def table(rows, peers):
             dyn = res.get("ingot-dynamic", {})
             cells.append(f"{dyn['ms']:.3f}" if "ms" in dyn else "fail")
             cells.append(f"{dyn['vs_static']:.3f}" if "vs_static" in dyn else "-")
+        for v in variants:
+            var = res.get(v, {})
+            cells.append(f"{var['ms']:.3f}" if "ms" in var else ("fail" if var else "-"))
+            cells.append(f"{var['vs_default']:.3f}" if "vs_default" in var else "-")
         lines.append(" | ".join(cells))
     return "\n".join(lines)
 
@@ -260,6 +308,9 @@ def main():
     ap.add_argument("--worker-timeout", type=int, default=400)
     ap.add_argument("--profile", default=None, help="write ingot's per-layer profile (JSON, ingot.profile) to this file; "
                     "{model} and {batch} in the path are replaced")
+    ap.add_argument("--ingot-env", action="append", default=[], metavar="NAME=VALUE",
+                    help="also build and time ingot with this environment variable set (repeatable), in turns "
+                    "with the default engine")
     ap.add_argument("--json", default=None)
     ap.add_argument("--worker", action="store_true")
     ap.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
@@ -277,7 +328,8 @@ def main():
                    ",".join(args.peers), "--iters", str(args.iters), "--warmup", str(args.warmup), "--opt-level",
                    str(args.opt_level)] + (["--no-ingot"] if args.no_ingot else []) + (["--dynamic"] if args.dynamic else []) + (
                        ["--profile", args.profile] if args.profile else []) + (
-                       ["--timing-cache", args.timing_cache] if args.timing_cache else [])
+                       ["--timing-cache", args.timing_cache] if args.timing_cache else []) + [
+                       f"--ingot-env={v}" for v in args.ingot_env]
             try:
                 proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.worker_timeout)
                 stdout, stderr = proc.stdout, proc.stderr

@@ -150,6 +150,16 @@ size_t workspace_size(const net::LayerParams& params, const std::vector<DeviceTe
 Status launch(const net::LayerParams& params, const std::vector<DeviceTensor>& inputs,
               const std::vector<DeviceTensor>& outputs, cudaStream_t stream, void* workspace);
 
+// Asks the L2 cache to fetch these ranges of device memory: hints only (nothing is read into
+// registers or written; results never depend on it), so that later kernels reading them hit
+// L2. Starts must be 16-byte aligned; sizes are rounded up to 16 bytes, which must stay inside
+// the allocation. On sm_90+ each thread issues one bulk prefetch of up to 64 KiB.
+struct ByteRange {
+  const void* data = nullptr;
+  size_t bytes = 0;
+};
+Status launch_l2_prefetch(const std::vector<ByteRange>& ranges, cudaStream_t stream);
+
 // Copies the strided view of `src`'s storage (element i of `dst.dims` at offset + sum(i_d *
 // strides[d]), in elements) into the dense `dst`; checks that the view stays inside `src`.
 // Runners use it to pack strided operands when a library call needs them dense.

@@ -86,6 +86,7 @@ CudaContext::~CudaContext() {
 
 Status CudaContext::init() {
   if (initialized_) return Status::ok();
+  INGOT_ASSIGN_OR_RETURN(uint64_t window, l2_prefetch_window());  // before anything is created
   int device = 0;
   INGOT_CUDA_TRY(cudaGetDevice(&device));
   if (device != engine_.device()) {
@@ -113,6 +114,8 @@ Status CudaContext::init() {
   // Every runner keeps its workspace within kMaxLayerWorkspace: allocate that once, so that no
   // later shape moves the workspace under the CUDA graphs captured for earlier shapes.
   INGOT_RETURN_IF_ERROR(workspace_.reserve(kMaxLayerWorkspace));
+  INGOT_RETURN_IF_ERROR(prefetch_.init(net, engine_.constants(), window,
+                                       [&](int id) { return engine_.constant(id); }));
   initialized_ = true;
   return Status::ok();
 }
@@ -193,11 +196,12 @@ Status CudaContext::enqueue_layers(const BoundShapes& shapes, cudaStream_t strea
   const net::Network& net = engine_.plan().network;
   for (size_t l = 0; l < net.layers().size(); ++l) {
     const net::Layer& layer = net.layers()[l];
+    INGOT_RETURN_IF_ERROR(prefetch_.before_layer(l, stream));
     Status s = runners_[l]->enqueue(env_, shapes.params(net, l), tensors(layer.inputs, shapes),
                                     tensors(layer.outputs, shapes), workspace_.get(), stream);
     if (!s.is_ok()) return s.with_context("layer '" + layer.name + "': ");
   }
-  return Status::ok();
+  return prefetch_.finish(stream);
 }
 
 Status CudaContext::copy_io(const BoundShapes& shapes, const std::vector<void*>& io, bool inputs, cudaStream_t stream) {

@@ -20,6 +20,7 @@
 #include "plan/plan.h"
 #include "runtime/backend.h"
 #include "runtime/cuda/cuda_util.h"
+#include "runtime/cuda/l2_prefetch.h"
 #include "runtime/cuda/runner.h"
 #include "runtime/timing_cache.h"
 
@@ -101,6 +102,7 @@ class CudaContext : public BackendContext {
   cudaStream_t capture_stream_ = nullptr;
   cudaEvent_t done_ = nullptr;
   cudaStream_t last_stream_ = nullptr;
+  L2Prefetcher prefetch_;  // weights into L2 ahead of their layers (INGOT_L2_PREFETCH)
 };
 
 }  // namespace ingot::runtime::cuda
