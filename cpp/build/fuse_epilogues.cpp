@@ -69,6 +69,15 @@ Expected<net::Network> fuse_epilogues(const net::Network& net, int* absorbed_cou
     f.output = head.outputs[0];
     bool has_bias = head.inputs.size() > 2 && head.inputs[2] >= 0;
     bool has_residual = head.inputs.size() > 3 && head.inputs[3] >= 0;
+    // A head fused before (the CUDA backend runs this pass twice) keeps its activation: nothing
+    // it applies can move before it, and an add after it is no residual (that is added first).
+    auto take_activation = [&](const auto& p) {
+      f.activation.op = p.activation;
+      f.activation.alpha = p.act_alpha;
+      f.activation.beta = p.act_beta;
+    };
+    if (const auto* cp = std::get_if<net::ConvolutionParams>(&head.params)) take_activation(*cp);
+    if (const auto* mp = std::get_if<net::MatMulParams>(&head.params)) take_activation(*mp);
     const ir::TensorType out_type = net.tensor(f.output).type;
     while (true) {
       auto next = sole_reader(f.output);

@@ -90,6 +90,63 @@ TEST(FuseEpilogues, FoldsBiasResidualAndActivation) {
   }
 }
 
+// x + relu(conv(x) + b) and f + relu(fc(f) + c): the add after the activation is no residual
+// (the epilogue adds the residual before the activation). The CUDA backend runs the pass twice;
+// on the second run the fused layers already carry their activation, which must stay, and the
+// add must stay a layer of its own (it once became the residual and dropped the ReLU: outputs
+// of x + relu(linear(x)) were x + linear(x) on the GPU).
+TEST(FuseEpilogues, AnAddAfterTheActivationStaysOutsideEvenOnASecondRun) {
+  net::Network n;
+  int x = n.add_input("x", {DType::kFloat32, ir::shape_of({2, 3, 6, 6})});
+  net::ConvolutionParams c;
+  c.stride = c.dilation = {1, 1};
+  c.padding = {1, 1};
+  c.output_padding = {0, 0};
+  int w = n.add_constant("w", random_constant({3, 3, 3, 3}, 11));
+  int conv = *n.add(c, {x, w}, "conv");
+  int b = n.add_constant("b", random_constant({3, 1, 1}, 12));
+  int biased = *n.add(net::ElementwiseParams{net::BinaryOp::kAdd}, {conv, b}, "bias_add");
+  net::UnaryParams relu;
+  relu.op = net::UnaryOp::kRelu;
+  int act = *n.add(relu, {biased}, "relu");
+  int y = *n.add(net::ElementwiseParams{net::BinaryOp::kAdd}, {x, act}, "skip_add");
+  net::ReshapeParams r;
+  r.shape = ir::shape_of({2, 108});
+  int flat = *n.add(r, {y}, "flatten");
+  int wm = n.add_constant("wm", random_constant({108, 108}, 13));
+  net::MatMulParams m;
+  m.transpose_b = true;
+  int mm = *n.add(m, {flat, wm}, "fc");
+  int bm = n.add_constant("bm", random_constant({108}, 14));
+  int mmb = *n.add(net::ElementwiseParams{net::BinaryOp::kAdd}, {mm, bm}, "fc_bias");
+  int fact = *n.add(relu, {mmb}, "fc_relu");
+  int z = *n.add(net::ElementwiseParams{net::BinaryOp::kAdd}, {fact, flat}, "fc_skip_add");
+  n.mark_output(z, "z");
+
+  int absorbed = 0;
+  auto once = build::fuse_epilogues(n, &absorbed);
+  ASSERT_TRUE(once.has_value()) << once.status().message();
+  EXPECT_EQ(absorbed, 4);  // the biases and the ReLUs
+  auto twice = build::fuse_epilogues(*once, &absorbed);
+  ASSERT_TRUE(twice.has_value()) << twice.status().message();
+  EXPECT_EQ(absorbed, 0);
+  size_t adds = 0;
+  for (const net::Layer& layer : twice->layers()) {
+    if (const auto* cp = std::get_if<net::ConvolutionParams>(&layer.params)) {
+      EXPECT_EQ(cp->activation, net::UnaryOp::kRelu);
+      EXPECT_TRUE(layer.inputs.size() < 4 || layer.inputs[3] < 0) << "the skip add became the residual";
+    }
+    if (const auto* mp = std::get_if<net::MatMulParams>(&layer.params)) {
+      EXPECT_EQ(mp->activation, net::UnaryOp::kRelu);
+      EXPECT_TRUE(layer.inputs.size() < 4 || layer.inputs[3] < 0) << "the skip add became the residual";
+    }
+    adds += layer.kind() == net::LayerKind::kElementwise;
+  }
+  EXPECT_EQ(adds, 2u);
+  auto a = run(std::move(n)), got = run(std::move(*twice));
+  for (size_t i = 0; i < a[0].size(); ++i) EXPECT_NEAR(a[0][i], got[0][i], 1e-4) << "element " << i;
+}
+
 TEST(LowerPrecision, CastsToTheLoweredTypeDisappear) {
   // x -> relu -> cast(f32) -> relu -> cast(f16) -> relu -> y: after lowering to f16 both inner
   // casts are casts to the type their input has; only the entry and exit casts remain.
