@@ -185,3 +185,36 @@ def test_dynamic_encoder_fp16_on_cuda():
         x = torch.randn(batch, seq, 64, device="cuda", dtype=torch.float16)
         with torch.inference_mode():
             assert rel_l2(compiled(x).float(), layer(x).float()) < FP16_REL_L2
+
+
+class _SkipAfterActivation(torch.nn.Module):
+    """y = x + relu(conv(x)), then z = y + act(linear(y)): adds after the activation, which no
+    epilogue takes as its residual (that one is added before the activation)."""
+
+    def __init__(self, act):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(16, 16, 3, padding=1)
+        self.fc = torch.nn.Linear(8, 8)  # over the last (width) dim
+        self.act = act
+
+    def forward(self, x):
+        y = x + torch.relu(self.conv(x))
+        return y + self.act(self.fc(y))
+
+
+@pytest.mark.parametrize("act", [torch.relu, torch.nn.functional.gelu], ids=["relu", "gelu"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16], ids=["f32", "f16"])
+def test_adds_after_an_activation_stay_outside_the_epilogue(act, dtype):
+    # The CUDA backend runs its epilogue fusion twice; its second run once took such an add as
+    # the residual and dropped the activation (x + linear(x)), bench/NOTES.md note 48.
+    torch.manual_seed(0)
+    model = _SkipAfterActivation(act).eval()
+    x = torch.randn(2, 16, 8, 8)
+    with torch.inference_mode():
+        expected = model(x)
+    model = model.cuda().to(dtype)
+    compiled = ingot.compile(model, inputs=[x.cuda().to(dtype)], enabled_precisions={dtype}, device="cuda",
+                             min_block_size=1, require_full_compilation=True)
+    with torch.inference_mode():
+        got = compiled(x.cuda().to(dtype)).float().cpu()
+    assert rel_l2(got, expected) < (FP16_REL_L2 if dtype == torch.float16 else TF32_RTOL)
