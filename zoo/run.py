@@ -5,6 +5,7 @@ the fp16 error and speedup over eager fp16.
 
     python zoo/run.py [--device cpu|cuda] [--models SUBSTR,...] [--jobs N] [--timeout S]
                       [--out zoo/results/NAME [--resume]]   (writes NAME.json, NAME.md, NAME.jsonl)
+                      [--gpu-passes]   (CPU: through the CUDA backend's graph passes, fp32 and fp16)
 
 Each model runs in its own process (a crash or a hang costs one row). On the CPU the models run
 small (see zoo/models.py); --full keeps their real sizes.
@@ -69,7 +70,7 @@ def _torch_ops(gm):
     return dict(ops)
 
 
-def worker(name: str, device: str, small: bool) -> dict:
+def worker(name: str, device: str, small: bool, half: bool = False) -> dict:
     import torch
 
     sys.path.insert(0, HERE)
@@ -83,7 +84,8 @@ def worker(name: str, device: str, small: bool) -> dict:
     model = zm.build(small)
     # a pristine copy for the fp16 run: running a model can leave state behind (timm's LeViT
     # caches its attention biases in the dtype of the first run)
-    model16 = copy.deepcopy(model) if device == "cuda" else None
+    half = half or device == "cuda"
+    model16 = copy.deepcopy(model) if half else None
     inputs = zm.inputs(small, 1)
     with torch.no_grad():
         ref = model(*inputs)
@@ -125,22 +127,27 @@ def worker(name: str, device: str, small: bool) -> dict:
         row["dynamo_compiled"] = False
         row["dynamo_error"] = _short(e)
 
-    # on the GPU: fp16 accuracy and speed against eager fp16
-    if device == "cuda" and row.get("compiled"):
+    # fp16 accuracy (on the GPU, and on the CPU with --gpu-passes), and on the GPU its speed
+    # against eager fp16
+    if half and row.get("compiled"):
         try:
-            half = model16.to(device).half()
+            half_model = model16.to(device).half()
             inputs16 = tuple(x.half() if x.is_floating_point() else x for x in dev_inputs)
-            gm16 = ingot.compile(half, inputs=list(inputs16), device=device, enabled_precisions={torch.float16})
+            gm16 = ingot.compile(half_model, inputs=list(inputs16), device=device, enabled_precisions={torch.float16})
             with torch.no_grad():
                 row["rel_err_fp16"] = rel_l2(gm16(*inputs16), ref)
                 # eager PyTorch's own fp16 error: where it is large too, the model's outputs do
                 # not fit half precision (e.g. random-weight outputs below fp16's range)
-                row["eager_rel_err_fp16"] = rel_l2(half(*inputs16), ref)
-                eager_ms = measure_latency_ms(half, inputs16, warmup=3, iters=30)
-                ingot_ms = measure_latency_ms(gm16, inputs16, warmup=3, iters=30)
-            row["eager_fp16_ms"] = round(eager_ms, 3)
-            row["ingot_fp16_ms"] = round(ingot_ms, 3)
-            row["speedup_fp16"] = round(eager_ms / ingot_ms, 2)
+                try:
+                    row["eager_rel_err_fp16"] = rel_l2(half_model(*inputs16), ref)
+                except Exception as e:  # eager fp16 lacks some CPU kernels
+                    row["eager_fp16_error"] = _short(e)
+                if device == "cuda":
+                    eager_ms = measure_latency_ms(half_model, inputs16, warmup=3, iters=30)
+                    ingot_ms = measure_latency_ms(gm16, inputs16, warmup=3, iters=30)
+                    row["eager_fp16_ms"] = round(eager_ms, 3)
+                    row["ingot_fp16_ms"] = round(ingot_ms, 3)
+                    row["speedup_fp16"] = round(eager_ms / ingot_ms, 2)
         except Exception as e:
             row["fp16_error"] = _short(e)
     return row
@@ -154,6 +161,8 @@ def run_one(name: str, args) -> dict:
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", name, "--device", args.device]
     if args.full:
         cmd.append("--full")
+    if args.gpu_passes:
+        cmd.append("--gpu-passes")
     t = time.perf_counter()
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
@@ -173,9 +182,10 @@ def fmt(x, spec=".1e"):
 
 
 def table(rows, device) -> str:
+    half = device == "cuda" or any("rel_err_fp16" in r or "fp16_error" in r for r in rows)
     lines = ["| model | ingot.compile | engines | ops in engines | rel err fp32 | export | torch.compile backend |"
-             + (" rel err fp16 (eager fp16's) | speedup fp16 vs eager |" if device == "cuda" else ""),
-             "| --- | --- | --- | --- | --- | --- | --- |" + (" --- | --- |" if device == "cuda" else "")]
+             + (" rel err fp16 (eager fp16's) | speedup fp16 vs eager |" if half else ""),
+             "| --- | --- | --- | --- | --- | --- | --- |" + (" --- | --- |" if half else "")]
     for r in rows:
         if r.get("compiled"):
             status = "ok" if passed(r) else "MISMATCH"
@@ -190,7 +200,7 @@ def table(rows, device) -> str:
             cols.append(("ok " if d_ok else "MISMATCH ") + fmt(r.get("dynamo_rel_err_fp32")))
         else:
             cols.append("error: " + (r.get("dynamo_error") or "not run")[:120].replace("|", "/"))
-        if device == "cuda":
+        if half:
             fp16 = f"{fmt(r.get('rel_err_fp16'))} ({fmt(r.get('eager_rel_err_fp16'))})" if "rel_err_fp16" in r \
                 else "error: " + r.get("fp16_error", "-")[:80].replace("|", "/")
             cols += [fp16, fmt(r.get("speedup_fp16"), ".2f")]
@@ -216,6 +226,13 @@ def summary(rows) -> str:
            + (", ".join(f"{why} ({k})" for why, k in retraced.most_common()) or "none"),
            "ops left in PyTorch, by how many models need them: "
            + (", ".join(f"{op} ({k})" for op, k in missing.most_common()) or "none")]
+    halves = [r for r in rows if "rel_err_fp16" in r or "fp16_error" in r]
+    if halves:
+        # fp16 within the tolerance, or no worse than twice eager fp16's own error
+        ok16 = sum("rel_err_fp16" in r and r["rel_err_fp16"] <= max(TOLERANCE["fp16"], 2 * r.get("eager_rel_err_fp16", 0))
+                   for r in halves)
+        out.append(f"{ok16}/{len(halves)} fp16 engines within rel-L2 {TOLERANCE['fp16']} of eager fp32 "
+                   "(or no worse than twice eager fp16's error)")
     return "\n".join(out)
 
 
@@ -229,11 +246,16 @@ def main():
     ap.add_argument("--out", default="", help="writes OUT.json, OUT.md, and OUT.jsonl row by row")
     ap.add_argument("--resume", action="store_true", help="skip the models already in OUT.jsonl")
     ap.add_argument("--report", action="store_true", help="run nothing: the table from OUT.jsonl (with --resume)")
+    ap.add_argument("--gpu-passes", action="store_true",
+                    help="CPU: build through the CUDA backend's graph passes (INGOT_CPU_GPU_PASSES=1) and also "
+                    "compile fp16, so that the passes' rewrites are checked against eager without a GPU")
     ap.add_argument("--worker", default="")
     args = ap.parse_args()
+    if args.gpu_passes:
+        os.environ["INGOT_CPU_GPU_PASSES"] = "1"  # the workers inherit it
     small = not args.full and args.device == "cpu"
     if args.worker:
-        row = worker(args.worker, args.device, small)
+        row = worker(args.worker, args.device, small, half=args.gpu_passes)
         print("ZOO-ROW " + json.dumps(row), flush=True)
         return
     sys.path.insert(0, HERE)

@@ -2,6 +2,7 @@
 #include <chrono>
 
 #include "build/builder.h"
+#include "build/gpu_passes.h"
 #include "kernels/cpu/kernels.h"
 #include "runtime/backend.h"
 #include "runtime/profiler.h"
@@ -76,6 +77,14 @@ class CpuBackend : public Backend {
 
   Expected<plan::Plan> build(net::Network network, const build::BuildSettings& settings) const override {
     // The reference backend computes every layer as converted: no fusion, no precision change.
+    // INGOT_CPU_GPU_PASSES=1: the CUDA backend's graph passes first, so that their rewrites
+    // are checked on the CPU (squeeze_excite layers of any size: the CPU kernel takes them all).
+    if (build::cpu_runs_gpu_passes()) {
+      build::GpuPassOptions options;
+      options.enabled_precisions = settings.enabled_precisions;
+      options.squeeze_excite = [](int64_t, int64_t) { return true; };
+      INGOT_ASSIGN_OR_RETURN(network, build::gpu_graph_passes(std::move(network), options));
+    }
     return build::finish_plan(std::move(network), settings, plan::Backend::kCpu, "cpu");
   }
 

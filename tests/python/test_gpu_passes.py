@@ -1,0 +1,116 @@
+"""INGOT_CPU_GPU_PASSES=1: CPU builds go through the CUDA backend's graph passes (fusion into
+epilogues, precision, attention layouts and masks, channels-last, squeeze-excite; build/gpu_passes.h)
+and the CPU reference runs the result, so that the passes' rewrites are checked against eager
+PyTorch without a GPU. Each case also checks that the passes did rewrite the model."""
+
+import collections
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import ingot
+from conftest import rel_l2
+from test_gpu import _SkipAfterActivation
+
+
+@pytest.fixture
+def gpu_passes(monkeypatch):
+    monkeypatch.setenv("INGOT_CPU_GPU_PASSES", "1")
+
+
+def _compile(model, inputs, dtype):
+    return ingot.compile(model.to(dtype), inputs=[x.to(dtype) if x.is_floating_point() else x for x in inputs],
+                         enabled_precisions={dtype}, device="cpu", min_block_size=1, require_full_compilation=True)
+
+
+def _layers(compiled):
+    return [l for e in ingot.inspect(compiled)["engines"] for l in e["layers"]]
+
+
+@pytest.mark.parametrize("act", [torch.relu, F.gelu], ids=["relu", "gelu"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16], ids=["f32", "f16"])
+def test_adds_after_an_activation(act, dtype, gpu_passes):
+    # Before note 48's fix the second epilogue pass made this x + conv(x) (rel-L2 0.59).
+    torch.manual_seed(0)
+    model = _SkipAfterActivation(act).eval()
+    x = torch.randn(2, 16, 8, 8)
+    with torch.inference_mode():
+        expected = model(x)
+    compiled = _compile(model, [x], dtype)
+    with torch.inference_mode():
+        got = compiled(x.to(dtype)).float()
+    assert rel_l2(got, expected) < (1e-2 if dtype == torch.float16 else 1e-5)
+    fused = {l["kind"]: l["params"].get("activation") for l in _layers(compiled) if l["kind"] in ("convolution", "matmul")}
+    assert fused["convolution"] == "relu", fused
+    assert fused["matmul"] in ("relu", "gelu_erf", "gelu_tanh"), fused
+
+
+class _Encoder(torch.nn.Module):
+    """Multi-head self-attention with a padding mask and a GELU feed-forward, post-norm."""
+
+    def __init__(self, d=64, heads=4):
+        super().__init__()
+        self.heads = heads
+        self.q, self.k, self.v, self.o = (torch.nn.Linear(d, d) for _ in range(4))
+        self.fc1, self.fc2 = torch.nn.Linear(d, 4 * d), torch.nn.Linear(4 * d, d)
+        self.n1, self.n2 = torch.nn.LayerNorm(d), torch.nn.LayerNorm(d)
+
+    def forward(self, x, keep):
+        b, s, d = x.shape
+        split = lambda t: t.view(b, s, self.heads, d // self.heads).transpose(1, 2)
+        mask = keep[:, None, None, :]  # bool [B, 1, 1, S]
+        a = F.scaled_dot_product_attention(split(self.q(x)), split(self.k(x)), split(self.v(x)), attn_mask=mask)
+        x = self.n1(x + self.o(a.transpose(1, 2).reshape(b, s, d)))
+        return self.n2(x + self.fc2(F.gelu(self.fc1(x))))
+
+
+def test_attention_layouts_and_masks_in_half_precision(gpu_passes):
+    torch.manual_seed(0)
+    model = _Encoder().eval()
+    x = torch.randn(2, 16, 64)
+    keep = torch.ones(2, 16, dtype=torch.bool)
+    keep[1, 11:] = False
+    with torch.inference_mode():
+        expected = model(x, keep)
+    compiled = _compile(model, [x, keep], torch.float16)
+    with torch.inference_mode():
+        got = compiled(x.half(), keep).float()
+    assert rel_l2(got, expected) < 1e-2
+    kinds = collections.Counter(l["kind"] for l in _layers(compiled))
+    # q / k / v merged into one matmul read through strides, the mask one select, no permutes
+    assert kinds["attention"] == 1 and kinds["select"] == 1 and kinds["matmul"] == 4 and kinds["permute"] == 0, kinds
+
+
+class _SqueezeExcite(torch.nn.Module):
+    """An MBConv-like block: 1x1 expand + BN + SiLU, the squeeze-excite gate, 1x1 project + BN, residual."""
+
+    def __init__(self, c=16, e=64, r=8):
+        super().__init__()
+        self.expand, self.bn1 = torch.nn.Conv2d(c, e, 1, bias=False), torch.nn.BatchNorm2d(e)
+        self.se1, self.se2 = torch.nn.Conv2d(e, r, 1), torch.nn.Conv2d(r, e, 1)
+        self.project, self.bn2 = torch.nn.Conv2d(e, c, 1, bias=False), torch.nn.BatchNorm2d(c)
+        for bn in (self.bn1, self.bn2):
+            bn.running_mean.uniform_(-0.5, 0.5)
+            bn.running_var.uniform_(0.5, 2.0)
+
+    def forward(self, x):
+        h = F.silu(self.bn1(self.expand(x)))
+        g = torch.sigmoid(self.se2(F.silu(self.se1(h.mean((2, 3), keepdim=True)))))
+        return x + self.bn2(self.project(h * g))
+
+
+def test_channels_last_and_squeeze_excite_in_half_precision(gpu_passes):
+    torch.manual_seed(0)
+    model = _SqueezeExcite().eval()
+    x = torch.randn(2, 16, 12, 12)
+    with torch.inference_mode():
+        expected = model(x)
+    compiled = _compile(model, [x], torch.float16)
+    with torch.inference_mode():
+        got = compiled(x.half()).float()
+    assert rel_l2(got, expected) < 1e-2
+    layers = _layers(compiled)
+    kinds = collections.Counter(l["kind"] for l in layers)
+    assert kinds["squeeze_excite"] == 1, kinds
+    assert all(l["layout"] == "channels_last" for l in layers if l["kind"] == "convolution"), layers
