@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <string>
 
 #include "build/builder.h"
 #include "build/passes.h"
@@ -21,18 +22,28 @@ ir::ConstantData random_constant(std::vector<int64_t> dims, uint32_t seed) {
 
 // conv(x) + bias[C,1,1] + shortcut(x) -> relu, then matmul + bias -> gelu, and a branch that
 // reads the conv output twice (must not fuse).
-net::Network resnet_like() {
-  net::Network n;
-  int x = n.add_input("x", {DType::kFloat32, ir::shape_of({2, 3, 6, 6})});
+net::ConvolutionParams conv3x3_same() {
   net::ConvolutionParams c;
   c.stride = c.dilation = {1, 1};
   c.padding = {1, 1};
   c.output_padding = {0, 0};
-  int w1 = n.add_constant("w1", random_constant({4, 3, 3, 3}, 1));
-  int conv = *n.add(c, {x, w1}, "conv");
-  int b = n.add_constant("b", random_constant({4, 1, 1}, 2));
-  int biased = *n.add(net::ElementwiseParams{net::BinaryOp::kAdd}, {conv, b}, "bias_add");
-  net::ConvolutionParams sc = c;
+  return c;
+}
+
+// conv3x3_same(x, w) + b as two layers, w [out, in, 3, 3] and b [out, 1, 1] random (seeds
+// `seed` and seed + 1).
+int biased_conv(net::Network& n, int x, int64_t out, int64_t in, uint32_t seed) {
+  int w = n.add_constant("w" + std::to_string(seed), random_constant({out, in, 3, 3}, seed));
+  int conv = *n.add(conv3x3_same(), {x, w}, "conv" + std::to_string(seed));
+  int b = n.add_constant("b" + std::to_string(seed), random_constant({out, 1, 1}, seed + 1));
+  return *n.add(net::ElementwiseParams{net::BinaryOp::kAdd}, {conv, b}, "bias_add" + std::to_string(seed));
+}
+
+net::Network resnet_like() {
+  net::Network n;
+  int x = n.add_input("x", {DType::kFloat32, ir::shape_of({2, 3, 6, 6})});
+  int biased = biased_conv(n, x, 4, 3, 1);
+  net::ConvolutionParams sc = conv3x3_same();
   sc.padding = {0, 0};
   int w2 = n.add_constant("w2", random_constant({4, 3, 1, 1}, 3));
   int shortcut = *n.add(sc, {x, w2}, "shortcut");  // computed after the first conv
@@ -98,14 +109,7 @@ TEST(FuseEpilogues, FoldsBiasResidualAndActivation) {
 TEST(FuseEpilogues, AnAddAfterTheActivationStaysOutsideEvenOnASecondRun) {
   net::Network n;
   int x = n.add_input("x", {DType::kFloat32, ir::shape_of({2, 3, 6, 6})});
-  net::ConvolutionParams c;
-  c.stride = c.dilation = {1, 1};
-  c.padding = {1, 1};
-  c.output_padding = {0, 0};
-  int w = n.add_constant("w", random_constant({3, 3, 3, 3}, 11));
-  int conv = *n.add(c, {x, w}, "conv");
-  int b = n.add_constant("b", random_constant({3, 1, 1}, 12));
-  int biased = *n.add(net::ElementwiseParams{net::BinaryOp::kAdd}, {conv, b}, "bias_add");
+  int biased = biased_conv(n, x, 3, 3, 11);
   net::UnaryParams relu;
   relu.op = net::UnaryOp::kRelu;
   int act = *n.add(relu, {biased}, "relu");
