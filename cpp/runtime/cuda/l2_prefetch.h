@@ -2,7 +2,8 @@
 // why and which), on a side stream of the context: before a layer with fetches, the side stream
 // waits for the work enqueued so far and launches them; after the last layer the main stream
 // waits for the side stream. Captured into the engine's CUDA graph, this is a branch beside the
-// layers. INGOT_L2_PREFETCH=<MiB> sets the window (0 or unset: off).
+// layers. INGOT_L2_PREFETCH=<MiB> sets the window (0 or unset: off). Measured slower on an H100
+// (bench/NOTES.md note 47), hence off by default.
 #pragma once
 
 #include <cuda_runtime.h>
