@@ -5,7 +5,7 @@ the fp16 error and speedup over eager fp16.
 
     python zoo/run.py [--device cpu|cuda] [--models SUBSTR,...] [--jobs N] [--timeout S]
                       [--out zoo/results/NAME [--resume]]   (writes NAME.json, NAME.md, NAME.jsonl)
-                      [--gpu-passes]   (CPU: through the CUDA backend's graph passes, fp32 and fp16)
+                      [--gpu-passes]   (CPU: through the CUDA backend's graph passes, fp32, fp16 and bf16)
 
 Each model runs in its own process (a crash or a hang costs one row). On the CPU the models run
 small (see zoo/models.py); --full keeps their real sizes.
@@ -27,7 +27,7 @@ import time
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TOLERANCE = {"fp32": 1e-3, "fp16": 1e-2}
+TOLERANCE = {"fp32": 1e-3, "fp16": 1e-2, "bf16": 3e-2}
 
 
 def rel_l2(actual, expected) -> float:
@@ -86,6 +86,7 @@ def worker(name: str, device: str, small: bool, half: bool = False) -> dict:
     # caches its attention biases in the dtype of the first run)
     half = half or device == "cuda"
     model16 = copy.deepcopy(model) if half else None
+    model_bf = copy.deepcopy(model) if half and device == "cpu" else None
     inputs = zm.inputs(small, 1)
     with torch.no_grad():
         ref = model(*inputs)
@@ -150,6 +151,21 @@ def worker(name: str, device: str, small: bool, half: bool = False) -> dict:
                     row["speedup_fp16"] = round(eager_ms / ingot_ms, 2)
         except Exception as e:
             row["fp16_error"] = _short(e)
+    # bf16 as well on the CPU: the same passes, with fp32's exponent range, so that models whose
+    # random-weight outputs fall below fp16's range (eager fp16 then gives zeros too) are checked
+    if half and device == "cpu" and row.get("compiled"):
+        try:
+            bf = model_bf.to(torch.bfloat16)
+            inputs_bf = tuple(x.to(torch.bfloat16) if x.is_floating_point() else x for x in dev_inputs)
+            gm_bf = ingot.compile(bf, inputs=list(inputs_bf), device=device, enabled_precisions={torch.bfloat16})
+            with torch.no_grad():
+                row["rel_err_bf16"] = rel_l2(gm_bf(*inputs_bf), ref)
+                try:
+                    row["eager_rel_err_bf16"] = rel_l2(bf(*inputs_bf), ref)
+                except Exception as e:
+                    row["eager_bf16_error"] = _short(e)
+        except Exception as e:
+            row["bf16_error"] = _short(e)
     return row
 
 
@@ -183,9 +199,11 @@ def fmt(x, spec=".1e"):
 
 def table(rows, device) -> str:
     half = device == "cuda" or any("rel_err_fp16" in r or "fp16_error" in r for r in rows)
+    bf16 = any("rel_err_bf16" in r or "bf16_error" in r for r in rows)
     lines = ["| model | ingot.compile | engines | ops in engines | rel err fp32 | export | torch.compile backend |"
-             + (" rel err fp16 (eager fp16's) | speedup fp16 vs eager |" if half else ""),
-             "| --- | --- | --- | --- | --- | --- | --- |" + (" --- | --- |" if half else "")]
+             + (" rel err fp16 (eager fp16's) | speedup fp16 vs eager |" if half else "")
+             + (" rel err bf16 (eager bf16's) |" if bf16 else ""),
+             "| --- | --- | --- | --- | --- | --- | --- |" + (" --- | --- |" if half else "") + (" --- |" if bf16 else "")]
     for r in rows:
         if r.get("compiled"):
             status = "ok" if passed(r) else "MISMATCH"
@@ -204,6 +222,9 @@ def table(rows, device) -> str:
             fp16 = f"{fmt(r.get('rel_err_fp16'))} ({fmt(r.get('eager_rel_err_fp16'))})" if "rel_err_fp16" in r \
                 else "error: " + r.get("fp16_error", "-")[:80].replace("|", "/")
             cols += [fp16, fmt(r.get("speedup_fp16"), ".2f")]
+        if bf16:
+            cols.append(f"{fmt(r.get('rel_err_bf16'))} ({fmt(r.get('eager_rel_err_bf16'))})" if "rel_err_bf16" in r
+                        else "error: " + r.get("bf16_error", "-")[:80].replace("|", "/"))
         lines.append(f"| {r['model']} | " + " | ".join(cols) + " |")
     return "\n".join(lines)
 
@@ -226,6 +247,12 @@ def summary(rows) -> str:
            + (", ".join(f"{why} ({k})" for why, k in retraced.most_common()) or "none"),
            "ops left in PyTorch, by how many models need them: "
            + (", ".join(f"{op} ({k})" for op, k in missing.most_common()) or "none")]
+    bfs = [r for r in rows if "rel_err_bf16" in r or "bf16_error" in r]
+    if bfs:
+        okbf = sum("rel_err_bf16" in r and r["rel_err_bf16"] <= max(TOLERANCE["bf16"], 2 * r.get("eager_rel_err_bf16", 0))
+                   for r in bfs)
+        out.append(f"{okbf}/{len(bfs)} bf16 engines within rel-L2 {TOLERANCE['bf16']} of eager fp32 "
+                   "(or no worse than twice eager bf16's error)")
     halves = [r for r in rows if "rel_err_fp16" in r or "fp16_error" in r]
     if halves:
         # fp16 within the tolerance, or no worse than twice eager fp16's own error
