@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "runtime/cuda/gemm.h"
 #include "runtime/profiler.h"
 #include "support/half.h"
 
@@ -328,11 +329,15 @@ Expected<std::vector<std::string>> CudaContext::tune(const BoundShapes& shapes, 
   INGOT_RETURN_IF_ERROR(use_profile(shapes.profile));
   const net::Network& net = engine_.plan().network;
   env_.tune_level = level;
+  INGOT_ASSIGN_OR_RETURN(env_.wide_gemm_search, wide_gemm_search_from_env());
   std::string device;
   if (cache) {  // the GPU and the library versions whose tactics the cache holds
     INGOT_ASSIGN_OR_RETURN(device, device_description());
     device += " cudnn " + std::to_string(cudnnGetVersion()) + " cublasLt " + std::to_string(cublasLtGetVersion()) +
               " tactics " + std::to_string(kTacticGeneration);
+    // The wide search's choices are kept apart from the heuristic search's: each is what its
+    // own candidate set chose.
+    if (env_.wide_gemm_search) device += " gemm-search wide";
   }
   auto tuned_here = [&](const net::Layer& layer) {
     return level > 0 && (layer.kind() == net::LayerKind::kConvolution || layer.kind() == net::LayerKind::kMatMul ||

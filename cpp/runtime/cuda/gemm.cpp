@@ -1,10 +1,13 @@
 #include "runtime/cuda/gemm.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "runtime/cuda/cuda_util.h"
+#include "runtime/gemm_search.h"
 
 namespace ingot::runtime::cuda {
 
@@ -48,7 +51,107 @@ Status set_batch(cublasLtMatrixLayout_t l, int64_t batch, int64_t stride) {
   return Status::ok();
 }
 
+template <typename T>
+bool get_config(const cublasLtMatmulAlgo_t& algo, cublasLtMatmulAlgoConfigAttributes_t attr, T* value) {
+  size_t written = 0;
+  return cublasLtMatmulAlgoConfigGetAttribute(&algo, attr, value, sizeof(T), &written) == CUBLAS_STATUS_SUCCESS &&
+         written == sizeof(T);
+}
+
+template <typename T>
+bool set_config(cublasLtMatmulAlgo_t* algo, cublasLtMatmulAlgoConfigAttributes_t attr, T value) {
+  return cublasLtMatmulAlgoConfigSetAttribute(algo, attr, &value, sizeof(T)) == CUBLAS_STATUS_SUCCESS;
+}
+
+std::optional<runtime::LtConfig> config_of(const cublasLtMatmulAlgo_t& algo) {
+  runtime::LtConfig c;
+  if (!get_config(algo, CUBLASLT_ALGO_CONFIG_ID, &c.algo) || !get_config(algo, CUBLASLT_ALGO_CONFIG_TILE_ID, &c.tile) ||
+      !get_config(algo, CUBLASLT_ALGO_CONFIG_STAGES_ID, &c.stages) ||
+      !get_config(algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM, &c.splitk) ||
+      !get_config(algo, CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME, &c.reduction)) {
+    return std::nullopt;
+  }
+  return c;
+}
+
+std::vector<uint32_t> cap_ids(const cublasLtMatmulAlgo_t& algo, cublasLtMatmulAlgoCapAttributes_t attr) {
+  size_t bytes = 0;
+  if (cublasLtMatmulAlgoCapGetAttribute(&algo, attr, nullptr, 0, &bytes) != CUBLAS_STATUS_SUCCESS) return {};
+  std::vector<uint32_t> ids(bytes / sizeof(uint32_t));
+  if (ids.empty()) return {};
+  if (cublasLtMatmulAlgoCapGetAttribute(&algo, attr, ids.data(), ids.size() * sizeof(uint32_t), &bytes) !=
+      CUBLAS_STATUS_SUCCESS) {
+    return {};
+  }
+  ids.resize(bytes / sizeof(uint32_t));
+  return ids;
+}
+
+std::optional<runtime::LtCaps> caps_of(const cublasLtMatmulAlgo_t& algo) {
+  runtime::LtCaps caps;
+  int32_t splitk = 0;
+  size_t written = 0;
+  if (cublasLtMatmulAlgoCapGetAttribute(&algo, CUBLASLT_ALGO_CAP_SPLITK_SUPPORT, &splitk, sizeof(splitk), &written) !=
+          CUBLAS_STATUS_SUCCESS ||
+      cublasLtMatmulAlgoCapGetAttribute(&algo, CUBLASLT_ALGO_CAP_REDUCTION_SCHEME_MASK, &caps.reduction_mask,
+                                        sizeof(caps.reduction_mask), &written) != CUBLAS_STATUS_SUCCESS) {
+    return std::nullopt;
+  }
+  caps.splitk = splitk != 0;
+  caps.tiles = cap_ids(algo, CUBLASLT_ALGO_CAP_TILE_IDS);
+  caps.stages = cap_ids(algo, CUBLASLT_ALGO_CAP_STAGES_IDS);
+  // The undefined tile / stage count (0) lets cuBLASLt pick; the seed's own value is tried anyway.
+  std::erase(caps.tiles, 0u);
+  std::erase(caps.stages, 0u);
+  return caps;
+}
+
 }  // namespace
+
+Expected<bool> wide_gemm_search_from_env() {
+  const char* env = std::getenv("INGOT_GEMM_SEARCH");
+  if (!env || !*env || std::strcmp(env, "heuristic") == 0) return false;
+  if (std::strcmp(env, "wide") == 0) return true;
+  return error(ErrorCode::kInvalidArgument, "INGOT_GEMM_SEARCH='", env,
+               "': expected 'heuristic' (cuBLASLt's own candidates) or 'wide' (also their split-K / tile variants)");
+}
+
+std::vector<cublasLtMatmulHeuristicResult_t> Gemm::variants_of(
+    cublasLtHandle_t lt, const std::vector<cublasLtMatmulHeuristicResult_t>& seeds, int count,
+    size_t max_workspace) const {
+  std::vector<cublasLtMatmulHeuristicResult_t> out;
+  if (count <= 0 || seeds.empty()) return out;
+  std::vector<runtime::LtConfig> configs;
+  std::vector<const cublasLtMatmulHeuristicResult_t*> usable;
+  for (const auto& r : seeds) {
+    if (auto c = config_of(r.algo)) {
+      configs.push_back(*c);
+      usable.push_back(&r);
+    }
+  }
+  auto caps = [&](size_t i) { return caps_of(usable[i]->algo); };
+  constexpr size_t kMaxChecked = 4096;  // cublasLtMatmulAlgoCheck is host work, a few us each
+  for (const runtime::LtVariant& v : runtime::gemm_variants(configs, caps, k_, kMaxChecked)) {
+    if (static_cast<int>(out.size()) >= count) break;
+    cublasLtMatmulHeuristicResult_t r{};
+    r.algo = usable[v.seed]->algo;
+    if (!set_config(&r.algo, CUBLASLT_ALGO_CONFIG_TILE_ID, v.config.tile) ||
+        !set_config(&r.algo, CUBLASLT_ALGO_CONFIG_STAGES_ID, v.config.stages) ||
+        !set_config(&r.algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM, v.config.splitk) ||
+        !set_config(&r.algo, CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME, v.config.reduction)) {
+      continue;
+    }
+    cublasLtMatmulHeuristicResult_t check{};
+    if (cublasLtMatmulAlgoCheck(lt, op_, la_, lb_, lc_, ld_, &r.algo, &check) != CUBLAS_STATUS_SUCCESS ||
+        check.state != CUBLAS_STATUS_SUCCESS || check.workspaceSize > max_workspace) {
+      continue;
+    }
+    r.workspaceSize = check.workspaceSize;
+    r.state = CUBLAS_STATUS_SUCCESS;
+    out.push_back(r);
+  }
+  return out;
+}
 
 bool is_gemm_tactic(const std::string& tactic) { return tactic.rfind(kTacticPrefix, 0) == 0; }
 
@@ -68,6 +171,7 @@ void Gemm::destroy() {
 Status Gemm::configure(cublasLtHandle_t lt, const GemmShape& s, const std::string& tactic, size_t max_workspace) {
   destroy();
   max_workspace_ = max_workspace;
+  k_ = s.k;
   if (s.batch > INT32_MAX) return unsupported("matmul batch ", s.batch, " is too large for cuBLASLt");
   INGOT_ASSIGN_OR_RETURN(cudaDataType_t ta, cuda_dtype(s.a_type));
   INGOT_ASSIGN_OR_RETURN(cudaDataType_t tb, cuda_dtype(s.b_type));
@@ -139,7 +243,7 @@ Status Gemm::run(cublasLtHandle_t lt, const void* a, const void* b, const void* 
 
 Expected<std::string> Gemm::tune(cublasLtHandle_t lt, const void* a, const void* b, void* d, const void* bias,
                                  float alpha, void* workspace, size_t workspace_size, cudaStream_t stream,
-                                 std::vector<net::TimedTactic>* timed, int candidates) {
+                                 std::vector<net::TimedTactic>* timed, int candidates, int variants) {
   cublasLtMatmulPreference_t pref = nullptr;
   INGOT_CUBLAS_TRY(cublasLtMatmulPreferenceCreate(&pref));
   uint64_t ws = std::min(workspace_size, max_workspace_);
@@ -150,6 +254,9 @@ Expected<std::string> Gemm::tune(cublasLtHandle_t lt, const void* a, const void*
                                                      results.data(), &found);
   cublasLtMatmulPreferenceDestroy(pref);
   if (st != CUBLAS_STATUS_SUCCESS || found == 0) return std::string();
+  results.resize(static_cast<size_t>(found));
+  for (const auto& v : variants_of(lt, results, variants, ws)) results.push_back(v);
+  found = static_cast<int>(results.size());
   if (bias) {
     INGOT_CUBLAS_TRY(cublasLtMatmulDescSetAttribute(op_, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
   }

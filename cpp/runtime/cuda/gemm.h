@@ -32,6 +32,11 @@ bool is_gemm_tactic(const std::string& tactic);
 // How many cuBLASLt candidates a build times per GEMM at an optimization level (1..5).
 int gemm_candidates_for_level(int level);
 
+// INGOT_GEMM_SEARCH: "heuristic" (or unset) times cuBLASLt's heuristic candidates only; "wide"
+// also times variants of them (runtime/gemm_search.h) for matmul layers. Any other value is an
+// error that names the variable.
+Expected<bool> wide_gemm_search_from_env();
+
 class Gemm {
  public:
   Gemm() = default;
@@ -47,20 +52,26 @@ class Gemm {
   std::string tactic() const;
   Status run(cublasLtHandle_t lt, const void* a, const void* b, const void* c, void* d, const void* bias, float alpha,
              float beta, void* workspace, cudaStream_t stream) const;
-  // Times up to `candidates` of cuBLASLt's heuristic algorithms on these buffers; returns the
-  // fastest as a tactic and appends each candidate timed (tactic, ms per run) to `timed` when it
-  // is not null.
+  // Times up to `candidates` of cuBLASLt's heuristic algorithms on these buffers, and then up to
+  // `variants` split-K / tile / stage variants of them that cuBLASLt accepts (gemm_search.h);
+  // returns the fastest as a tactic and appends each candidate timed (tactic, ms per run) to
+  // `timed` when it is not null.
   Expected<std::string> tune(cublasLtHandle_t lt, const void* a, const void* b, void* d, const void* bias,
                              float alpha, void* workspace, size_t workspace_size, cudaStream_t stream,
-                             std::vector<net::TimedTactic>* timed, int candidates);
+                             std::vector<net::TimedTactic>* timed, int candidates, int variants = 0);
 
  private:
   void destroy();
+  // Up to `count` variants of `seeds` that cuBLASLt accepts with at most `max_workspace` bytes.
+  std::vector<cublasLtMatmulHeuristicResult_t> variants_of(cublasLtHandle_t lt,
+                                                            const std::vector<cublasLtMatmulHeuristicResult_t>& seeds,
+                                                            int count, size_t max_workspace) const;
   cublasLtMatmulDesc_t op_ = nullptr;
   cublasLtMatrixLayout_t la_ = nullptr, lb_ = nullptr, lc_ = nullptr, ld_ = nullptr;
   cublasLtMatmulAlgo_t algo_{};
   size_t workspace_ = 0;
   size_t max_workspace_ = 0;
+  int64_t k_ = 0;
 };
 
 }  // namespace ingot::runtime::cuda

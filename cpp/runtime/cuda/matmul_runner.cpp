@@ -138,7 +138,8 @@ class MatMulRunner : public LayerRunner {
     INGOT_ASSIGN_OR_RETURN(std::string chosen,
                            gemm_.tune(env.lt, in[0].data, in[1].data, out[0].data, vector_bias_ ? in[2].data : nullptr,
                                       1.0f, workspace, workspace_size, stream, timed,
-                                      gemm_candidates_for_level(env.tune_level)));
+                                      gemm_candidates_for_level(env.tune_level),
+                                      env.wide_gemm_search ? 3 * gemm_candidates_for_level(env.tune_level) : 0));
     const char* force_env = std::getenv("INGOT_CUDA_MATMUL");
     const std::string force = force_env ? force_env : "";
     std::vector<kernels::cuda::LinearKernel> ours;

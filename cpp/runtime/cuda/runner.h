@@ -26,6 +26,7 @@ struct RunnerEnv {
   cublasLtHandle_t lt = nullptr;
   bool allow_tf32 = true;
   int tune_level = 0;  // the optimization level of a build's tactic search (tune())
+  bool wide_gemm_search = false;  // INGOT_GEMM_SEARCH=wide: matmuls also time cuBLASLt variants
   // The engine's constant tensors (weights) lie in [constants, constants + constants_bytes):
   // no layer writes them, so a kernel may read them before the kernel it depends on has ended.
   const void* constants = nullptr;

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine (through the device tool, carry .deps): the measurement run for the wide
+# cuBLASLt search (INGOT_GEMM_SEARCH=wide, bench/NOTES.md note 50) and programmatic dependent
+# launch (INGOT_PDL=1, note 40), each timed in turns with the default engine, plus the GPU tests
+# not yet run on a GPU. Results: $OUT/r$STEP.tgz (tarred every 15 s, so that a call cut short
+# still brings back what it measured).
+#   STEP=1: build; pytest (the wide search, note 48's epilogue fix, the prefetch bit-identity,
+#           the few-rows GEMM); BERT and ViT-B/16 at bs1 against eager and freeze with both
+#           variants; a ViT-B/16 bs1 kernel trace of the default engine (per layer, --timed
+#           matmul) and, time left, of the wide search's.
+#   STEP=2: (the build is kept) MODELS / BATCHES (default: all four at bs32, then the CNNs at
+#           bs1) against eager and freeze with VARIANTS (default: both) in turns.
+set -u
+cd "$(dirname "$0")/.."
+STEP=${STEP:-1}
+R=/tmp/ingot_run$STEP; rm -rf $R; mkdir -p $R
+finish() { tar czf "${OUT:-.}/r$STEP.tgz.tmp" -C /tmp "ingot_run$STEP" 2>/dev/null && mv "${OUT:-.}/r$STEP.tgz.tmp" "${OUT:-.}/r$STEP.tgz"; }
+( while sleep 15; do finish; done ) > /dev/null 2>&1 &
+TARLOOP=$!
+trap 'kill $TARLOOP 2>/dev/null; finish' EXIT
+export CC=/usr/bin/gcc CXX=/usr/bin/g++ CUDAHOSTCXX=/usr/bin/g++ PYTHONUNBUFFERED=1
+T0=$(date +%s)
+el() { echo $(( $(date +%s) - T0 )); }
+nvidia-smi --query-gpu=name --format=csv,noheader | tee $R/gpu.txt
+OUT=$R SKIP_TESTS=1 bash scripts/device_check.sh > $R/build.log 2>&1; echo "build rc=$? t=$(el)"
+export PYTHONPATH=python
+VARIANTS=${VARIANTS:---ingot-env INGOT_GEMM_SEARCH=wide --ingot-env INGOT_PDL=1}
+if [ "$STEP" = 1 ]; then
+  (cd tests/python && PYTHONPATH=../../python timeout 170 python3 -m pytest -q -ra -s -p no:cacheprovider \
+     test_gemm_search_gpu.py "test_gpu.py::test_adds_after_an_activation_stay_outside_the_epilogue" \
+     test_l2_prefetch_gpu.py test_linear_gpu.py > $R/pytest.log 2>&1); echo "pytest rc=$? t=$(el)"
+  grep -E "passed|failed|^FAILED|^ERROR|heuristic .* wide" $R/pytest.log | tail -14
+  finish
+  left=$(( ${CAP:-470} - $(el) ))
+  timeout $left python3 bench/run.py --models bert,vit_b_16 --batches 1 --peers eager,freeze \
+    --timing-cache /tmp/t.tc $VARIANTS --worker-timeout 200 \
+    --json $R/bench.json > $R/bench.txt 2>&1; echo "bench rc=$? t=$(el)"; tail -5 $R/bench.txt
+  left=$(( 540 - $(el) ))
+  [ $left -gt 30 ] && timeout $left python3 bench/kernel_trace.py --model vit_b_16 --batch 1 --sequence --timed matmul \
+    --timing-cache /tmp/t.tc --json $R/trace-vit-bs1.json > $R/trace-vit.txt 2>&1; echo "trace rc=$? t=$(el)"
+  left=$(( 580 - $(el) ))
+  [ $left -gt 25 ] && INGOT_GEMM_SEARCH=wide timeout $left python3 bench/kernel_trace.py --model vit_b_16 --batch 1 \
+    --sequence --timed matmul --timing-cache /tmp/t.tc --json $R/trace-vit-bs1-wide.json > $R/trace-vit-wide.txt 2>&1
+  echo "trace-wide rc=$? t=$(el)"
+else
+  left=$(( ${CAP:-560} - $(el) ))
+  timeout $left python3 bench/run.py --models ${MODELS:-bert,vit_b_16,resnet50,efficientnet_b0} --batches ${BATCHES:-32} \
+    --peers eager,freeze --timing-cache /tmp/t.tc $VARIANTS --worker-timeout 200 \
+    --json $R/bench.json > $R/bench.txt 2>&1; echo "bench rc=$? t=$(el)"; tail -8 $R/bench.txt
+fi

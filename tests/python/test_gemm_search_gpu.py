@@ -1,0 +1,67 @@
+"""The wide cuBLASLt search (INGOT_GEMM_SEARCH=wide, runtime/gemm_search.h): matmul layers also
+time split-K / tile / stage variants of cuBLASLt's heuristic candidates. The engine it builds
+must match eager, on its first call and on a replay with new data, and its layers must have
+timed more cuBLASLt configurations than the heuristic build's; a bad value is an error that
+names the variable."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import ingot
+from conftest import rel_l2
+
+pytestmark = pytest.mark.gpu
+
+
+class Mlp(torch.nn.Module):
+    """A transformer block's feed-forward half with BERT-base's widths: x + fc2(gelu(fc1(x)))."""
+
+    def __init__(self, d=768, h=3072):
+        super().__init__()
+        self.fc1, self.fc2 = torch.nn.Linear(d, h), torch.nn.Linear(h, d)
+
+    def forward(self, x):
+        return x + self.fc2(F.gelu(self.fc1(x)))
+
+
+def _build(model, xs, dtype):
+    compiled = ingot.compile(model, inputs=[xs], enabled_precisions={dtype}, device="cuda", min_block_size=1,
+                             require_full_compilation=True)
+    layers = [l for e in ingot.inspect(compiled)["engines"] for l in e["layers"] if l["kind"] == "matmul"]
+    return compiled, layers
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_wide_search_times_more_and_matches_eager(dtype, monkeypatch):
+    torch.manual_seed(0)
+    model = Mlp().eval()
+    x = torch.randn(1, 128, 768)
+    expected, expected_half = model(x), model(x * 0.5)  # before .cuda() moves the model's weights
+    model = model.cuda().to(dtype)
+    xs = x.cuda().to(dtype)
+    monkeypatch.setenv("INGOT_GEMM_SEARCH", "heuristic")
+    _, narrow = _build(model, xs, dtype)
+    monkeypatch.setenv("INGOT_GEMM_SEARCH", "wide")
+    compiled, wide = _build(model, xs, dtype)
+    with torch.inference_mode():
+        got = compiled(xs).float().cpu()
+        again = compiled(xs * 0.5).float().cpu()
+    assert rel_l2(got, expected) < 1e-2
+    assert rel_l2(again, expected_half) < 1e-2
+    assert len(wide) == len(narrow) == 2
+    for n, w in zip(narrow, wide):
+        n_lt = [t for t in n["timed"] if t["tactic"].startswith("lt:")]
+        w_lt = [t for t in w["timed"] if t["tactic"].startswith("lt:")]
+        assert len(w_lt) > len(n_lt), (w["name"], len(w_lt), len(n_lt))
+        assert w["tactic"].startswith("lt:"), w["tactic"]
+        best = lambda ts: min(t["ms"] for t in ts) * 1e3
+        print(dtype, w["name"], f"heuristic {len(n_lt)} best {best(n_lt):.2f} us, wide {len(w_lt)} best {best(w_lt):.2f} us")
+
+
+def test_a_bad_search_value_is_an_error_naming_the_variable(monkeypatch):
+    monkeypatch.setenv("INGOT_GEMM_SEARCH", "exhaustive")
+    model = Mlp(64, 128).eval().cuda().half()
+    xs = torch.randn(1, 16, 64, device="cuda").half()
+    with pytest.raises(Exception, match="INGOT_GEMM_SEARCH='exhaustive'"):
+        _build(model, xs, torch.float16)
