@@ -6,8 +6,8 @@
 # still brings back what it measured).
 #   STEP=1: build; pytest (the wide search, note 48's epilogue fix, the prefetch bit-identity,
 #           the few-rows GEMM); BERT and ViT-B/16 at bs1 against eager and freeze with both
-#           variants; a ViT-B/16 bs1 kernel trace of the default engine (per layer, --timed
-#           matmul) and, time left, of the wide search's.
+#           variants; ViT-B/16 kernel traces of the default engine, bs1 (per layer, --timed
+#           matmul) and, time left, bs32.
 #   STEP=2: (the build is kept) MODELS / BATCHES (default: all four at bs32, then the CNNs at
 #           bs1) against eager and freeze with VARIANTS (default: both) in turns.
 set -u
@@ -39,9 +39,9 @@ if [ "$STEP" = 1 ]; then
   [ $left -gt 30 ] && timeout $left python3 bench/kernel_trace.py --model vit_b_16 --batch 1 --sequence --timed matmul \
     --timing-cache /tmp/t.tc --json $R/trace-vit-bs1.json > $R/trace-vit.txt 2>&1; echo "trace rc=$? t=$(el)"
   left=$(( 580 - $(el) ))
-  [ $left -gt 25 ] && INGOT_GEMM_SEARCH=wide timeout $left python3 bench/kernel_trace.py --model vit_b_16 --batch 1 \
-    --sequence --timed matmul --timing-cache /tmp/t.tc --json $R/trace-vit-bs1-wide.json > $R/trace-vit-wide.txt 2>&1
-  echo "trace-wide rc=$? t=$(el)"
+  [ $left -gt 25 ] && timeout $left python3 bench/kernel_trace.py --model vit_b_16 --batch 32 --sequence \
+    --timing-cache /tmp/t.tc --json $R/trace-vit-bs32.json > $R/trace-vit-bs32.txt 2>&1
+  echo "trace-bs32 rc=$? t=$(el)"
 else
   left=$(( ${CAP:-560} - $(el) ))
   timeout $left python3 bench/run.py --models ${MODELS:-bert,vit_b_16,resnet50,efficientnet_b0} --batches ${BATCHES:-32} \
