@@ -119,6 +119,8 @@ Expected<net::Network> gpu_graph_passes(net::Network network, const GpuPassOptio
     if (options.squeeze_excite) {
       INGOT_ASSIGN_OR_RETURN(net, fuse_squeeze_excite(net, options.squeeze_excite));
     }
+    // Back to NCHW and then flattened into tokens (ViT's patch embedding): no copy at all.
+    INGOT_ASSIGN_OR_RETURN(net, fold_permute_chains(net));
   }
   return materialize_broadcasts(net);
 }

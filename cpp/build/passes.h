@@ -38,6 +38,13 @@ Expected<net::Network> lower_precision(const net::Network& net, ir::DType dtype)
 Expected<net::Network> channels_last(const net::Network& net, const std::set<ir::DType>& dtypes,
                                      int* permutes = nullptr);
 
+// A permute whose chain of reshapes and permutes (back to the first tensor that is not their
+// output) moves no element becomes a reshape of that first tensor (a view in the memory plan);
+// layers left without readers are dropped. Returns how many permutes it folded.
+//   before: %a = permute(%x_nhwc, [0, 3, 1, 2]); %b = reshape(%a, [N, C, HW]); %t = permute(%b, [0, 2, 1])
+//   after:  %t = reshape(%x_nhwc, [N, HW, C])
+Expected<net::Network> fold_permute_chains(const net::Network& net, int* folded = nullptr);
+
 // Whether a backend runs a squeeze_excite layer of `channels` and `hidden` units.
 using SqueezeExciteFits = std::function<bool(int64_t channels, int64_t hidden)>;
 

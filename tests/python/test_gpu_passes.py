@@ -114,3 +114,45 @@ def test_channels_last_and_squeeze_excite_in_half_precision(gpu_passes):
     kinds = collections.Counter(l["kind"] for l in layers)
     assert kinds["squeeze_excite"] == 1, kinds
     assert all(l["layout"] == "channels_last" for l in layers if l["kind"] == "convolution"), layers
+
+
+class _PatchEmbed(torch.nn.Module):
+    """ViT's patch embedding: a strided convolution flattened and transposed into tokens, a class
+    token in front, position embeddings added, then a layer norm; `also_nchw` also returns the
+    convolution's NCHW output (so the NCHW permute has a second reader)."""
+
+    def __init__(self, d=32, also_nchw=False):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, d, 4, stride=4)
+        self.cls = torch.nn.Parameter(torch.randn(1, 1, d))
+        self.pos = torch.nn.Parameter(torch.randn(1, 17, d))
+        self.norm = torch.nn.LayerNorm(d)
+        self.also_nchw = also_nchw
+
+    def forward(self, x):
+        y = self.conv(x)
+        t = y.flatten(2).transpose(1, 2)
+        t = torch.cat([self.cls.expand(x.shape[0], -1, -1), t], dim=1) + self.pos
+        out = self.norm(t)
+        return (out, y * 2) if self.also_nchw else out
+
+
+@pytest.mark.parametrize("also_nchw", [False, True], ids=["tokens", "tokens-and-nchw"])
+def test_patch_embedding_tokens_are_a_view_of_the_nhwc_convolution(also_nchw, gpu_passes):
+    torch.manual_seed(0)
+    model = _PatchEmbed(also_nchw=also_nchw).eval()
+    x = torch.randn(2, 3, 16, 16)
+    with torch.inference_mode():
+        expected = model(x)
+    compiled = _compile(model, [x], torch.float16)
+    with torch.inference_mode():
+        got = compiled(x.half())
+    if also_nchw:
+        for g, e in zip(got, expected):
+            assert rel_l2(g.float(), e) < 1e-2
+    else:
+        assert rel_l2(got.float(), expected) < 1e-2
+    permutes = [l["params"]["perm"] for l in _layers(compiled) if l["kind"] == "permute"]
+    # The input goes to NHWC; NHWC -> NCHW -> [N, C, HW] -> [N, HW, C] is the NHWC tensor itself.
+    # The NCHW output, where it is asked for, keeps its one permute.
+    assert permutes == ([[0, 2, 3, 1], [0, 3, 1, 2]] if also_nchw else [[0, 2, 3, 1]]), permutes
