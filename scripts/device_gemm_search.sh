@@ -31,14 +31,15 @@ if [ "$STEP" = 1 ]; then
      test_l2_prefetch_gpu.py test_linear_gpu.py > $R/pytest.log 2>&1); echo "pytest rc=$? t=$(el)"
   grep -E "passed|failed|^FAILED|^ERROR|heuristic .* wide" $R/pytest.log | tail -14
   finish
-  left=$(( ${CAP:-470} - $(el) ))
+  END=${END:-580}  # seconds from the start by which everything must end
+  left=$(( END - 110 - $(el) ))
   timeout $left python3 bench/run.py --models bert,vit_b_16 --batches 1 --peers eager,freeze \
     --timing-cache /tmp/t.tc $VARIANTS --worker-timeout 200 \
     --json $R/bench.json > $R/bench.txt 2>&1; echo "bench rc=$? t=$(el)"; tail -5 $R/bench.txt
-  left=$(( 540 - $(el) ))
+  left=$(( END - 40 - $(el) ))
   [ $left -gt 30 ] && timeout $left python3 bench/kernel_trace.py --model vit_b_16 --batch 1 --sequence --timed matmul \
     --timing-cache /tmp/t.tc --json $R/trace-vit-bs1.json > $R/trace-vit.txt 2>&1; echo "trace rc=$? t=$(el)"
-  left=$(( 580 - $(el) ))
+  left=$(( END - $(el) ))
   [ $left -gt 25 ] && timeout $left python3 bench/kernel_trace.py --model vit_b_16 --batch 32 --sequence \
     --timing-cache /tmp/t.tc --json $R/trace-vit-bs32.json > $R/trace-vit-bs32.txt 2>&1
   echo "trace-bs32 rc=$? t=$(el)"
