@@ -22,7 +22,7 @@ export CC=/usr/bin/gcc CXX=/usr/bin/g++ CUDAHOSTCXX=/usr/bin/g++ PYTHONUNBUFFERE
 T0=$(date +%s)
 el() { echo $(( $(date +%s) - T0 )); }
 nvidia-smi --query-gpu=name --format=csv,noheader | tee $R/gpu.txt
-OUT=$R SKIP_TESTS=1 bash scripts/device_check.sh > $R/build.log 2>&1; echo "build rc=$? t=$(el)"
+OUT=$R SKIP_TESTS=1 bash scripts/device_check.sh > $R/check.log 2>&1; echo "build rc=$? t=$(el)"; tail -3 $R/check.log
 export PYTHONPATH=python
 VARIANTS=${VARIANTS:---ingot-env INGOT_GEMM_SEARCH=wide --ingot-env INGOT_PDL=1}
 if [ "$STEP" = 1 ]; then
