@@ -155,6 +155,15 @@ std::vector<cublasLtMatmulHeuristicResult_t> Gemm::variants_of(
 
 bool is_gemm_tactic(const std::string& tactic) { return tactic.rfind(kTacticPrefix, 0) == 0; }
 
+std::string describe_gemm_tactic(const std::string& tactic) {
+  cublasLtMatmulAlgo_t algo{};
+  if (!decode_algo(tactic, &algo)) return std::string();
+  auto c = config_of(algo);
+  if (!c) return "unreadable config";
+  return str_cat("algo ", c->algo, " tile ", c->tile, " stages ", c->stages, " splitk ", c->splitk, " reduction ",
+                 c->reduction);
+}
+
 std::string Gemm::tactic() const { return encode_algo(algo_); }
 
 Gemm::~Gemm() { destroy(); }

@@ -28,6 +28,9 @@ struct GemmShape {
 
 // Whether `tactic` names a cuBLASLt algorithm as Gemm records them.
 bool is_gemm_tactic(const std::string& tactic);
+// A recorded cuBLASLt tactic in words ("algo 21 tile 18 stages 0 splitk 4 reduction 1"), or
+// an empty string where it is not one.
+std::string describe_gemm_tactic(const std::string& tactic);
 
 // How many cuBLASLt candidates a build times per GEMM at an optimization level (1..5).
 int gemm_candidates_for_level(int level);
