@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine (device tool, carry tmp_probe/gsb as in device_gemm_search_bench.sh):
+# how far the tuner's times for the same cuBLASLt candidates move between two passes, with one
+# timed replay (INGOT_TUNE_REPLAYS=1, the old timing) and with the median of up to 5 (the
+# default): ingot_gemm_search_bench 0 times the heuristic candidates twice per shape, and its
+# ratio column is the second pass's best over the first's.
+set -u
+cd "$(dirname "$0")/.."
+BIN=${BIN:-tmp_probe/gsb}
+OUT=${OUT:-.}
+nvidia-smi --query-gpu=name --format=csv,noheader
+export LD_LIBRARY_PATH=$PWD/$BIN:/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-}
+for round in 1 2 3; do
+  for r in 1 5; do
+    echo "== INGOT_TUNE_REPLAYS=$r round $round"
+    INGOT_TUNE_REPLAYS=$r timeout 60 $BIN/ingot_gemm_search_bench 0 | tail -n +3 | awk '{print $1"-"$2, $4, $5, $6}' | tr '\n' ';'
+    echo
+  done
+done 2>&1 | tee "$OUT/tune-noise.txt"
