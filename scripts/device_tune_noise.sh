@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine (device tool, carry tmp_probe/gsb as in device_gemm_search_bench.sh):
 # how far the tuner's times for the same cuBLASLt candidates move between two passes, with one
-# timed replay (INGOT_TUNE_REPLAYS=1, the old timing) and with the median of up to 5 (the
-# default): ingot_gemm_search_bench 0 times the heuristic candidates twice per shape, and its
+# timed replay (INGOT_TUNE_REPLAYS=1, the default) and with the median of up to 5:
+# ingot_gemm_search_bench 0 times the heuristic candidates twice per shape, and its
 # ratio column is the second pass's best over the first's.
 set -u
 cd "$(dirname "$0")/.."

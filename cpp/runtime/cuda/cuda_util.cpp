@@ -62,11 +62,12 @@ cudaGraphExec_t capture_reps(cudaStream_t stream, const std::function<Status()>&
 
 }  // namespace
 
-// How many replays time_on_stream may take the median of: INGOT_TUNE_REPLAYS (1 to 100, default
-// 5); anything else is an error that names the variable.
+// How many replays time_on_stream may take the median of: INGOT_TUNE_REPLAYS (1 to 100; default
+// 1, one timed replay as before, until scripts/device_tune_noise.sh has measured more on a GPU);
+// anything else is an error that names the variable.
 Expected<int> tune_replays() {
   const char* env = std::getenv("INGOT_TUNE_REPLAYS");
-  if (!env || !*env) return 5;
+  if (!env || !*env) return 1;
   char* end = nullptr;
   long n = std::strtol(env, &end, 10);
   if (*end != '\0' || n < 1 || n > 100) {
@@ -79,9 +80,9 @@ Expected<int> tune_replays() {
 // calls captured into a graph, one replay to warm up, then timed replays. Timing calls launched
 // from the host measured the host's cost where it exceeded the kernel's: cuDNN's ~10 us a call
 // against a 3.5 us depthwise kernel, which lost to our 9 us kernel that way (bench/NOTES.md,
-// note 16). One timed replay of a 4-7 us GEMM moved by up to 5% between passes (note 50), so
-// short candidates get the median of up to tune_replays() replays, as many as fit in ~1 ms of
-// timed work; long ones keep one. Where the stream cannot capture, the calls are timed as
+// note 16). One timed replay of a 4-7 us GEMM moved by up to 5% between passes (note 50): with
+// INGOT_TUNE_REPLAYS=N short candidates get the median of up to N replays, as many as fit in
+// ~1 ms of timed work; long ones keep one. Where the stream cannot capture, the calls are timed as
 // launched.
 Expected<float> time_on_stream(cudaStream_t stream, const std::function<Status()>& run) {
   struct Resources {
