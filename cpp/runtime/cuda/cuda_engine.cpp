@@ -330,6 +330,7 @@ Expected<std::vector<std::string>> CudaContext::tune(const BoundShapes& shapes, 
   const net::Network& net = engine_.plan().network;
   env_.tune_level = level;
   INGOT_ASSIGN_OR_RETURN(env_.wide_gemm_search, wide_gemm_search_from_env());
+  INGOT_RETURN_IF_ERROR(tune_replays().status());  // a bad value fails here, not each timing
   std::string device;
   if (cache) {  // the GPU and the library versions whose tactics the cache holds
     INGOT_ASSIGN_OR_RETURN(device, device_description());

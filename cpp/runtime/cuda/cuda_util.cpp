@@ -62,9 +62,8 @@ cudaGraphExec_t capture_reps(cudaStream_t stream, const std::function<Status()>&
 
 }  // namespace
 
-// How many replays time_on_stream may take the median of: INGOT_TUNE_REPLAYS (1 to 100; default
-// 1, one timed replay as before, until scripts/device_tune_noise.sh has measured more on a GPU);
-// anything else is an error that names the variable.
+// Default 1 (one timed replay, as before) until scripts/device_tune_noise.sh has measured more on
+// a GPU.
 Expected<int> tune_replays() {
   const char* env = std::getenv("INGOT_TUNE_REPLAYS");
   if (!env || !*env) return 1;

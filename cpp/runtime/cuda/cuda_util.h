@@ -82,11 +82,15 @@ class DeviceBuffer {
 Expected<cudnnDataType_t> cudnn_dtype(ir::DType t);
 Expected<cudaDataType_t> cuda_dtype(ir::DType t);
 
-// Mean milliseconds of run() over a few calls on `stream` after a warm-up call (which also loads
-// the kernels), measured with CUDA events on a replay of the calls captured into a CUDA graph
-// (as the engine runs them; launched one by one where the stream cannot capture): how runners
+// Milliseconds per call of run() on `stream` after a warm-up call (which also loads the kernels),
+// measured with CUDA events on replays of a few calls captured into a CUDA graph (as the engine
+// runs them; the median of up to tune_replays() replays; launched one by one where the stream
+// cannot capture): how runners
 // time their candidates at build time. The first error of run() or of the events is returned.
 Expected<float> time_on_stream(cudaStream_t stream, const std::function<Status()>& run);
+// INGOT_TUNE_REPLAYS: how many timed replays time_on_stream may take the median of (1 to 100,
+// default 1); another value is an error that names the variable (builds check it before timing).
+Expected<int> tune_replays();
 
 // "NVIDIA H100 80GB HBM3 (sm_90)" for the current device; plans record it, loading checks
 // the architecture part.
