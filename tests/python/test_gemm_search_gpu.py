@@ -1,8 +1,10 @@
-"""The wide cuBLASLt search (INGOT_GEMM_SEARCH=wide, runtime/gemm_search.h): matmul layers also
-time split-K / tile / stage variants of cuBLASLt's heuristic candidates. The engine it builds
-must match eager, on its first call and on a replay with new data, and its layers must have
-timed more cuBLASLt configurations than the heuristic build's; a bad value is an error that
-names the variable."""
+"""Tactic timing knobs on the GPU.
+- INGOT_GEMM_SEARCH=wide (runtime/gemm_search.h): matmul layers also time split-K / tile / stage
+  variants of cuBLASLt's heuristic candidates. Its engine must match eager, on the first call
+  and on a replay with new data, and its layers must have timed more cuBLASLt configurations
+  than the heuristic build's.
+- INGOT_TUNE_REPLAYS=N: candidates are timed as the median of up to N graph replays.
+A bad value of either is an error that names the variable."""
 
 import pytest
 import torch
@@ -64,4 +66,28 @@ def test_a_bad_search_value_is_an_error_naming_the_variable(monkeypatch):
     model = Mlp(64, 128).eval().cuda().half()
     xs = torch.randn(1, 16, 64, device="cuda").half()
     with pytest.raises(Exception, match="INGOT_GEMM_SEARCH='exhaustive'"):
+        _build(model, xs, torch.float16)
+
+
+def test_median_of_several_timed_replays_builds_an_engine_that_matches(monkeypatch):
+    # INGOT_TUNE_REPLAYS=5: every candidate under ~1 ms is timed as the median of up to 5 replays.
+    monkeypatch.setenv("INGOT_TUNE_REPLAYS", "5")
+    torch.manual_seed(0)
+    model = Mlp(256, 1024).eval()
+    x = torch.randn(1, 64, 256)
+    expected = model(x)
+    xs = x.cuda().half()
+    compiled, layers = _build(model.cuda().half(), xs, torch.float16)
+    with torch.inference_mode():
+        assert rel_l2(compiled(xs).float().cpu(), expected) < 1e-2
+    for layer in layers:
+        assert layer["timed"] and all(t["ms"] > 0 for t in layer["timed"]), layer["timed"]
+
+
+@pytest.mark.parametrize("value", ["0", "many", "101"])
+def test_a_bad_replay_count_is_an_error_naming_the_variable(value, monkeypatch):
+    monkeypatch.setenv("INGOT_TUNE_REPLAYS", value)
+    model = Mlp(64, 128).eval().cuda().half()
+    xs = torch.randn(1, 16, 64, device="cuda").half()
+    with pytest.raises(Exception, match=f"INGOT_TUNE_REPLAYS='{value}'"):
         _build(model, xs, torch.float16)
