@@ -2,7 +2,7 @@
 # Runs on the GPU machine (through the device tool, carry .deps): the measurement run for the wide
 # cuBLASLt search (INGOT_GEMM_SEARCH=wide, bench/NOTES.md note 50) and programmatic dependent
 # launch (INGOT_PDL=1, note 40), each timed in turns with the default engine, plus the GPU tests
-# not yet run on a GPU. Results: $OUT/r$STEP.tgz (tarred every 15 s, so that a call cut short
+# not yet run on a GPU. Results: $OUT/ingot_run$STEP.tgz (tarred every 15 s, so that a call cut short
 # still brings back what it measured).
 #   STEP=1: build; BERT and ViT-B/16 at bs1 against eager and freeze with both variants;
 #           pytest (the wide search, note 48's epilogue fix, the prefetch bit-identity, the
@@ -13,15 +13,8 @@
 set -u
 cd "$(dirname "$0")/.."
 STEP=${STEP:-1}
-R=/tmp/ingot_run$STEP; rm -rf $R; mkdir -p $R
-finish() { tar czf "${OUT:-.}/r$STEP.tgz.tmp" -C /tmp "ingot_run$STEP" 2>/dev/null && mv "${OUT:-.}/r$STEP.tgz.tmp" "${OUT:-.}/r$STEP.tgz"; }
-( while sleep 15; do finish; done ) > /dev/null 2>&1 &
-TARLOOP=$!
-trap 'kill $TARLOOP 2>/dev/null; finish' EXIT
-export CC=/usr/bin/gcc CXX=/usr/bin/g++ CUDAHOSTCXX=/usr/bin/g++ PYTHONUNBUFFERED=1
-T0=$(date +%s)
-el() { echo $(( $(date +%s) - T0 )); }
-nvidia-smi --query-gpu=name --format=csv,noheader | tee $R/gpu.txt
+. scripts/device_run_common.sh
+device_run_setup ingot_run$STEP
 OUT=$R SKIP_TESTS=1 bash scripts/device_check.sh > $R/check.log 2>&1; echo "build rc=$? t=$(el)"; tail -3 $R/check.log
 export PYTHONPATH=python
 VARIANTS=${VARIANTS:---ingot-env INGOT_GEMM_SEARCH=wide --ingot-env INGOT_PDL=1}

@@ -4,10 +4,8 @@
 # the CPU machine for sm_90); where it does not run there, it is built on the spot.
 set -u
 cd "$(dirname "$0")/.."
-BIN=${BIN:-tmp_probe/gsb}
-OUT=${OUT:-.}
-nvidia-smi --query-gpu=name --format=csv,noheader
-export LD_LIBRARY_PATH=$PWD/$BIN:/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-}
+. scripts/device_run_common.sh
+carried_binaries
 B=$BIN/ingot_gemm_search_bench
 if ! $B 0 > "$OUT/probe.txt" 2>&1; then
   tail -3 "$OUT/probe.txt"

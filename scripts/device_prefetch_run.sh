@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine (through the device tool, carry .deps): the measurement run for the L2
 # weight prefetch (bench/NOTES.md note 47) and the full bench table, in two calls on one warm
-# machine (each within ~9.5 minutes). Results: $OUT/r.tgz (tarred every 15 s, so that a call
+# machine (each within ~9.5 minutes). Results: $OUT/ingot_run$STEP.tgz (tarred every 15 s, so that a call
 # cut short still brings back what it measured).
 #   STEP=1: build, the GPU tests of the prefetch / linear / timing-cache paths, the four models
 #           at bs1 against eager and freeze with INGOT_L2_PREFETCH=16 timed in turns with the
@@ -12,15 +12,8 @@
 set -u
 cd "$(dirname "$0")/.."
 STEP=${STEP:-1}
-R=/tmp/ingot_run$STEP; rm -rf $R; mkdir -p $R
-finish() { tar czf "${OUT:-.}/r$STEP.tgz.tmp" -C /tmp "ingot_run$STEP" 2>/dev/null && mv "${OUT:-.}/r$STEP.tgz.tmp" "${OUT:-.}/r$STEP.tgz"; }
-( while sleep 15; do finish; done ) > /dev/null 2>&1 &
-TARLOOP=$!
-trap 'kill $TARLOOP 2>/dev/null; finish' EXIT
-export CC=/usr/bin/gcc CXX=/usr/bin/g++ CUDAHOSTCXX=/usr/bin/g++ PYTHONUNBUFFERED=1
-T0=$(date +%s)
-el() { echo $(( $(date +%s) - T0 )); }
-nvidia-smi --query-gpu=name --format=csv,noheader | tee $R/gpu.txt
+. scripts/device_run_common.sh
+device_run_setup ingot_run$STEP
 OUT=$R SKIP_TESTS=1 bash scripts/device_check.sh > $R/build.log 2>&1; echo "build rc=$? t=$(el)"
 export PYTHONPATH=python
 if [ "$STEP" = 1 ]; then

@@ -6,10 +6,8 @@
 # ratio column is the second pass's best over the first's.
 set -u
 cd "$(dirname "$0")/.."
-BIN=${BIN:-tmp_probe/gsb}
-OUT=${OUT:-.}
-nvidia-smi --query-gpu=name --format=csv,noheader
-export LD_LIBRARY_PATH=$PWD/$BIN:/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-}
+. scripts/device_run_common.sh
+carried_binaries
 for round in 1 2 3; do
   for r in 1 5; do
     echo "== INGOT_TUNE_REPLAYS=$r round $round"

@@ -8,23 +8,12 @@ A bad value of either is an error that names the variable."""
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 import ingot
 from conftest import rel_l2
+from test_linear_gpu import Mlp  # x + fc2(gelu(fc1(x)))
 
 pytestmark = pytest.mark.gpu
-
-
-class Mlp(torch.nn.Module):
-    """A transformer block's feed-forward half with BERT-base's widths: x + fc2(gelu(fc1(x)))."""
-
-    def __init__(self, d=768, h=3072):
-        super().__init__()
-        self.fc1, self.fc2 = torch.nn.Linear(d, h), torch.nn.Linear(h, d)
-
-    def forward(self, x):
-        return x + self.fc2(F.gelu(self.fc1(x)))
 
 
 def _build(model, xs, dtype):
@@ -37,7 +26,7 @@ def _build(model, xs, dtype):
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_wide_search_times_more_and_matches_eager(dtype, monkeypatch):
     torch.manual_seed(0)
-    model = Mlp().eval()
+    model = Mlp(768, 3072).eval()  # BERT-base's widths
     x = torch.randn(1, 128, 768)
     expected, expected_half = model(x), model(x * 0.5)  # before .cuda() moves the model's weights
     model = model.cuda().to(dtype)
