@@ -64,6 +64,13 @@ Expected<int> canonicalize_linear(ir::Graph& g, const LowerOptions& options);
 // unused. Computed in double, stored in the weight's dtype (f32, f16, bf16, f64).
 Expected<int> fold_batch_norm(ir::Graph& g, const LowerOptions& options);
 
+// (x + c1) + c2 -> x + (c1 + c2) and (x * c1) * c2 -> x * (c1 * c2) for add.Tensor (alpha 1)
+// and mul.Tensor, either operand order, when c1 and c2 are constants of x's dtype, one of their
+// shapes holds the other's broadcast (no constant grows), and x + c1 has no other reader;
+// fold_constants then computes c1 + c2. Floating results may differ from eager by the rounding
+// of one addition.
+Expected<int> reassociate_constants(ir::Graph& g, const LowerOptions& options);
+
 // Evaluates nodes whose inputs are all constants and replaces their outputs by constants,
 // using options.evaluator (an error when it is unset). Skips random and side-effecting nodes,
 // dead nodes, symbolic shapes or int arguments, results over options.fold_limit_bytes, and

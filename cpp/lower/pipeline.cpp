@@ -22,6 +22,7 @@ constexpr PipelineStep kPipeline[] = {
     {"remove_noops", remove_noops, always},
     {"canonicalize_linear", canonicalize_linear, always},
     {"fold_batch_norm", fold_batch_norm, always},
+    {"reassociate_constants", reassociate_constants, when_folding},
     {"fold_constants", fold_constants, when_folding},
     {"eliminate_common_subexpressions", eliminate_common_subexpressions, always},
     {"eliminate_dead_code", eliminate_dead_code, always},
