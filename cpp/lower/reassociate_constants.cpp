@@ -24,25 +24,6 @@ std::optional<std::pair<size_t, size_t>> constant_and_other(const ir::Node* n) {
   return std::nullopt;
 }
 
-// The broadcast of two static shapes when it is one of them (no constant larger than both).
-std::optional<ir::Shape> contained_broadcast(const ir::Shape& a, const ir::Shape& b) {
-  auto da = ir::static_dims(a), db = ir::static_dims(b);
-  if (!da || !db) return std::nullopt;
-  const std::vector<int64_t>& big = da->size() >= db->size() ? *da : *db;
-  const std::vector<int64_t>& small = da->size() >= db->size() ? *db : *da;
-  std::vector<int64_t> out = big;
-  const size_t off = big.size() - small.size();
-  for (size_t i = 0; i < small.size(); ++i) {
-    int64_t x = big[off + i], y = small[i];
-    if (x != y && x != 1 && y != 1) return std::nullopt;
-    out[off + i] = x == 1 ? y : x;
-  }
-  ir::Shape shape;
-  for (int64_t d : out) shape.push_back(ir::SymExpr(d));
-  if (shape != a && shape != b) return std::nullopt;
-  return shape;
-}
-
 }  // namespace
 
 Expected<int> reassociate_constants(ir::Graph& g, const LowerOptions& /*options*/) {
@@ -63,8 +44,9 @@ Expected<int> reassociate_constants(ir::Graph& g, const LowerOptions& /*options*
     ir::Value* x = detail::tensor_arg(inner, ic->second);
     const ir::DType dt = outer->output(0)->dtype();
     if (x->dtype() != dt || c1->dtype() != dt || c2->dtype() != dt || y->dtype() != dt) continue;
-    auto shape = contained_broadcast(c1->shape(), c2->shape());
-    if (!shape) continue;
+    // The constant sum must not be larger than both constants.
+    auto shape = detail::broadcast_shapes(c1->shape(), c2->shape());
+    if (!shape || (*shape != c1->shape() && *shape != c2->shape())) continue;
     std::vector<ir::Arg> args{ir::Arg::tensor(c1), ir::Arg::tensor(c2)};
     if (outer->op() == "aten::add.Tensor") args.push_back(detail::arg_or_none(outer, 2));
     ir::Node* sum = g.insert_node_before(outer, outer->op(), std::move(args), {ir::TensorType{dt, *shape}}, "",

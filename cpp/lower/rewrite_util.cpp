@@ -177,9 +177,6 @@ Node* replace_node(ir::Graph& g, Node* old, const std::string& op, std::vector<A
   return n;
 }
 
-namespace {
-
-// Broadcast of two batch shapes, right-aligned; nullopt when two dims are neither equal nor 1.
 std::optional<ir::Shape> broadcast_shapes(const ir::Shape& a, const ir::Shape& b) {
   size_t rank = std::max(a.size(), b.size());
   ir::Shape out(rank);
@@ -196,8 +193,6 @@ std::optional<ir::Shape> broadcast_shapes(const ir::Shape& a, const ir::Shape& b
   }
   return out;
 }
-
-}  // namespace
 
 std::optional<ir::Shape> matmul_shape(const ir::Shape& a, const ir::Shape& b) {
   if (a.empty() || b.empty()) return std::nullopt;

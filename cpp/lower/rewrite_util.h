@@ -75,6 +75,10 @@ ir::ConstantData floating_constant(ir::DType dtype, std::vector<int64_t> dims, c
 ir::Node* replace_node(ir::Graph& g, ir::Node* old, const std::string& op, std::vector<ir::Arg> args,
                        const std::vector<ir::TensorType>& output_types, std::string_view schema);
 
+// Broadcast of two shapes, right-aligned (numpy rules); nullopt when two dims are neither equal
+// nor 1.
+std::optional<ir::Shape> broadcast_shapes(const ir::Shape& a, const ir::Shape& b);
+
 // Result shape of aten::matmul for operands of these shapes (batch dims broadcast); nullopt when
 // a rank is 0 or the broadcast cannot be decided symbolically.
 std::optional<ir::Shape> matmul_shape(const ir::Shape& a, const ir::Shape& b);

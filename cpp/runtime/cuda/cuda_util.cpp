@@ -100,25 +100,32 @@ Expected<float> time_on_stream(cudaStream_t stream, const std::function<Status()
   constexpr int kReps = 10;
   constexpr float kEnoughMs = 1.0f;  // timed work after which no further replay is taken
   res.exec = capture_reps(stream, run, kReps);
-  if (!res.exec) {
+  // Milliseconds of what `enqueue` puts on the stream, between two events.
+  auto elapsed = [&](const std::function<Status()>& enqueue) -> Expected<float> {
     INGOT_CUDA_TRY(cudaEventRecord(res.start, stream));
-    for (int r = 0; r < kReps; ++r) INGOT_RETURN_IF_ERROR(run());
+    INGOT_RETURN_IF_ERROR(enqueue());
     INGOT_CUDA_TRY(cudaEventRecord(res.stop, stream));
     INGOT_CUDA_TRY(cudaEventSynchronize(res.stop));
     float ms = 0;
     INGOT_CUDA_TRY(cudaEventElapsedTime(&ms, res.start, res.stop));
+    return ms;
+  };
+  if (!res.exec) {
+    INGOT_ASSIGN_OR_RETURN(float ms, elapsed([&]() -> Status {
+      for (int r = 0; r < kReps; ++r) INGOT_RETURN_IF_ERROR(run());
+      return Status::ok();
+    }));
     return ms / kReps;
   }
-  INGOT_CUDA_TRY(cudaGraphLaunch(res.exec, stream));  // warm-up
+  auto replay = [&]() -> Status {
+    INGOT_CUDA_TRY(cudaGraphLaunch(res.exec, stream));
+    return Status::ok();
+  };
+  INGOT_RETURN_IF_ERROR(replay());  // warm-up
   std::vector<float> times;
   float total = 0;
   while (static_cast<int>(times.size()) < replays && (times.empty() || total < kEnoughMs)) {
-    INGOT_CUDA_TRY(cudaEventRecord(res.start, stream));
-    INGOT_CUDA_TRY(cudaGraphLaunch(res.exec, stream));
-    INGOT_CUDA_TRY(cudaEventRecord(res.stop, stream));
-    INGOT_CUDA_TRY(cudaEventSynchronize(res.stop));
-    float ms = 0;
-    INGOT_CUDA_TRY(cudaEventElapsedTime(&ms, res.start, res.stop));
+    INGOT_ASSIGN_OR_RETURN(float ms, elapsed(replay));
     times.push_back(ms);
     total += ms;
   }
