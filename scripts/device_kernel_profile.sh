@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine (device tool, carry tmp_probe/car): binaries built on the CPU machine
+# for sm_90 and carried as tmp_probe/car/bins.tar.xz (ingot_cuda_kernel_bench, ingot_cuda_tests,
+# ingot_gemm_search_bench, libingot.so), so that no device build is needed. In this order:
+#   1. Nsight Compute on our few-rows GEMM (linear_mma, bench/NOTES.md note 46: 0.6-0.8 us per
+#      32-wide K step, cause unknown) and our tensor-core attention (24 us against cuDNN's 5.8):
+#      the full section set of one launch each, as text (stall reasons, memory throughput);
+#   2. the tuner's noise with one and five replays (scripts/device_tune_noise.sh);
+#   3. ingot_cuda_tests (every CUDA kernel test) until CAP seconds from the start.
+# Results: $OUT/profile.tgz (tarred every 15 s).
+set -u
+cd "$(dirname "$0")/.."
+. scripts/device_run_common.sh
+device_run_setup profile
+mkdir -p /tmp/bins && tar xJf tmp_probe/car/bins.tar.xz -C /tmp/bins
+BIN=/tmp/bins carried_binaries > /dev/null
+KB=/tmp/bins/ingot_cuda_kernel_bench
+NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1)
+echo "ncu: $NCU"
+prof() {  # prof FILE FILTER KERNEL-REGEX
+  timeout 90 "$NCU" --clock-control none --set full --launch-skip 3 --launch-count 1 -k "regex:$3" \
+    $KB 4 "$2" > "$R/$1.txt" 2>&1
+  echo "$1 rc=$? t=$(el)"
+}
+prof ncu-linear-qkv-64x64-s1 "linear qkv 64x64 s1" linear_mma
+prof ncu-linear-qkv-64x64-s4 "linear qkv 64x64 s4" linear_mma
+prof ncu-attention-mma-w4 "attention mma w4" attention
+finish
+# The plain times of the same kernels, for the ratios without the profiler.
+timeout 60 $KB 200 "linear qkv 64x64" > "$R/kbench-linear-qkv.txt" 2>&1; echo "kbench rc=$? t=$(el)"
+BIN=/tmp/bins bash scripts/device_tune_noise.sh > "$R/tune-noise.log" 2>&1; echo "tune-noise rc=$? t=$(el)"
+cp "$OUT/tune-noise.txt" "$R/" 2>/dev/null
+finish
+left=$(( ${CAP:-200} - $(el) ))
+[ $left -gt 20 ] && timeout $left /tmp/bins/ingot_cuda_tests --gtest_brief=1 > "$R/cuda-tests.txt" 2>&1
+echo "cuda tests rc=$? t=$(el)"; tail -4 "$R/cuda-tests.txt"
