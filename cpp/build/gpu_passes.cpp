@@ -98,6 +98,8 @@ bool sdpa_reads_strided(const net::Layer& layer, const net::Network& net) {
 Expected<net::Network> gpu_graph_passes(net::Network network, const GpuPassOptions& options) {
   INGOT_ASSIGN_OR_RETURN(network, recognize_silu(network));  // x * sigmoid(x): a fusable silu
   INGOT_ASSIGN_OR_RETURN(net::Network net, fuse_epilogues(network));
+  // Patch-embedding convolutions as a permute and a GEMM (with the bias and activation just fused).
+  INGOT_ASSIGN_OR_RETURN(net, patch_convolutions_as_matmuls(net));
   const auto& prec = options.enabled_precisions;
   if (prec.count(ir::DType::kFloat16)) {
     INGOT_ASSIGN_OR_RETURN(net, lower_precision(net, ir::DType::kFloat16));

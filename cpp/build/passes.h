@@ -45,6 +45,16 @@ Expected<net::Network> channels_last(const net::Network& net, const std::set<ir:
 //   after:  %t = reshape(%x_nhwc, [N, HW, C])
 Expected<net::Network> fold_permute_chains(const net::Network& net, int* folded = nullptr);
 
+// A convolution whose kernel tiles its input without overlap, padding or dilation (kernel ==
+// stride, 2-D, groups 1, at most 8 static input channels, H and W multiples of the kernel, no
+// fused residual) becomes reshape -> permute -> reshape -> matmul (its bias and activation
+// kept) -> reshape -> permute back to NCHW. Returns how many it rewrote.
+//   before: %y = convolution(%x [N, 3, 224, 224], %w [768, 3, 16, 16], %b) stride [16, 16]
+//   after:  %p = permute(reshape(%x, [N, 3, 14, 16, 14, 16]), [0, 2, 4, 1, 3, 5])
+//           %m = matmul(reshape(%p, [N * 196, 768]), %w' [768, 768], %b) transpose_b
+//           %y = permute(reshape(%m, [N, 14, 14, 768]), [0, 3, 1, 2])
+Expected<net::Network> patch_convolutions_as_matmuls(const net::Network& net, int* rewritten = nullptr);
+
 // Whether a backend runs a squeeze_excite layer of `channels` and `hidden` units.
 using SqueezeExciteFits = std::function<bool(int64_t channels, int64_t hidden)>;
 

@@ -488,3 +488,54 @@ TEST(RecognizeSilu, ASigmoidSharedByTwoProductsStays) {
 }
 
 }  // namespace
+
+namespace {
+
+// x [2, 3, 6, 6] -> convolution(kernel `k`, stride `s`, bias [4], ReLU fused) -> y.
+net::Network strided_stem(std::vector<int64_t> k, std::vector<int64_t> s) {
+  net::Network n;
+  int x = n.add_input("x", {DType::kFloat32, ir::shape_of({2, 3, 6, 6})});
+  int w = n.add_constant("w", random_constant({4, 3, k[0], k[1]}, 11));
+  int b = n.add_constant("b", random_constant({4}, 12));
+  net::ConvolutionParams c;
+  c.stride = s;
+  c.padding = {0, 0};
+  c.dilation = {1, 1};
+  c.output_padding = {0, 0};
+  c.activation = net::UnaryOp::kRelu;
+  n.mark_output(*n.add(c, {x, w, b}, "stem"), "y");
+  return n;
+}
+
+}  // namespace
+
+TEST(PatchConvolutions, AKernelEqualToItsStrideBecomesAPermuteAndAGemm) {
+  net::Network before = strided_stem({2, 3}, {2, 3});
+  int rewritten = 0;
+  auto after = build::patch_convolutions_as_matmuls(before, &rewritten);
+  ASSERT_TRUE(after.has_value()) << after.status().message();
+  EXPECT_EQ(rewritten, 1);
+  EXPECT_EQ(after->str(),
+            "input x : f32[2, 3, 6, 6]\n"
+            "stem.tiles : f32[2, 3, 3, 2, 2, 3] = reshape(x) shape=[2, 3, 3, 2, 2, 3]\n"
+            "stem.patches : f32[2, 3, 2, 3, 2, 3] = permute(stem.tiles) perm=[0, 2, 4, 1, 3, 5]\n"
+            "stem.rows : f32[12, 18] = reshape(stem.patches) shape=[12, 18]\n"
+            "stem.matmul : f32[12, 4] = matmul(stem.rows, w.patches, b) transpose_a=false transpose_b=true "
+            "activation=relu act_alpha=0.0 act_beta=0.0\n"
+            "stem.nhwc : f32[2, 3, 2, 4] = reshape(stem.matmul) shape=[2, 3, 2, 4]\n"
+            "stem : f32[2, 4, 3, 2] = permute(stem.nhwc) perm=[0, 3, 1, 2]\n"
+            "output y = stem\n");
+  expect_same_outputs(std::move(before), std::move(*after));
+}
+
+TEST(PatchConvolutions, OverlappingOrPartialTilesStayConvolutions) {
+  for (auto [k, s] : {std::pair<std::vector<int64_t>, std::vector<int64_t>>{{2, 2}, {1, 1}},  // overlapping
+                      {{4, 4}, {4, 4}},                                                      // 6 is not a multiple of 4
+                      {{1, 1}, {1, 1}}}) {                                                   // no patch at all
+    int rewritten = -1;
+    auto after = build::patch_convolutions_as_matmuls(strided_stem(k, s), &rewritten);
+    ASSERT_TRUE(after.has_value()) << after.status().message();
+    EXPECT_EQ(rewritten, 0) << k[0] << "x" << k[1];
+    EXPECT_EQ(after->layers().size(), 1u);
+  }
+}

@@ -70,7 +70,9 @@ def test_op_fp16_engine_vs_eager_fp32(name, fn, make):
 
 
 @pytest.mark.parametrize("model_name,size,precision", [
-    ("resnet18", 64, torch.float32), ("resnet50", 128, torch.float16), ("resnet50", 128, torch.float32)])
+    ("resnet18", 64, torch.float32), ("resnet50", 128, torch.float16), ("resnet50", 128, torch.float32),
+    # ViT's patch embedding runs as a permute and a GEMM (build/patch_convolutions.cpp)
+    ("vit_b_16", 224, torch.float16), ("vit_b_16", 224, torch.float32)])
 def test_torchvision_models(model_name, size, precision):
     model = getattr(torchvision.models, model_name)(weights=None).eval().cuda()
     x = torch.randn(2, 3, size, size, device="cuda")

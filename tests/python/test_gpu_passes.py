@@ -137,22 +137,62 @@ class _PatchEmbed(torch.nn.Module):
         return (out, y * 2) if self.also_nchw else out
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16], ids=["f32", "f16"])
 @pytest.mark.parametrize("also_nchw", [False, True], ids=["tokens", "tokens-and-nchw"])
-def test_patch_embedding_tokens_are_a_view_of_the_nhwc_convolution(also_nchw, gpu_passes):
+def test_patch_embedding_is_a_permute_and_a_matmul(also_nchw, dtype, gpu_passes):
     torch.manual_seed(0)
     model = _PatchEmbed(also_nchw=also_nchw).eval()
     x = torch.randn(2, 3, 16, 16)
     with torch.inference_mode():
         expected = model(x)
-    compiled = _compile(model, [x], torch.float16)
+    compiled = _compile(model, [x], dtype)
     with torch.inference_mode():
-        got = compiled(x.half())
+        got = compiled(x.to(dtype))
+    tol = 1e-2 if dtype == torch.float16 else 1e-5
     if also_nchw:
         for g, e in zip(got, expected):
-            assert rel_l2(g.float(), e) < 1e-2
+            assert rel_l2(g.float(), e) < tol
     else:
-        assert rel_l2(got.float(), expected) < 1e-2
-    permutes = [l["params"]["perm"] for l in _layers(compiled) if l["kind"] == "permute"]
-    # The input goes to NHWC; NHWC -> NCHW -> [N, C, HW] -> [N, HW, C] is the NHWC tensor itself.
-    # The NCHW output, where it is asked for, keeps its one permute.
-    assert permutes == ([[0, 2, 3, 1], [0, 3, 1, 2]] if also_nchw else [[0, 2, 3, 1]]), permutes
+        assert rel_l2(got.float(), expected) < tol
+    layers = _layers(compiled)
+    kinds = collections.Counter(l["kind"] for l in layers)
+    assert kinds["convolution"] == 0 and kinds["matmul"] == 1, kinds
+    permutes = [l["params"]["perm"] for l in layers if l["kind"] == "permute"]
+    # The patches are one permute of the input; the GEMM's [N * HW, C] output is the tokens
+    # themselves (NHWC -> NCHW -> [N, C, HW] -> [N, HW, C] folds away). The NCHW output, where
+    # it is asked for, keeps its permute.
+    assert permutes == [[0, 2, 4, 1, 3, 5]] + ([[0, 3, 1, 2]] if also_nchw else []), permutes
+
+
+class _Stems(torch.nn.Module):
+    """Convolutions the patch rewrite leaves alone: overlapping (stride < kernel), padded, and on
+    many input channels; and one it takes, with a fused ReLU."""
+
+    def __init__(self):
+        super().__init__()
+        self.overlap = torch.nn.Conv2d(3, 8, 4, stride=2)
+        self.padded = torch.nn.Conv2d(3, 8, 2, stride=2, padding=1)
+        self.wide = torch.nn.Conv2d(16, 8, 2, stride=2)
+        self.patch = torch.nn.Conv2d(2, 8, (2, 4), stride=(2, 4), bias=False)
+
+    def forward(self, x, y, z):
+        return (self.overlap(x).sum((2, 3)) + self.padded(x).mean((2, 3)) + self.wide(y).amax((2, 3)),
+                torch.relu(self.patch(z)))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16], ids=["f32", "f16"])
+def test_only_patch_convolutions_become_matmuls(dtype, gpu_passes):
+    torch.manual_seed(0)
+    model = _Stems().eval()
+    x, y, z = torch.randn(2, 3, 12, 12), torch.randn(2, 16, 8, 8), torch.randn(3, 2, 6, 12)
+    with torch.inference_mode():
+        expected = model(x, y, z)
+    compiled = _compile(model, [x, y, z], dtype)
+    with torch.inference_mode():
+        got = compiled(x.to(dtype), y.to(dtype), z.to(dtype))
+    for g, e in zip(got, expected):
+        assert rel_l2(g.float(), e) < (1e-2 if dtype == torch.float16 else 1e-5)
+    layers = _layers(compiled)
+    kinds = collections.Counter(l["kind"] for l in layers)
+    assert kinds["convolution"] == 3 and kinds["matmul"] == 1, kinds
+    assert [l["params"]["activation"] for l in layers if l["kind"] == "matmul"] == ["relu"], layers
