@@ -339,6 +339,8 @@ Expected<std::vector<std::string>> CudaContext::tune(const BoundShapes& shapes, 
     // The wide search's choices are kept apart from the heuristic search's: each is what its
     // own candidate set chose.
     if (env_.wide_gemm_search) device += " gemm-search wide";
+    // So are those of a build that times (or forces) our own GEMM (matmul_runner.cpp).
+    if (const char* m = std::getenv("INGOT_CUDA_MATMUL"); m && *m) device += std::string(" matmul ") + m;
   }
   auto tuned_here = [&](const net::Layer& layer) {
     return level > 0 && (layer.kind() == net::LayerKind::kConvolution || layer.kind() == net::LayerKind::kMatMul ||
