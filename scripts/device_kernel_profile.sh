@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 . scripts/device_run_common.sh
 device_run_setup profile
 mkdir -p /tmp/bins && tar xJf tmp_probe/car/bins.tar.xz -C /tmp/bins
-BIN=/tmp/bins carried_binaries > /dev/null
+export LD_LIBRARY_PATH=/tmp/bins:/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-}
 KB=/tmp/bins/ingot_cuda_kernel_bench
 NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1)
 echo "ncu: $NCU"

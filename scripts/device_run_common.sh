@@ -25,5 +25,6 @@ carried_binaries() {
   BIN=${BIN:-tmp_probe/gsb}
   OUT=${OUT:-.}
   nvidia-smi --query-gpu=name --format=csv,noheader
-  export LD_LIBRARY_PATH=$PWD/$BIN:/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-}
+  case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
+  export LD_LIBRARY_PATH=$BIN:/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-}
 }
