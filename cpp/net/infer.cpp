@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "net/network.h"
+#include "net/pointwise.h"
 
 namespace ingot::net {
 
@@ -616,6 +617,11 @@ Expected<Types> infer(const SqueezeExciteParams& p, const Inputs& in) {
   }
   if (p.scale_input) return Types{x};
   return Types{{x.dtype, {x.shape[0], SymExpr(1), SymExpr(1), SymExpr(*c)}}};
+}
+
+Expected<Types> infer(const PointwiseParams& p, const Inputs& in) {
+  INGOT_RETURN_IF_ERROR(check_pointwise(p, in));
+  return Types{{pointwise_step(p, p.steps() - 1).dtype, p.shape}};
 }
 
 }  // namespace

@@ -46,12 +46,15 @@ bool unary_result_is_bool(UnaryOp op);
 enum class ReduceOp : uint8_t { kSum, kMean, kMax, kMin, kProd, kAny, kAll, kVar, kCount };
 enum class NormKind : uint8_t { kLayer, kGroup, kBatch, kRms, kCount };
 enum class PoolKind : uint8_t { kMax, kAvg, kCount };
+// The kinds of step of a pointwise program (PointwiseParams).
+enum class PointwiseStep : uint8_t { kInput, kConstant, kUnary, kBinary, kSelect, kCast, kCount };
 
 const char* enum_name(BinaryOp op);
 const char* enum_name(UnaryOp op);
 const char* enum_name(ReduceOp op);
 const char* enum_name(NormKind k);
 const char* enum_name(PoolKind k);
+const char* enum_name(PointwiseStep k);
 
 // ---- parameter structs. Inputs of each kind are listed in its comment; -1 marks an absent
 // optional input.
@@ -287,16 +290,41 @@ struct SqueezeExciteParams {
   }
 };
 
+// in: the chain's inputs, f32 / f16 / bf16 / bool, each broadcast to `shape`. out: `shape`, of
+// the last step's dtype.
+// A chain of elementwise, unary, select and cast layers as one layer (build::fuse_pointwise
+// makes it; converters do not emit it): a program whose steps each compute one value per output
+// element, in float (bool values as 0 / 1), with no rounding between steps except at a cast.
+// Step i is code[6i .. 6i + 5] = {kind, op, x, y, z, dtype} with scalars[2i], scalars[2i + 1]:
+//   kInput     the element of input `op` (converted to float)
+//   kConstant  scalars[2i]
+//   kUnary     UnaryOp `op` of step x, with alpha, beta = the two scalars (UnaryParams')
+//   kBinary    BinaryOp `op` of steps x and y (comparisons and logical ops give 0 / 1)
+//   kSelect    step x != 0 ? step y : step z
+//   kCast      step x converted to `dtype` (f16 / bf16: rounded to nearest even; bool: != 0)
+// x, y, z name earlier steps (-1: unused); dtype is the step's value type in the network the
+// chain came from (f32 / f16 / bf16 / bool). The output is the last step, stored in its dtype.
+struct PointwiseParams {
+  static constexpr const char* kName = "pointwise";
+  static constexpr size_t kCodeWords = 6, kScalarWords = 2;  // per step
+  std::vector<int64_t> code;
+  std::vector<double> scalars;
+  Shape shape;
+  size_t steps() const { return code.size() / kCodeWords; }
+  template <typename V> void fields(V& v) { v("code", code); v("scalars", scalars); v("shape", shape); }
+};
+
 using LayerParams =
     std::variant<ConvolutionParams, MatMulParams, ElementwiseParams, UnaryParams, SelectParams,
                  ReduceParams, SoftmaxParams, NormalizationParams, ReshapeParams, PermuteParams,
                  ExpandParams, ConcatParams, SliceParams, GatherParams, PoolingParams, CastParams,
-                 AttentionParams, FillParams, IdentityParams, IotaParams, SqueezeExciteParams>;
+                 AttentionParams, FillParams, IdentityParams, IotaParams, SqueezeExciteParams,
+                 PointwiseParams>;
 
 enum class LayerKind : uint8_t {
   kConvolution, kMatMul, kElementwise, kUnary, kSelect, kReduce, kSoftmax, kNormalization,
   kReshape, kPermute, kExpand, kConcat, kSlice, kGather, kPooling, kCast, kAttention, kFill,
-  kIdentity, kIota, kSqueezeExcite,
+  kIdentity, kIota, kSqueezeExcite, kPointwise,
   kCount
 };
 static_assert(static_cast<size_t>(LayerKind::kCount) == std::variant_size_v<LayerParams>);

@@ -16,7 +16,7 @@ const char* layer_kind_name(LayerKind k) {
       ReshapeParams::kName, PermuteParams::kName, ExpandParams::kName, ConcatParams::kName,
       SliceParams::kName, GatherParams::kName, PoolingParams::kName, CastParams::kName,
       AttentionParams::kName, FillParams::kName, IdentityParams::kName, IotaParams::kName,
-      SqueezeExciteParams::kName};
+      SqueezeExciteParams::kName, PointwiseParams::kName};
   static_assert(sizeof(kNames) / sizeof(kNames[0]) == static_cast<size_t>(LayerKind::kCount));
   auto i = static_cast<size_t>(k);
   return i < static_cast<size_t>(LayerKind::kCount) ? kNames[i] : "unknown";
@@ -58,6 +58,12 @@ const char* enum_name(PoolKind k) {
   return k < PoolKind::kCount ? kNames[static_cast<size_t>(k)] : "unknown";
 }
 
+const char* enum_name(PointwiseStep k) {
+  static const char* const kNames[] = {"input", "constant", "unary", "binary", "select", "cast"};
+  static_assert(sizeof(kNames) / sizeof(kNames[0]) == static_cast<size_t>(PointwiseStep::kCount));
+  return k < PointwiseStep::kCount ? kNames[static_cast<size_t>(k)] : "unknown";
+}
+
 bool is_comparison(BinaryOp op) {
   switch (op) {
     case BinaryOp::kEq: case BinaryOp::kNe: case BinaryOp::kLt: case BinaryOp::kLe:
@@ -89,6 +95,12 @@ struct FieldPrinter {
   void operator()(const char* n, const bool& v) { sep(n); os << (v ? "true" : "false"); }
   void operator()(const char* n, const double& v) { sep(n); os << format_double(v); }
   void operator()(const char* n, const std::vector<int64_t>& v) { sep(n); os << "[" << join(v, ", ") << "]"; }
+  void operator()(const char* n, const std::vector<double>& v) {
+    sep(n);
+    os << "[";
+    for (size_t i = 0; i < v.size(); ++i) os << (i ? ", " : "") << format_double(v[i]);
+    os << "]";
+  }
   void operator()(const char* n, const SymExpr& v) { sep(n); os << v.str(); }
   void operator()(const char* n, const Shape& v) { sep(n); os << ir::shape_str(v); }
   void operator()(const char* n, const DType& v) { sep(n); os << ir::dtype_name(v); }

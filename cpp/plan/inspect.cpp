@@ -36,6 +36,11 @@ struct ParamWriter {
     for (int64_t x : v) w.value(x);
     w.end_array();
   }
+  void operator()(const char* n, const std::vector<double>& v) {
+    w.key(n).begin_array();
+    for (double x : v) w.value(x);
+    w.end_array();
+  }
   void operator()(const char* n, const ir::SymExpr& v) {
     w.key(n);
     write_dim(w, v);

@@ -91,6 +91,11 @@ struct FieldReader {
     v.clear();
     for (uint32_t i = 0; i < count && r.ok(); ++i) v.push_back(r.i64(n));
   }
+  void operator()(const char* n, std::vector<double>& v) {
+    uint32_t count = r.count(n, 8);
+    v.clear();
+    for (uint32_t i = 0; i < count && r.ok(); ++i) v.push_back(r.f64(n));
+  }
   void operator()(const char* n, ir::SymExpr& v) { v = read_expr(r, n); }
   void operator()(const char* n, ir::Shape& v) { v = read_shape(r, n); }
   void operator()(const char* n, ir::DType& v) {

@@ -45,6 +45,10 @@ struct FieldWriter {
     w.count(v.size(), n);
     for (int64_t x : v) w.i64(x, n);
   }
+  void operator()(const char* n, const std::vector<double>& v) {
+    w.count(v.size(), n);
+    for (double x : v) w.f64(x, n);
+  }
   void operator()(const char* n, const ir::SymExpr& v) { write_expr(w, v, n); }
   void operator()(const char* n, const ir::Shape& v) { write_shape(w, v, n); }
   // DType and the parameter enums: one byte each.

@@ -172,6 +172,8 @@ bool supports_kind(const net::SqueezeExciteParams& p, const std::vector<DType>& 
 bool supports_kind(const net::ConvolutionParams&, const std::vector<DType>&) { return false; }
 bool supports_kind(const net::MatMulParams&, const std::vector<DType>&) { return false; }
 bool supports_kind(const net::AttentionParams&, const std::vector<DType>&) { return false; }
+// Pointwise programs run as kernels generated for each program (runtime/cuda/pointwise_runner.cpp).
+bool supports_kind(const net::PointwiseParams&, const std::vector<DType>&) { return false; }
 
 using detail::Tensors;
 
