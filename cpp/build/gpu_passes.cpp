@@ -124,11 +124,20 @@ Expected<net::Network> gpu_graph_passes(net::Network network, const GpuPassOptio
     // Back to NCHW and then flattened into tokens (ViT's patch embedding): no copy at all.
     INGOT_ASSIGN_OR_RETURN(net, fold_permute_chains(net));
   }
+  // Last, so that every epilogue, mask and layout pass has taken what it fuses first.
+  if (options.pointwise) {
+    INGOT_ASSIGN_OR_RETURN(net, fuse_pointwise(net));
+  }
   return materialize_broadcasts(net);
 }
 
 bool cpu_runs_gpu_passes() {
   const char* env = std::getenv("INGOT_CPU_GPU_PASSES");
+  return env && std::strcmp(env, "1") == 0;
+}
+
+bool pointwise_fusion_requested() {
+  const char* env = std::getenv("INGOT_POINTWISE_FUSION");
   return env && std::strcmp(env, "1") == 0;
 }
 

@@ -18,6 +18,7 @@ struct GpuPassOptions {
   std::set<ir::DType> enabled_precisions = {ir::DType::kFloat32};
   bool channels_last = true;             // false: INGOT_CUDA_LAYOUT=nchw
   SqueezeExciteFits squeeze_excite;      // empty: no squeeze_excite layers (INGOT_CUDA_SQUEEZE_EXCITE=0)
+  bool pointwise = false;                // fuse_pointwise (INGOT_POINTWISE_FUSION=1, pointwise_fusion_requested())
 };
 
 // The passes, in the order the CUDA backend runs them.
@@ -25,6 +26,10 @@ Expected<net::Network> gpu_graph_passes(net::Network network, const GpuPassOptio
 
 // Whether INGOT_CPU_GPU_PASSES=1 asks CPU builds to run gpu_graph_passes first.
 bool cpu_runs_gpu_passes();
+
+// Whether INGOT_POINTWISE_FUSION=1 asks for fuse_pointwise (opt-in until its generated kernels
+// have been measured on a GPU: bench/NOTES.md note 54).
+bool pointwise_fusion_requested();
 
 // cuBLASLt batches share one stride per operand: an operand of a matmul or attention whose
 // batch dims broadcast in a mixed way (some dims 1, others not) is expanded first.

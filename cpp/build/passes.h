@@ -55,6 +55,14 @@ Expected<net::Network> fold_permute_chains(const net::Network& net, int* folded 
 //           %y = permute(reshape(%m, [N, 14, 14, 768]), [0, 3, 1, 2])
 Expected<net::Network> patch_convolutions_as_matmuls(const net::Network& net, int* rewritten = nullptr);
 
+// Chains of elementwise, unary, select and cast layers on f32 / f16 / bf16 / bool values
+// become one pointwise layer (net::PointwiseParams, computed in float without rounding between
+// the steps) where each value but the chain's last is read only inside the chain; one-element
+// constants become constant steps. Returns how many pointwise layers it made.
+//   before: %a = mul(%x, 0.5); %b = tanh(%a); %c = add(%b, 1.0); %y = mul(%x, %c)
+//   after:  %y = pointwise(%x) [input 0, const 0.5, mul, tanh, const 1.0, add, mul]
+Expected<net::Network> fuse_pointwise(const net::Network& net, int* fused = nullptr);
+
 // Whether a backend runs a squeeze_excite layer of `channels` and `hidden` units.
 using SqueezeExciteFits = std::function<bool(int64_t channels, int64_t hidden)>;
 

@@ -1,11 +1,13 @@
 // Builder passes, checked by running the network before and after on the CPU reference.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 #include <string>
 
 #include "build/builder.h"
 #include "build/passes.h"
+#include "net/pointwise.h"
 #include "runtime/engine.h"
 
 #include "engine_test_util.h"
@@ -538,4 +540,101 @@ TEST(PatchConvolutions, OverlappingOrPartialTilesStayConvolutions) {
     EXPECT_EQ(rewritten, 0) << k[0] << "x" << k[1];
     EXPECT_EQ(after->layers().size(), 1u);
   }
+}
+
+namespace {
+
+// GPT-2's gelu_new written out: 0.5 * x * (1 + tanh(0.7978845608 * (x + 0.044715 * x^3))),
+// then `x_keep` also read by an add after the chain (so x stays a tensor input), and a
+// bool chain: (x > 0) & ~(x > 1) selecting between the gelu and -x.
+struct ChainNet {
+  net::Network n;
+  int gelu = -1, picked = -1;
+};
+
+ChainNet chain_net() {
+  ChainNet c;
+  net::Network& n = c.n;
+  int x = n.add_input("x", {DType::kFloat32, ir::shape_of({2, 3, 6, 6})});
+  auto scalar = [&](const char* name, float v) {
+    std::vector<uint8_t> bytes(4);
+    std::memcpy(bytes.data(), &v, 4);
+    return n.add_constant(name, ir::ConstantData::owned(DType::kFloat32, {}, bytes));
+  };
+  auto bin = [&](net::BinaryOp op, int a, int b, const std::string& name) { return *n.add(net::ElementwiseParams{op}, {a, b}, name); };
+  int cube = bin(net::BinaryOp::kMul, bin(net::BinaryOp::kMul, x, x, "x2"), x, "x3");
+  int inner = bin(net::BinaryOp::kAdd, x, bin(net::BinaryOp::kMul, cube, scalar("c1", 0.044715f), "x3c"), "inner");
+  net::UnaryParams tanh;
+  tanh.op = net::UnaryOp::kTanh;
+  int t = *n.add(tanh, {bin(net::BinaryOp::kMul, inner, scalar("c2", 0.7978845608f), "scaled")}, "tanh");
+  int half_x = bin(net::BinaryOp::kMul, x, scalar("c3", 0.5f), "half_x");
+  c.gelu = bin(net::BinaryOp::kMul, half_x, bin(net::BinaryOp::kAdd, t, scalar("c4", 1.0f), "one_plus"), "gelu");
+  int pos = bin(net::BinaryOp::kGt, x, scalar("zero", 0.0f), "pos");
+  net::UnaryParams bnot;
+  bnot.op = net::UnaryOp::kBitwiseNot;
+  int small = *n.add(bnot, {bin(net::BinaryOp::kGt, x, scalar("one", 1.0f), "big")}, "small");
+  int keep = bin(net::BinaryOp::kBitwiseAnd, pos, small, "keep");
+  net::UnaryParams neg;
+  neg.op = net::UnaryOp::kNeg;
+  c.picked = *n.add(net::SelectParams{}, {keep, c.gelu, *n.add(neg, {x}, "neg")}, "picked");
+  n.mark_output(c.picked, "y");
+  return c;
+}
+
+}  // namespace
+
+TEST(FusePointwise, AGeluChainAndABoolMaskBecomeOneLayer) {
+  ChainNet c = chain_net();
+  int fused = 0;
+  auto after = build::fuse_pointwise(c.n, &fused);
+  ASSERT_TRUE(after.has_value()) << after.status().message();
+  EXPECT_EQ(fused, 1);
+  ASSERT_EQ(after->layers().size(), 1u) << after->str();
+  const net::Layer& layer = after->layers()[0];
+  const auto& p = std::get<net::PointwiseParams>(layer.params);
+  EXPECT_EQ(layer.name, "picked");
+  EXPECT_EQ(layer.inputs.size(), 1u);  // x; the six scalars are constant steps
+  int constants = 0;
+  for (size_t i = 0; i < p.steps(); ++i) {
+    const net::PointwiseOp s = net::pointwise_step(p, i);
+    constants += s.kind == net::PointwiseStep::kConstant;
+    if (s.kind == net::PointwiseStep::kBinary) EXPECT_NE(s.op, static_cast<int64_t>(net::BinaryOp::kBitwiseAnd));
+    if (s.kind == net::PointwiseStep::kUnary) EXPECT_NE(s.op, static_cast<int64_t>(net::UnaryOp::kBitwiseNot));
+  }
+  EXPECT_EQ(constants, 6);
+  expect_same_outputs(std::move(c.n), std::move(*after));
+}
+
+TEST(FusePointwise, ValuesReadOutsideTheChainStayTensors) {
+  ChainNet c = chain_net();
+  c.n.mark_output(c.gelu, "gelu");  // the gelu is now an output too: two groups, gelu and the select
+  int fused = 0;
+  auto after = build::fuse_pointwise(c.n, &fused);
+  ASSERT_TRUE(after.has_value()) << after.status().message();
+  EXPECT_EQ(fused, 2);
+  ASSERT_EQ(after->layers().size(), 2u) << after->str();
+  EXPECT_EQ(after->layers()[0].name, "gelu");
+  EXPECT_EQ(after->layers()[1].name, "picked");
+  EXPECT_EQ(after->layers()[1].inputs.size(), 2u);  // x and the gelu
+  expect_same_outputs(std::move(c.n), std::move(*after));
+}
+
+TEST(FusePointwise, LonelyLayersAndIntegerMathStay) {
+  net::Network n;
+  int x = n.add_input("x", {DType::kFloat32, ir::shape_of({2, 3, 6, 6})});
+  net::UnaryParams relu;
+  relu.op = net::UnaryOp::kRelu;
+  int r = *n.add(relu, {x}, "relu");  // alone: nothing to fuse with
+  net::CastParams to_int;
+  to_int.to = DType::kInt32;
+  int i = *n.add(to_int, {r}, "to_int");
+  int j = *n.add(net::ElementwiseParams{net::BinaryOp::kAdd}, {i, i}, "int_add");  // integer: not a candidate
+  net::CastParams back;
+  back.to = DType::kFloat32;
+  n.mark_output(*n.add(back, {j}, "back"), "y");
+  int fused = -1;
+  auto after = build::fuse_pointwise(n, &fused);
+  ASSERT_TRUE(after.has_value()) << after.status().message();
+  EXPECT_EQ(fused, 0);
+  EXPECT_EQ(after->layers().size(), 4u);
 }

@@ -220,3 +220,30 @@ def test_adds_after_an_activation_stay_outside_the_epilogue(act, dtype):
     with torch.inference_mode():
         got = compiled(x.cuda().to(dtype)).float().cpu()
     assert rel_l2(got, expected) < (FP16_REL_L2 if dtype == torch.float16 else TF32_RTOL)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16], ids=["f32", "f16", "bf16"])
+def test_pointwise_chains_run_as_generated_kernels(dtype, monkeypatch):
+    # INGOT_POINTWISE_FUSION=1: gelu_new and the mask chain each one layer, one kernel generated
+    # for it and compiled with NVRTC (runtime/cuda/pointwise_kernel.cpp); a replay on new data
+    # gives the new result.
+    from test_gpu_passes import _GeluNewMlp
+
+    monkeypatch.setenv("INGOT_POINTWISE_FUSION", "1")
+    torch.manual_seed(0)
+    model = _GeluNewMlp().eval()
+    x, lengths = torch.randn(2, 8, 32), torch.tensor([8, 5])
+    with torch.inference_mode():
+        expected, expected_half = model(x, lengths), model(x * 0.5, lengths)
+    model = model.cuda().to(dtype)
+    xs = x.cuda().to(dtype)
+    compiled = ingot.compile(model, inputs=[xs, lengths.cuda()], enabled_precisions={dtype}, device="cuda",
+                             min_block_size=1, require_full_compilation=True)
+    with torch.inference_mode():
+        got = compiled(xs, lengths.cuda()).float().cpu()
+        again = compiled(xs * 0.5, lengths.cuda()).float().cpu()
+    tol = {torch.float32: TF32_RTOL, torch.float16: FP16_REL_L2, torch.bfloat16: 3e-2}[dtype]
+    assert rel_l2(got, expected) < tol
+    assert rel_l2(again, expected_half) < tol
+    kinds = [l["kind"] for e in ingot.inspect(compiled)["engines"] for l in e["layers"]]
+    assert kinds.count("pointwise") == 2, kinds

@@ -196,3 +196,44 @@ def test_only_patch_convolutions_become_matmuls(dtype, gpu_passes):
     kinds = collections.Counter(l["kind"] for l in layers)
     assert kinds["convolution"] == 3 and kinds["matmul"] == 1, kinds
     assert [l["params"]["activation"] for l in layers if l["kind"] == "matmul"] == ["relu"], layers
+
+
+class _GeluNewMlp(torch.nn.Module):
+    """GPT-2's MLP with its gelu_new written out (mul, pow, add, tanh: eight elementwise ops),
+    and a bool padding chain (comparisons, &, ~) selecting the output or zeros."""
+
+    def __init__(self, d=32):
+        super().__init__()
+        self.fc1, self.fc2 = torch.nn.Linear(d, 4 * d), torch.nn.Linear(4 * d, d)
+
+    def forward(self, x, lengths):
+        h = self.fc1(x)
+        h = 0.5 * h * (1.0 + torch.tanh(0.7978845608028654 * (h + 0.044715 * torch.pow(h, 3.0))))
+        y = self.fc2(h)
+        pos = torch.arange(x.shape[1], device=x.device)[None, :, None]
+        keep = (pos < lengths[:, None, None]) & ~(pos > 100)
+        return torch.where(keep, y, torch.zeros_like(y))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16], ids=["f32", "f16"])
+def test_pointwise_chains_become_one_layer(dtype, gpu_passes, monkeypatch):
+    monkeypatch.setenv("INGOT_POINTWISE_FUSION", "1")
+    torch.manual_seed(0)
+    model = _GeluNewMlp().eval()
+    x, lengths = torch.randn(2, 8, 32), torch.tensor([8, 5])
+    with torch.inference_mode():
+        expected = model(x, lengths)
+    compiled = _compile(model, [x, lengths], dtype)
+    with torch.inference_mode():
+        got = compiled(x.to(dtype), lengths).float()
+    assert rel_l2(got, expected) < (1e-2 if dtype == torch.float16 else 1e-5)
+    kinds = collections.Counter(l["kind"] for l in _layers(compiled))
+    # gelu_new's ops in one layer (the GEMM keeps its bias), the mask chain and the select in another
+    assert kinds["pointwise"] == 2 and kinds["unary"] == 0 and kinds["select"] == 0, kinds
+
+
+def test_pointwise_fusion_is_opt_in(gpu_passes, monkeypatch):
+    monkeypatch.delenv("INGOT_POINTWISE_FUSION", raising=False)
+    model = _GeluNewMlp().eval()
+    compiled = _compile(model, [torch.randn(2, 8, 32), torch.tensor([8, 5])], torch.float32)
+    assert "pointwise" not in {l["kind"] for l in _layers(compiled)}

@@ -86,6 +86,7 @@ std::unique_ptr<LayerRunner> make_matmul_runner(const std::string& tactic);
 std::unique_ptr<LayerRunner> make_attention_runner(const std::string& tactic);       // cuDNN SDPA, else:
 std::unique_ptr<LayerRunner> make_gemm_attention_runner(const std::string& tactic);  // GEMM + softmax + GEMM
 std::unique_ptr<LayerRunner> make_squeeze_excite_runner(const std::string& tactic);  // kernels/cuda, timed
+std::unique_ptr<LayerRunner> make_pointwise_runner();  // a kernel generated per program (NVRTC)
 std::unique_ptr<LayerRunner> make_kernel_runner();  // kernels/cuda
 std::unique_ptr<LayerRunner> make_view_runner();    // a reshape view (plan::is_view): nothing to run
 std::unique_ptr<LayerRunner> make_runner(const net::Layer& layer);

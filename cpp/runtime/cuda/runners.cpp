@@ -1,6 +1,8 @@
 // The runner factory, the runners for our own kernels and for views, and what the CUDA backend can run.
 #include "runtime/cuda/runner.h"
 
+#include "runtime/cuda/pointwise_kernel.h"
+
 namespace ingot::runtime::cuda {
 namespace {
 
@@ -47,6 +49,7 @@ std::unique_ptr<LayerRunner> make_runner(const net::Layer& layer, const std::str
     case net::LayerKind::kMatMul: return make_matmul_runner(tactic);
     case net::LayerKind::kAttention: return make_attention_runner(tactic);
     case net::LayerKind::kSqueezeExcite: return make_squeeze_excite_runner(tactic);
+    case net::LayerKind::kPointwise: return make_pointwise_runner();
     default: return make_kernel_runner();
   }
 }
@@ -78,6 +81,11 @@ Status cuda_supports(const net::Layer& layer, const net::Network& net) {
     }
     case net::LayerKind::kAttention:
       if (!floating(dtypes[0])) return unsupported("attention on ", ir::dtype_name(dtypes[0]));
+      return Status::ok();
+    case net::LayerKind::kPointwise:  // its shape function checked the program and its inputs
+      if (layer.inputs.size() > static_cast<size_t>(kPointwiseMaxInputs)) {
+        return unsupported("pointwise with ", layer.inputs.size(), " inputs (at most ", kPointwiseMaxInputs, ")");
+      }
       return Status::ok();
     default:
       if (!kernels::cuda::supports(layer.params, dtypes)) {
