@@ -63,8 +63,8 @@ Status check_pointwise(const PointwiseParams& p, const std::vector<const ir::Ten
     if (!pointwise_dtype(inputs[i]->dtype)) {
       return invalid_argument("pointwise: input #", i, " is ", inputs[i]->str(), " (f32, f16, bf16 or bool only)");
     }
-    INGOT_ASSIGN_OR_RETURN(Shape s, broadcast_shapes(inputs[i]->shape, p.shape));
-    if (s != p.shape) {
+    Expected<Shape> s = broadcast_shapes(inputs[i]->shape, p.shape);
+    if (!s.has_value() || *s != p.shape) {
       return invalid_argument("pointwise: input #", i, " ", inputs[i]->str(), " does not broadcast to ", ir::shape_str(p.shape));
     }
   }

@@ -185,6 +185,13 @@ inline Plan all_kinds_plan() {
   int se_w2 = net.add_constant("se.w2", random_f32({4, 2}, 20));
   int se = add(net, net::SqueezeExciteParams{net::UnaryOp::kSilu, 0.0, 0.0, net::UnaryOp::kClamp, 0.0, 6.0},
                {p1, se_w1, -1, se_w2, -1}, "se");
+  // pointwise: select(h > 0.25, h * -1.5, fill) over [2, s0], a program with scalars and a symbolic shape.
+  net::PointwiseParams pw;
+  pw.shape = {ir::SymExpr(2), S("s0")};
+  pw.code = {0, 0, -1, -1, -1, 1,  0, 1, -1, -1, -1, 1,  1, 0, -1, -1, -1, 1,  3, 11, 0, 2, -1, 7,
+             1, 0, -1, -1, -1, 1,  3, 2, 0, 4, -1, 1,  4, 0, 3, 5, 1, 1};
+  pw.scalars = {0, 0,  0, 0,  0.25, 0,  0, 0,  -1.5, 0,  0, 0,  0, 0};
+  int pointwise = add(net, pw, {h, fill}, "pointwise");
   int w3 = net.add_constant("mask", ConstantData::owned(DType::kBool, {3}, {1, 0, 1}));
   int copy_mask = add(net, net::IdentityParams{}, {w3}, "mask_copy");
 
@@ -193,6 +200,7 @@ inline Plan all_kinds_plan() {
   net.mark_output(id, "positions");
   net.mark_output(copy_mask, "mask");
   net.mark_output(se, "gate");
+  net.mark_output(pointwise, "pointwise");
   return finish(std::move(net), "all kinds");
 }
 
