@@ -44,11 +44,6 @@ constexpr size_t smem_bytes() {
   return pipe > red ? pipe : red;
 }
 
-template <typename T>
-__device__ __forceinline__ uint32_t shared_pair(const T* p) {
-  return *vec_ptr<const uint32_t>(p);
-}
-
 template <typename T, int BM, int BN>
 __global__ void __launch_bounds__(BM * BN / 32) linear_mma_kernel(const __grid_constant__ LinearArgs a) {
   constexpr int kThreads = BM * BN / 32, kWarpsN = BN / 32;
@@ -65,18 +60,39 @@ __global__ void __launch_bounds__(BM * BN / 32) linear_mma_kernel(const __grid_c
   const int k_end = k_begin + a.k_per_split < a.k ? k_begin + a.k_per_split : a.k;
   const int tiles = k_end > k_begin ? (k_end - k_begin + kTileK - 1) / kTileK : 0;
 
-  // `rows` rows of src (from row `first`, `limit` of them in all) at K slice kt into dst: a
-  // stage's a (load_a) or w (load_w) tile, zeros past M, N and the slice.
-  auto load = [&](T* dst, const T* src, int64_t first, int64_t limit, int rows, int kt) {
-    const int k0 = k_begin + kt * kTileK;
-    for (int c = static_cast<int>(threadIdx.x); c < rows * kChunksPerRow; c += kThreads) {
-      const int r = c / kChunksPerRow, kc = c % kChunksPerRow * 8, k = k0 + kc;
-      const bool ok = first + r < limit && k < k_end;
-      cp_async16(dst + r * kRowValues + kc, ok ? src + (first + r) * a.k + k : src, ok);
-    }
+  // This thread's 16-byte copies of a stage, set up once: chunk c = threadIdx.x + i * kThreads of
+  // the a tile (kAChunks of them) and of the w tile (kWChunks), each a row piece of 8 values at
+  // column kc of its K slice; a copy past M, N or the slice's end is a zero fill.
+  constexpr int kAChunks = BM * kChunksPerRow / kThreads, kWChunks = BN * kChunksPerRow / kThreads;
+  static_assert(kAChunks * kThreads == BM * kChunksPerRow && kWChunks * kThreads == BN * kChunksPerRow);
+  struct Copy {
+    const T* src;  // the piece in the slice's first K tile (a valid address even where unused)
+    int dst;       // offset in a stage
+    int kc;        // column in the K tile
+    bool row_ok;
   };
-  auto load_a = [&](int stage, int kt) { load(sa + stage * BM * kRowValues, A, row0, a.m, BM, kt); };
-  auto load_w = [&](int stage, int kt) { load(sw + stage * BN * kRowValues, W, col0, a.n, BN, kt); };
+  auto copy_of = [&](const T* base, int64_t first, int64_t limit, int c) {
+    const int r = c / kChunksPerRow, kc = c % kChunksPerRow * 8;
+    const bool row_ok = first + r < limit;
+    return Copy{row_ok ? base + (first + r) * a.k + k_begin + kc : base, r * kRowValues + kc, kc, row_ok};
+  };
+  Copy ca[kAChunks], cw[kWChunks];
+#pragma unroll
+  for (int i = 0; i < kAChunks; ++i) ca[i] = copy_of(A, row0, a.m, static_cast<int>(threadIdx.x) + i * kThreads);
+#pragma unroll
+  for (int i = 0; i < kWChunks; ++i) cw[i] = copy_of(W, col0, a.n, static_cast<int>(threadIdx.x) + i * kThreads);
+  auto issue = [&](T* stage, const Copy& c, int kt) {
+    const bool ok = c.row_ok && k_begin + kt * kTileK + c.kc < k_end;
+    cp_async16(stage + c.dst, ok ? c.src + kt * kTileK : c.src, ok);
+  };
+  auto load_a = [&](int stage, int kt) {
+#pragma unroll
+    for (int i = 0; i < kAChunks; ++i) issue(sa + stage * BM * kRowValues, ca[i], kt);
+  };
+  auto load_w = [&](int stage, int kt) {
+#pragma unroll
+    for (int i = 0; i < kWChunks; ++i) issue(sw + stage * BN * kRowValues, cw[i], kt);
+  };
 
   const int warp = static_cast<int>(threadIdx.x >> 5), lane = static_cast<int>(threadIdx.x & 31);
   const int g = lane >> 2, t = lane & 3;
@@ -120,24 +136,22 @@ __global__ void __launch_bounds__(BM * BN / 32) linear_mma_kernel(const __grid_c
     }
     cp_async_commit();
     if (!rows_here) continue;
-    const T* ta = sa + (kt % kStages) * BM * kRowValues + (wm * 32 + g) * kRowValues + 2 * t;
-    const T* tw = sw + (kt % kStages) * BN * kRowValues + (wn * 32 + g) * kRowValues + 2 * t;
+    // Fragments by ldmatrix (mma.cuh says which row each lane names): the warp's two 16-row
+    // tiles of a and four 8-column tiles of w, 16 values of K at a time.
+    const T* ta = sa + (kt % kStages) * BM * kRowValues + (wm * 32 + (lane & 7) + ((lane >> 3) & 1) * 8) * kRowValues +
+                  (lane >> 4) * 8;
+    const T* tw = sw + (kt % kStages) * BN * kRowValues + (wn * 32 + (lane & 7) + (lane >> 4) * 8) * kRowValues +
+                  ((lane >> 3) & 1) * 8;
 #pragma unroll
     for (int ks = 0; ks < kTileK / 16; ++ks) {
       uint32_t af[2][4], bf[4][2];
 #pragma unroll
-      for (int i = 0; i < 2; ++i) {
-        const T* p = ta + i * 16 * kRowValues + ks * 16;
-        af[i][0] = shared_pair(p);
-        af[i][1] = shared_pair(p + 8 * kRowValues);
-        af[i][2] = shared_pair(p + 8);
-        af[i][3] = shared_pair(p + 8 * kRowValues + 8);
-      }
+      for (int i = 0; i < 2; ++i) ldmatrix_x4(af[i], ta + i * 16 * kRowValues + ks * 16);
 #pragma unroll
-      for (int j = 0; j < 4; ++j) {
-        const T* p = tw + j * 8 * kRowValues + ks * 16;
-        bf[j][0] = shared_pair(p);
-        bf[j][1] = shared_pair(p + 8);
+      for (int jp = 0; jp < 2; ++jp) {
+        uint32_t r[4];
+        ldmatrix_x4(r, tw + jp * 16 * kRowValues + ks * 16);
+        bf[2 * jp][0] = r[0], bf[2 * jp][1] = r[1], bf[2 * jp + 1][0] = r[2], bf[2 * jp + 1][1] = r[3];
       }
 #pragma unroll
       for (int i = 0; i < 2; ++i) {

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 #include "kernels/cuda/cuda_common.cuh"
 
@@ -72,6 +73,34 @@ __device__ __forceinline__ void mma_16x8x16(float (&c)[4], const uint32_t (&a)[4
         : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
   }
+#endif
+}
+
+// Four 8x8 matrices of 16-bit values from shared memory into fragment registers (PTX
+// ldmatrix .x4): lane l gives the address of one 16-byte row, lanes 8j .. 8j + 7 the rows of
+// matrix j, and receives in r[j] row l / 4 of matrix j, columns 2 (l % 4) and 2 (l % 4) + 1. One
+// instruction instead of four 4-byte loads a lane. With rows of a [16][k] A tile at k0 given by
+// lane l as row (l % 8) + 8 ((l / 8) % 2), column k0 + 8 (l / 16), r is mma_16x8x16's a; with
+// rows of a [n][k] B tile as row (l % 8) + 8 (l / 16), column k0 + 8 ((l / 8) % 2), r[0..1] and
+// r[2..3] are the b of column tiles n0 and n0 + 8. Every lane of the warp calls it.
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* row) {
+#ifdef INGOT_CUDA_EMULATION
+  const auto p = reinterpret_cast<uintptr_t>(row);
+  ::ingot_emulation::check_aligned(row, 16);
+  const uint32_t mine[6] = {static_cast<uint32_t>(p), static_cast<uint32_t>(static_cast<uint64_t>(p) >> 32), 0, 0, 0, 0};
+  uint32_t all[32][6];
+  ::ingot_emulation::exchange_words(mine, all);
+  const int lane = static_cast<int>(threadIdx.x % 32);
+  for (int j = 0; j < 4; ++j) {
+    const uint32_t* src = all[8 * j + lane / 4];
+    const uintptr_t addr = static_cast<uintptr_t>(src[0] | (static_cast<uint64_t>(src[1]) << 32));
+    std::memcpy(&r[j], reinterpret_cast<const void*>(addr + static_cast<uintptr_t>(lane % 4) * 4), 4);
+  }
+#else
+  const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(row));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(s));
 #endif
 }
 
