@@ -68,12 +68,7 @@ bool is_scalar_constant(const net::Tensor& t) { return t.constant && t.constant-
 
 Expected<net::Network> fuse_pointwise(const net::Network& net, int* fused) {
   const auto& layers = net.layers();
-  std::vector<int> readers(net.tensors().size(), 0);
-  for (const net::Layer& layer : layers) {
-    for (int id : layer.inputs) {
-      if (id >= 0) ++readers[static_cast<size_t>(id)];
-    }
-  }
+  const std::vector<int> readers = reader_counts(net);
   std::set<int> outputs(net.outputs().begin(), net.outputs().end());
   std::vector<bool> candidate(layers.size());
   for (size_t l = 0; l < layers.size(); ++l) candidate[l] = is_candidate(net, layers[l]);

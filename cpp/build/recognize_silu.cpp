@@ -8,12 +8,7 @@ namespace ingot::build {
 
 Expected<net::Network> recognize_silu(const net::Network& net, int* recognized) {
   const auto& layers = net.layers();
-  std::vector<int> readers(net.tensors().size(), 0);
-  for (const net::Layer& layer : layers) {
-    for (int id : layer.inputs) {
-      if (id >= 0) ++readers[static_cast<size_t>(id)];
-    }
-  }
+  const std::vector<int> readers = reader_counts(net);
   std::set<int> outputs(net.outputs().begin(), net.outputs().end());
 
   // The sigmoid layer whose output `id` is, when `id` is sigmoid(x) read by nothing else.

@@ -52,4 +52,14 @@ net::Network NetworkRewriter::finish() {
   return std::move(out_);
 }
 
+std::vector<int> reader_counts(const net::Network& net) {
+  std::vector<int> readers(net.tensors().size(), 0);
+  for (const net::Layer& layer : net.layers()) {
+    for (int id : layer.inputs) {
+      if (id >= 0) ++readers[static_cast<size_t>(id)];
+    }
+  }
+  return readers;
+}
+
 }  // namespace ingot::build

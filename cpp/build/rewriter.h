@@ -46,4 +46,7 @@ class NetworkRewriter {
   std::function<ir::ConstantData(const net::Tensor&)> constant_transform_;
 };
 
+// How many layer inputs read each tensor (by id; a layer reading a tensor twice counts twice).
+std::vector<int> reader_counts(const net::Network& net);
+
 }  // namespace ingot::build

@@ -1,5 +1,7 @@
 #include "kernels/cuda/elementwise.cuh"
 
+#include "kernels/cuda/float_ops.cuh"
+
 namespace ingot::kernels::cuda::detail {
 
 namespace {
@@ -9,32 +11,6 @@ using net::BinaryOp;
 constexpr int kThreads = 256;
 
 // ---------------------------------------------------------------- per-element ops
-
-// torch.floor_divide for floating values (ATen's div_floor_floating), as the CPU reference.
-__device__ __forceinline__ float floor_div_float(float a, float b) {
-  if (b == 0.0f) return a / b;
-  float mod = fmodf(a, b);
-  float div = (a - mod) / b;
-  if (mod != 0.0f && (b < 0.0f) != (mod < 0.0f)) div -= 1.0f;
-  if (div == 0.0f) return copysignf(0.0f, a / b);
-  float floored = floorf(div);
-  if (div - floored > 0.5f) floored += 1.0f;
-  return floored;
-}
-
-// torch.remainder: the result takes the divisor's sign.
-__device__ __forceinline__ float remainder_float(float a, float b) {
-  float mod = fmodf(a, b);
-  if (mod != 0.0f && (b < 0.0f) != (mod < 0.0f)) mod += b;
-  return mod;
-}
-
-// torch.minimum: NaN wins; between equal values the first.
-__device__ __forceinline__ float nan_min(float a, float b) {
-  if (a != a) return a;
-  if (b != b) return b;
-  return a > b ? b : a;
-}
 
 __device__ __forceinline__ int64_t wrap_add(int64_t x, int64_t y) {
   return static_cast<int64_t>(static_cast<uint64_t>(x) + static_cast<uint64_t>(y));
@@ -101,11 +77,11 @@ __device__ __forceinline__ void apply_float(BinaryOp op, const float (&a)[VEC], 
     case BinaryOp::kSub: map2(a, b, r, [](float x, float y) { return x - y; }); break;
     case BinaryOp::kMul: map2(a, b, r, [](float x, float y) { return x * y; }); break;
     case BinaryOp::kDiv: map2(a, b, r, [](float x, float y) { return x / y; }); break;
-    case BinaryOp::kFloorDiv: map2(a, b, r, [](float x, float y) { return floor_div_float(x, y); }); break;
-    case BinaryOp::kRemainder: map2(a, b, r, [](float x, float y) { return remainder_float(x, y); }); break;
+    case BinaryOp::kFloorDiv: map2(a, b, r, [](float x, float y) { return ingot_float_ops::floor_div(x, y); }); break;
+    case BinaryOp::kRemainder: map2(a, b, r, [](float x, float y) { return ingot_float_ops::remainder_of(x, y); }); break;
     case BinaryOp::kPow: map2(a, b, r, [](float x, float y) { return powf(x, y); }); break;
-    case BinaryOp::kMax: map2(a, b, r, [](float x, float y) { return nan_max(x, y); }); break;
-    case BinaryOp::kMin: map2(a, b, r, [](float x, float y) { return nan_min(x, y); }); break;
+    case BinaryOp::kMax: map2(a, b, r, [](float x, float y) { return ingot_float_ops::max_nan(x, y); }); break;
+    case BinaryOp::kMin: map2(a, b, r, [](float x, float y) { return ingot_float_ops::min_nan(x, y); }); break;
     case BinaryOp::kTruncDiv: map2(a, b, r, [](float x, float y) { return truncf(x / y); }); break;
     case BinaryOp::kAtan2: map2(a, b, r, [](float x, float y) { return atan2f(x, y); }); break;
     default: map2(a, b, r, [](float, float) { return __int_as_float(0x7fffffff); }); break;

@@ -12,13 +12,14 @@
 
 #include "net/pointwise.h"
 #include "runtime/cuda/cuda_util.h"
+#include "runtime/cuda/float_ops_source.h"
 
 namespace ingot::runtime::cuda {
 
 namespace {
 
-// Helpers every kernel carries: 16-bit conversions by PTX (no headers under NVRTC) and the ops
-// whose CPU formulas take more than an expression.
+// Helpers every kernel carries after kFloatOpsSource (kernels/cuda/float_ops.cuh): 16-bit
+// conversions by PTX (no headers under NVRTC) and the activations' helpers.
 constexpr const char* kPrelude = R"(
 struct PointwiseKernelArgs {
   const void* in[12];
@@ -35,23 +36,6 @@ __device__ __forceinline__ unsigned short f2b(float f) { unsigned short b; asm("
 __device__ __forceinline__ float flag(bool b) { return b ? 1.0f : 0.0f; }
 __device__ __forceinline__ float relu6s(float x) { float m = (x + 3.0f < 0.0f) ? 0.0f : x + 3.0f; return (6.0f < m) ? 6.0f : m; }
 __device__ __forceinline__ float clampf(float v, float lo, float hi) { float r = v < lo ? lo : v; return r > hi ? hi : r; }
-__device__ __forceinline__ float max_nan(float a, float b) { if (a != a) return a; if (b != b) return b; return a < b ? b : a; }
-__device__ __forceinline__ float min_nan(float a, float b) { if (a != a) return a; if (b != b) return b; return a > b ? b : a; }
-__device__ __forceinline__ float floor_div(float a, float b) {
-  if (b == 0.0f) return a / b;
-  float mod = fmodf(a, b);
-  float div = (a - mod) / b;
-  if (mod != 0.0f && (b < 0.0f) != (mod < 0.0f)) div -= 1.0f;
-  if (div == 0.0f) return copysignf(0.0f, a / b);
-  float floored = floorf(div);
-  if (div - floored > 0.5f) floored += 1.0f;
-  return floored;
-}
-__device__ __forceinline__ float remainder_of(float a, float b) {
-  float mod = fmodf(a, b);
-  if (mod != 0.0f && (b < 0.0f) != (mod < 0.0f)) mod += b;
-  return mod;
-}
 )";
 
 // A float literal with the exact bits of `v` (NaN and infinities included).
@@ -143,11 +127,11 @@ Expected<std::string> binary_expr(net::BinaryOp op, const std::string& a, const 
     case B::kSub: return "(" + a + " - " + b + ")";
     case B::kMul: return "(" + a + " * " + b + ")";
     case B::kDiv: return "(" + a + " / " + b + ")";
-    case B::kFloorDiv: return "floor_div(" + a + ", " + b + ")";
-    case B::kRemainder: return "remainder_of(" + a + ", " + b + ")";
+    case B::kFloorDiv: return "ingot_float_ops::floor_div(" + a + ", " + b + ")";
+    case B::kRemainder: return "ingot_float_ops::remainder_of(" + a + ", " + b + ")";
     case B::kPow: return "powf(" + a + ", " + b + ")";
-    case B::kMax: return "max_nan(" + a + ", " + b + ")";
-    case B::kMin: return "min_nan(" + a + ", " + b + ")";
+    case B::kMax: return "ingot_float_ops::max_nan(" + a + ", " + b + ")";
+    case B::kMin: return "ingot_float_ops::min_nan(" + a + ", " + b + ")";
     case B::kEq: return "flag(" + a + " == " + b + ")";
     case B::kNe: return "flag(" + a + " != " + b + ")";
     case B::kLt: return "flag(" + a + " < " + b + ")";
@@ -195,7 +179,7 @@ Expected<std::string> pointwise_kernel_source(const net::PointwiseParams& p, con
   INGOT_RETURN_IF_ERROR(net::check_pointwise(p, ptrs));
   const int n_in = static_cast<int>(inputs.size());
   std::ostringstream os;
-  os << kPrelude << "extern \"C\" __global__ void " << name << "(const PointwiseKernelArgs a) {\n"
+  os << kFloatOpsSource << kPrelude << "extern \"C\" __global__ void " << name << "(const PointwiseKernelArgs a) {\n"
      << "  for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < a.n; i += (long long)gridDim.x * blockDim.x) {\n"
      << "    long long rem = i";
   for (int k = 0; k < n_in; ++k) os << ", off" << k << " = 0";
