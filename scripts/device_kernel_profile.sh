@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine (device tool, carry tmp_probe/car): binaries built on the CPU machine
 # for sm_90 and carried as tmp_probe/car/bins.tar.xz (ingot_cuda_kernel_bench, ingot_cuda_tests,
-# ingot_gemm_search_bench, libingot.so), so that no device build is needed. In this order:
+# ingot_pointwise_tests, ingot_gemm_search_bench, libingot.so; scripts/pack_carried_binaries.sh
+# makes it), so that no device build is needed. In this order:
 #   1. Nsight Compute on our few-rows GEMM (linear_mma, bench/NOTES.md note 46: 0.6-0.8 us per
 #      32-wide K step, cause unknown) and our tensor-core attention (24 us against cuDNN's 5.8):
 #      the full section set of one launch each, as text (stall reasons, memory throughput);
 #   2. the tuner's noise with one and five replays (scripts/device_tune_noise.sh);
-#   3. ingot_cuda_tests (every CUDA kernel test) until CAP seconds from the start.
+#   3. ingot_pointwise_tests (the NVRTC-generated pointwise kernels against the CPU reference,
+#      where the archive has it) and ingot_cuda_tests (every CUDA kernel test) until CAP seconds
+#      from the start.
 # Results: $OUT/profile.tgz (tarred every 15 s).
 set -u
 cd "$(dirname "$0")/.."
@@ -31,6 +34,8 @@ timeout 60 $KB 200 "linear qkv 64x64" > "$R/kbench-linear-qkv.txt" 2>&1; echo "k
 BIN=/tmp/bins bash scripts/device_tune_noise.sh > "$R/tune-noise.log" 2>&1; echo "tune-noise rc=$? t=$(el)"
 cp "$OUT/tune-noise.txt" "$R/" 2>/dev/null
 finish
+[ -x /tmp/bins/ingot_pointwise_tests ] && timeout 60 /tmp/bins/ingot_pointwise_tests > "$R/pointwise-tests.txt" 2>&1
+echo "pointwise tests rc=$? t=$(el)"; tail -3 "$R/pointwise-tests.txt" 2>/dev/null
 left=$(( ${CAP:-200} - $(el) ))
 [ $left -gt 20 ] && timeout $left /tmp/bins/ingot_cuda_tests --gtest_brief=1 > "$R/cuda-tests.txt" 2>&1
 echo "cuda tests rc=$? t=$(el)"; tail -4 "$R/cuda-tests.txt"
