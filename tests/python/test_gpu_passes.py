@@ -237,3 +237,19 @@ def test_pointwise_fusion_is_opt_in(gpu_passes, monkeypatch):
     model = _GeluNewMlp().eval()
     compiled = _compile(model, [torch.randn(2, 8, 32), torch.tensor([8, 5])], torch.float32)
     assert "pointwise" not in {l["kind"] for l in _layers(compiled)}
+
+
+@pytest.mark.parametrize("batch, seq", [(1, 1), (3, 7), (4, 16)])
+def test_pointwise_layers_follow_dynamic_shapes(batch, seq, gpu_passes, monkeypatch):
+    # The fused layers' shape is the chain's symbolic shape: one engine for every batch and length.
+    monkeypatch.setenv("INGOT_POINTWISE_FUSION", "1")
+    torch.manual_seed(0)
+    model = _GeluNewMlp().eval()
+    inputs = [ingot.Input(min_shape=(1, 1, 32), opt_shape=(2, 8, 32), max_shape=(4, 16, 32)),
+              ingot.Input(min_shape=(1,), opt_shape=(2,), max_shape=(4,), dtype=torch.int64)]
+    compiled = ingot.compile(model, ir="dynamo", inputs=inputs, enabled_precisions={torch.float32}, device="cpu",
+                             min_block_size=1)
+    assert collections.Counter(l["kind"] for l in _layers(compiled))["pointwise"] == 2
+    x, lengths = torch.randn(batch, seq, 32), torch.randint(1, seq + 1, (batch,))
+    with torch.inference_mode():
+        assert rel_l2(compiled(x, lengths), model(x, lengths)) < 1e-5
