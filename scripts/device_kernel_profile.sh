@@ -6,7 +6,9 @@
 #   1. Nsight Compute on our few-rows GEMM (linear_mma, bench/NOTES.md note 46: 0.6-0.8 us per
 #      32-wide K step, cause unknown) and our tensor-core attention (24 us against cuDNN's 5.8):
 #      the full section set of one launch each, as text (stall reasons, memory throughput);
-#   2. the tuner's noise with one and five replays (scripts/device_tune_noise.sh);
+#   2. the kernel bench of the few-rows GEMM (every tile and split) and of the generated
+#      gelu_new kernel against the eight launches it replaces; the tuner's noise with one and
+#      five replays (scripts/device_tune_noise.sh);
 #   3. ingot_pointwise_tests (the NVRTC-generated pointwise kernels against the CPU reference,
 #      where the archive has it) and ingot_cuda_tests (every CUDA kernel test) until CAP seconds
 #      from the start.
@@ -31,6 +33,8 @@ prof ncu-attention-mma-w4 "attention mma w4" attention
 finish
 # The plain times of the same kernels, for the ratios without the profiler.
 timeout 60 $KB 200 "linear qkv 64x64" > "$R/kbench-linear-qkv.txt" 2>&1; echo "kbench rc=$? t=$(el)"
+timeout 60 $KB 200 "linear" > "$R/kbench-linear.txt" 2>&1; echo "kbench linear rc=$? t=$(el)"
+timeout 60 $KB 200 "gelu_new" > "$R/kbench-gelu-new.txt" 2>&1; echo "kbench gelu_new rc=$? t=$(el)"
 BIN=/tmp/bins bash scripts/device_tune_noise.sh > "$R/tune-noise.log" 2>&1; echo "tune-noise rc=$? t=$(el)"
 cp "$OUT/tune-noise.txt" "$R/" 2>/dev/null
 finish

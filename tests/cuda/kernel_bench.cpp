@@ -10,11 +10,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "kernels/cuda/kernels.h"
+#ifdef INGOT_BENCH_POINTWISE  // built with the CUDA backend
+#include "net/pointwise.h"
+#include "runtime/cuda/pointwise_kernel.h"
+#endif
 
 namespace {
 
@@ -130,6 +135,29 @@ void bench(const char* name, const net::LayerParams& params, const std::vector<s
   for (Buffer* b : owned) delete b;
 }
 
+#ifdef INGOT_BENCH_POINTWISE
+// GPT-2's gelu_new, 0.5 x (1 + tanh(0.7978845608 (x + 0.044715 x^3))), as one pointwise program
+// (the kernel pointwise fusion generates) over `shape`.
+net::PointwiseParams gelu_new_program(std::vector<int64_t> shape) {
+  net::PointwiseParams p;
+  p.shape = ingot::ir::shape_of(shape);
+  auto step = [&](net::PointwiseStep kind, int64_t op, int x = -1, int y = -1, double alpha = 0.0) {
+    net::PointwiseOp s;
+    s.kind = kind, s.op = op, s.dtype = DType::kFloat16, s.x = x, s.y = y, s.alpha = alpha;
+    return net::append_pointwise_step(p, s);
+  };
+  auto c = [&](double v) { return step(net::PointwiseStep::kConstant, 0, -1, -1, v); };
+  auto bin = [&](net::BinaryOp op, int a, int b) { return step(net::PointwiseStep::kBinary, static_cast<int64_t>(op), a, b); };
+  const int x = step(net::PointwiseStep::kInput, 0);
+  const int cube = bin(net::BinaryOp::kMul, bin(net::BinaryOp::kMul, x, x), x);
+  const int inner = bin(net::BinaryOp::kAdd, x, bin(net::BinaryOp::kMul, cube, c(0.044715)));
+  const int t = step(net::PointwiseStep::kUnary, static_cast<int64_t>(net::UnaryOp::kTanh),
+                     bin(net::BinaryOp::kMul, inner, c(0.7978845608)));
+  bin(net::BinaryOp::kMul, bin(net::BinaryOp::kMul, x, c(0.5)), bin(net::BinaryOp::kAdd, t, c(1.0)));
+  return p;
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -217,6 +245,51 @@ int main(int argc, char** argv) {
                             void*) { return ingot::kernels::cuda::launch_attention(attn, in, out, st, kernel); });
     }
   }
+#ifdef INGOT_BENCH_POINTWISE
+  // Pointwise fusion (INGOT_POINTWISE_FUSION=1): GPT-2's gelu_new on an FC1 output as the kernel
+  // generated for it (NVRTC, compiled once before the timing) and as the eight layers it
+  // replaces (pow as x * x * x: mul, mul, mul by 0.044715, add, mul by 0.797, tanh, add 1, mul
+  // by 0.5 x), each a launch of our elementwise kernels on scratch buffers.
+  for (int64_t rows : {int64_t{128}, int64_t{197}, int64_t{32 * 128}}) {
+    std::printf("-- gelu_new [%lld, 3072]\n", static_cast<long long>(rows));
+    const std::vector<int64_t> shape{rows, 3072};
+    const net::PointwiseParams program = gelu_new_program(shape);
+    auto kernel = ingot::runtime::cuda::PointwiseKernel::build(program, {H}, H);
+    if (!kernel.has_value()) {
+      std::printf("gelu_new generated: %s\n", kernel.status().message().c_str());
+    } else {
+      auto k = std::make_shared<ingot::runtime::cuda::PointwiseKernel>(*kernel);
+      bench("gelu_new generated", program, {shape}, {H}, iters, stream, shape,
+            [k](const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out, cudaStream_t st, void*) {
+              return k->launch(in, out[0], st);
+            });
+    }
+    auto scratch = std::make_shared<std::vector<std::unique_ptr<Buffer>>>();
+    for (int i = 0; i < 3; ++i) scratch->push_back(std::make_unique<Buffer>(static_cast<size_t>(rows) * 3072 * 2));
+    auto scalars = std::make_shared<Buffer>(16);
+    const uint16_t halves[4] = {0x29BA /* 0.044715 */, 0x3A62 /* 0.7979 */, 0x3C00 /* 1 */, 0x3800 /* 0.5 */};
+    BENCH_CHECK(cudaMemcpy(scalars->ptr, halves, sizeof halves, cudaMemcpyHostToDevice));
+    bench("gelu_new unfused (8 launches)", net::UnaryParams{.op = net::UnaryOp::kTanh}, {shape}, {H}, iters, stream, shape,
+          [scratch, scalars](const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out, cudaStream_t st,
+                             void*) -> ingot::Status {
+            auto t = [&](int i) { return DeviceTensor{(*scratch)[static_cast<size_t>(i)]->ptr, DType::kFloat16, in[0].dims}; };
+            auto c = [&](int i) { return DeviceTensor{static_cast<char*>(scalars->ptr) + 2 * i, DType::kFloat16, {1}}; };
+            auto op = [&](net::BinaryOp o, const DeviceTensor& a, const DeviceTensor& b, const DeviceTensor& y) {
+              return ingot::kernels::cuda::launch(net::ElementwiseParams{.op = o}, {a, b}, {y}, st);
+            };
+            const DeviceTensor &x = in[0], &y = out[0];
+            INGOT_RETURN_IF_ERROR(op(net::BinaryOp::kMul, x, x, t(0)));
+            INGOT_RETURN_IF_ERROR(op(net::BinaryOp::kMul, t(0), x, t(0)));
+            INGOT_RETURN_IF_ERROR(op(net::BinaryOp::kMul, t(0), c(0), t(0)));
+            INGOT_RETURN_IF_ERROR(op(net::BinaryOp::kAdd, x, t(0), t(0)));
+            INGOT_RETURN_IF_ERROR(op(net::BinaryOp::kMul, t(0), c(1), t(0)));
+            INGOT_RETURN_IF_ERROR(ingot::kernels::cuda::launch(net::UnaryParams{.op = net::UnaryOp::kTanh}, {t(0)}, {t(1)}, st));
+            INGOT_RETURN_IF_ERROR(op(net::BinaryOp::kAdd, t(1), c(2), t(1)));
+            INGOT_RETURN_IF_ERROR(op(net::BinaryOp::kMul, x, c(3), t(2)));
+            return op(net::BinaryOp::kMul, t(2), t(1), y);
+          });
+  }
+#endif
   // ResNet's stem max-pool: NCHW, NHWC, and the two permutes that NCHW pooling costs an NHWC
   // network.
   for (int64_t n : {1, 32}) {
