@@ -259,6 +259,8 @@ int main(int argc, char** argv) {
       std::printf("gelu_new generated: %s\n", kernel.status().message().c_str());
     } else {
       auto k = std::make_shared<ingot::runtime::cuda::PointwiseKernel>(*kernel);
+      std::vector<DeviceTensor> probe{DeviceTensor{nullptr, H, shape}};
+      if (ingot::Status s = k->bind(probe, probe[0]); !s.is_ok()) std::printf("gelu_new bind: %s\n", s.message().c_str());
       bench("gelu_new generated", program, {shape}, {H}, iters, stream, shape,
             [k](const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out, cudaStream_t st, void*) {
               return k->launch(in, out[0], st);

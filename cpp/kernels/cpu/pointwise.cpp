@@ -4,6 +4,7 @@
 // by the rounding it no longer does between them.
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "kernels/cpu/elements.h"
 #include "kernels/cpu/indexing.h"
@@ -89,8 +90,9 @@ Status run(const net::PointwiseParams& p, const Tensors& in, const Tensors& out)
   }
   const bool bool_out = y.dtype == DType::kBool;
   std::vector<float> bool_values(bool_out ? static_cast<size_t>(y.numel()) : 0);
-  FloatOutput fy(bool_out ? TensorView{nullptr, DType::kFloat32, {0}} : y);
-  float* result = bool_out ? bool_values.data() : fy.data();
+  std::optional<FloatOutput> fy;
+  if (!bool_out) fy.emplace(y);
+  float* result = bool_out ? bool_values.data() : fy->data();
 
   std::vector<std::vector<float>> v(steps, std::vector<float>(kChunk));
   std::vector<uint8_t> flags(kChunk);
@@ -119,7 +121,7 @@ Status run(const net::PointwiseParams& p, const Tensors& in, const Tensors& out)
     auto* b = static_cast<uint8_t*>(y.data);
     for (size_t i = 0; i < bool_values.size(); ++i) b[i] = bool_values[i] != 0.0f;
   } else {
-    fy.commit();
+    fy->commit();
   }
   return Status::ok();
 }

@@ -21,14 +21,6 @@ namespace {
 // Helpers every kernel carries after kFloatOpsSource (kernels/cuda/float_ops.cuh): 16-bit
 // conversions by PTX (no headers under NVRTC) and the activations' helpers.
 constexpr const char* kPrelude = R"(
-struct PointwiseKernelArgs {
-  const void* in[12];
-  long long strides[12][8];
-  long long dims[8];
-  long long n;
-  void* out;
-  int rank;
-};
 __device__ __forceinline__ float h2f(unsigned short h) { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h)); return f; }
 __device__ __forceinline__ unsigned short f2h(float f) { unsigned short h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f)); return h; }
 __device__ __forceinline__ float b2f(unsigned short b) { return __uint_as_float(((unsigned int)b) << 16); }
@@ -37,6 +29,15 @@ __device__ __forceinline__ float flag(bool b) { return b ? 1.0f : 0.0f; }
 __device__ __forceinline__ float relu6s(float x) { float m = (x + 3.0f < 0.0f) ? 0.0f : x + 3.0f; return (6.0f < m) ? 6.0f : m; }
 __device__ __forceinline__ float clampf(float v, float lo, float hi) { float r = v < lo ? lo : v; return r > hi ? hi : r; }
 )";
+
+// PointwiseKernelArgs as the generated source declares it, from the header's constants.
+std::string args_struct() {
+  std::ostringstream os;
+  os << "struct PointwiseKernelArgs {\n  const void* in[" << kPointwiseMaxInputs << "];\n  long long strides["
+     << kPointwiseMaxInputs << "][" << kPointwiseMaxRank << "];\n  long long dims[" << kPointwiseMaxRank
+     << "];\n  long long n;\n  void* out;\n  int rank;\n};\n";
+  return os.str();
+}
 
 // A float literal with the exact bits of `v` (NaN and infinities included).
 std::string literal(double v) {
@@ -179,7 +180,7 @@ Expected<std::string> pointwise_kernel_source(const net::PointwiseParams& p, con
   INGOT_RETURN_IF_ERROR(net::check_pointwise(p, ptrs));
   const int n_in = static_cast<int>(inputs.size());
   std::ostringstream os;
-  os << kFloatOpsSource << kPrelude << "extern \"C\" __global__ void " << name << "(const PointwiseKernelArgs a) {\n"
+  os << kFloatOpsSource << args_struct() << kPrelude << "extern \"C\" __global__ void " << name << "(const PointwiseKernelArgs a) {\n"
      << "  for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < a.n; i += (long long)gridDim.x * blockDim.x) {\n"
      << "    long long rem = i";
   for (int k = 0; k < n_in; ++k) os << ", off" << k << " = 0";
@@ -276,15 +277,12 @@ Expected<PointwiseKernel> PointwiseKernel::build(const net::PointwiseParams& p, 
   return k;
 }
 
-Status PointwiseKernel::launch(const std::vector<kernels::cuda::DeviceTensor>& in, const kernels::cuda::DeviceTensor& y,
-                               cudaStream_t stream) const {
+Status PointwiseKernel::bind(const std::vector<kernels::cuda::DeviceTensor>& in, const kernels::cuda::DeviceTensor& y) {
   if (in.size() > static_cast<size_t>(kPointwiseMaxInputs)) {
     return unsupported("pointwise: ", in.size(), " inputs (at most ", kPointwiseMaxInputs, ")");
   }
   PointwiseKernelArgs a{};
   a.n = y.numel();
-  a.out = y.data;
-  if (a.n == 0) return Status::ok();
   // The output's dims with each input's broadcast strides, size-1 dims dropped and dims that
   // are contiguous for every operand merged.
   std::vector<int64_t> dims;
@@ -323,9 +321,23 @@ Status PointwiseKernel::launch(const std::vector<kernels::cuda::DeviceTensor>& i
   a.rank = static_cast<int>(dims.size());
   for (size_t j = 0; j < dims.size(); ++j) a.dims[j] = dims[j];
   for (size_t k = 0; k < in.size(); ++k) {
-    a.in[k] = in[k].data;
     for (size_t j = 0; j < dims.size(); ++j) a.strides[k][j] = strides[k][j];
   }
+  args_ = a;
+  inputs_ = in.size();
+  return Status::ok();
+}
+
+Status PointwiseKernel::launch(const std::vector<kernels::cuda::DeviceTensor>& in, const kernels::cuda::DeviceTensor& y,
+                               cudaStream_t stream) const {
+  if (!kernel_ || in.size() != inputs_ || y.numel() != args_.n) {
+    return error(ErrorCode::kInternal, "pointwise: launch with ", in.size(), " inputs and ", y.numel(),
+                 " output elements, bound to ", inputs_, " and ", args_.n);
+  }
+  if (args_.n == 0) return Status::ok();
+  PointwiseKernelArgs a = args_;
+  a.out = y.data;
+  for (size_t k = 0; k < in.size(); ++k) a.in[k] = in[k].data;
   const int64_t blocks = std::min<int64_t>((a.n + kThreads - 1) / kThreads, 132 * 16);
   void* args[] = {&a};
   INGOT_CUDA_TRY(cudaLaunchKernel(reinterpret_cast<const void*>(kernel_), dim3(static_cast<unsigned>(blocks)),
@@ -339,6 +351,7 @@ Status launch_pointwise(const net::PointwiseParams& p, const std::vector<kernels
   std::vector<ir::DType> dtypes;
   for (const auto& t : inputs) dtypes.push_back(t.dtype);
   INGOT_ASSIGN_OR_RETURN(PointwiseKernel k, PointwiseKernel::build(p, dtypes, outputs[0].dtype));
+  INGOT_RETURN_IF_ERROR(k.bind(inputs, outputs[0]));
   return k.launch(inputs, outputs[0], stream);
 }
 

@@ -25,7 +25,7 @@ namespace ingot::runtime::cuda {
 inline constexpr int kPointwiseMaxInputs = 12;
 inline constexpr int kPointwiseMaxRank = 8;
 
-// The kernel's parameter, laid out as the generated source declares it.
+// The kernel's parameter; the generated source declares the same struct from these constants.
 struct PointwiseKernelArgs {
   const void* in[kPointwiseMaxInputs];
   long long strides[kPointwiseMaxInputs][kPointwiseMaxRank];
@@ -51,16 +51,21 @@ class PointwiseKernel {
  public:
   static Expected<PointwiseKernel> build(const net::PointwiseParams& p, const std::vector<ir::DType>& inputs,
                                          ir::DType out);
-  // Launches it on `stream` for these tensors (their dims may differ from the build's, within
-  // the program's broadcasting); no allocation, no synchronization.
+  // Sets the launch up for tensors of these dims (the output's dims with each input's broadcast
+  // strides, merged where every operand is contiguous), once, outside any launch.
+  Status bind(const std::vector<kernels::cuda::DeviceTensor>& inputs, const kernels::cuda::DeviceTensor& output);
+  // Launches it on `stream` for tensors of the bound dims (their data pointers may differ): no
+  // allocation, no synchronization, no index set-up.
   Status launch(const std::vector<kernels::cuda::DeviceTensor>& inputs, const kernels::cuda::DeviceTensor& output,
                 cudaStream_t stream) const;
 
  private:
   cudaKernel_t kernel_ = nullptr;
+  PointwiseKernelArgs args_{};
+  size_t inputs_ = 0;
 };
 
-// build() and launch() in one (tests).
+// build(), bind() and launch() in one (tests).
 Status launch_pointwise(const net::PointwiseParams& p, const std::vector<kernels::cuda::DeviceTensor>& inputs,
                         const std::vector<kernels::cuda::DeviceTensor>& outputs, cudaStream_t stream);
 

@@ -18,7 +18,7 @@ class PointwiseRunner : public LayerRunner {
     std::vector<ir::DType> dtypes;
     for (const DeviceTensor& t : in) dtypes.push_back(t.dtype);
     INGOT_ASSIGN_OR_RETURN(kernel_, PointwiseKernel::build(std::get<net::PointwiseParams>(params), dtypes, out[0].dtype));
-    return Status::ok();
+    return kernel_->bind(in, out[0]);
   }
 
   Status enqueue(const RunnerEnv&, const net::LayerParams&, const Tensors& in, const Tensors& out, void*,
