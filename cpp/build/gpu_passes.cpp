@@ -120,6 +120,10 @@ Expected<net::Network> gpu_graph_passes(net::Network network, const GpuPassOptio
     // pixels, which cuDNN runs slowly and builds slowly (bench/NOTES.md, note 14).
     if (options.squeeze_excite) {
       INGOT_ASSIGN_OR_RETURN(net, fuse_squeeze_excite(net, options.squeeze_excite));
+      // Large gated activations: the gates scale the projection's weights instead.
+      if (options.squeeze_excite_weights) {
+        INGOT_ASSIGN_OR_RETURN(net, squeeze_excite_into_projections(net));
+      }
     }
     // Back to NCHW and then flattened into tokens (ViT's patch embedding): no copy at all.
     INGOT_ASSIGN_OR_RETURN(net, fold_permute_chains(net));
@@ -136,9 +140,14 @@ bool cpu_runs_gpu_passes() {
   return env && std::strcmp(env, "1") == 0;
 }
 
-bool pointwise_fusion_requested() {
+bool pointwise_fusion_enabled() {
   const char* env = std::getenv("INGOT_POINTWISE_FUSION");
-  return env && std::strcmp(env, "1") == 0;
+  return !env || std::strcmp(env, "0") != 0;
+}
+
+bool squeeze_excite_weights_enabled() {
+  const char* env = std::getenv("INGOT_SE_WEIGHTS");
+  return !env || std::strcmp(env, "0") != 0;
 }
 
 }  // namespace ingot::build

@@ -18,7 +18,8 @@ struct GpuPassOptions {
   std::set<ir::DType> enabled_precisions = {ir::DType::kFloat32};
   bool channels_last = true;             // false: INGOT_CUDA_LAYOUT=nchw
   SqueezeExciteFits squeeze_excite;      // empty: no squeeze_excite layers (INGOT_CUDA_SQUEEZE_EXCITE=0)
-  bool pointwise = false;                // fuse_pointwise (INGOT_POINTWISE_FUSION=1, pointwise_fusion_requested())
+  bool squeeze_excite_weights = true;    // squeeze_excite_into_projections (INGOT_SE_WEIGHTS=0: off)
+  bool pointwise = true;                 // fuse_pointwise (INGOT_POINTWISE_FUSION=0: off)
 };
 
 // The passes, in the order the CUDA backend runs them.
@@ -27,9 +28,11 @@ Expected<net::Network> gpu_graph_passes(net::Network network, const GpuPassOptio
 // Whether INGOT_CPU_GPU_PASSES=1 asks CPU builds to run gpu_graph_passes first.
 bool cpu_runs_gpu_passes();
 
-// Whether INGOT_POINTWISE_FUSION=1 asks for fuse_pointwise (opt-in until its generated kernels
-// have been measured on a GPU: bench/NOTES.md note 54).
-bool pointwise_fusion_requested();
+// fuse_pointwise runs unless INGOT_POINTWISE_FUSION=0 (bench/NOTES.md notes 54, 56).
+bool pointwise_fusion_enabled();
+
+// squeeze_excite_into_projections runs unless INGOT_SE_WEIGHTS=0 (bench/NOTES.md note 57).
+bool squeeze_excite_weights_enabled();
 
 // cuBLASLt batches share one stride per operand: an operand of a matmul or attention whose
 // batch dims broadcast in a mixed way (some dims 1, others not) is expanded first.

@@ -78,6 +78,18 @@ using SqueezeExciteFits = std::function<bool(int64_t channels, int64_t hidden)>;
 Expected<net::Network> fuse_squeeze_excite(const net::Network& net, const SqueezeExciteFits& fits,
                                            int* fused = nullptr);
 
+// A scaled squeeze_excite layer whose output only a 1x1 channels-last projection reads (groups
+// 1, stride 1, no padding, constant weights, static dims) hands its gates to the projection's
+// weights instead of multiplying x: the projection becomes a batched GEMM with per-sample
+// weights W * g[n]. Taken only where that saves at least 8 MiB of traffic (x's read and write
+// against the weights'), i.e. large batches and pixel counts above the output channels. Run it
+// after fuse_squeeze_excite. Returns how many it rewrote.
+//   before: %xs = squeeze_excite(%x, ..., scale_input); %y = conv(%xs, %w [O, 1, 1, C], %b, %res)
+//   after:  %g = squeeze_excite(%x, ...); %wn = mul(%w' [O, C], reshape(%g, [N, 1, C]))
+//           %m = matmul(reshape(%x, [N, HW, C]), %wn, %b, reshape(%res, [N, HW, O])) transpose_b
+//           %y = reshape(%m, [N, H, W, O])
+Expected<net::Network> squeeze_excite_into_projections(const net::Network& net, int* rewritten = nullptr);
+
 // Which attention layers a backend reads through strides (fold_attention_layouts).
 using AttentionFilter = std::function<bool(const net::Layer& attention, const net::Network& net)>;
 

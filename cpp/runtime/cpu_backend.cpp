@@ -83,7 +83,8 @@ class CpuBackend : public Backend {
       build::GpuPassOptions options;
       options.enabled_precisions = settings.enabled_precisions;
       options.squeeze_excite = [](int64_t, int64_t) { return true; };
-      options.pointwise = build::pointwise_fusion_requested();
+      options.pointwise = build::pointwise_fusion_enabled();
+      options.squeeze_excite_weights = build::squeeze_excite_weights_enabled();
       INGOT_ASSIGN_OR_RETURN(network, build::gpu_graph_passes(std::move(network), options));
     }
     return build::finish_plan(std::move(network), settings, plan::Backend::kCpu, "cpu");

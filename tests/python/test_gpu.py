@@ -224,7 +224,7 @@ def test_adds_after_an_activation_stay_outside_the_epilogue(act, dtype):
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16], ids=["f32", "f16", "bf16"])
 def test_pointwise_chains_run_as_generated_kernels(dtype, monkeypatch):
-    # INGOT_POINTWISE_FUSION=1: gelu_new and the mask chain each one layer, one kernel generated
+    # Pointwise fusion (on by default): gelu_new and the mask chain each one layer, one kernel generated
     # for it and compiled with NVRTC (runtime/cuda/pointwise_kernel.cpp); a replay on new data
     # gives the new result.
     from test_gpu_passes import _GeluNewMlp
@@ -247,3 +247,29 @@ def test_pointwise_chains_run_as_generated_kernels(dtype, monkeypatch):
     assert rel_l2(again, expected_half) < tol
     kinds = [l["kind"] for e in ingot.inspect(compiled)["engines"] for l in e["layers"]]
     assert kinds.count("pointwise") == 2, kinds
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=["f16", "bf16"])
+def test_large_squeeze_excite_runs_as_gated_weights_and_a_batched_matmul(dtype):
+    # build::squeeze_excite_into_projections on the GPU: the gates only (squeeze_excite without
+    # scale_input), the per-sample weights (a broadcast multiply), the projection as a batched
+    # cuBLASLt product with bias and residual; a replay on new data gives the new result.
+    from test_gpu_passes import _SqueezeExcite
+
+    torch.manual_seed(0)
+    model = _SqueezeExcite().eval()
+    x = torch.randn(9, 16, 64, 64)
+    with torch.inference_mode():
+        expected, expected_half = model(x), model(x * 0.5)
+    model = model.cuda().to(dtype)
+    xs = x.cuda().to(dtype)
+    compiled = ingot.compile(model, inputs=[xs], enabled_precisions={dtype}, device="cuda", min_block_size=1,
+                             require_full_compilation=True)
+    with torch.inference_mode():
+        got = compiled(xs).float().cpu()
+        again = compiled(xs * 0.5).float().cpu()
+    tol = {torch.float16: FP16_REL_L2, torch.bfloat16: 3e-2}[dtype]
+    assert rel_l2(got, expected) < tol
+    assert rel_l2(again, expected_half) < tol
+    kinds = [l["kind"] for e in ingot.inspect(compiled)["engines"] for l in e["layers"]]
+    assert kinds.count("squeeze_excite") == 1 and kinds.count("matmul") == 1, kinds

@@ -116,6 +116,24 @@ def test_channels_last_and_squeeze_excite_in_half_precision(gpu_passes):
     assert all(l["layout"] == "channels_last" for l in layers if l["kind"] == "convolution"), layers
 
 
+def test_large_squeeze_excite_gates_scale_the_projection_weights(gpu_passes, monkeypatch):
+    # 9 x 64 x 64 x 64 scaled activations in f16 (9.4 MB saved, above the 8 MiB floor): the gates
+    # go into per-sample weights of the projection, a batched matmul with the bias and residual.
+    torch.manual_seed(0)
+    model = _SqueezeExcite().eval()
+    x = torch.randn(9, 16, 64, 64)
+    with torch.inference_mode():
+        expected = model(x)
+    for env, matmuls in (("1", 1), ("0", 0)):
+        monkeypatch.setenv("INGOT_SE_WEIGHTS", env)
+        compiled = _compile(model, [x], torch.float16)
+        with torch.inference_mode():
+            got = compiled(x.half()).float()
+        assert rel_l2(got, expected) < 1e-2
+        kinds = collections.Counter(l["kind"] for l in _layers(compiled))
+        assert kinds["squeeze_excite"] == 1 and kinds["matmul"] == matmuls and kinds["convolution"] == 2 - matmuls, kinds
+
+
 class _PatchEmbed(torch.nn.Module):
     """ViT's patch embedding: a strided convolution flattened and transposed into tokens, a class
     token in front, position embeddings added, then a layer norm; `also_nchw` also returns the
@@ -232,11 +250,13 @@ def test_pointwise_chains_become_one_layer(dtype, gpu_passes, monkeypatch):
     assert kinds["pointwise"] == 2 and kinds["unary"] == 0 and kinds["select"] == 0, kinds
 
 
-def test_pointwise_fusion_is_opt_in(gpu_passes, monkeypatch):
-    monkeypatch.delenv("INGOT_POINTWISE_FUSION", raising=False)
+def test_pointwise_fusion_is_on_by_default_and_turns_off(gpu_passes, monkeypatch):
     model = _GeluNewMlp().eval()
-    compiled = _compile(model, [torch.randn(2, 8, 32), torch.tensor([8, 5])], torch.float32)
-    assert "pointwise" not in {l["kind"] for l in _layers(compiled)}
+    inputs = [torch.randn(2, 8, 32), torch.tensor([8, 5])]
+    monkeypatch.delenv("INGOT_POINTWISE_FUSION", raising=False)
+    assert "pointwise" in {l["kind"] for l in _layers(_compile(model, inputs, torch.float32))}
+    monkeypatch.setenv("INGOT_POINTWISE_FUSION", "0")
+    assert "pointwise" not in {l["kind"] for l in _layers(_compile(model, inputs, torch.float32))}
 
 
 @pytest.mark.parametrize("batch, seq", [(1, 1), (3, 7), (4, 16)])
