@@ -347,6 +347,15 @@ int main(int argc, char** argv) {
       bench(name.c_str(), p, {{n, e.hw, e.hw, e.k}, {e.m, 1, 1, e.k}, {e.m}}, {H, H, H}, iters, stream, {n, e.hw, e.hw, e.m});
     }
   }
+  // EfficientNet-B0's stem (3 -> 32 channels, 3x3 / 2, bias and SiLU fused) on our small-input
+  // kernel; cuDNN's generic kernel took 46 us at bs32 on an H100 (bench/NOTES.md note 58).
+  for (int64_t n : {1, 32}) {
+    std::printf("-- efficientnet-b0 stem bs%lld\n", static_cast<long long>(n));
+    net::ConvolutionParams p{.stride = {2, 2}, .padding = {1, 1}, .dilation = {1, 1}, .output_padding = {0, 0},
+                             .groups = 1, .activation = net::UnaryOp::kSilu, .channels_last = true};
+    bench("small-input stem 3x3 s2 c3 m32", p, {{n, 224, 224, 3}, {32, 3, 3, 3}, {32}}, {H, H, H}, iters, stream,
+          {n, 112, 112, 32});
+  }
   // EfficientNet-B0's squeeze-excite gates with the multiply (column sums + gate kernel; the
   // bytes are x read twice and the output written): input size, channels, hidden units.
   struct SqueezeExcite {

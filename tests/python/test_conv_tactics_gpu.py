@@ -193,3 +193,44 @@ def test_forced_own_tactics_run_and_misplaced_ones_fall_back_to_cudnn(tmp_path):
     assert any(t.startswith("lt:") for t in second["tactics"].values())
     # Another batch size (other keys: timed afresh) still builds and agrees.
     assert _build(path, batch=3)["err"] < FP16_REL_L2
+
+
+_STEM = r"""
+import json, sys, torch, ingot
+torch.manual_seed(0)
+m = torch.nn.Sequential(torch.nn.Conv2d(3, 32, 3, stride=2, padding=1), torch.nn.BatchNorm2d(32), torch.nn.SiLU(),
+                        torch.nn.Conv2d(32, 16, 1)).eval().cuda()
+x = torch.randn(2, 3, 64, 66, device="cuda")
+gm = ingot.compile(m, inputs=[x], enabled_precisions={torch.float16}, device="cuda", timing_cache=sys.argv[1])
+with torch.inference_mode():
+    err = ((gm(x).float() - m(x).float()).norm() / m(x).float().norm()).item()
+    again = ((gm(x * 0.5).float() - m(x * 0.5).float()).norm() / m(x * 0.5).float().norm()).item()
+layers = [l for e in ingot.inspect(gm)["engines"] for l in e["layers"] if l["kind"] == "convolution"]
+print(json.dumps({"tactics": [l["tactic"] for l in layers], "err": max(err, again)}))
+"""
+
+
+def test_image_stem_times_and_runs_the_small_input_kernel(tmp_path):
+    # An EfficientNet stem (3 -> 32 channels, 3x3 / 2, SiLU fused): with INGOT_CUDA_SMALL_INPUT=1
+    # the build times our small-input kernel ("ingot:small-input") next to cuDNN; forced through
+    # the timing cache, the engine runs it and matches eager (also on a second input).
+    path = tmp_path / "ingot.timing"
+    env = dict(os.environ, INGOT_CUDA_SMALL_INPUT="1")
+
+    def build():
+        proc = subprocess.run([sys.executable, "-c", _STEM, str(path)], capture_output=True, text=True, timeout=600,
+                              env=env)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    first = build()
+    assert first["err"] < FP16_REL_L2, first
+    lines = path.read_text().splitlines()
+    entries = [line.split("\t") for line in lines[1:]]
+    stems = [e for e in entries if ";convolution(" in e[0] and "ingot:small-input" in e[2]]
+    assert len(stems) == 1, [e[:3] for e in entries]
+    stems[0][1] = "ingot:small-input"
+    path.write_text("\n".join([lines[0]] + ["\t".join(e) for e in entries]) + "\n")
+    second = build()
+    assert second["err"] < FP16_REL_L2, second
+    assert second["tactics"][0] == "ingot:small-input", second

@@ -1,5 +1,6 @@
-// Checks our convolution kernels (depthwise.cuh, pointwise_conv.cuh) share: the operands of
-// the fused epilogue y = act(conv(x, w) + bias + residual).
+// Checks our convolution kernels (depthwise.cuh, pointwise_conv.cuh, small_input_conv.cuh)
+// share: the operands of the fused epilogue y = act(conv(x, w) + bias + residual), and the
+// window geometry of 2-D channels-last convolutions.
 #pragma once
 
 #include "kernels/cuda/activation.cuh"
@@ -27,6 +28,30 @@ inline Status conv_epilogue_operands(const char* layer, const net::ConvolutionPa
   }
   if (!is_epilogue_activation(p.activation)) {
     return unsupported(layer, ": activation ", net::enum_name(p.activation), " cannot be fused");
+  }
+  return Status::ok();
+}
+
+// Output size of one spatial axis, as net::infer_types computes it; -1 when the window does not
+// fit the padded input.
+inline int64_t conv_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil) {
+  const int64_t span = in + 2 * pad - dil * (k - 1) - 1;
+  return span < 0 ? -1 : span / stride + 1;
+}
+
+// A 2-D channels-last convolution's window (x [N, H, W, C], w [O, kH, kW, C/g], y [N, OH, OW, O],
+// two strides, paddings and dilations, as the caller checked): kernel, stride and dilation at
+// least 1, padding at least 0, and OH / OW what they give for H / W.
+inline Status conv_window_operands(const char* layer, const net::ConvolutionParams& p, const DeviceTensor& x,
+                                   const DeviceTensor& w, const DeviceTensor& y) {
+  for (size_t d = 0; d < 2; ++d) {
+    if (p.stride[d] < 1 || p.dilation[d] < 1 || p.padding[d] < 0 || w.dims[1 + d] < 1) {
+      return invalid_argument(layer, ": invalid kernel / stride / padding / dilation");
+    }
+    if (conv_out_size(x.dims[1 + d], w.dims[1 + d], p.stride[d], p.padding[d], p.dilation[d]) != y.dims[1 + d]) {
+      return invalid_argument(layer, ": output ", ingot::shape_str(y.dims), " does not follow from input ",
+                              ingot::shape_str(x.dims), " and the parameters");
+    }
   }
   return Status::ok();
 }

@@ -255,13 +255,6 @@ void launch_vec(const DepthwiseArgs& a, cudaStream_t stream) {
   launch_as<T, VEC, 0, 0>(a, stream);
 }
 
-// Output size of one spatial axis, as net::infer_types computes it; -1 when the window does not
-// fit the padded input.
-int64_t out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil) {
-  const int64_t span = in + 2 * pad - dil * (k - 1) - 1;
-  return span < 0 ? -1 : span / stride + 1;
-}
-
 }  // namespace
 
 }  // namespace ingot::kernels::cuda::detail
@@ -288,19 +281,8 @@ Status depthwise_conv_supported(const net::ConvolutionParams& p, const std::vect
                        " and output ", ingot::shape_str(y.dims), " are not one filter per channel");
   }
   INGOT_RETURN_IF_ERROR(conv_epilogue_operands(L, p, in, y, c));
+  INGOT_RETURN_IF_ERROR(conv_window_operands(L, p, x, w, y));
   constexpr int64_t kMaxTaps = kWeightSmemBytes / static_cast<int64_t>(sizeof(float));
-  for (int d = 0; d < 2; ++d) {
-    const int64_t k = w.dims[1 + static_cast<size_t>(d)];
-    if (p.stride[d] < 1 || p.dilation[d] < 1 || p.padding[d] < 0 || k < 1) {
-      return invalid_argument(L, ": invalid kernel / stride / padding / dilation");
-    }
-    if (k > kMaxTaps) return unsupported(L, ": a ", k, "-tap kernel axis does not fit the shared memory");
-    if (out_size(x.dims[1 + static_cast<size_t>(d)], k, p.stride[d], p.padding[d], p.dilation[d]) !=
-        y.dims[1 + static_cast<size_t>(d)]) {
-      return invalid_argument(L, ": output ", ingot::shape_str(y.dims), " does not follow from input ",
-                              ingot::shape_str(x.dims), " and the parameters");
-    }
-  }
   if (w.dims[1] * w.dims[2] > kMaxTaps) {
     return unsupported(L, ": a ", w.dims[1], "x", w.dims[2], " kernel's weights do not fit the shared memory");
   }

@@ -15,6 +15,7 @@
 #include "kernels/cuda/pooling.cuh"
 #include "kernels/cuda/reduce.cuh"
 #include "kernels/cuda/shuffle.cuh"
+#include "kernels/cuda/small_input_conv.cuh"
 #include "kernels/cuda/squeeze_excite.cuh"
 #include "kernels/cuda/unary.cuh"
 
@@ -189,13 +190,16 @@ Status run(const net::ConcatParams& p, const Tensors& in, const Tensors& out, cu
 Status run(const net::SliceParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_slice(p, in, out, s); }
 Status run(const net::GatherParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_gather(p, in, out, s); }
 Status run(const net::PoolingParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_pooling(p, in, out, s); }
-// Depthwise where it applies, else the pointwise kernel; both reasons when neither does.
+// Depthwise where it applies, else the pointwise kernel, else the small-input one; every reason
+// when none does.
 Status run(const net::ConvolutionParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) {
   Status depthwise = depthwise_conv_supported(p, in, out);
   if (depthwise.is_ok()) return detail::launch_depthwise_conv(p, in, out, s);
   Status pointwise = pointwise_conv_supported(p, in, out);
   if (pointwise.is_ok()) return detail::launch_pointwise_conv(p, in, out, s);
-  return error(depthwise.code(), depthwise.message(), "; ", pointwise.message());
+  Status small = small_input_conv_supported(p, in, out);
+  if (small.is_ok()) return detail::launch_small_input_conv(p, in, out, s);
+  return error(depthwise.code(), depthwise.message(), "; ", pointwise.message(), "; ", small.message());
 }
 Status run(const net::AttentionParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_attention(p, in, out, s); }
 Status run(const net::CastParams& p, const Tensors& in, const Tensors& out, cudaStream_t s) { return detail::launch_cast(p, in, out, s); }

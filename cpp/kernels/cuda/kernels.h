@@ -12,7 +12,8 @@
 //   for them, linear_supported() and attention_supported(), are timed against those), nor are
 //   convolutions other than depthwise channels-last ones (depthwise_conv_supported() says
 //   which; the graph convolution runner times them as its "ingot:depthwise" tactic next to
-//   cuDNN) and 1x1 ones with few input channels (pointwise_conv_supported(), "ingot:pointwise"). supports() says which kinds launch() handles whatever the shapes: it is false for
+//   cuDNN) 1x1 ones with few input channels (pointwise_conv_supported(), "ingot:pointwise") and
+//   others with at most 4 input channels (small_input_conv_supported(), "ingot:small-input"). supports() says which kinds launch() handles whatever the shapes: it is false for
 //   convolutions.
 // - Pointers need only the element alignment; 16-byte aligned ones (cudaMalloc, aligned plan
 //   offsets) take the vectorized paths. An output may be its input (reshape / identity / cast to
@@ -63,6 +64,14 @@ Status depthwise_conv_supported(const net::ConvolutionParams& p, const std::vect
 // fused activation of the epilogue's set (pointwise_conv.cuh). The reason when not.
 Status pointwise_conv_supported(const net::ConvolutionParams& p, const std::vector<DeviceTensor>& inputs,
                                 const std::vector<DeviceTensor>& outputs);
+
+// Whether launch() runs this convolution as one of few input channels (an image stem):
+// channels-last, one group, x [N, H, W, C] with C <= 4, w [M, kH, kW, C] with kH * kW * C <= 64,
+// any stride / padding / dilation except the 1x1 stride-1 unpadded case (the pointwise kernel's),
+// f32 / f16 / bf16, bias? [M], residual? (the output's shape) and a fused activation of the
+// epilogue's set (small_input_conv.cuh). The reason when not.
+Status small_input_conv_supported(const net::ConvolutionParams& p, const std::vector<DeviceTensor>& inputs,
+                                  const std::vector<DeviceTensor>& outputs);
 
 // A squeeze_excite layer runs when its channels plus twice its hidden units are at most this
 // many: the float32 values one block keeps in shared memory (pooled means, hidden units and

@@ -5,7 +5,10 @@
 // "cudnn:eng=E;K=V,..." (engine id and knob choices), which later loads rebuild directly.
 // Depthwise channels-last convolutions also time our own kernel (kernels/cuda/depthwise.cuh),
 // recorded as "ingot:depthwise" when it wins, 1x1 ones with few input channels our pointwise
-// kernel (pointwise_conv.cuh, "ingot:pointwise"), and 1x1 ones cuBLASLt's GEMMs (conv_gemm.h,
+// kernel (pointwise_conv.cuh, "ingot:pointwise"), other ones of at most 4 input channels (image
+// stems, with INGOT_CUDA_SMALL_INPUT=1) our small-input kernel (small_input_conv.cuh,
+// "ingot:small-input"), and 1x1 ones
+// cuBLASLt's GEMMs (conv_gemm.h,
 // recorded as gemm.cpp's "lt:..."); a load where the recorded one does not apply (another shape
 // of the profile) builds cuDNN's heuristic choice instead.
 // Transposed convolutions, and graphs cuDNN cannot run (checked when the layer is prepared),
@@ -20,6 +23,7 @@
 #include <cstdlib>
 #include <limits>
 #include <sstream>
+#include <string_view>
 #include <unordered_map>
 
 #include "runtime/cuda/conv_gemm.h"
@@ -133,11 +137,13 @@ bool parse_tactic(const std::string& t, int64_t* engine, std::unordered_map<fe::
 
 constexpr const char* kDepthwiseTactic = "ingot:depthwise";
 constexpr const char* kPointwiseTactic = "ingot:pointwise";
+constexpr const char* kSmallInputTactic = "ingot:small-input";  // timed with INGOT_CUDA_SMALL_INPUT=1
 
 // Whether `tactic` is one of our kernels (kernels::cuda::launch) and applies to this convolution.
 bool own_tactic_applies(const std::string& tactic, const net::ConvolutionParams& p, const Tensors& in, const Tensors& out) {
   if (tactic == kDepthwiseTactic) return kernels::cuda::depthwise_conv_supported(p, in, out).is_ok();
   if (tactic == kPointwiseTactic) return kernels::cuda::pointwise_conv_supported(p, in, out).is_ok();
+  if (tactic == kSmallInputTactic) return kernels::cuda::small_input_conv_supported(p, in, out).is_ok();
   return false;
 }
 
@@ -317,6 +323,11 @@ class GraphConvRunner : public LayerRunner {
       Expected<float> ms = time_on_stream(stream, [&] { return kernels::cuda::launch(params, in, out, stream); });
       if (ms.has_value() && timed) timed->push_back({kPointwiseTactic, static_cast<double>(*ms)});
       if (wins(ms, kPointwiseTactic)) use_own_ = true;
+    }
+    if (!use_own_ && small_input_conv_timed() && kernels::cuda::small_input_conv_supported(p, in, out).is_ok()) {
+      Expected<float> ms = time_on_stream(stream, [&] { return kernels::cuda::launch(params, in, out, stream); });
+      if (ms.has_value() && timed) timed->push_back({kSmallInputTactic, static_cast<double>(*ms)});
+      if (wins(ms, kSmallInputTactic)) use_own_ = true;
     }
     if (ConvGemm::applies(p, in, out).is_ok()) {
       auto gemm = std::make_unique<ConvGemm>();
@@ -558,6 +569,11 @@ class GraphConvRunner : public LayerRunner {
 
 std::unique_ptr<LayerRunner> make_conv_runner(const std::string& tactic) {
   return std::make_unique<GraphConvRunner>(tactic);
+}
+
+bool small_input_conv_timed() {
+  const char* env = std::getenv("INGOT_CUDA_SMALL_INPUT");
+  return env && std::string_view(env) == "1";
 }
 
 }  // namespace ingot::runtime::cuda

@@ -341,6 +341,8 @@ Expected<std::vector<std::string>> CudaContext::tune(const BoundShapes& shapes, 
     if (env_.wide_gemm_search) device += " gemm-search wide";
     // So are those of a build that times (or forces) our own GEMM (matmul_runner.cpp).
     if (const char* m = std::getenv("INGOT_CUDA_MATMUL"); m && *m) device += std::string(" matmul ") + m;
+    // And those of a build that times our small-input (stem) convolution kernel (conv_graph_runner.cpp).
+    if (small_input_conv_timed()) device += " small-input";
   }
   auto tuned_here = [&](const net::Layer& layer) {
     return level > 0 && (layer.kind() == net::LayerKind::kConvolution || layer.kind() == net::LayerKind::kMatMul ||

@@ -48,10 +48,15 @@ struct RunnerEnv {
 // pointwise kernel; 7: that kernel runs f16 / bf16 on tensor cores; 8: squeeze_excite also
 // times its fused cooperative launch; 9: attention times our tensor-core kernel with 1, 2 and
 // 4 warps a block; 10: matmuls with few rows time our tensor-core GEMM in each tile and split,
-// for now only with INGOT_CUDA_MATMUL=timed, which the key does not name: use a fresh cache)
+// for now only with INGOT_CUDA_MATMUL=timed, which the key names)
 // would otherwise keep its old winner without timing the new one. Bump it whenever a runner
 // gains or changes candidates.
 inline constexpr int kTacticGeneration = 10;
+
+// Whether convolutions of at most 4 input channels (image stems) also time our small-input
+// kernel (kernels/cuda/small_input_conv.cuh, "ingot:small-input"): INGOT_CUDA_SMALL_INPUT=1,
+// opt-in until it has run on a GPU (bench/NOTES.md note 58). The timing cache's key names it.
+bool small_input_conv_timed();
 
 // Workspace that one layer may use (cuDNN / cuBLASLt scratch), at most.
 inline constexpr size_t kMaxLayerWorkspace = size_t(64) << 20;
