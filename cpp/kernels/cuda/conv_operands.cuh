@@ -32,6 +32,24 @@ inline Status conv_epilogue_operands(const char* layer, const net::ConvolutionPa
   return Status::ok();
 }
 
+// x, w, bias?, residual? and one output; a forward channels-last convolution of one group over
+// rank-4 x / w / y (the dense NHWC kernels: pointwise_conv.cuh, small_input_conv.cuh).
+inline Status dense_nhwc_conv_operands(const char* layer, const net::ConvolutionParams& p, const Tensors& in,
+                                       const Tensors& out) {
+  if (in.size() < 2 || in.size() > 4 || out.size() != 1) {
+    return invalid_argument(layer, ": takes x, w, bias?, residual? and one output");
+  }
+  if (p.transposed || !p.channels_last || p.groups != 1) {
+    return unsupported(layer, ": needs a forward channels-last convolution of one group");
+  }
+  const DeviceTensor &x = in[0], &w = in[1], &y = out[0];
+  if (x.dims.size() != 4 || w.dims.size() != 4 || y.dims.size() != 4) {
+    return unsupported(layer, ": needs a 2-d convolution, got input ", ingot::shape_str(x.dims), " and weight ",
+                       ingot::shape_str(w.dims));
+  }
+  return Status::ok();
+}
+
 // Output size of one spatial axis, as net::infer_types computes it; -1 when the window does not
 // fit the padded input.
 inline int64_t conv_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil) {

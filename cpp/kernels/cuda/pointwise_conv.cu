@@ -136,12 +136,9 @@ Status pointwise_conv_supported(const net::ConvolutionParams& p, const std::vect
                                 const std::vector<DeviceTensor>& out) {
   using namespace detail;  // NOLINT(google-build-using-namespace): the limits and helpers above
   const char* L = "pointwise convolution";
-  if (in.size() < 2 || in.size() > 4 || out.size() != 1) return invalid_argument(L, ": takes x, w, bias?, residual? and one output");
-  if (p.transposed || !p.channels_last || p.groups != 1) {
-    return unsupported(L, ": needs a forward channels-last convolution of one group");
-  }
+  INGOT_RETURN_IF_ERROR(dense_nhwc_conv_operands(L, p, in, out));
   const DeviceTensor &x = in[0], &w = in[1], &y = out[0];
-  if (x.dims.size() != 4 || w.dims.size() != 4 || y.dims.size() != 4 || w.dims[1] != 1 || w.dims[2] != 1) {
+  if (w.dims[1] != 1 || w.dims[2] != 1) {
     return unsupported(L, ": needs a 1x1 2-d convolution, got input ", ingot::shape_str(x.dims), " and weight ",
                        ingot::shape_str(w.dims));
   }

@@ -149,15 +149,10 @@ Status small_input_conv_supported(const net::ConvolutionParams& p, const std::ve
                                   const std::vector<DeviceTensor>& out) {
   using namespace detail;  // NOLINT(google-build-using-namespace): the limits and helpers above
   const char* L = "small-input convolution";
-  if (in.size() < 2 || in.size() > 4 || out.size() != 1) return invalid_argument(L, ": takes x, w, bias?, residual? and one output");
-  if (p.transposed || !p.channels_last || p.groups != 1) {
-    return unsupported(L, ": needs a forward channels-last convolution of one group");
-  }
+  INGOT_RETURN_IF_ERROR(dense_nhwc_conv_operands(L, p, in, out));
   const DeviceTensor &x = in[0], &w = in[1], &y = out[0];
-  if (x.dims.size() != 4 || w.dims.size() != 4 || y.dims.size() != 4 || p.stride.size() != 2 || p.padding.size() != 2 ||
-      p.dilation.size() != 2) {
-    return unsupported(L, ": needs a 2-d convolution, got input ", ingot::shape_str(x.dims), " and weight ",
-                       ingot::shape_str(w.dims));
+  if (p.stride.size() != 2 || p.padding.size() != 2 || p.dilation.size() != 2) {
+    return unsupported(L, ": needs a 2-d convolution's strides, paddings and dilations");
   }
   const int64_t c = x.dims[3], m = w.dims[0];
   if (c < 1 || c > kSmallInputMaxChannels) {
