@@ -1,4 +1,4 @@
-#include <set>
+#include <optional>
 
 #include "build/passes.h"
 #include "build/rewriter.h"
@@ -42,20 +42,8 @@ bool bias_like(const net::Tensor& c, const ir::TensorType& out, bool conv, int64
 
 Expected<net::Network> fuse_epilogues(const net::Network& net, int* absorbed_count) {
   const auto& layers = net.layers();
-  std::vector<int> readers(net.tensors().size(), 0);
-  std::vector<size_t> reader_of(net.tensors().size(), 0);
-  for (size_t l = 0; l < layers.size(); ++l) {
-    for (int id : layers[l].inputs) {
-      if (id < 0) continue;
-      ++readers[static_cast<size_t>(id)];
-      reader_of[static_cast<size_t>(id)] = l;
-    }
-  }
-  std::set<int> outputs(net.outputs().begin(), net.outputs().end());
-  auto sole_reader = [&](int id) -> std::optional<size_t> {
-    if (outputs.count(id) || readers[static_cast<size_t>(id)] != 1) return std::nullopt;
-    return reader_of[static_cast<size_t>(id)];
-  };
+  const std::vector<std::optional<size_t>> sole = sole_readers(net);
+  auto sole_reader = [&](int id) { return sole[static_cast<size_t>(id)]; };
 
   std::vector<Fusion> fusions;
   std::vector<int> fused_into(layers.size(), -1);  // layer -> fusion index (head and absorbed)

@@ -1,5 +1,4 @@
 #include <optional>
-#include <set>
 
 #include "build/passes.h"
 #include "build/rewriter.h"
@@ -33,19 +32,9 @@ ir::ConstantData as_matrix(const ir::ConstantData& w) {
 Expected<net::Network> fuse_squeeze_excite(const net::Network& net, const SqueezeExciteFits& fits, int* fused) {
   if (fused) *fused = 0;
   const auto& layers = net.layers();
-  std::vector<std::vector<size_t>> readers(net.tensors().size());
-  for (size_t l = 0; l < layers.size(); ++l) {
-    for (int id : layers[l].inputs) {
-      if (id >= 0) readers[static_cast<size_t>(id)].push_back(l);
-    }
-  }
-  std::set<int> outputs(net.outputs().begin(), net.outputs().end());
   // The one layer reading `id`, when nothing else (no engine output either) does.
-  auto only_reader = [&](int id) -> std::optional<size_t> {
-    const auto& r = readers[static_cast<size_t>(id)];
-    if (r.size() != 1 || outputs.count(id)) return std::nullopt;
-    return r[0];
-  };
+  const std::vector<std::optional<size_t>> sole = sole_readers(net);
+  auto only_reader = [&](int id) { return sole[static_cast<size_t>(id)]; };
 
   // Matches: the mean, the first and the second convolution, and a multiply of x by the gate
   // when that is the gate's only reader.

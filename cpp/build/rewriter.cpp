@@ -62,4 +62,16 @@ std::vector<int> reader_counts(const net::Network& net) {
   return readers;
 }
 
+std::vector<std::optional<size_t>> sole_readers(const net::Network& net) {
+  const std::vector<int> counts = reader_counts(net);
+  std::vector<std::optional<size_t>> sole(net.tensors().size());
+  for (size_t l = 0; l < net.layers().size(); ++l) {
+    for (int id : net.layers()[l].inputs) {
+      if (id >= 0 && counts[static_cast<size_t>(id)] == 1) sole[static_cast<size_t>(id)] = l;
+    }
+  }
+  for (int id : net.outputs()) sole[static_cast<size_t>(id)].reset();
+  return sole;
+}
+
 }  // namespace ingot::build

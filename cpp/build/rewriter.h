@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,5 +49,9 @@ class NetworkRewriter {
 
 // How many layer inputs read each tensor (by id; a layer reading a tensor twice counts twice).
 std::vector<int> reader_counts(const net::Network& net);
+
+// For each tensor (by id), the one layer that reads it when exactly one layer input does and it
+// is not a network output; nullopt otherwise. Fusion passes absorb such intermediates.
+std::vector<std::optional<size_t>> sole_readers(const net::Network& net);
 
 }  // namespace ingot::build

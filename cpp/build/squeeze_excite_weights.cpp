@@ -8,6 +8,7 @@
 // output channels than pixels) the weights would cost more than they save, so the rewrite takes
 // only blocks where it saves at least kMinSavedBytes of traffic.
 #include <optional>
+#include <utility>
 
 #include "build/passes.h"
 #include "build/rewriter.h"
@@ -21,21 +22,22 @@ namespace {
 constexpr int64_t kMinSavedBytes = int64_t{8} << 20;
 
 struct Projection {
-  size_t conv = 0;
+  size_t gate = 0;  // the squeeze_excite layer
   int64_t n = 0, h = 0, w = 0, c = 0, o = 0;
 };
 
 // The projection reading a scaled squeeze_excite layer's output `l`, when it is its only reader
-// and a 1x1 channels-last convolution with constant weights over static dims.
-std::optional<Projection> projection_of(const net::Network& net, size_t l, const std::vector<std::vector<size_t>>& readers,
-                                        const std::vector<bool>& is_output) {
+// and a 1x1 channels-last convolution with constant weights over static dims; by the index of
+// that convolution.
+std::optional<std::pair<size_t, Projection>> projection_of(const net::Network& net, size_t l,
+                                                           const std::vector<std::optional<size_t>>& sole) {
   const net::Layer& se_layer = net.layers()[l];
   const auto* se = std::get_if<net::SqueezeExciteParams>(&se_layer.params);
   if (!se || !se->scale_input) return std::nullopt;
   const int xs = se_layer.outputs[0];
-  const auto& r = readers[static_cast<size_t>(xs)];
-  if (r.size() != 1 || is_output[static_cast<size_t>(xs)]) return std::nullopt;
-  const net::Layer& conv = net.layers()[r[0]];
+  const std::optional<size_t> reader = sole[static_cast<size_t>(xs)];
+  if (!reader) return std::nullopt;
+  const net::Layer& conv = net.layers()[*reader];
   const auto* p = std::get_if<net::ConvolutionParams>(&conv.params);
   if (!p || !p->channels_last || p->transposed || p->groups != 1 || conv.inputs.empty() || conv.inputs[0] != xs) {
     return std::nullopt;
@@ -48,33 +50,24 @@ std::optional<Projection> projection_of(const net::Network& net, size_t l, const
   auto wd = ir::static_dims(wt.type.shape);
   auto xd = ir::static_dims(net.tensor(xs).type.shape);
   if (!wt.constant || !wd || wd->size() != 4 || !xd || xd->size() != 4) return std::nullopt;
-  Projection q{r[0], (*xd)[0], (*xd)[1], (*xd)[2], (*xd)[3], (*wd)[0]};
+  Projection q{l, (*xd)[0], (*xd)[1], (*xd)[2], (*xd)[3], (*wd)[0]};
   if ((*wd)[1] != 1 || (*wd)[2] != 1 || (*wd)[3] != q.c || wt.type.dtype != net.tensor(xs).type.dtype) return std::nullopt;
   const int64_t elem = static_cast<int64_t>(ir::dtype_size(wt.type.dtype));
   const int64_t saved = 2 * elem * q.n * q.c * (q.h * q.w - q.o);
   if (saved < kMinSavedBytes) return std::nullopt;
-  return q;
+  return std::make_pair(*reader, q);
 }
 
 }  // namespace
 
 Expected<net::Network> squeeze_excite_into_projections(const net::Network& net, int* rewritten) {
   const auto& layers = net.layers();
-  std::vector<std::vector<size_t>> readers(net.tensors().size());
-  for (size_t l = 0; l < layers.size(); ++l) {
-    for (int id : layers[l].inputs) {
-      if (id >= 0) readers[static_cast<size_t>(id)].push_back(l);
-    }
-  }
-  std::vector<bool> is_output(net.tensors().size(), false);
-  for (int id : net.outputs()) is_output[static_cast<size_t>(id)] = true;
+  const std::vector<std::optional<size_t>> sole = sole_readers(net);
   std::vector<std::optional<Projection>> at(layers.size());  // at a projection: its block
-  std::vector<size_t> gate_of(layers.size(), 0);             // at a projection: its squeeze_excite layer
   std::vector<bool> moved(layers.size(), false);             // squeeze_excite layers emitted at their projection
   for (size_t l = 0; l < layers.size(); ++l) {
-    if (auto q = projection_of(net, l, readers, is_output)) {
-      at[q->conv] = q;
-      gate_of[q->conv] = l;
+    if (auto found = projection_of(net, l, sole)) {
+      at[found->first] = found->second;
       moved[l] = true;
     }
   }
@@ -89,7 +82,7 @@ Expected<net::Network> squeeze_excite_into_projections(const net::Network& net, 
       continue;
     }
     const Projection& q = *at[l];
-    const net::Layer &se_layer = layers[gate_of[l]], &conv = layers[l];
+    const net::Layer &se_layer = layers[q.gate], &conv = layers[l];
     const auto& p = std::get<net::ConvolutionParams>(conv.params);
     std::vector<std::string> origins = se_layer.origins;
     origins.insert(origins.end(), conv.origins.begin(), conv.origins.end());

@@ -7,10 +7,9 @@
 // recorded as "ingot:depthwise" when it wins, 1x1 ones with few input channels our pointwise
 // kernel (pointwise_conv.cuh, "ingot:pointwise"), other ones of at most 4 input channels (image
 // stems, with INGOT_CUDA_SMALL_INPUT=1) our small-input kernel (small_input_conv.cuh,
-// "ingot:small-input"), and 1x1 ones
-// cuBLASLt's GEMMs (conv_gemm.h,
-// recorded as gemm.cpp's "lt:..."); a load where the recorded one does not apply (another shape
-// of the profile) builds cuDNN's heuristic choice instead.
+// "ingot:small-input"), and 1x1 ones cuBLASLt's GEMMs (conv_gemm.h, recorded as gemm.cpp's
+// "lt:..."); a load where the recorded one does not apply (another shape of the profile) builds
+// cuDNN's heuristic choice instead.
 // Transposed convolutions, and graphs cuDNN cannot run (checked when the layer is prepared),
 // use the legacy-API runner (conv_runner.cpp).
 // Built plans go through the process's CudnnPlanStore (cudnn_plans.h): prebuild() lets worker
