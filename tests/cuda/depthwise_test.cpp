@@ -147,6 +147,102 @@ std::vector<Case> depthwise_cases() {
 
 INSTANTIATE_TEST_SUITE_P(Depthwise, DepthwiseTest, ::testing::ValuesIn(depthwise_cases()), CaseName());
 
+// The many-small-blocks kernel (depthwise_direct.cuh) with 1, 2 and 4 pixels a thread, each
+// row launched as the runner's "ingot:depthwise-direct<P>" tactic does: both dtypes, 3x3 and
+// 5x5 at width stride 1 and 2 (height strides 1-3), output widths that leave partial runs,
+// several channel tiles (and a partial one: C = 72 is 9 vectors), padding wider than the
+// kernel's reach, empty rows, and the fused bias, residual and activations.
+class DepthwiseDirectTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(DepthwiseDirectTest, MatchesCpuReference) {
+  INGOT_SKIP_WITHOUT_GPU();
+  run_case(GetParam());
+}
+
+std::vector<Case> depthwise_direct_cases() {
+  std::vector<Case> v;
+  auto add = [&](const std::string& name, DType t, Dw d) {
+    for (int pixels : {1, 2, 4}) {
+      for (bool constant_weights : {false, true}) {
+        if (constant_weights && pixels != 2) continue;  // the order of the wait: one row each way
+        Case c = depthwise_case(name + "_p" + std::to_string(pixels) + (constant_weights ? "_constw" : ""), t, d);
+        c.launcher = [p = std::get<ConvolutionParams>(c.params), pixels, constant_weights](
+                         const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out, cudaStream_t s,
+                         void*) { return launch_depthwise_direct_conv(p, in, out, pixels, constant_weights, s); };
+        v.push_back(std::move(c));
+      }
+    }
+  };
+  add("k3s1_f16_c32", F16, {.x = {2, 9, 11, 32}});
+  add("k3s2_f16_c24", F16, {.x = {2, 11, 13, 24}, .stride = {2, 2}});
+  add("k5s1_bf16_c16", BF16, {.x = {1, 7, 13, 16}, .kh = 5, .kw = 5, .pad = {2, 2}});
+  add("k5s2_f16_c40", F16, {.x = {2, 10, 10, 40}, .kh = 5, .kw = 5, .stride = {2, 2}, .pad = {2, 2}});
+  add("k5_rows_stride3_f16", F16, {.x = {1, 12, 9, 8}, .kh = 5, .kw = 5, .stride = {3, 1}, .pad = {2, 2}});
+  add("k3s1_f16_no_pad", F16, {.x = {1, 6, 10, 8}, .pad = {0, 0}});
+  add("k3s1_bf16_pad2", BF16, {.x = {1, 5, 5, 8}, .pad = {2, 2}, .bias = true});
+  add("k3s1_f16_1x1_input", F16, {.x = {2, 1, 1, 16}, .bias = true});
+  add("k3s1_f16_c72_partial_tile", F16, {.x = {1, 4, 6, 72}, .bias = true, .residual = true, .act = UnaryOp::kSilu});
+  add("k5s1_f16_c1152_tiles", F16, {.x = {1, 3, 4, 1152}, .kh = 5, .kw = 5, .pad = {2, 2}, .bias = true});
+  add("k3s1_bf16_bias_residual_silu", BF16, {.x = {2, 7, 9, 32}, .bias = true, .residual = true, .act = UnaryOp::kSilu});
+  add("k5s2_f16_bias_residual_relu6", F16,
+      {.x = {2, 9, 9, 16}, .kh = 5, .kw = 5, .stride = {2, 2}, .pad = {2, 2}, .bias = true, .residual = true,
+       .act = UnaryOp::kClamp, .alpha = 0, .beta = 6});
+  add("k3s1_f16_hardswish", F16, {.x = {1, 6, 6, 8}, .bias = true, .act = UnaryOp::kHardSwish});
+  add("large_k3s1_f16_c40", F16, {.x = {2, 37, 70, 40}, .bias = true, .residual = true, .act = UnaryOp::kSilu});
+  add("large_k5s1_bf16_c24", BF16, {.x = {2, 20, 14, 24}, .kh = 5, .kw = 5, .pad = {2, 2}, .residual = true});
+  add("k3s1_f16_empty_batch", F16, {.x = {0, 5, 5, 8}});
+  add("k3s1_f16_no_input_rows", F16, {.x = {1, 0, 4, 8}, .pad = {2, 1}, .bias = true});  // the padding alone: bias
+  return v;
+}
+
+INSTANTIATE_TEST_SUITE_P(DepthwiseDirect, DepthwiseDirectTest, ::testing::ValuesIn(depthwise_direct_cases()), CaseName());
+
+// What the direct kernel refuses beyond the depthwise kernel's limits, each with its reason.
+TEST(DepthwiseDirectConv, RefusesWhatItDoesNotRun) {
+  ConvolutionParams p;
+  p.stride = p.dilation = {1, 1};
+  p.padding = {1, 1};
+  p.output_padding = {0, 0};
+  p.groups = 16;
+  p.channels_last = true;
+  auto t = [](DType dt, Dims d) { return DeviceTensor{nullptr, dt, std::move(d)}; };
+  const std::vector<DeviceTensor> ok_in{t(F16, {1, 5, 5, 16}), t(F16, {16, 3, 3, 1}), t(F16, {}), t(F16, {})};
+  const std::vector<DeviceTensor> ok_out{t(F16, {1, 5, 5, 16})};
+  for (int pixels : {1, 2, 4}) EXPECT_TRUE(depthwise_direct_conv_supported(p, ok_in, ok_out, pixels).is_ok());
+  EXPECT_FALSE(depthwise_direct_conv_supported(p, ok_in, ok_out, 3).is_ok());
+  EXPECT_FALSE(depthwise_direct_conv_supported(p, ok_in, ok_out, 0).is_ok());
+
+  using Bad = ConvRefusal;
+  std::vector<Bad> bad;
+  auto with = [&](const char* what, auto change) {
+    Bad b{what, p, ok_in, ok_out};
+    change(b);
+    bad.push_back(std::move(b));
+  };
+  with("f32", [&](Bad& b) { for (auto& x : b.in) x.dtype = F32; b.out[0].dtype = F32; });
+  with("7x7 kernel", [&](Bad& b) { b.in[1] = t(F16, {16, 7, 7, 1}); b.p.padding = {3, 3}; });
+  with("3x5 kernel", [&](Bad& b) { b.in[1] = t(F16, {16, 3, 5, 1}); b.p.padding = {1, 2}; });
+  with("dilation", [&](Bad& b) { b.p.dilation = {2, 2}; b.p.padding = {2, 2}; });
+  with("width stride 3", [&](Bad& b) { b.p.stride = {1, 3}; b.out[0] = t(F16, {1, 5, 2, 16}); });
+  with("12 channels", [&](Bad& b) {
+    b.p.groups = 12;
+    b.in[0] = t(F16, {1, 5, 5, 12});
+    b.in[1] = t(F16, {12, 3, 3, 1});
+    b.out[0] = t(F16, {1, 5, 5, 12});
+  });
+  with("misaligned x", [&](Bad& b) { b.in[0].data = reinterpret_cast<void*>(uintptr_t{2}); });
+  with("not depthwise (groups 1)", [](Bad& b) { b.p.groups = 1; });
+  for (const Bad& b : bad) {
+    Status s = depthwise_direct_conv_supported(b.p, b.in, b.out, 2);
+    EXPECT_FALSE(s.is_ok()) << b.what;
+    EXPECT_NE(s.message().find("depthwise"), std::string::npos) << b.what << ": " << s.message();
+  }
+  // The launcher refuses them too, before any kernel runs.
+  for (const Bad& b : bad) {
+    EXPECT_FALSE(launch_depthwise_direct_conv(b.p, b.in, b.out, 2, true, nullptr).is_ok()) << b.what;
+  }
+}
+
 // Convolutions the kernel does not run get an error naming why (the runner then keeps cuDNN),
 // and launch() refuses them the same way instead of reading out of bounds.
 TEST(DepthwiseConv, RefusesWhatItDoesNotRun) {

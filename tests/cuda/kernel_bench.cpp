@@ -330,6 +330,14 @@ int main(int argc, char** argv) {
       std::string name = "depthwise k" + std::to_string(d.k) + " s" + std::to_string(d.s);
       bench(name.c_str(), p, {{n, d.hw, d.hw, d.c}, {d.c, d.k, d.k, 1}, {d.c}}, {H, H, H}, iters, stream,
             {n, out, out, d.c});
+      for (int pixels : {1, 2, 4}) {  // the direct kernel (depthwise_direct.cuh), as its tactics run it
+        std::string direct = name + " direct" + std::to_string(pixels);
+        bench(direct.c_str(), p, {{n, d.hw, d.hw, d.c}, {d.c, d.k, d.k, 1}, {d.c}}, {H, H, H}, iters, stream,
+              {n, out, out, d.c}, [p, pixels](const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& o,
+                                               cudaStream_t s, void*) {
+                return ingot::kernels::cuda::launch_depthwise_direct_conv(p, in, o, pixels, true, s);
+              });
+      }
     }
   }
   // EfficientNet-B0's expand convolutions with few inputs (1x1, bias and SiLU fused): input

@@ -1,5 +1,6 @@
 """EfficientNet-style blocks on the CUDA backend: x * sigmoid(x) folds into the convolutions as
-SiLU, depthwise convolutions time our kernel ("ingot:depthwise") and 1x1 convolutions cuBLASLt
+SiLU, depthwise convolutions time our kernels ("ingot:depthwise", and "ingot:depthwise-direct<P>"
+with 1, 2 and 4 pixels a thread) and 1x1 convolutions cuBLASLt
 GEMMs ("lt:...") and, with at most 64 input channels, our pointwise kernel ("ingot:pointwise")
 next to cuDNN, and recorded tactics of each kind load again, including where they do not apply
 (skipped without a GPU)."""
@@ -97,8 +98,10 @@ def test_mbconv_fp16_silu_fused_and_own_tactics_timed(tmp_path, monkeypatch):
     pointwise = [l for l in convs if is_pointwise_gemm(l)]
     assert len(depthwise) == 2 and len(pointwise) >= 4
     for l in depthwise:
-        assert "ingot:depthwise" in [t["tactic"] for t in l["timed"]], l["timed"]
-        assert l["tactic"] == "ingot:depthwise" or l["tactic"].startswith("cudnn:"), l["tactic"]
+        timed = [t["tactic"] for t in l["timed"]]
+        for tactic in ("ingot:depthwise", "ingot:depthwise-direct1", "ingot:depthwise-direct2", "ingot:depthwise-direct4"):
+            assert tactic in timed, l["timed"]
+        assert l["tactic"].startswith(("ingot:depthwise", "cudnn:")), l["tactic"]
     for l in pointwise:
         assert any(t["tactic"].startswith("lt:") for t in l["timed"]), l["timed"]
         assert l["tactic"].startswith(("lt:", "cudnn:", "ingot:pointwise")), l["tactic"]
@@ -170,12 +173,15 @@ def test_forced_own_tactics_run_and_misplaced_ones_fall_back_to_cudnn(tmp_path):
     # other convolution one of those two, which does not apply to it.
     # The first 1x1 convolution that timed our pointwise kernel (the channels-last ones with at
     # most 64 input channels) gets it instead of a GEMM.
-    forced = pointwise = 0
+    # The first depthwise layer gets our direct kernel with 2 pixels a thread, the other the
+    # one-wave kernel.
+    forced = pointwise = depthwise = 0
     for e in conv_entries:
         timed = [item.rsplit("@", 1)[0] for item in e[2].split("|") if item]
         lt = [t for t in timed if t.startswith("lt:")]
         if "ingot:depthwise" in timed:
-            e[1] = "ingot:depthwise"
+            e[1] = "ingot:depthwise-direct2" if depthwise == 0 else "ingot:depthwise"
+            depthwise += 1
         elif "ingot:pointwise" in timed and pointwise == 0:
             e[1] = "ingot:pointwise"
             pointwise += 1
@@ -189,6 +195,7 @@ def test_forced_own_tactics_run_and_misplaced_ones_fall_back_to_cudnn(tmp_path):
     second = _build(path)
     assert second["err"] < FP16_REL_L2, second
     assert "ingot:depthwise" in second["tactics"].values()
+    assert "ingot:depthwise-direct2" in second["tactics"].values()
     assert "ingot:pointwise" in second["tactics"].values()
     assert any(t.startswith("lt:") for t in second["tactics"].values())
     # Another batch size (other keys: timed afresh) still builds and agrees.

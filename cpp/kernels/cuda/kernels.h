@@ -58,6 +58,21 @@ bool supports(const net::LayerParams& params, const std::vector<ir::DType>& inpu
 Status depthwise_conv_supported(const net::ConvolutionParams& p, const std::vector<DeviceTensor>& inputs,
                                 const std::vector<DeviceTensor>& outputs);
 
+// Whether launch_depthwise_direct_conv() runs this depthwise convolution with `pixels` (1, 2 or
+// 4) output pixels a thread: what depthwise_conv_supported() accepts, restricted to f16 / bf16,
+// 3x3 and 5x5 kernels without dilation, width stride 1 or 2, channels a multiple of 8, and x,
+// y and the residual 16-byte aligned (depthwise_direct.cuh). The reason when not. The graph
+// convolution runner times it as "ingot:depthwise-direct<pixels>" next to cuDNN and the kernel
+// launch() runs.
+Status depthwise_direct_conv_supported(const net::ConvolutionParams& p, const std::vector<DeviceTensor>& inputs,
+                                       const std::vector<DeviceTensor>& outputs, int pixels);
+// Enqueues it (the same inputs and results as launch()'s depthwise kernel). `constant_weights`:
+// w is no kernel's output (an engine constant), so blocks may read it before the previous
+// kernel on the stream has finished.
+Status launch_depthwise_direct_conv(const net::ConvolutionParams& p, const std::vector<DeviceTensor>& inputs,
+                                    const std::vector<DeviceTensor>& outputs, int pixels, bool constant_weights,
+                                    cudaStream_t stream);
+
 // Whether launch() runs this convolution as a 1x1 channels-last convolution of one group with
 // few inputs (x [N, H, W, K], w [M, 1, 1, K], K <= 64, stride 1, no padding, the weights as
 // float within 40 KiB), f32 / f16 / bf16, bias? [M], residual? (the output's shape) and a

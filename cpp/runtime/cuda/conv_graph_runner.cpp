@@ -3,8 +3,9 @@
 // kernel, NHWC or NCHW as the tensors are stored. Candidates come from cuDNN's heuristics; the
 // build times the first few (more at higher optimization levels) and records the winner as
 // "cudnn:eng=E;K=V,..." (engine id and knob choices), which later loads rebuild directly.
-// Depthwise channels-last convolutions also time our own kernel (kernels/cuda/depthwise.cuh),
-// recorded as "ingot:depthwise" when it wins, 1x1 ones with few input channels our pointwise
+// Depthwise channels-last convolutions also time our own kernels (kernels/cuda/depthwise.cuh,
+// recorded as "ingot:depthwise" when it wins, and depthwise_direct.cuh with 1, 2 and 4 pixels a
+// thread, "ingot:depthwise-direct<P>"), 1x1 ones with few input channels our pointwise
 // kernel (pointwise_conv.cuh, "ingot:pointwise"), other ones of at most 4 input channels (image
 // stems, with INGOT_CUDA_SMALL_INPUT=1) our small-input kernel (small_input_conv.cuh,
 // "ingot:small-input"), and 1x1 ones cuBLASLt's GEMMs (conv_gemm.h, recorded as gemm.cpp's
@@ -134,16 +135,44 @@ bool parse_tactic(const std::string& t, int64_t* engine, std::unordered_map<fe::
   return true;
 }
 
-constexpr const char* kDepthwiseTactic = "ingot:depthwise";
-constexpr const char* kPointwiseTactic = "ingot:pointwise";
-constexpr const char* kSmallInputTactic = "ingot:small-input";  // timed with INGOT_CUDA_SMALL_INPUT=1
+// Our convolution kernels, each a tactic of its own: whether it applies to these tensors and
+// how it launches. tune() times every one that applies (the small-input kernel only with
+// INGOT_CUDA_SMALL_INPUT=1) next to cuDNN's candidates and cuBLASLt's GEMMs.
+struct OwnKernel {
+  const char* tactic;
+  int pixels;  // the direct depthwise kernel's pixels a thread; 0 for the others
+  // Whether it runs this convolution (a recorded tactic runs where it applies).
+  bool applies(const net::ConvolutionParams& p, const Tensors& in, const Tensors& out) const {
+    const std::string_view t = tactic;
+    if (t == "ingot:depthwise") return kernels::cuda::depthwise_conv_supported(p, in, out).is_ok();
+    if (pixels > 0) return kernels::cuda::depthwise_direct_conv_supported(p, in, out, pixels).is_ok();
+    if (t == "ingot:pointwise") return kernels::cuda::pointwise_conv_supported(p, in, out).is_ok();
+    return kernels::cuda::small_input_conv_supported(p, in, out).is_ok();
+  }
+  // Whether tune() times it where it applies.
+  bool timed() const {
+    if (pixels > 0) return depthwise_direct_timed();
+    return std::string_view(tactic) != "ingot:small-input" || small_input_conv_timed();
+  }
+  Status launch(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
+                cudaStream_t stream) const {
+    if (pixels == 0) return kernels::cuda::launch(params, in, out, stream);  // the one of the three that applies
+    const auto& p = std::get<net::ConvolutionParams>(params);
+    return kernels::cuda::launch_depthwise_direct_conv(p, in, out, pixels, env.is_constant(in[1]), stream);
+  }
+};
+constexpr OwnKernel kOwnKernels[] = {
+    {"ingot:depthwise", 0},         {"ingot:depthwise-direct1", 1}, {"ingot:depthwise-direct2", 2},
+    {"ingot:depthwise-direct4", 4}, {"ingot:pointwise", 0},         {"ingot:small-input", 0},
+};
 
-// Whether `tactic` is one of our kernels (kernels::cuda::launch) and applies to this convolution.
-bool own_tactic_applies(const std::string& tactic, const net::ConvolutionParams& p, const Tensors& in, const Tensors& out) {
-  if (tactic == kDepthwiseTactic) return kernels::cuda::depthwise_conv_supported(p, in, out).is_ok();
-  if (tactic == kPointwiseTactic) return kernels::cuda::pointwise_conv_supported(p, in, out).is_ok();
-  if (tactic == kSmallInputTactic) return kernels::cuda::small_input_conv_supported(p, in, out).is_ok();
-  return false;
+// The kernel of ours that `tactic` names, when it applies to this convolution; else null.
+const OwnKernel* own_kernel_for(const std::string& tactic, const net::ConvolutionParams& p, const Tensors& in,
+                                const Tensors& out) {
+  for (const OwnKernel& k : kOwnKernels) {
+    if (tactic == k.tactic) return k.applies(p, in, out) ? &k : nullptr;
+  }
+  return nullptr;
 }
 
 // How many heuristic candidates the build times per convolution, by optimization level.
@@ -248,11 +277,12 @@ class GraphConvRunner : public LayerRunner {
     const auto& p = std::get<net::ConvolutionParams>(params);
     // Plans tuned on the legacy API ("fwd=...") stay there.
     use_legacy_ = takes_legacy(p, in, tactic_);
-    use_own_ = use_gemm_ = false;
+    own_ = nullptr;
+    use_gemm_ = false;
     if (!use_legacy_) {
       params_ = p, in_ = in, out_ = out;
-      if (own_tactic_applies(tactic_, p, in, out)) {
-        use_own_ = true;
+      own_ = own_kernel_for(tactic_, p, in, out);
+      if (own_) {
         *workspace = 0;
         return Status::ok();
       }
@@ -282,7 +312,7 @@ class GraphConvRunner : public LayerRunner {
   Status enqueue(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
                  void* workspace, cudaStream_t stream) override {
     if (use_legacy_) return legacy_->enqueue(env, params, in, out, workspace, stream);
-    if (use_own_) return kernels::cuda::launch(params, in, out, stream);
+    if (own_) return own_->launch(env, params, in, out, stream);
     if (use_gemm_) return gemm_->enqueue(env, in, out, workspace, stream);
     INGOT_CUDNN_TRY(cudnnSetStream(env.cudnn, stream));
     return exec_ ? run_cudnn(env, *exec_, 0, in, out, workspace, stream)
@@ -296,7 +326,8 @@ class GraphConvRunner : public LayerRunner {
                              void* workspace, size_t workspace_size, cudaStream_t stream,
                              std::vector<net::TimedTactic>* timed) override {
     const auto& p = std::get<net::ConvolutionParams>(params);
-    use_own_ = use_gemm_ = false;
+    own_ = nullptr;
+    use_gemm_ = false;
     float best_ms = std::numeric_limits<float>::infinity();  // stays so when cuDNN's choice is untimed
     Expected<std::string> best =
         use_legacy_ ? tune_legacy(env, params, in, out, workspace, workspace_size, stream, timed, &best_ms)
@@ -313,20 +344,11 @@ class GraphConvRunner : public LayerRunner {
       best_ms = *ms;
       return true;
     };
-    if (kernels::cuda::depthwise_conv_supported(p, in, out).is_ok()) {
-      Expected<float> ms = time_on_stream(stream, [&] { return kernels::cuda::launch(params, in, out, stream); });
-      if (ms.has_value() && timed) timed->push_back({kDepthwiseTactic, static_cast<double>(*ms)});
-      use_own_ = wins(ms, kDepthwiseTactic);
-    }
-    if (!use_own_ && kernels::cuda::pointwise_conv_supported(p, in, out).is_ok()) {
-      Expected<float> ms = time_on_stream(stream, [&] { return kernels::cuda::launch(params, in, out, stream); });
-      if (ms.has_value() && timed) timed->push_back({kPointwiseTactic, static_cast<double>(*ms)});
-      if (wins(ms, kPointwiseTactic)) use_own_ = true;
-    }
-    if (!use_own_ && small_input_conv_timed() && kernels::cuda::small_input_conv_supported(p, in, out).is_ok()) {
-      Expected<float> ms = time_on_stream(stream, [&] { return kernels::cuda::launch(params, in, out, stream); });
-      if (ms.has_value() && timed) timed->push_back({kSmallInputTactic, static_cast<double>(*ms)});
-      if (wins(ms, kSmallInputTactic)) use_own_ = true;
+    for (const OwnKernel& k : kOwnKernels) {
+      if (!k.timed() || !k.applies(p, in, out)) continue;
+      Expected<float> ms = time_on_stream(stream, [&] { return k.launch(env, params, in, out, stream); });
+      if (ms.has_value() && timed) timed->push_back({k.tactic, static_cast<double>(*ms)});
+      if (wins(ms, k.tactic)) own_ = &k;
     }
     if (ConvGemm::applies(p, in, out).is_ok()) {
       auto gemm = std::make_unique<ConvGemm>();
@@ -336,11 +358,11 @@ class GraphConvRunner : public LayerRunner {
                                           : Expected<std::string>(s);
       if (wins(t.has_value() ? Expected<float>(layer_ms) : Expected<float>(t.status()), t.has_value() ? *t : "")) {
         use_gemm_ = true;
-        use_own_ = false;  // a 1x1 convolution is both ours and a GEMM
+        own_ = nullptr;  // a 1x1 convolution is both ours and a GEMM
         gemm_ = std::move(gemm);
       }
     }
-    if (use_own_ || use_gemm_) use_legacy_ = false;  // ours also beat a graph cuDNN refused
+    if (own_ || use_gemm_) use_legacy_ = false;  // ours also beat a graph cuDNN refused
     if (!best.has_value() && !own_failure.is_ok()) {
       return best.status().with_context(str_cat("convolution (our candidates failed too: ", own_failure.message(), "): "));
     }
@@ -358,7 +380,7 @@ class GraphConvRunner : public LayerRunner {
     std::unordered_map<fe::KnobType_t, int64_t> knobs;
     std::string recorded = tune_level == 0 && parse_tactic(tactic_, &engine, &knobs) ? tactic_ : std::string();
     if (tune_level == 0 && recorded.empty() && !tactic_.empty()) {
-      if (own_tactic_applies(tactic_, p, in, out)) return;
+      if (own_kernel_for(tactic_, p, in, out)) return;
       if (is_gemm_tactic(tactic_) && ConvGemm::applies(p, in, out).is_ok()) return;
     }
     std::string gkey = graph_key(p, in, out, env.allow_tf32);
@@ -560,7 +582,8 @@ class GraphConvRunner : public LayerRunner {
   std::unique_ptr<ConvGemm> gemm_;
   int64_t plan_index_ = 0;
   size_t workspace_ = 0;
-  bool use_legacy_ = false, use_own_ = false, use_gemm_ = false, has_bias_ = false, has_residual_ = false, post_epilogue_ = false;
+  const OwnKernel* own_ = nullptr;  // the kernel of ours this layer runs, if any
+  bool use_legacy_ = false, use_gemm_ = false, has_bias_ = false, has_residual_ = false, post_epilogue_ = false;
   bool allow_tensor_cores_ = true;
 };
 
@@ -568,6 +591,11 @@ class GraphConvRunner : public LayerRunner {
 
 std::unique_ptr<LayerRunner> make_conv_runner(const std::string& tactic) {
   return std::make_unique<GraphConvRunner>(tactic);
+}
+
+bool depthwise_direct_timed() {
+  const char* env = std::getenv("INGOT_CUDA_DEPTHWISE_DIRECT");
+  return !(env && std::string_view(env) == "0");
 }
 
 bool small_input_conv_timed() {

@@ -343,6 +343,8 @@ Expected<std::vector<std::string>> CudaContext::tune(const BoundShapes& shapes, 
     if (const char* m = std::getenv("INGOT_CUDA_MATMUL"); m && *m) device += std::string(" matmul ") + m;
     // And those of a build that times our small-input (stem) convolution kernel (conv_graph_runner.cpp).
     if (small_input_conv_timed()) device += " small-input";
+    // And those of a build that leaves our direct depthwise kernel out (the A/B of its gain).
+    if (!depthwise_direct_timed()) device += " no-depthwise-direct";
   }
   auto tuned_here = [&](const net::Layer& layer) {
     return level > 0 && (layer.kind() == net::LayerKind::kConvolution || layer.kind() == net::LayerKind::kMatMul ||

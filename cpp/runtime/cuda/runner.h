@@ -48,10 +48,16 @@ struct RunnerEnv {
 // pointwise kernel; 7: that kernel runs f16 / bf16 on tensor cores; 8: squeeze_excite also
 // times its fused cooperative launch; 9: attention times our tensor-core kernel with 1, 2 and
 // 4 warps a block; 10: matmuls with few rows time our tensor-core GEMM in each tile and split,
-// for now only with INGOT_CUDA_MATMUL=timed, which the key names)
+// for now only with INGOT_CUDA_MATMUL=timed, which the key names; 11: depthwise convolutions
+// also time our direct kernel with 1, 2 and 4 pixels a thread)
 // would otherwise keep its old winner without timing the new one. Bump it whenever a runner
 // gains or changes candidates.
-inline constexpr int kTacticGeneration = 10;
+inline constexpr int kTacticGeneration = 11;
+
+// Whether depthwise convolutions also time our direct kernel (kernels/cuda/depthwise_direct.cuh,
+// "ingot:depthwise-direct<P>"): yes unless INGOT_CUDA_DEPTHWISE_DIRECT=0 (for A/B runs; the
+// timing cache's key names it).
+bool depthwise_direct_timed();
 
 // Whether convolutions of at most 4 input channels (image stems) also time our small-input
 // kernel (kernels/cuda/small_input_conv.cuh, "ingot:small-input"): INGOT_CUDA_SMALL_INPUT=1,
