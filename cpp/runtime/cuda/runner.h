@@ -61,7 +61,8 @@ bool depthwise_direct_timed();
 
 // Whether convolutions of at most 4 input channels (image stems) also time our small-input
 // kernel (kernels/cuda/small_input_conv.cuh, "ingot:small-input"): INGOT_CUDA_SMALL_INPUT=1,
-// opt-in until it has run on a GPU (bench/NOTES.md note 58). The timing cache's key names it.
+// opt-in: correct on an H200 but no faster than cuDNN there (bench/NOTES.md notes 58-59). The
+// timing cache's key names it.
 bool small_input_conv_timed();
 
 // Workspace that one layer may use (cuDNN / cuBLASLt scratch), at most.
