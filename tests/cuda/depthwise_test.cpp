@@ -161,14 +161,18 @@ TEST_P(DepthwiseDirectTest, MatchesCpuReference) {
 
 std::vector<Case> depthwise_direct_cases() {
   std::vector<Case> v;
+  // Each geometry with 1, 2 and 4 pixels a thread; the weights staged after the wait (and once
+  // before it, at 2 pixels); the dense variants (capped registers) at 2 and 4 pixels.
   auto add = [&](const std::string& name, DType t, Dw d) {
     for (int pixels : {1, 2, 4}) {
-      for (bool constant_weights : {false, true}) {
-        if (constant_weights && pixels != 2) continue;  // the order of the wait: one row each way
-        Case c = depthwise_case(name + "_p" + std::to_string(pixels) + (constant_weights ? "_constw" : ""), t, d);
-        c.launcher = [p = std::get<ConvolutionParams>(c.params), pixels, constant_weights](
+      for (int mode = 0; mode < 3; ++mode) {
+        const bool constant_weights = mode == 1, dense = mode == 2;
+        if ((constant_weights && pixels != 2) || (dense && pixels == 1)) continue;
+        Case c = depthwise_case(name + "_p" + std::to_string(pixels) + (constant_weights ? "_constw" : dense ? "_dense" : ""),
+                                t, d);
+        c.launcher = [p = std::get<ConvolutionParams>(c.params), pixels, constant_weights, dense](
                          const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out, cudaStream_t s,
-                         void*) { return launch_depthwise_direct_conv(p, in, out, pixels, constant_weights, s); };
+                         void*) { return launch_depthwise_direct_conv(p, in, out, pixels, constant_weights, s, dense); };
         v.push_back(std::move(c));
       }
     }

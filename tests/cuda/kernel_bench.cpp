@@ -4,7 +4,8 @@
 // time). Not a test.
 //
 //   ingot_cuda_kernel_bench [iterations] [name filter]
-// With a filter, only the benches whose name contains it run (e.g. "pointwise" under ncu).
+// With a filter, only the benches whose name and input dims ("name [dims] x [dims]") contain it
+// run (e.g. "pointwise" or "direct4 [32,14,14,672]" under ncu).
 #include <cuda_runtime.h>
 
 #include <cstdio>
@@ -63,7 +64,16 @@ using Launcher = std::function<ingot::Status(const std::vector<DeviceTensor>&, c
 void bench(const char* name, const net::LayerParams& params, const std::vector<std::vector<int64_t>>& in_dims,
            const std::vector<DType>& in_types, int iters, cudaStream_t stream, std::vector<int64_t> out_dims = {},
            const Launcher& launcher = {}) {
-  if (g_filter && std::string(name).find(g_filter) == std::string::npos) return;
+  std::string shape;  // the inputs' dims, printed after the name; the filter sees both
+  for (size_t i = 0; i < in_dims.size(); ++i) {
+    shape += i ? " x [" : "[";
+    for (size_t k = 0; k < in_dims[i].size(); ++k) {
+      if (k) shape += ",";
+      shape += std::to_string(in_dims[i][k]);
+    }
+    shape += "]";
+  }
+  if (g_filter && (std::string(name) + " " + shape).find(g_filter) == std::string::npos) return;
   std::vector<Buffer*> owned;
   std::vector<DeviceTensor> in;
   double bytes = 0;
@@ -118,15 +128,6 @@ void bench(const char* name, const net::LayerParams& params, const std::vector<s
   float ms = 0;
   BENCH_CHECK(cudaEventElapsedTime(&ms, start, stop));
   double us = 1000.0 * ms / iters;
-  std::string shape;
-  for (size_t i = 0; i < in_dims.size(); ++i) {
-    shape += i ? " x [" : "[";
-    for (size_t k = 0; k < in_dims[i].size(); ++k) {
-      if (k) shape += ",";
-      shape += std::to_string(in_dims[i][k]);
-    }
-    shape += "]";
-  }
   std::printf("%-28s %-34s %9.2f us %9.1f GB/s\n", name, shape.c_str(), us, bytes / (us * 1e3));
   cudaEventDestroy(start);
   cudaEventDestroy(stop);
@@ -330,12 +331,16 @@ int main(int argc, char** argv) {
       std::string name = "depthwise k" + std::to_string(d.k) + " s" + std::to_string(d.s);
       bench(name.c_str(), p, {{n, d.hw, d.hw, d.c}, {d.c, d.k, d.k, 1}, {d.c}}, {H, H, H}, iters, stream,
             {n, out, out, d.c});
-      for (int pixels : {1, 2, 4}) {  // the direct kernel (depthwise_direct.cuh), as its tactics run it
-        std::string direct = name + " direct" + std::to_string(pixels);
+      // The direct kernel (depthwise_direct.cuh) as its tactics run it, then its dense variants
+      // (registers capped for more blocks an SM).
+      for (int variant : {1, 2, 4, -2, -4}) {
+        const int pixels = variant < 0 ? -variant : variant;
+        const bool dense = variant < 0;
+        std::string direct = name + " direct" + std::to_string(pixels) + (dense ? "d" : "");
         bench(direct.c_str(), p, {{n, d.hw, d.hw, d.c}, {d.c, d.k, d.k, 1}, {d.c}}, {H, H, H}, iters, stream,
-              {n, out, out, d.c}, [p, pixels](const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& o,
-                                               cudaStream_t s, void*) {
-                return ingot::kernels::cuda::launch_depthwise_direct_conv(p, in, o, pixels, true, s);
+              {n, out, out, d.c}, [p, pixels, dense](const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& o,
+                                                      cudaStream_t s, void*) {
+                return ingot::kernels::cuda::launch_depthwise_direct_conv(p, in, o, pixels, true, s, dense);
               });
       }
     }

@@ -32,8 +32,9 @@ struct DirectArgs {
 
 // blockDim.x: the channel vectors of this block's tile (blockIdx.y); blockDim.y: pixel runs
 // (blockIdx.x * blockDim.y + threadIdx.y). A thread computes P pixels of a row, 8 channels.
-template <typename T, int K, int S, int P>
-__global__ void __launch_bounds__(kThreads) depthwise_direct_kernel(const __grid_constant__ DirectArgs a) {
+// MINB > 1 caps the registers so that MINB blocks fit an SM (the dense variants).
+template <typename T, int K, int S, int P, int MINB>
+__global__ void __launch_bounds__(kThreads, MINB) depthwise_direct_kernel(const __grid_constant__ DirectArgs a) {
   constexpr int KK = K * K;
   constexpr int L = (P - 1) * S + K;  // input columns of one kernel row for P pixels
   constexpr int TC = kTileVecs * kVec;
@@ -138,7 +139,7 @@ __global__ void __launch_bounds__(kThreads) depthwise_direct_kernel(const __grid
   }
 }
 
-template <typename T, int K, int S, int P>
+template <typename T, int K, int S, int P, int MINB>
 void launch_as(DirectArgs a, cudaStream_t stream) {
   // Channel tiles of equal size, at most kTileVecs vectors each; pixel runs for the rest of the
   // block's threads.
@@ -150,23 +151,23 @@ void launch_as(DirectArgs a, cudaStream_t stream) {
   const unsigned bx = static_cast<unsigned>(tile_groups);
   const unsigned by = static_cast<unsigned>(kThreads / tile_groups);
   const int64_t blocks_x = (a.runs + by - 1) / by;
-  launch_dependent(depthwise_direct_kernel<T, K, S, P>,
+  launch_dependent(depthwise_direct_kernel<T, K, S, P, MINB>,
                    dim3(static_cast<unsigned>(blocks_x), static_cast<unsigned>(tiles)), dim3(bx, by), 0, stream, a);
 }
 
 template <typename T, int K, int S>
-void launch_pixels(const DirectArgs& a, int pixels, cudaStream_t stream) {
-  if (pixels == 1) return launch_as<T, K, S, 1>(a, stream);
-  if (pixels == 2) return launch_as<T, K, S, 2>(a, stream);
-  launch_as<T, K, S, 4>(a, stream);
+void launch_pixels(const DirectArgs& a, int pixels, bool dense, cudaStream_t stream) {
+  if (pixels == 1) return launch_as<T, K, S, 1, 1>(a, stream);
+  if (pixels == 2) return dense ? launch_as<T, K, S, 2, 4>(a, stream) : launch_as<T, K, S, 2, 1>(a, stream);
+  return dense ? launch_as<T, K, S, 4, 3>(a, stream) : launch_as<T, K, S, 4, 1>(a, stream);
 }
 
 template <typename T>
-void launch_typed(const DirectArgs& a, int64_t k, int64_t s, int pixels, cudaStream_t stream) {
-  if (k == 3 && s == 1) return launch_pixels<T, 3, 1>(a, pixels, stream);
-  if (k == 3 && s == 2) return launch_pixels<T, 3, 2>(a, pixels, stream);
-  if (k == 5 && s == 1) return launch_pixels<T, 5, 1>(a, pixels, stream);
-  launch_pixels<T, 5, 2>(a, pixels, stream);
+void launch_typed(const DirectArgs& a, int64_t k, int64_t s, int pixels, bool dense, cudaStream_t stream) {
+  if (k == 3 && s == 1) return launch_pixels<T, 3, 1>(a, pixels, dense, stream);
+  if (k == 3 && s == 2) return launch_pixels<T, 3, 2>(a, pixels, dense, stream);
+  if (k == 5 && s == 1) return launch_pixels<T, 5, 1>(a, pixels, dense, stream);
+  launch_pixels<T, 5, 2>(a, pixels, dense, stream);
 }
 
 }  // namespace
@@ -207,8 +208,8 @@ Status depthwise_direct_conv_supported(const net::ConvolutionParams& p, const st
 
 Status launch_depthwise_direct_conv(const net::ConvolutionParams& p, const std::vector<DeviceTensor>& in,
                                     const std::vector<DeviceTensor>& out, int pixels, bool constant_weights,
-                                    cudaStream_t stream) {
-  return detail::launch_depthwise_direct_conv(p, in, out, pixels, constant_weights, stream);
+                                    cudaStream_t stream, bool dense) {
+  return detail::launch_depthwise_direct_conv(p, in, out, pixels, constant_weights, stream, dense);
 }
 
 }  // namespace ingot::kernels::cuda
@@ -216,7 +217,7 @@ Status launch_depthwise_direct_conv(const net::ConvolutionParams& p, const std::
 namespace ingot::kernels::cuda::detail {
 
 Status launch_depthwise_direct_conv(const net::ConvolutionParams& p, const Tensors& in, const Tensors& out, int pixels,
-                                    bool constant_weights, cudaStream_t stream) {
+                                    bool constant_weights, cudaStream_t stream, bool dense) {
   const char* L = "depthwise convolution (direct kernel)";
   INGOT_RETURN_IF_ERROR(depthwise_direct_conv_supported(p, in, out, pixels));
   const DeviceTensor &x = in[0], &w = in[1], &y = out[0];
@@ -238,8 +239,8 @@ Status launch_depthwise_direct_conv(const net::ConvolutionParams& p, const Tenso
   a.beta = static_cast<float>(p.act_beta);
   a.constant_weights = constant_weights;
   const int64_t k = w.dims[1], s = p.stride[1];
-  if (x.dtype == ir::DType::kFloat16) launch_typed<__half>(a, k, s, pixels, stream);
-  else launch_typed<__nv_bfloat16>(a, k, s, pixels, stream);
+  if (x.dtype == ir::DType::kFloat16) launch_typed<__half>(a, k, s, pixels, dense, stream);
+  else launch_typed<__nv_bfloat16>(a, k, s, pixels, dense, stream);
   return check_launch(L);
 }
 

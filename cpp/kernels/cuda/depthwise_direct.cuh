@@ -23,9 +23,10 @@
 
 namespace ingot::kernels::cuda::detail {
 
-// Enqueues the convolution with `pixels` (1, 2 or 4) output pixels a thread; for any other
-// geometry, the reason depthwise_direct_conv_supported() gives.
+// Enqueues the convolution with `pixels` (1, 2 or 4) output pixels a thread; `dense` caps the
+// registers for 4 blocks an SM (3 at 4 pixels); for any other geometry, the reason
+// depthwise_direct_conv_supported() gives.
 Status launch_depthwise_direct_conv(const net::ConvolutionParams& p, const Tensors& in, const Tensors& out, int pixels,
-                                    bool constant_weights, cudaStream_t stream);
+                                    bool constant_weights, cudaStream_t stream, bool dense);
 
 }  // namespace ingot::kernels::cuda::detail

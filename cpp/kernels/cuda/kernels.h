@@ -68,10 +68,11 @@ Status depthwise_direct_conv_supported(const net::ConvolutionParams& p, const st
                                        const std::vector<DeviceTensor>& outputs, int pixels);
 // Enqueues it (the same inputs and results as launch()'s depthwise kernel). `constant_weights`:
 // w is no kernel's output (an engine constant), so blocks may read it before the previous
-// kernel on the stream has finished.
+// kernel on the stream has finished. `dense`: registers capped so that more blocks share an SM
+// (4 at 1 or 2 pixels, 3 at 4; not yet timed by the runner).
 Status launch_depthwise_direct_conv(const net::ConvolutionParams& p, const std::vector<DeviceTensor>& inputs,
                                     const std::vector<DeviceTensor>& outputs, int pixels, bool constant_weights,
-                                    cudaStream_t stream);
+                                    cudaStream_t stream, bool dense = false);
 
 // Whether launch() runs this convolution as a 1x1 channels-last convolution of one group with
 // few inputs (x [N, H, W, K], w [M, 1, 1, K], K <= 64, stride 1, no padding, the weights as
