@@ -217,34 +217,34 @@ TEST(DepthwiseDirectConv, RefusesWhatItDoesNotRun) {
   EXPECT_FALSE(depthwise_direct_conv_supported(p, ok_in, ok_out, 0).is_ok());
 
   using Bad = ConvRefusal;
-  std::vector<Bad> bad;
-  auto with = [&](const char* what, auto change) {
-    Bad b{what, p, ok_in, ok_out};
-    change(b);
-    bad.push_back(std::move(b));
-  };
-  with("f32", [&](Bad& b) { for (auto& x : b.in) x.dtype = F32; b.out[0].dtype = F32; });
-  with("7x7 kernel", [&](Bad& b) { b.in[1] = t(F16, {16, 7, 7, 1}); b.p.padding = {3, 3}; });
-  with("3x5 kernel", [&](Bad& b) { b.in[1] = t(F16, {16, 3, 5, 1}); b.p.padding = {1, 2}; });
-  with("dilation", [&](Bad& b) { b.p.dilation = {2, 2}; b.p.padding = {2, 2}; });
-  with("width stride 3", [&](Bad& b) { b.p.stride = {1, 3}; b.out[0] = t(F16, {1, 5, 2, 16}); });
-  with("12 channels", [&](Bad& b) {
+  ConvRefusals r{p, ok_in, ok_out, {}};
+  r.with("f32", [&](Bad& b) { for (auto& x : b.in) x.dtype = F32; b.out[0].dtype = F32; });
+  r.with("7x7 kernel", [&](Bad& b) { b.in[1] = t(F16, {16, 7, 7, 1}); b.p.padding = {3, 3}; });
+  r.with("3x5 kernel", [&](Bad& b) { b.in[1] = t(F16, {16, 3, 5, 1}); b.p.padding = {1, 2}; });
+  r.with("dilation", [&](Bad& b) { b.p.dilation = {2, 2}; b.p.padding = {2, 2}; });
+  r.with("width stride 3", [&](Bad& b) { b.p.stride = {1, 3}; b.out[0] = t(F16, {1, 5, 2, 16}); });
+  r.with("12 channels", [&](Bad& b) {
     b.p.groups = 12;
     b.in[0] = t(F16, {1, 5, 5, 12});
     b.in[1] = t(F16, {12, 3, 3, 1});
     b.out[0] = t(F16, {1, 5, 5, 12});
   });
-  with("misaligned x", [&](Bad& b) { b.in[0].data = reinterpret_cast<void*>(uintptr_t{2}); });
-  with("not depthwise (groups 1)", [](Bad& b) { b.p.groups = 1; });
-  for (const Bad& b : bad) {
+  r.with("not depthwise (groups 1)", [](Bad& b) { b.p.groups = 1; });
+  for (const Bad& b : r.cases) {
     Status s = depthwise_direct_conv_supported(b.p, b.in, b.out, 2);
     EXPECT_FALSE(s.is_ok()) << b.what;
     EXPECT_NE(s.message().find("depthwise"), std::string::npos) << b.what << ": " << s.message();
   }
-  // The launcher refuses them too, before any kernel runs.
-  for (const Bad& b : bad) {
-    EXPECT_FALSE(launch_depthwise_direct_conv(b.p, b.in, b.out, 2, true, nullptr).is_ok()) << b.what;
-  }
+  // A misaligned x, apart: expect_launch_refuses would give it an aligned buffer.
+  std::vector<DeviceTensor> misaligned = ok_in;
+  misaligned[0].data = reinterpret_cast<void*>(uintptr_t{2});
+  EXPECT_FALSE(depthwise_direct_conv_supported(p, misaligned, ok_out, 2).is_ok());
+  EXPECT_FALSE(launch_depthwise_direct_conv(p, misaligned, ok_out, 2, true, nullptr).is_ok());
+  // The launcher refuses the others too, before any kernel reads the (large enough) buffer.
+  expect_launch_refuses(r.cases, [](const ConvolutionParams& q, const std::vector<DeviceTensor>& in,
+                                    const std::vector<DeviceTensor>& out) {
+    return launch_depthwise_direct_conv(q, in, out, 2, true, nullptr);
+  });
 }
 
 // Convolutions the kernel does not run get an error naming why (the runner then keeps cuDNN),
@@ -262,38 +262,33 @@ TEST(DepthwiseConv, RefusesWhatItDoesNotRun) {
   EXPECT_TRUE(depthwise_conv_supported(p, ok_in, ok_out).is_ok()) << depthwise_conv_supported(p, ok_in, ok_out).message();
 
   using Bad = ConvRefusal;
-  std::vector<Bad> bad;
-  auto with = [&](const char* what, auto change) {
-    Bad b{what, p, ok_in, ok_out};
-    change(b);
-    bad.push_back(std::move(b));
-  };
-  with("not depthwise (groups 1)", [](Bad& b) { b.p.groups = 1; });
-  with("grouped, 2 channels a group", [&](Bad& b) { b.p.groups = 4; b.in[1] = t(F16, {8, 3, 3, 2}); });
-  with("channel multiplier 2", [&](Bad& b) { b.in[1] = t(F16, {16, 3, 3, 1}); b.out[0] = t(F16, {1, 5, 5, 16}); });
-  with("NCHW", [](Bad& b) { b.p.channels_last = false; });
-  with("transposed", [](Bad& b) { b.p.transposed = true; });
-  with("1-d", [&](Bad& b) { b.in[0] = t(F16, {1, 5, 8}); });
-  with("int8", [&](Bad& b) { for (auto& x : b.in) x.dtype = DType::kInt8; b.out[0].dtype = DType::kInt8; });
-  with("mixed dtypes", [&](Bad& b) { b.in[1].dtype = F32; });
-  with("wrong output size", [&](Bad& b) { b.out[0] = t(F16, {1, 4, 5, 8}); });
-  with("wrong batch", [&](Bad& b) { b.out[0] = t(F16, {2, 5, 5, 8}); });
-  with("negative padding", [](Bad& b) { b.p.padding = {-1, 1}; });
-  with("zero stride", [](Bad& b) { b.p.stride = {0, 1}; });
-  with("kernel larger than shared memory", [&](Bad& b) {
+  ConvRefusals r{p, ok_in, ok_out, {}};
+  r.with("not depthwise (groups 1)", [](Bad& b) { b.p.groups = 1; });
+  r.with("grouped, 2 channels a group", [&](Bad& b) { b.p.groups = 4; b.in[1] = t(F16, {8, 3, 3, 2}); });
+  r.with("channel multiplier 2", [&](Bad& b) { b.in[1] = t(F16, {16, 3, 3, 1}); b.out[0] = t(F16, {1, 5, 5, 16}); });
+  r.with("NCHW", [](Bad& b) { b.p.channels_last = false; });
+  r.with("transposed", [](Bad& b) { b.p.transposed = true; });
+  r.with("1-d", [&](Bad& b) { b.in[0] = t(F16, {1, 5, 8}); });
+  r.with("int8", [&](Bad& b) { for (auto& x : b.in) x.dtype = DType::kInt8; b.out[0].dtype = DType::kInt8; });
+  r.with("mixed dtypes", [&](Bad& b) { b.in[1].dtype = F32; });
+  r.with("wrong output size", [&](Bad& b) { b.out[0] = t(F16, {1, 4, 5, 8}); });
+  r.with("wrong batch", [&](Bad& b) { b.out[0] = t(F16, {2, 5, 5, 8}); });
+  r.with("negative padding", [](Bad& b) { b.p.padding = {-1, 1}; });
+  r.with("zero stride", [](Bad& b) { b.p.stride = {0, 1}; });
+  r.with("kernel larger than shared memory", [&](Bad& b) {
     b.in[1] = t(F16, {8, 91, 91, 1});
     b.p.padding = {45, 45};
   });
   // A present optional input has data (the buffer, below); here any non-null pointer marks it.
   void* present = &p;
-  with("bias of the wrong length", [&](Bad& b) { b.in[2] = DeviceTensor{present, F16, {7}}; });
-  with("residual of another shape", [&](Bad& b) { b.in[3] = DeviceTensor{present, F16, {1, 5, 4, 8}}; });
-  with("activation without an epilogue", [](Bad& b) { b.p.activation = UnaryOp::kExp; });
-  with("no output", [](Bad& b) { b.out.clear(); });
-  for (const Bad& b : bad) EXPECT_FALSE(depthwise_conv_supported(b.p, b.in, b.out).is_ok()) << b.what;
+  r.with("bias of the wrong length", [&](Bad& b) { b.in[2] = DeviceTensor{present, F16, {7}}; });
+  r.with("residual of another shape", [&](Bad& b) { b.in[3] = DeviceTensor{present, F16, {1, 5, 4, 8}}; });
+  r.with("activation without an epilogue", [](Bad& b) { b.p.activation = UnaryOp::kExp; });
+  r.with("no output", [](Bad& b) { b.out.clear(); });
+  for (const Bad& b : r.cases) EXPECT_FALSE(depthwise_conv_supported(b.p, b.in, b.out).is_ok()) << b.what;
 
   // launch() refuses them too, before any kernel reads the (large enough) buffer.
-  expect_launch_refuses(bad);
+  expect_launch_refuses(r.cases);
 }
 
 }  // namespace

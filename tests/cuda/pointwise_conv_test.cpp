@@ -100,31 +100,26 @@ TEST(PointwiseConv, RefusesWhatItDoesNotRun) {
   EXPECT_TRUE(pointwise_conv_supported(p, ok_in, ok_out).is_ok()) << pointwise_conv_supported(p, ok_in, ok_out).message();
 
   using Bad = ConvRefusal;
-  std::vector<Bad> bad;
-  auto with = [&](const char* what, auto change) {
-    Bad b{what, p, ok_in, ok_out};
-    change(b);
-    bad.push_back(std::move(b));
-  };
-  with("3x3 kernel", [&](Bad& b) { b.in[1] = t(F16, {96, 3, 3, 16}); b.p.padding = {1, 1}; });
-  with("stride 2", [&](Bad& b) { b.p.stride = {2, 2}; b.out[0] = t(F16, {1, 3, 3, 96}); });
-  with("padding", [&](Bad& b) { b.p.padding = {1, 1}; b.out[0] = t(F16, {1, 7, 7, 96}); });
-  with("two groups", [&](Bad& b) { b.p.groups = 2; b.in[1] = t(F16, {96, 1, 1, 8}); });
-  with("NCHW", [](Bad& b) { b.p.channels_last = false; });
-  with("transposed", [](Bad& b) { b.p.transposed = true; });
-  with("65 input channels", [&](Bad& b) { b.in[0] = t(F16, {1, 5, 5, 65}); b.in[1] = t(F16, {96, 1, 1, 65}); });
-  with("weights over 40 KiB as float", [&](Bad& b) { b.in[0] = t(F16, {1, 5, 5, 64}); b.in[1] = t(F16, {1152, 1, 1, 64}); b.out[0] = t(F16, {1, 5, 5, 1152}); });
-  with("int8", [&](Bad& b) { for (auto& x : b.in) x.dtype = DType::kInt8; b.out[0].dtype = DType::kInt8; });
-  with("mixed dtypes", [&](Bad& b) { b.in[1].dtype = F32; });
-  with("weight inputs do not match x", [&](Bad& b) { b.in[1] = t(F16, {96, 1, 1, 8}); });
-  with("wrong output channels", [&](Bad& b) { b.out[0] = t(F16, {1, 5, 5, 95}); });
-  with("wrong output size", [&](Bad& b) { b.out[0] = t(F16, {1, 4, 5, 96}); });
+  ConvRefusals r{p, ok_in, ok_out, {}};
+  r.with("3x3 kernel", [&](Bad& b) { b.in[1] = t(F16, {96, 3, 3, 16}); b.p.padding = {1, 1}; });
+  r.with("stride 2", [&](Bad& b) { b.p.stride = {2, 2}; b.out[0] = t(F16, {1, 3, 3, 96}); });
+  r.with("padding", [&](Bad& b) { b.p.padding = {1, 1}; b.out[0] = t(F16, {1, 7, 7, 96}); });
+  r.with("two groups", [&](Bad& b) { b.p.groups = 2; b.in[1] = t(F16, {96, 1, 1, 8}); });
+  r.with("NCHW", [](Bad& b) { b.p.channels_last = false; });
+  r.with("transposed", [](Bad& b) { b.p.transposed = true; });
+  r.with("65 input channels", [&](Bad& b) { b.in[0] = t(F16, {1, 5, 5, 65}); b.in[1] = t(F16, {96, 1, 1, 65}); });
+  r.with("weights over 40 KiB as float", [&](Bad& b) { b.in[0] = t(F16, {1, 5, 5, 64}); b.in[1] = t(F16, {1152, 1, 1, 64}); b.out[0] = t(F16, {1, 5, 5, 1152}); });
+  r.with("int8", [&](Bad& b) { for (auto& x : b.in) x.dtype = DType::kInt8; b.out[0].dtype = DType::kInt8; });
+  r.with("mixed dtypes", [&](Bad& b) { b.in[1].dtype = F32; });
+  r.with("weight inputs do not match x", [&](Bad& b) { b.in[1] = t(F16, {96, 1, 1, 8}); });
+  r.with("wrong output channels", [&](Bad& b) { b.out[0] = t(F16, {1, 5, 5, 95}); });
+  r.with("wrong output size", [&](Bad& b) { b.out[0] = t(F16, {1, 4, 5, 96}); });
   void* present = &p;
-  with("bias of the wrong length", [&](Bad& b) { b.in[2] = DeviceTensor{present, F16, {95}}; });
-  with("residual of another shape", [&](Bad& b) { b.in[3] = DeviceTensor{present, F16, {1, 5, 4, 96}}; });
-  with("activation without an epilogue", [](Bad& b) { b.p.activation = UnaryOp::kExp; });
-  with("no output", [](Bad& b) { b.out.clear(); });
-  for (const Bad& b : bad) {
+  r.with("bias of the wrong length", [&](Bad& b) { b.in[2] = DeviceTensor{present, F16, {95}}; });
+  r.with("residual of another shape", [&](Bad& b) { b.in[3] = DeviceTensor{present, F16, {1, 5, 4, 96}}; });
+  r.with("activation without an epilogue", [](Bad& b) { b.p.activation = UnaryOp::kExp; });
+  r.with("no output", [](Bad& b) { b.out.clear(); });
+  for (const Bad& b : r.cases) {
     Status s = pointwise_conv_supported(b.p, b.in, b.out);
     EXPECT_FALSE(s.is_ok()) << b.what;
     EXPECT_NE(s.message().find("pointwise convolution"), std::string::npos) << b.what << ": " << s.message();
@@ -132,7 +127,7 @@ TEST(PointwiseConv, RefusesWhatItDoesNotRun) {
 
   // launch() refuses them too (the depthwise kernel does not take them either), before any
   // kernel reads the (large enough) buffer.
-  expect_launch_refuses(bad);
+  expect_launch_refuses(r.cases);
 }
 
 }  // namespace

@@ -101,32 +101,27 @@ TEST(SmallInputConv, RefusesWhatItDoesNotRun) {
   EXPECT_TRUE(small_input_conv_supported(p, ok_in, ok_out).is_ok()) << small_input_conv_supported(p, ok_in, ok_out).message();
 
   using Bad = ConvRefusal;
-  std::vector<Bad> bad;
-  auto with = [&](const char* what, auto change) {
-    Bad b{what, p, ok_in, ok_out};
-    change(b);
-    bad.push_back(std::move(b));
-  };
-  with("5 input channels", [&](Bad& b) { b.in[0] = t(F16, {1, 16, 16, 5}); b.in[1] = t(F16, {32, 3, 3, 5}); });
-  with("65 weights an output", [&](Bad& b) { b.in[0] = t(F16, {1, 16, 16, 2}); b.in[1] = t(F16, {32, 5, 7, 2}); b.p.padding = {2, 3}; });
-  with("two groups", [&](Bad& b) { b.p.groups = 2; });
-  with("NCHW", [](Bad& b) { b.p.channels_last = false; });
-  with("transposed", [](Bad& b) { b.p.transposed = true; });
-  with("1x1 stride 1 (the pointwise kernel's)", [&](Bad& b) {
+  ConvRefusals r{p, ok_in, ok_out, {}};
+  r.with("5 input channels", [&](Bad& b) { b.in[0] = t(F16, {1, 16, 16, 5}); b.in[1] = t(F16, {32, 3, 3, 5}); });
+  r.with("65 weights an output", [&](Bad& b) { b.in[0] = t(F16, {1, 16, 16, 2}); b.in[1] = t(F16, {32, 5, 7, 2}); b.p.padding = {2, 3}; });
+  r.with("two groups", [&](Bad& b) { b.p.groups = 2; });
+  r.with("NCHW", [](Bad& b) { b.p.channels_last = false; });
+  r.with("transposed", [](Bad& b) { b.p.transposed = true; });
+  r.with("1x1 stride 1 (the pointwise kernel's)", [&](Bad& b) {
     b.in[1] = t(F16, {32, 1, 1, 3}); b.p.stride = {1, 1}; b.p.padding = {0, 0}; b.out[0] = t(F16, {1, 16, 16, 32});
   });
-  with("int8", [&](Bad& b) { for (auto& x : b.in) x.dtype = DType::kInt8; b.out[0].dtype = DType::kInt8; });
-  with("mixed dtypes", [&](Bad& b) { b.in[1].dtype = F32; });
-  with("weight channels do not match x", [&](Bad& b) { b.in[1] = t(F16, {32, 3, 3, 2}); });
-  with("wrong output channels", [&](Bad& b) { b.out[0] = t(F16, {1, 8, 8, 31}); });
-  with("wrong output size", [&](Bad& b) { b.out[0] = t(F16, {1, 7, 8, 32}); });
-  with("zero stride", [](Bad& b) { b.p.stride = {0, 2}; });
+  r.with("int8", [&](Bad& b) { for (auto& x : b.in) x.dtype = DType::kInt8; b.out[0].dtype = DType::kInt8; });
+  r.with("mixed dtypes", [&](Bad& b) { b.in[1].dtype = F32; });
+  r.with("weight channels do not match x", [&](Bad& b) { b.in[1] = t(F16, {32, 3, 3, 2}); });
+  r.with("wrong output channels", [&](Bad& b) { b.out[0] = t(F16, {1, 8, 8, 31}); });
+  r.with("wrong output size", [&](Bad& b) { b.out[0] = t(F16, {1, 7, 8, 32}); });
+  r.with("zero stride", [](Bad& b) { b.p.stride = {0, 2}; });
   void* present = &p;
-  with("bias of the wrong length", [&](Bad& b) { b.in[2] = DeviceTensor{present, F16, {31}}; });
-  with("residual of another shape", [&](Bad& b) { b.in[3] = DeviceTensor{present, F16, {1, 8, 7, 32}}; });
-  with("activation without an epilogue", [](Bad& b) { b.p.activation = UnaryOp::kExp; });
-  with("no output", [](Bad& b) { b.out.clear(); });
-  for (const Bad& b : bad) {
+  r.with("bias of the wrong length", [&](Bad& b) { b.in[2] = DeviceTensor{present, F16, {31}}; });
+  r.with("residual of another shape", [&](Bad& b) { b.in[3] = DeviceTensor{present, F16, {1, 8, 7, 32}}; });
+  r.with("activation without an epilogue", [](Bad& b) { b.p.activation = UnaryOp::kExp; });
+  r.with("no output", [](Bad& b) { b.out.clear(); });
+  for (const Bad& b : r.cases) {
     Status s = small_input_conv_supported(b.p, b.in, b.out);
     EXPECT_FALSE(s.is_ok()) << b.what;
     EXPECT_NE(s.message().find("small-input convolution"), std::string::npos) << b.what << ": " << s.message();

@@ -318,7 +318,7 @@ void run_case(const Case& c) {
   }
 }
 
-void expect_launch_refuses(const std::vector<ConvRefusal>& refusals) {
+void expect_launch_refuses(const std::vector<ConvRefusal>& refusals, const ConvLauncher& launcher) {
   if (!have_device()) return;
   DeviceBuffer buffer(size_t{1} << 20);
   for (ConvRefusal r : refusals) {
@@ -327,7 +327,7 @@ void expect_launch_refuses(const std::vector<ConvRefusal>& refusals) {
         if (x.data || ts == &r.out || &x - ts->data() < 2) x.data = buffer.get();
       }
     }
-    EXPECT_FALSE(launch(r.p, r.in, r.out, nullptr).is_ok()) << r.what;
+    EXPECT_FALSE((launcher ? launcher(r.p, r.in, r.out) : launch(r.p, r.in, r.out, nullptr)).is_ok()) << r.what;
   }
 }
 

@@ -150,9 +150,27 @@ struct ConvRefusal {
   std::vector<DeviceTensor> in, out;
 };
 
-// launch() refuses each (with a GPU): x, w, the outputs and the present optional inputs point
+// Refusal cases made from one convolution a kernel accepts: with(what, change) adds a copy of
+// it altered by `change` (a callable taking ConvRefusal&).
+struct ConvRefusals {
+  net::ConvolutionParams p;
+  std::vector<DeviceTensor> in, out;
+  std::vector<ConvRefusal> cases;
+  template <typename Change>
+  void with(const char* what, Change change) {
+    ConvRefusal b{what, p, in, out};
+    change(b);
+    cases.push_back(std::move(b));
+  }
+};
+
+// A launcher of one kernel of a convolution (launch() when empty).
+using ConvLauncher = std::function<Status(const net::ConvolutionParams&, const std::vector<DeviceTensor>&,
+                                          const std::vector<DeviceTensor>&)>;
+
+// `launcher` refuses each (with a GPU): x, w, the outputs and the present optional inputs point
 // into one 1 MiB buffer first, so that a kernel that ran anyway would read and write real
 // memory.
-void expect_launch_refuses(const std::vector<ConvRefusal>& refusals);
+void expect_launch_refuses(const std::vector<ConvRefusal>& refusals, const ConvLauncher& launcher = {});
 
 }  // namespace ingot::kernels::cuda::testing
