@@ -124,6 +124,10 @@ Expected<net::Network> gpu_graph_passes(net::Network network, const GpuPassOptio
       if (options.squeeze_excite_weights) {
         INGOT_ASSIGN_OR_RETURN(net, squeeze_excite_into_projections(net));
       }
+      // The depthwise convolutions before the gates add x's sums as they write x.
+      if (options.squeeze_excite_sums != SumsFor::kNone) {
+        INGOT_ASSIGN_OR_RETURN(net, squeeze_excite_sums(net, options.squeeze_excite_sums == SumsFor::kAll));
+      }
     }
     // Back to NCHW and then flattened into tokens (ViT's patch embedding): no copy at all.
     INGOT_ASSIGN_OR_RETURN(net, fold_permute_chains(net));
@@ -148,6 +152,13 @@ bool pointwise_fusion_enabled() {
 bool squeeze_excite_weights_enabled() {
   const char* env = std::getenv("INGOT_SE_WEIGHTS");
   return !env || std::strcmp(env, "0") != 0;
+}
+
+SumsFor squeeze_excite_sums_for() {
+  const char* env = std::getenv("INGOT_SE_SUMS");
+  if (env && std::strcmp(env, "0") == 0) return SumsFor::kNone;
+  if (env && std::strcmp(env, "gates") == 0) return SumsFor::kGates;
+  return SumsFor::kAll;
 }
 
 }  // namespace ingot::build

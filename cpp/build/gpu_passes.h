@@ -14,11 +14,16 @@
 
 namespace ingot::build {
 
+enum class SumsFor : uint8_t { kNone, kGates, kAll };
+
 struct GpuPassOptions {
   std::set<ir::DType> enabled_precisions = {ir::DType::kFloat32};
   bool channels_last = true;             // false: INGOT_CUDA_LAYOUT=nchw
   SqueezeExciteFits squeeze_excite;      // empty: no squeeze_excite layers (INGOT_CUDA_SQUEEZE_EXCITE=0)
   bool squeeze_excite_weights = true;    // squeeze_excite_into_projections (INGOT_SE_WEIGHTS=0: off)
+  // squeeze_excite_sums: for every gate (INGOT_SE_SUMS=1, the default), for the gates that do
+  // not multiply x (INGOT_SE_SUMS=gates), or for none (INGOT_SE_SUMS=0).
+  SumsFor squeeze_excite_sums = SumsFor::kAll;
   bool pointwise = true;                 // fuse_pointwise (INGOT_POINTWISE_FUSION=0: off)
 };
 
@@ -33,6 +38,10 @@ bool pointwise_fusion_enabled();
 
 // squeeze_excite_into_projections runs unless INGOT_SE_WEIGHTS=0 (bench/NOTES.md note 57).
 bool squeeze_excite_weights_enabled();
+
+// Which gates squeeze_excite_sums rewrites, by INGOT_SE_SUMS (bench/NOTES.md note 62): "0"
+// none, "gates" those without the multiply, else all.
+SumsFor squeeze_excite_sums_for();
 
 // cuBLASLt batches share one stride per operand: an operand of a matmul or attention whose
 // batch dims broadcast in a mixed way (some dims 1, others not) is expanded first.

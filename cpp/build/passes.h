@@ -90,6 +90,16 @@ Expected<net::Network> fuse_squeeze_excite(const net::Network& net, const Squeez
 //           %y = reshape(%m, [N, H, W, O])
 Expected<net::Network> squeeze_excite_into_projections(const net::Network& net, int* rewritten = nullptr);
 
+// A squeeze_excite layer whose x a channels-last depthwise convolution writes (one filter a
+// channel, x its only output) takes x's sums over H and W from that convolution instead of
+// pooling x: the convolution gets channel_sums (a second output, f64 [N, C]) and the layer a
+// sixth input. `scaled` false leaves the layers that multiply x by the gate (scale_input) as
+// they are. Run it after fuse_squeeze_excite (and squeeze_excite_into_projections). Returns how
+// many layers it rewrote.
+//   before: %x = conv(%a, %w, %b) [depthwise, channels_last]; %g = squeeze_excite(%x, %w1, %b1, %w2, %b2)
+//   after:  %x, %s = conv(%a, %w, %b) [channel_sums]; %g = squeeze_excite(%x, %w1, %b1, %w2, %b2, %s)
+Expected<net::Network> squeeze_excite_sums(const net::Network& net, bool scaled = true, int* rewritten = nullptr);
+
 // Which attention layers a backend reads through strides (fold_attention_layouts).
 using AttentionFilter = std::function<bool(const net::Layer& attention, const net::Network& net)>;
 

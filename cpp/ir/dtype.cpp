@@ -66,6 +66,8 @@ bool is_integral(DType t) {
 
 bool is_engine_dtype(DType t) { return static_cast<int>(t) < 8; }
 
+bool is_buffer_dtype(DType t) { return is_engine_dtype(t) || t == DType::kFloat64; }
+
 DType promote_types(DType a, DType b) {
   if (a == b) return a;
   if (a == DType::kOpaque || b == DType::kOpaque) return DType::kOpaque;

@@ -32,6 +32,10 @@ std::string_view dtype_torch_name(DType t);    // "float32", "int64", ...
 bool is_floating(DType t);
 bool is_integral(DType t);  // includes bool
 bool is_engine_dtype(DType t);  // one of the first eight
+// What an engine's tensors may hold: the engine dtypes, and f64 for tensors the builder adds
+// between layers (a convolution's channel sums, net::ConvolutionParams); converters still take
+// only engine dtypes, so no graph brings f64 in.
+bool is_buffer_dtype(DType t);
 
 // Type promotion as torch.result_type does for two tensors of the same category order.
 DType promote_types(DType a, DType b);

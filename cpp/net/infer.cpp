@@ -136,14 +136,18 @@ Expected<Types> infer_channels_last(const ConvolutionParams& p, const Inputs& in
   }
   ConvolutionParams q = p;
   q.channels_last = false;
+  q.channel_sums = false;
   Inputs nchw{&x, &w, in.size() > 2 ? in[2] : nullptr, res ? &*res : nullptr};
   INGOT_ASSIGN_OR_RETURN(Types out, infer(q, nchw));
-  return Types{permuted(out[0], to_nhwc)};
+  TensorType y = permuted(out[0], to_nhwc);
+  if (!p.channel_sums) return Types{y};
+  return Types{y, TensorType{ir::DType::kFloat64, {y.shape[0], y.shape[3]}}};
 }
 
 Expected<Types> infer(const ConvolutionParams& p, const Inputs& in) {
   const char* L = "convolution";
   if (p.channels_last) return infer_channels_last(p, in);
+  if (p.channel_sums) return bad(L, "channel_sums needs channels_last");
   INGOT_RETURN_IF_ERROR(need_inputs(L, in, 2, 4));
   const TensorType &x = *in[0], &w = *in[1];
   size_t nsp = w.rank() >= 2 ? w.rank() - 2 : 0;
@@ -594,7 +598,9 @@ Expected<Types> infer(const IotaParams& p, const Inputs& in) {
 
 Expected<Types> infer(const SqueezeExciteParams& p, const Inputs& in) {
   const char* L = "squeeze_excite";
-  if (in.size() != 5 || !in[0] || !in[1] || !in[3]) return bad(L, "takes x, w1, b1?, w2, b2? (5 inputs), got ", in.size());
+  if (in.size() < 5 || in.size() > 6 || !in[0] || !in[1] || !in[3]) {
+    return bad(L, "takes x, w1, b1?, w2, b2?, sums? (5 or 6 inputs), got ", in.size());
+  }
   const TensorType &x = *in[0], &w1 = *in[1], &w2 = *in[3];
   if (p.act1 >= UnaryOp::kCount || p.act2 >= UnaryOp::kCount) return bad(L, "unknown activation");
   if (x.rank() != 4 || !ir::is_floating(x.dtype)) return bad(L, "x must be a floating [N, H, W, C] tensor, got ", x.str());
@@ -615,6 +621,9 @@ Expected<Types> infer(const SqueezeExciteParams& p, const Inputs& in) {
       return bad(L, i == 2 ? "b1" : "b2", " must be ", ir::dtype_name(x.dtype), "[", n, "], got ", in[i]->str());
     }
   }
+  if (in.size() > 5 && in[5] && (in[5]->dtype != ir::DType::kFloat64 || in[5]->shape != Shape{x.shape[0], SymExpr(*c)})) {
+    return bad(L, "sums must be f64[", x.shape[0].str(), ", ", *c, "] (x's sums over H and W), got ", in[5]->str());
+  }
   if (p.scale_input) return Types{x};
   return Types{{x.dtype, {x.shape[0], SymExpr(1), SymExpr(1), SymExpr(*c)}}};
 }
@@ -627,7 +636,10 @@ Expected<Types> infer(const PointwiseParams& p, const Inputs& in) {
 }  // namespace
 
 Expected<std::vector<TensorType>> infer_types(const LayerParams& params, const Inputs& inputs) {
-  for (const auto* t : inputs) {
+  const bool se = std::holds_alternative<SqueezeExciteParams>(params);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const auto* t = inputs[i];
+    if (se && i == 5) continue;  // the channel sums (f64), which infer checks
     if (t && !ir::is_engine_dtype(t->dtype)) {
       return invalid_argument(layer_kind_name(kind_of(params)), ": dtype ", ir::dtype_name(t->dtype),
                               " is not supported in engines");

@@ -64,6 +64,10 @@ const char* enum_name(PointwiseStep k);
 // fuses a following bias / residual add / activation into the layer.
 // channels_last (2-D, not transposed): x [N, H, W, C], w [O, kH, kW, C/groups], y [N, H', W', O]
 // (the builder's layout pass stores activations around convolutions that way for the GPU).
+// channel_sums (channels_last only): a second output, f64 [N, O], the sums over H' x W' of y as
+// stored (after the activation, rounded to y's dtype). build::squeeze_excite_sums sets it where
+// a squeeze_excite layer pools y, so that the convolution's kernel adds them as it writes y
+// instead of a launch that reads y again.
 struct ConvolutionParams {
   static constexpr const char* kName = "convolution";
   std::vector<int64_t> stride, padding, dilation, output_padding;
@@ -72,11 +76,12 @@ struct ConvolutionParams {
   UnaryOp activation = UnaryOp::kIdentity;
   double act_alpha = 0.0, act_beta = 0.0;  // parameters of the activation (UnaryParams alpha/beta)
   bool channels_last = false;
+  bool channel_sums = false;
   template <typename V> void fields(V& v) {
     v("stride", stride); v("padding", padding); v("dilation", dilation);
     v("output_padding", output_padding); v("groups", groups); v("transposed", transposed);
     v("activation", activation); v("act_alpha", act_alpha); v("act_beta", act_beta);
-    v("channels_last", channels_last);
+    v("channels_last", channels_last); v("channel_sums", channel_sums);
   }
 };
 
@@ -269,7 +274,9 @@ struct IotaParams {
   template <typename V> void fields(V& v) { v("size", size); v("start", start); v("step", step); v("dtype", dtype); }
 };
 
-// in: x [N, H, W, C] (channels-last), w1 [R, C], b1? [R], w2 [C, R], b2? [C].
+// in: x [N, H, W, C] (channels-last), w1 [R, C], b1? [R], w2 [C, R], b2? [C], sums? f64 [N, C]
+// (x's sums over H and W, from the convolution that wrote x: ConvolutionParams::channel_sums;
+// present, the layer pools them instead of x).
 // out [N, 1, 1, C]: the squeeze-and-excitation gate of MobileNetV3 / EfficientNet blocks,
 //   gate = act2(w2 . act1(w1 . mean_{H,W}(x) + b1) + b2)
 // with the pooled and hidden values kept in float32. With scale_input the output is instead

@@ -81,10 +81,10 @@
 namespace ingot::plan {
 
 inline constexpr char kMagic[8] = {'I', 'N', 'G', 'O', 'T', 'P', 'L', 'N'};
-inline constexpr uint32_t kFormatVersion = 9;  // 2: fused epilogues, layer tactics; 3: ORIG, TIMD; 4: PROF;
+inline constexpr uint32_t kFormatVersion = 10;  // 2: fused epilogues, layer tactics; 3: ORIG, TIMD; 4: PROF;
                                                // 5: pooling channels_last; 6: strided attention operands;
                                                // 7: squeeze_excite layers; 8: their scale_input;
-                                               // 9: pointwise layers
+                                               // 9: pointwise layers; 10: convolution channel_sums
 inline constexpr size_t kHeaderSize = 64;
 inline constexpr size_t kWeightAlignment = 64;
 

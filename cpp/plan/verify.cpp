@@ -30,9 +30,26 @@ Status verify_symbols(const net::Network& net) {
   return Status::ok();
 }
 
+// The tensors that are a convolution's channel sums (net::ConvolutionParams), the one place an
+// f64 tensor may be.
+std::vector<bool> channel_sums_tensors(const net::Network& net) {
+  std::vector<bool> sums(net.tensors().size(), false);
+  for (const net::Layer& layer : net.layers()) {
+    const auto* c = std::get_if<net::ConvolutionParams>(&layer.params);
+    if (c && c->channel_sums && layer.outputs.size() == 2 && layer.outputs[1] >= 0 &&
+        static_cast<size_t>(layer.outputs[1]) < sums.size()) {
+      sums[static_cast<size_t>(layer.outputs[1])] = true;
+    }
+  }
+  return sums;
+}
+
 Status verify_tensors(const net::Network& net) {
-  for (const net::Tensor& t : net.tensors()) {
-    if (!ir::is_engine_dtype(t.type.dtype)) {
+  const std::vector<bool> sums = channel_sums_tensors(net);
+  for (size_t i = 0; i < net.tensors().size(); ++i) {
+    const net::Tensor& t = net.tensors()[i];
+    const bool allowed = ir::is_engine_dtype(t.type.dtype) || (sums[i] && t.type.dtype == ir::DType::kFloat64);
+    if (!allowed) {
       return corrupt("tensor '", t.name, "' has dtype ", dtype_str(t.type.dtype), ", which engines do not support");
     }
     for (const auto& d : t.type.shape) {
@@ -187,7 +204,7 @@ Expected<uint64_t> max_tensor_bytes(const net::Network& network, int id) {
     return invalid_argument("tensor id ", id, " out of range");
   }
   const net::Tensor& t = network.tensor(id);
-  if (!ir::is_engine_dtype(t.type.dtype)) {
+  if (!ir::is_buffer_dtype(t.type.dtype)) {
     return corrupt("tensor '", t.name, "' has dtype ", dtype_str(t.type.dtype), ", which has no engine size");
   }
   auto ranges = [&](const std::string& s) { return network.symbol_range(s); };

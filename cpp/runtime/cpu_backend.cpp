@@ -85,6 +85,7 @@ class CpuBackend : public Backend {
       options.squeeze_excite = [](int64_t, int64_t) { return true; };
       options.pointwise = build::pointwise_fusion_enabled();
       options.squeeze_excite_weights = build::squeeze_excite_weights_enabled();
+      options.squeeze_excite_sums = build::squeeze_excite_sums_for();
       INGOT_ASSIGN_OR_RETURN(network, build::gpu_graph_passes(std::move(network), options));
     }
     return build::finish_plan(std::move(network), settings, plan::Backend::kCpu, "cpu");

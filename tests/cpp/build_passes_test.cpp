@@ -403,7 +403,7 @@ TEST(RecognizeSilu, MulBySigmoidOfItselfBecomesSiluAndFusesIntoTheConvolution) {
   EXPECT_EQ(s.n.str(),
             "input x : f32[2, 3, 6, 6]\n"
             "conv : f32[2, 4, 6, 6] = convolution(x, w) stride=[1, 1] padding=[1, 1] dilation=[1, 1] output_padding=[0, 0] "
-            "groups=1 transposed=false activation=identity act_alpha=0.0 act_beta=0.0 channels_last=false\n"
+            "groups=1 transposed=false activation=identity act_alpha=0.0 act_beta=0.0 channels_last=false channel_sums=false\n"
             "sig1 : f32[2, 4, 6, 6] = unary(conv) op=sigmoid alpha=0.0 beta=0.0\n"
             "mul1 : f32[2, 4, 6, 6] = elementwise(conv, sig1) op=mul\n"
             "sig2 : f32[2, 4, 6, 6] = unary(mul1) op=sigmoid alpha=0.0 beta=0.0\n"
@@ -416,7 +416,7 @@ TEST(RecognizeSilu, MulBySigmoidOfItselfBecomesSiluAndFusesIntoTheConvolution) {
   EXPECT_EQ(silu->str(),
             "input x : f32[2, 3, 6, 6]\n"
             "conv : f32[2, 4, 6, 6] = convolution(x, w) stride=[1, 1] padding=[1, 1] dilation=[1, 1] output_padding=[0, 0] "
-            "groups=1 transposed=false activation=identity act_alpha=0.0 act_beta=0.0 channels_last=false\n"
+            "groups=1 transposed=false activation=identity act_alpha=0.0 act_beta=0.0 channels_last=false channel_sums=false\n"
             "mul1 : f32[2, 4, 6, 6] = unary(conv) op=silu alpha=0.0 beta=0.0\n"
             "mul2 : f32[2, 4, 6, 6] = unary(mul1) op=silu alpha=0.0 beta=0.0\n"
             "output z = mul2\n");

@@ -201,6 +201,111 @@ std::vector<Case> depthwise_direct_cases() {
 
 INSTANTIATE_TEST_SUITE_P(DepthwiseDirect, DepthwiseDirectTest, ::testing::ValuesIn(depthwise_direct_cases()), CaseName());
 
+// The convolution's channel sums (ConvolutionParams::channel_sums: f64 [N, C], y's sums over
+// H x W as stored), zeroed and then added as the convolution runner does: by the direct kernel
+// as it stores y (P = 1, 2, 4), or by the column-sum launch after another kernel (note 24's
+// depthwise kernel here). Blocks whose pixel runs span two or more samples (small images),
+// partial channel tiles, several tiles, and an empty image.
+class DepthwiseSumsTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(DepthwiseSumsTest, MatchesCpuReference) {
+  INGOT_SKIP_WITHOUT_GPU();
+  run_case(GetParam());
+}
+
+std::vector<Case> depthwise_sums_cases() {
+  std::vector<Case> v;
+  auto zero = [](const DeviceTensor& sums, cudaStream_t s) -> Status {
+    if (cudaMemsetAsync(sums.data, 0, static_cast<size_t>(sums.numel()) * sizeof(double), s) != cudaSuccess) {
+      return error(ErrorCode::kInternal, "memset failed");
+    }
+    return Status::ok();
+  };
+  auto add = [&](const std::string& name, DType t, Dw d) {
+    Case base = depthwise_case(name, t, d);
+    std::get<ConvolutionParams>(base.params).channel_sums = true;
+    // The sums of y as this launch stored it (the y comparison allows an ulp an element).
+    base.sums_atol = 1e-3;
+    base.derive_reference = [](const std::vector<HostTensor>& got, std::vector<HostTensor>& ref) {
+      const HostTensor& y = got[0];
+      const int64_t n = y.dims[0], hw = y.dims[1] * y.dims[2], ch = y.dims[3];
+      for (int64_t b = 0; b < n; ++b) {
+        for (int64_t k = 0; k < ch; ++k) {
+          double s = 0;
+          for (int64_t i = 0; i < hw; ++i) s += y.get((b * hw + i) * ch + k);
+          ref[1].set(b * ch + k, s);
+        }
+      }
+    };
+    for (int pixels : {1, 2, 4}) {
+      Case c = base;
+      c.name += "_direct" + std::to_string(pixels);
+      c.launcher = [p = std::get<ConvolutionParams>(c.params), pixels, zero](
+                       const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out, cudaStream_t s,
+                       void*) -> Status {
+        INGOT_RETURN_IF_ERROR(zero(out[1], s));
+        return launch_depthwise_direct_conv(p, in, out, pixels, true, s);
+      };
+      v.push_back(std::move(c));
+    }
+    Case c = base;
+    c.name += "_column_sums";
+    c.launcher = [p = std::get<ConvolutionParams>(c.params), zero](const std::vector<DeviceTensor>& in,
+                                                                   const std::vector<DeviceTensor>& out, cudaStream_t s,
+                                                                   void*) -> Status {
+      INGOT_RETURN_IF_ERROR(zero(out[1], s));
+      ConvolutionParams q = p;
+      q.channel_sums = false;
+      INGOT_RETURN_IF_ERROR(launch(q, in, {out[0]}, s));
+      return launch_channel_sums(out[0], out[1], s);
+    };
+    v.push_back(std::move(c));
+  };
+  add("k3s1_f16_c32_batch", F16, {.x = {3, 9, 11, 32}, .bias = true, .act = UnaryOp::kSilu});
+  add("k5s2_bf16_c40", BF16, {.x = {2, 10, 10, 40}, .kh = 5, .kw = 5, .stride = {2, 2}, .pad = {2, 2}, .bias = true});
+  add("k3s1_f16_small_images_span_samples", F16, {.x = {7, 2, 3, 16}, .bias = true, .residual = true});
+  add("k5s1_f16_7x7_c72_partial_tile", F16, {.x = {5, 7, 7, 72}, .kh = 5, .kw = 5, .pad = {2, 2}, .act = UnaryOp::kSilu});
+  add("k3s1_f16_c1152_tiles", F16, {.x = {2, 3, 4, 1152}, .bias = true});
+  add("large_k3s2_f16_c24", F16, {.x = {2, 40, 38, 24}, .stride = {2, 2}, .bias = true, .act = UnaryOp::kSilu});
+  add("k3s1_f16_no_input_rows", F16, {.x = {2, 0, 4, 8}, .pad = {2, 1}, .bias = true});  // bias alone over 2 x 4 pixels
+  return v;
+}
+
+INSTANTIATE_TEST_SUITE_P(DepthwiseSums, DepthwiseSumsTest, ::testing::ValuesIn(depthwise_sums_cases()), CaseName());
+
+// The sums' refusals: the wrong outputs, and the dense variants.
+TEST(DepthwiseSums, RefusesWrongSums) {
+  ConvolutionParams p;
+  p.stride = p.dilation = {1, 1};
+  p.padding = {1, 1};
+  p.output_padding = {0, 0};
+  p.groups = 16;
+  p.channels_last = true;
+  p.channel_sums = true;
+  auto t = [](DType dt, Dims d) { return DeviceTensor{nullptr, dt, std::move(d)}; };
+  const std::vector<DeviceTensor> in{t(F16, {2, 5, 5, 16}), t(F16, {16, 3, 3, 1}), t(F16, {}), t(F16, {})};
+  const DeviceTensor y = t(F16, {2, 5, 5, 16});
+  EXPECT_TRUE(depthwise_direct_conv_supported(p, in, {y, t(DType::kFloat64, {2, 16})}, 2).is_ok());
+  for (const auto& [what, out] : std::vector<std::pair<std::string, std::vector<DeviceTensor>>>{
+           {"no sums", {y}}, {"f32 sums", {y, t(F32, {2, 16})}}, {"sums of one sample", {y, t(DType::kFloat64, {1, 16})}}}) {
+    Status s = depthwise_direct_conv_supported(p, in, out, 2);
+    EXPECT_FALSE(s.is_ok()) << what;
+    EXPECT_NE(s.message().find("sums"), std::string::npos) << what << ": " << s.message();
+  }
+  std::vector<DeviceTensor> misaligned{y, t(DType::kFloat64, {2, 16})};
+  misaligned[1].data = reinterpret_cast<void*>(uintptr_t{4});
+  EXPECT_FALSE(depthwise_direct_conv_supported(p, in, misaligned, 2).is_ok());
+  EXPECT_FALSE(launch_channel_sums(y, t(F32, {2, 16}), nullptr).is_ok());
+  EXPECT_FALSE(launch_channel_sums(t(F16, {2, 25, 16}), t(DType::kFloat64, {2, 16}), nullptr).is_ok());
+  if (!have_device()) return;
+  DeviceBuffer buffer(size_t{1} << 16);
+  std::vector<DeviceTensor> din = in, dout{y, t(DType::kFloat64, {2, 16})};
+  din[0].data = din[1].data = dout[0].data = dout[1].data = buffer.get();
+  Status dense = launch_depthwise_direct_conv(p, din, dout, 2, true, nullptr, true);
+  EXPECT_FALSE(dense.is_ok());
+  EXPECT_NE(dense.message().find("dense"), std::string::npos) << dense.message();
+}
+
 // What the direct kernel refuses beyond the depthwise kernel's limits, each with its reason.
 TEST(DepthwiseDirectConv, RefusesWhatItDoesNotRun) {
   ConvolutionParams p;

@@ -343,6 +343,31 @@ int main(int argc, char** argv) {
                 return ingot::kernels::cuda::launch_depthwise_direct_conv(p, in, o, pixels, true, s, dense);
               });
       }
+      // With the channel sums the squeeze-excite gate after it pools (bench/NOTES.md note 62):
+      // zeroed, then added by the direct kernel (P = 2, 4), or by the column-sum launch after
+      // the convolution ("column sums" alone: what the other tactics pay on top).
+      static Buffer* sums = new Buffer(size_t{32} * 1152 * sizeof(double));  // the largest N x C above
+      auto with_sums = [n, c = d.c](const std::vector<DeviceTensor>& o, cudaStream_t s) {
+        std::vector<DeviceTensor> out{o[0], DeviceTensor{sums->ptr, DType::kFloat64, {n, c}}};
+        (void)cudaMemsetAsync(sums->ptr, 0, static_cast<size_t>(n * c) * sizeof(double), s);
+        return out;
+      };
+      net::ConvolutionParams ps = p;
+      ps.channel_sums = true;
+      for (int pixels : {2, 4}) {
+        std::string direct = name + " direct" + std::to_string(pixels) + " sums";
+        bench(direct.c_str(), p, {{n, d.hw, d.hw, d.c}, {d.c, d.k, d.k, 1}, {d.c}}, {H, H, H}, iters, stream,
+              {n, out, out, d.c}, [ps, pixels, with_sums](const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& o,
+                                                          cudaStream_t s, void*) {
+                return ingot::kernels::cuda::launch_depthwise_direct_conv(ps, in, with_sums(o, s), pixels, true, s);
+              });
+      }
+      std::string column = name + " column sums";
+      bench(column.c_str(), p, {{n, out, out, d.c}}, {H}, iters, stream, {n, out, out, d.c},
+            [with_sums](const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& o, cudaStream_t s, void*) {
+              const std::vector<DeviceTensor> out = with_sums(o, s);
+              return ingot::kernels::cuda::launch_channel_sums(in[0], out[1], s);
+            });
     }
   }
   // EfficientNet-B0's expand convolutions with few inputs (1x1, bias and SiLU fused): input

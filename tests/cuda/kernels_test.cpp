@@ -677,6 +677,21 @@ std::vector<Case> squeeze_excite_cases() {
   v.push_back(std::move(misplaced_fused));
   // Gates only (no scale_input): nothing to fuse.
   v.push_back(fused(make("f16_gates_only", F16, {2, 5, 5, 48}, 4, U::kSilu, U::kSigmoid), false));
+  // The sums over H and W given (a sixth input, f64 [N, C], from the convolution that wrote x:
+  // ConvolutionParams::channel_sums): the gate pools them instead of x in the in-gate and
+  // separate modes. The sums are random (not x's), so that pooling x instead would show; the
+  // fused launch ignores them and sums x itself (the runner times it against the other modes),
+  // so it has no case here.
+  auto with_sums = [](Case k) {
+    k.name += "_given_sums";
+    const Dims x = k.inputs[0].dims;  // a copy: the push below may move the inputs
+    k.inputs.push_back(in(DType::kFloat64, {x[0], x[3]}, uniform(-40, 40)));
+    return k;
+  };
+  v.push_back(with_sums(make("f16_gates_only", F16, {2, 5, 5, 48}, 4, U::kSilu, U::kSigmoid)));
+  v.push_back(with_sums(make("bf16_scaled_odd_channels", BF16, {3, 9, 9, 30}, 6, U::kSilu, U::kSigmoid, 0, 0, true, true)));
+  v.push_back(with_sums(make("f16_many_samples_two_kernels", F16, {2, 1, 2, 2000}, 40, U::kRelu, U::kSigmoid)));
+  v.push_back(with_sums(separate(make("f16_scaled", F16, {2, 20, 20, 72}, 8, U::kSilu, U::kSigmoid, 0, 0, true, true))));
   return v;
 }
 

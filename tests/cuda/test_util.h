@@ -68,17 +68,24 @@ inline InputSpec misaligned(InputSpec s, int elems = 1) {
   return s;
 }
 
+struct HostTensor;
+
 struct Case {
   std::string name;  // unique within a suite; letters, digits and '_'
   net::LayerParams params;
   std::vector<InputSpec> inputs;
   double rtol = 1e-5;
   double atol = 1e-6;
+  double sums_atol = 2e-3;  // f64 outputs (a convolution's channel sums: float partial sums of the stored outputs)
   int out_misalign = 0;  // output placed this many elements past an aligned address
   bool workspace = true;  // launch with workspace_size() bytes of scratch (false: nullptr)
   // Launches the case instead of launch() (another mode of a layer's kernels, as a runner's
   // tactic picks it), with the same inputs, outputs and workspace; empty: launch().
   std::function<Status(const std::vector<DeviceTensor>&, const std::vector<DeviceTensor>&, cudaStream_t, void*)> launcher;
+  // Recomputes reference outputs that derive from others from what the launch wrote (a
+  // convolution's channel sums from its y as stored: y may differ from the reference by an
+  // ulp an element, which its sums would add up); empty: the CPU reference's as they are.
+  std::function<void(const std::vector<HostTensor>& got, std::vector<HostTensor>& ref)> derive_reference;
 };
 
 inline void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }

@@ -142,6 +142,31 @@ def test_squeeze_excite_gates_fuse_into_one_layer(tmp_path):
         assert rel_l2(again(x).float(), gm(x).float()) <= 1e-6
 
 
+@pytest.mark.parametrize("direct", ["1", "0"], ids=["direct-kernels", "cudnn-and-column-sums"])
+def test_depthwise_convolutions_add_the_gates_channel_sums(direct, monkeypatch):
+    # build::squeeze_excite_sums on the GPU: each depthwise convolution writes its output's sums
+    # over H x W for the gate after it; the direct kernels add them as they store y, every other
+    # tactic is followed by the column-sum launch (INGOT_CUDA_DEPTHWISE_DIRECT=0 leaves only
+    # those), whose time the build adds to theirs. A replay on new data gives the new result.
+    monkeypatch.setenv("INGOT_CUDA_DEPTHWISE_DIRECT", direct)
+    m = blocks()
+    x = torch.randn(4, 16, 24, 24, device="cuda")
+    gm = ingot.compile(m, inputs=[x], device="cuda", enabled_precisions={torch.float16})
+    with torch.inference_mode():
+        assert rel_l2(gm(x).float(), m(x).float()) <= FP16_REL_L2
+        assert rel_l2(gm(x * 0.5 + 1).float(), m(x * 0.5 + 1).float()) <= FP16_REL_L2
+    layers = [l for e in ingot.inspect(gm)["engines"] for l in e["layers"]]
+    depthwise = [l for l in conv_layers(gm) if is_depthwise(l)]
+    gates = [l for l in layers if l["kind"] == "squeeze_excite"]
+    assert len(depthwise) == 2 and len(gates) == 2
+    for l in depthwise:
+        assert l["params"]["channel_sums"] and l["outputs"][1]["dtype"] == "float64", l
+        timed = {t["tactic"] for t in l["timed"]}
+        assert "channel-sums (added to the others)" in timed, timed
+        assert ("ingot:depthwise-direct2" in timed) == (direct == "1"), timed
+    assert all(len(g["inputs"]) == 6 for g in gates), gates
+
+
 _BUILD = r"""
 import json, sys, torch, ingot
 sys.path.insert(0, {test_dir!r})

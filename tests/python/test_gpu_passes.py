@@ -134,6 +134,49 @@ def test_large_squeeze_excite_gates_scale_the_projection_weights(gpu_passes, mon
         assert kinds["squeeze_excite"] == 1 and kinds["matmul"] == matmuls and kinds["convolution"] == 2 - matmuls, kinds
 
 
+class _DepthwiseSqueezeExcite(torch.nn.Module):
+    """A depthwise 3x3 convolution + BN + SiLU, then the squeeze-excite gate that pools it and
+    multiplies it (EfficientNet's middle of an MBConv block)."""
+
+    def __init__(self, e=32, r=8):
+        super().__init__()
+        self.dw, self.bn = torch.nn.Conv2d(e, e, 3, padding=1, groups=e, bias=False), torch.nn.BatchNorm2d(e)
+        self.se1, self.se2 = torch.nn.Conv2d(e, r, 1), torch.nn.Conv2d(r, e, 1)
+        self.bn.running_mean.uniform_(-0.5, 0.5)
+        self.bn.running_var.uniform_(0.5, 2.0)
+
+    def forward(self, x):
+        h = F.silu(self.bn(self.dw(x)))
+        return h * torch.sigmoid(self.se2(F.silu(self.se1(h.mean((2, 3), keepdim=True)))))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=["f16", "bf16"])
+def test_depthwise_convolution_writes_the_gates_channel_sums(dtype, gpu_passes, monkeypatch):
+    # build::squeeze_excite_sums: the depthwise convolution gets channel_sums (a second output,
+    # f64 [N, C]) and the gate pools it as a sixth input; INGOT_SE_SUMS=0 and =gates (this gate
+    # multiplies x) leave them apart. (Half precision: the layout pass runs those NHWC, which
+    # the gate needs.)
+    torch.manual_seed(0)
+    model = _DepthwiseSqueezeExcite().eval()
+    x = torch.randn(3, 32, 10, 9)
+    with torch.inference_mode():
+        expected = model(x)
+    for env, sums in (("1", True), ("0", False), ("gates", False)):
+        monkeypatch.setenv("INGOT_SE_SUMS", env)
+        compiled = _compile(model, [x], dtype)
+        with torch.inference_mode():
+            got = compiled(x.to(dtype)).float()
+        assert rel_l2(got, expected) < (1e-2 if dtype == torch.float16 else 3e-2)
+        layers = _layers(compiled)
+        convs = [l for l in layers if l["kind"] == "convolution"]
+        gates = [l for l in layers if l["kind"] == "squeeze_excite"]
+        assert len(convs) == 1 and len(gates) == 1, [l["kind"] for l in layers]
+        assert convs[0]["params"]["channel_sums"] is sums, convs[0]["params"]
+        assert len(convs[0]["outputs"]) == (2 if sums else 1) and len(gates[0]["inputs"]) == (6 if sums else 5)
+        if sums:
+            assert convs[0]["outputs"][1]["dtype"] == "float64" and convs[0]["outputs"][1]["shape"] == [3, 32]
+
+
 class _PatchEmbed(torch.nn.Module):
     """ViT's patch embedding: a strided convolution flattened and transposed into tokens, a class
     token in front, position embeddings added, then a layer norm; `also_nchw` also returns the

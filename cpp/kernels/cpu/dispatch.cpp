@@ -3,6 +3,7 @@
 #include <map>
 #include <string>
 
+#include "kernels/cpu/elements.h"
 #include "kernels/cpu/ops.h"
 #include "net/network.h"
 
@@ -99,6 +100,22 @@ Status permute(const TensorView& t, const std::vector<int64_t>& perm, Permuted* 
   return detail::run(p, {t}, {out->view});
 }
 
+// sums[n, c] = the sum over H and W of y[n, :, :, c] as stored (channels-last y, f64 sums): a
+// convolution's channel_sums output.
+Status channel_sums(const TensorView& y, const TensorView& sums) {
+  detail::FloatInput ys(y);
+  const int64_t n = y.dims[0], hw = y.dims[1] * y.dims[2], c = y.dims[3];
+  auto* out = static_cast<double*>(sums.data);
+  for (int64_t b = 0; b < n; ++b) {
+    for (int64_t k = 0; k < c; ++k) {
+      double s = 0;
+      for (int64_t i = 0; i < hw; ++i) s += ys[(b * hw + i) * c + k];
+      out[b * c + k] = s;
+    }
+  }
+  return Status::ok();
+}
+
 // Channels-last convolution: the NCHW kernel on permuted copies (the reference favours
 // clarity; the GPU runs NHWC natively).
 Status run_channels_last(const net::ConvolutionParams& p, const std::vector<TensorView>& inputs, const TensorView& out) {
@@ -162,7 +179,8 @@ Status run_layer(const net::LayerParams& params, const std::vector<TensorView>& 
     if (!o.data && o.numel() > 0) return invalid_argument(layer, ": output #", i, " has no data");
   }
   if (auto* c = std::get_if<net::ConvolutionParams>(&resolved); c && c->channels_last) {
-    return run_channels_last(*c, inputs, outputs[0]);
+    INGOT_RETURN_IF_ERROR(run_channels_last(*c, inputs, outputs[0]));
+    return c->channel_sums ? channel_sums(outputs[0], outputs[1]) : Status::ok();
   }
   INGOT_RETURN_IF_ERROR(std::visit([&](const auto& p) { return detail::run(p, inputs, outputs); }, resolved));
   if (auto* c = std::get_if<net::ConvolutionParams>(&resolved)) {

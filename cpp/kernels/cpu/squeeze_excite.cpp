@@ -29,10 +29,13 @@ Status run(const net::SqueezeExciteParams& p, const Tensors& in, const Tensors& 
   std::vector<float> b2 = has_input(in, 4) ? load_floats(in[4]) : std::vector<float>(static_cast<size_t>(c), 0.0f);
   std::vector<float> gate(static_cast<size_t>(n * c));
   std::vector<float> pooled(static_cast<size_t>(c)), hidden(static_cast<size_t>(r)), g(static_cast<size_t>(c));
+  // The sums over H and W: given (the convolution that wrote x added them), or from x.
+  const auto* sums = has_input(in, 5) ? static_cast<const double*>(in[5].data) : nullptr;
   for (int64_t b = 0; b < n; ++b) {
     for (int64_t k = 0; k < c; ++k) {
       double s = 0;
-      for (int64_t i = 0; i < hw; ++i) s += xs[(b * hw + i) * c + k];
+      if (sums) s = sums[b * c + k];
+      else for (int64_t i = 0; i < hw; ++i) s += xs[(b * hw + i) * c + k];
       pooled[static_cast<size_t>(k)] = static_cast<float>(hw ? s / static_cast<double>(hw) : s / 0.0);
     }
     for (int64_t j = 0; j < r; ++j) {

@@ -19,6 +19,7 @@ struct DirectArgs {
   const void* bias = nullptr;      // absent: null
   const void* residual = nullptr;  // absent: null
   void* y = nullptr;
+  double* sums = nullptr;          // channel_sums: [N, C], zeroed before; the kernel adds y's sums over H x W
   int64_t in_h = 0, in_w = 0, channels = 0, out_h = 0, out_w = 0;
   int64_t stride_h = 1, pad_h = 0, pad_w = 0;
   int64_t runs = 0;     // N * OH * ceil(OW / P) < 2^31: the pixel runs of one channel
@@ -30,36 +31,12 @@ struct DirectArgs {
   bool constant_weights = false;  // w is no kernel's output: staged before the wait
 };
 
-// blockDim.x: the channel vectors of this block's tile (blockIdx.y); blockDim.y: pixel runs
-// (blockIdx.x * blockDim.y + threadIdx.y). A thread computes P pixels of a row, 8 channels.
-// MINB > 1 caps the registers so that MINB blocks fit an SM (the dense variants).
-template <typename T, int K, int S, int P, int MINB>
-__global__ void __launch_bounds__(kThreads, MINB) depthwise_direct_kernel(const __grid_constant__ DirectArgs a) {
-  constexpr int KK = K * K;
-  constexpr int L = (P - 1) * S + K;  // input columns of one kernel row for P pixels
-  constexpr int TC = kTileVecs * kVec;
-  __shared__ __align__(16) float ws[KK][TC];  // [tap][tile channel]
-  const int tile_channels = static_cast<int>(blockDim.x) * kVec;
-  const int64_t c0 = static_cast<int64_t>(blockIdx.y) * tile_channels;
-  const int tid = static_cast<int>(threadIdx.y * blockDim.x + threadIdx.x);
-  const int block_threads = static_cast<int>(blockDim.x * blockDim.y);
-  if (!a.constant_weights) wait_for_producers();
-  {
-    // The tile's weights in memory order ([C, K, K]: coalesced), written transposed.
-    const T* w = static_cast<const T*>(a.w) + c0 * KK;
-    const int64_t left = a.channels - c0;
-    const int valid = static_cast<int>((left < tile_channels ? left : tile_channels) * KK);
-    for (int i = tid; i < valid; i += block_threads) {
-      const int cl = i / KK, tap = i - cl * KK;
-      ws[tap][cl] = to_float(w[i]);
-    }
-  }
-  if (a.constant_weights) wait_for_producers();
-  __syncthreads();
-  const int64_t run = static_cast<int64_t>(blockIdx.x) * blockDim.y + threadIdx.y;
-  const int lc = static_cast<int>(threadIdx.x) * kVec;
-  const int64_t c = c0 + lc;
-  if (run >= a.runs || c >= a.channels) return;
+// The P pixels of pixel run `run`, channels c .. c + 7 (lc in the tile), stored to y; with
+// SUMS, their stored values added to `sum`.
+template <typename T, int K, int S, int P, bool SUMS>
+__device__ __forceinline__ void convolve(const DirectArgs& a, const float (*ws)[kTileVecs * kVec], int64_t run,
+                                         int64_t c, int lc, float (&sum)[kVec]) {
+  constexpr int L = (P - 1) * S + K;
   const int64_t q = a.width_runs.div(run, true);
   const int64_t ow0 = (run - q * a.width_runs.value) * P;
   const int64_t n = a.out_rows.div(q, true);
@@ -136,7 +113,82 @@ __global__ void __launch_bounds__(kThreads, MINB) depthwise_direct_kernel(const 
 #pragma unroll
     for (int e = 0; e < kVec; ++e) o.v[e] = from_float<T>(r[e]);
     *vec_ptr<Vec<T, kVec>>(static_cast<T*>(a.y) + out0 + t * a.channels) = o;
+    if constexpr (SUMS) {
+#pragma unroll
+      for (int e = 0; e < kVec; ++e) sum[e] += to_float(o.v[e]);
+    }
   }
+}
+
+// The block's sums into a.sums: every thread's `sum` (zeros where it had no pixels) into
+// `part`, then a thread a (sample, tile channel) adds the block's runs of that sample and one
+// double atomic takes the result.
+__device__ __forceinline__ void add_block_sums(const DirectArgs& a, float* part, const float (&sum)[kVec], int64_t c0,
+                                               int tile_channels, int tid, int block_threads) {
+  float* mine = part + threadIdx.y * tile_channels + threadIdx.x * kVec;
+#pragma unroll
+  for (int e = 0; e < kVec; ++e) mine[e] = sum[e];
+  __syncthreads();
+  const int64_t run0 = static_cast<int64_t>(blockIdx.x) * blockDim.y;
+  const int64_t run_end = run0 + blockDim.y < a.runs ? run0 + blockDim.y : a.runs;
+  const int64_t sample_runs = a.out_h * a.width_runs.value;
+  const int64_t n0 = run0 / sample_runs;
+  const int64_t slots = (run_end - 1) / sample_runs - n0 + 1;
+  for (int64_t item = tid; item < slots * tile_channels; item += block_threads) {
+    const int64_t slot = item / tile_channels;
+    const int ch = static_cast<int>(item - slot * tile_channels);
+    if (c0 + ch >= a.channels) continue;
+    const int64_t n = n0 + slot;
+    const int64_t lo = n * sample_runs > run0 ? n * sample_runs : run0;
+    const int64_t hi = (n + 1) * sample_runs < run_end ? (n + 1) * sample_runs : run_end;
+    float s[4] = {0.0f, 0.0f, 0.0f, 0.0f};  // independent adds
+    int64_t y = lo - run0;
+    for (; y + 3 < hi - run0; y += 4) {
+#pragma unroll
+      for (int u = 0; u < 4; ++u) s[u] += part[(y + u) * tile_channels + ch];
+    }
+    for (; y < hi - run0; ++y) s[0] += part[y * tile_channels + ch];
+    atomicAdd(a.sums + n * a.channels + c0 + ch, static_cast<double>((s[0] + s[1]) + (s[2] + s[3])));
+  }
+}
+
+// blockDim.x: the channel vectors of this block's tile (blockIdx.y); blockDim.y: pixel runs
+// (blockIdx.x * blockDim.y + threadIdx.y). A thread computes P pixels of a row, 8 channels.
+// MINB > 1 caps the registers so that MINB blocks fit an SM (the dense variants).
+// SUMS: the block also adds its outputs (as stored) into a.sums: each thread's P pixels in
+// float, the block's runs of each sample in shared memory, then one double atomic a (sample,
+// channel) of the block (its runs span few samples).
+template <typename T, int K, int S, int P, int MINB, bool SUMS>
+__global__ void __launch_bounds__(kThreads, MINB) depthwise_direct_kernel(const __grid_constant__ DirectArgs a) {
+  constexpr int KK = K * K;
+  constexpr int TC = kTileVecs * kVec;
+  __shared__ __align__(16) float ws[KK][TC];  // [tap][tile channel]
+  __shared__ __align__(16) float part[SUMS ? kThreads * kVec : 1];  // [run of the block][tile channel]
+  const int tile_channels = static_cast<int>(blockDim.x) * kVec;
+  const int64_t c0 = static_cast<int64_t>(blockIdx.y) * tile_channels;
+  const int tid = static_cast<int>(threadIdx.y * blockDim.x + threadIdx.x);
+  const int block_threads = static_cast<int>(blockDim.x * blockDim.y);
+  if (!a.constant_weights) wait_for_producers();
+  {
+    // The tile's weights in memory order ([C, K, K]: coalesced), written transposed.
+    const T* w = static_cast<const T*>(a.w) + c0 * KK;
+    const int64_t left = a.channels - c0;
+    const int valid = static_cast<int>((left < tile_channels ? left : tile_channels) * KK);
+    for (int i = tid; i < valid; i += block_threads) {
+      const int cl = i / KK, tap = i - cl * KK;
+      ws[tap][cl] = to_float(w[i]);
+    }
+  }
+  if (a.constant_weights) wait_for_producers();
+  __syncthreads();
+  const int64_t run = static_cast<int64_t>(blockIdx.x) * blockDim.y + threadIdx.y;
+  const int lc = static_cast<int>(threadIdx.x) * kVec;
+  const int64_t c = c0 + lc;
+  float sum[kVec];  // SUMS: this thread's pixels, as stored
+#pragma unroll
+  for (int e = 0; e < kVec; ++e) sum[e] = 0.0f;
+  if (run < a.runs && c < a.channels) convolve<T, K, S, P, SUMS>(a, ws, run, c, lc, sum);
+  if constexpr (SUMS) add_block_sums(a, part, sum, c0, tile_channels, tid, block_threads);
 }
 
 template <typename T, int K, int S, int P, int MINB>
@@ -151,8 +203,11 @@ void launch_as(DirectArgs a, cudaStream_t stream) {
   const unsigned bx = static_cast<unsigned>(tile_groups);
   const unsigned by = static_cast<unsigned>(kThreads / tile_groups);
   const int64_t blocks_x = (a.runs + by - 1) / by;
-  launch_dependent(depthwise_direct_kernel<T, K, S, P, MINB>,
-                   dim3(static_cast<unsigned>(blocks_x), static_cast<unsigned>(tiles)), dim3(bx, by), 0, stream, a);
+  const dim3 grid(static_cast<unsigned>(blocks_x), static_cast<unsigned>(tiles)), block(bx, by);
+  if constexpr (MINB == 1) {  // the sums only with the plain variants (the runner's)
+    if (a.sums) return launch_dependent(depthwise_direct_kernel<T, K, S, P, MINB, true>, grid, block, 0, stream, a);
+  }
+  launch_dependent(depthwise_direct_kernel<T, K, S, P, MINB, false>, grid, block, 0, stream, a);
 }
 
 template <typename T, int K, int S>
@@ -180,7 +235,19 @@ Status depthwise_direct_conv_supported(const net::ConvolutionParams& p, const st
                                        const std::vector<DeviceTensor>& out, int pixels) {
   using namespace detail;  // NOLINT(google-build-using-namespace): the limits above
   const char* L = "depthwise convolution (direct kernel)";
-  INGOT_RETURN_IF_ERROR(depthwise_conv_supported(p, in, out));  // one filter a channel, NHWC, the epilogue
+  std::vector<DeviceTensor> ys = out;  // y without the sums
+  if (p.channel_sums) {
+    if (out.size() != 2) return invalid_argument(L, ": with channel_sums it writes y and the sums, got ", out.size(), " outputs");
+    ys.pop_back();
+  }
+  INGOT_RETURN_IF_ERROR(depthwise_conv_supported(p, in, ys));  // one filter a channel, NHWC, the epilogue
+  if (p.channel_sums) {
+    const DeviceTensor& sums = out[1];
+    if (sums.dtype != ir::DType::kFloat64 || sums.numel() != out[0].dims[0] * out[0].dims[3] || !aligned_to(sums.data, 8)) {
+      return invalid_argument(L, ": channel sums must be f64 [", out[0].dims[0], ", ", out[0].dims[3], "] (8-byte aligned), got ",
+                              ir::dtype_name(sums.dtype), " ", ingot::shape_str(sums.dims));
+    }
+  }
   if (pixels != 1 && pixels != 2 && pixels != 4) return invalid_argument(L, ": ", pixels, " pixels a thread (1, 2 or 4)");
   const DeviceTensor &x = in[0], &w = in[1], &y = out[0];
   if (x.dtype != ir::DType::kFloat16 && x.dtype != ir::DType::kBFloat16) {
@@ -220,9 +287,11 @@ Status launch_depthwise_direct_conv(const net::ConvolutionParams& p, const Tenso
                                     bool constant_weights, cudaStream_t stream, bool dense) {
   const char* L = "depthwise convolution (direct kernel)";
   INGOT_RETURN_IF_ERROR(depthwise_direct_conv_supported(p, in, out, pixels));
+  if (p.channel_sums && dense) return unsupported(L, ": the dense variants do not add channel sums");
   const DeviceTensor &x = in[0], &w = in[1], &y = out[0];
-  if (y.numel() == 0) return Status::ok();
+  if (y.numel() == 0) return Status::ok();  // the sums (zeroed by the caller) stay zero
   DirectArgs a;
+  a.sums = p.channel_sums ? static_cast<double*>(out[1].data) : nullptr;
   a.x = x.data;
   a.w = w.data;
   a.bias = in.size() > 2 ? in[2].data : nullptr;

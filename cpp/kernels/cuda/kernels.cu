@@ -164,8 +164,8 @@ bool supports_kind(const net::ConcatParams&, const std::vector<DType>& d) {
   return !d.empty();
 }
 bool supports_kind(const net::SqueezeExciteParams& p, const std::vector<DType>& d) {
-  return d.size() == 5 && is_float_dtype(d[0]) && d[1] == d[0] && d[3] == d[0] && detail::is_epilogue_activation(p.act1) &&
-         detail::is_epilogue_activation(p.act2);
+  return (d.size() == 5 || (d.size() == 6 && d[5] == DType::kFloat64)) && is_float_dtype(d[0]) && d[1] == d[0] &&
+         d[3] == d[0] && detail::is_epilogue_activation(p.act1) && detail::is_epilogue_activation(p.act2);
 }
 // Matmul and attention run on cuBLASLt / cuDNN (runtime/cuda/); so do convolutions, except the
 // depthwise ones that depthwise_conv_supported() accepts, which depends on the shapes. Our
@@ -256,16 +256,21 @@ namespace {
 Status check_tensors(const net::LayerParams& params, const std::vector<DeviceTensor>& inputs,
                      const std::vector<DeviceTensor>& outputs) {
   const char* layer = net::layer_kind_name(net::kind_of(params));
-  for (const DeviceTensor& t : outputs) {
-    if (!ir::is_engine_dtype(t.dtype)) return invalid_argument(layer, ": output dtype ", ir::dtype_name(t.dtype), " is not an engine dtype");
+  const bool is_conv = net::kind_of(params) == net::LayerKind::kConvolution;
+  const bool is_se = net::kind_of(params) == net::LayerKind::kSqueezeExcite;
+  // The one f64 tensor kind: a convolution's channel sums (its output #1, squeeze_excite's input #5).
+  auto sums_dtype = [](const DeviceTensor& t, bool at_sums) { return at_sums && t.dtype == DType::kFloat64; };
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const DeviceTensor& t = outputs[i];
+    if (!ir::is_engine_dtype(t.dtype) && !sums_dtype(t, is_conv && i == 1)) {
+      return invalid_argument(layer, ": output dtype ", ir::dtype_name(t.dtype), " is not an engine dtype");
+    }
     for (int64_t d : t.dims) {
       if (d < 0) return invalid_argument(layer, ": negative output dimension in ", ingot::shape_str(t.dims));
     }
     if (!t.data && t.numel() > 0) return invalid_argument(layer, ": output has no data");
   }
   const bool is_norm = net::kind_of(params) == net::LayerKind::kNormalization;
-  const bool is_conv = net::kind_of(params) == net::LayerKind::kConvolution;
-  const bool is_se = net::kind_of(params) == net::LayerKind::kSqueezeExcite;
   const bool is_attention = net::kind_of(params) == net::LayerKind::kAttention;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const DeviceTensor& t = inputs[i];
@@ -277,7 +282,9 @@ Status check_tensors(const net::LayerParams& params, const std::vector<DeviceTen
       if (!optional && t.numel() > 0) return invalid_argument(layer, ": input #", i, " has no data");
       continue;
     }
-    if (!ir::is_engine_dtype(t.dtype)) return invalid_argument(layer, ": input #", i, " dtype ", ir::dtype_name(t.dtype), " is not an engine dtype");
+    if (!ir::is_engine_dtype(t.dtype) && !sums_dtype(t, is_se && i == 5)) {
+      return invalid_argument(layer, ": input #", i, " dtype ", ir::dtype_name(t.dtype), " is not an engine dtype");
+    }
     for (int64_t d : t.dims) {
       if (d < 0) return invalid_argument(layer, ": negative dimension in input #", i, " ", ingot::shape_str(t.dims));
     }
@@ -291,6 +298,22 @@ Status launch(const net::LayerParams& params, const std::vector<DeviceTensor>& i
               const std::vector<DeviceTensor>& outputs, cudaStream_t stream, void* workspace) {
   INGOT_RETURN_IF_ERROR(check_tensors(params, inputs, outputs));
   return std::visit([&](const auto& p) { return run(p, inputs, outputs, stream, workspace); }, params);
+}
+
+Status launch_channel_sums(const DeviceTensor& y, const DeviceTensor& sums, cudaStream_t stream) {
+  const char* L = "channel sums";
+  if (y.dims.size() != 4 || !ir::is_floating(y.dtype) || !ir::is_engine_dtype(y.dtype)) {
+    return invalid_argument(L, ": y must be a floating [N, H, W, C] tensor, got ", ir::dtype_name(y.dtype), " ",
+                            ingot::shape_str(y.dims));
+  }
+  if (sums.dtype != DType::kFloat64 || sums.numel() != y.dims[0] * y.dims[3] || (!sums.data && sums.numel() > 0) ||
+      !detail::aligned_to(sums.data, 8)) {
+    return invalid_argument(L, ": sums must be f64 [", y.dims[0], ", ", y.dims[3], "] (8-byte aligned), got ",
+                            ir::dtype_name(sums.dtype), " ", ingot::shape_str(sums.dims));
+  }
+  if (!y.data && y.numel() > 0) return invalid_argument(L, ": y has no data");
+  return detail::launch_column_sums_add(y, y.dims[0], y.dims[1] * y.dims[2], y.dims[3], static_cast<double*>(sums.data),
+                                        stream);
 }
 
 Status launch_squeeze_excite(const net::SqueezeExciteParams& params, const std::vector<DeviceTensor>& inputs,

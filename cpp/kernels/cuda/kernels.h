@@ -69,10 +69,16 @@ Status depthwise_direct_conv_supported(const net::ConvolutionParams& p, const st
 // Enqueues it (the same inputs and results as launch()'s depthwise kernel). `constant_weights`:
 // w is no kernel's output (an engine constant), so blocks may read it before the previous
 // kernel on the stream has finished. `dense`: registers capped so that more blocks share an SM
-// (4 at 1 or 2 pixels, 3 at 4; not yet timed by the runner).
+// (4 at 1 or 2 pixels, 3 at 4; not yet timed by the runner). With p.channel_sums, outputs[1]
+// (f64 [N, C], zeroed by the caller) receives y's sums over H x W (not with `dense`).
 Status launch_depthwise_direct_conv(const net::ConvolutionParams& p, const std::vector<DeviceTensor>& inputs,
                                     const std::vector<DeviceTensor>& outputs, int pixels, bool constant_weights,
                                     cudaStream_t stream, bool dense = false);
+
+// Adds y's sums over H and W (channels-last [N, H, W, C], f32 / f16 / bf16) into `sums` (f64
+// [N, C], zeroed by the caller; atomics): a convolution's channel_sums output where its kernel
+// does not add them itself.
+Status launch_channel_sums(const DeviceTensor& y, const DeviceTensor& sums, cudaStream_t stream);
 
 // Whether launch() runs this convolution as a 1x1 channels-last convolution of one group with
 // few inputs (x [N, H, W, K], w [M, 1, 1, K], K <= 64, stride 1, no padding, the weights as

@@ -284,6 +284,7 @@ struct SplitArgs {
   int lanes = 1;
   bool out_bool = false;
   bool partial_only = false;  // write the partial results even with one split (launch_column_sums)
+  bool add_atomic = false;    // add them into partial [k0, k1] instead (launch_column_sums_add)
 };
 
 constexpr int kSplitThreads = 256;
@@ -372,6 +373,12 @@ __device__ __forceinline__ void reduce_split(const SplitArgs& a, Acc<T>* part) {
 #pragma unroll
       for (int j = 0; j < V; ++j) {
         A v = part[tx * V + j];
+        if constexpr (std::is_same_v<A, double>) {
+          if (a.add_atomic) {
+            atomicAdd(static_cast<double*>(a.partial) + i0 * a.k1 + c0 + j, v);
+            continue;
+          }
+        }
         if (a.splits > 1 || a.partial_only) static_cast<A*>(a.partial)[(i0 * a.splits + s) * a.k1 + c0 + j] = v;
         else store_result<T>(a.y, i0 * a.k1 + c0 + j, finish_split<T>(a, v), a.out_bool);
       }
@@ -700,6 +707,27 @@ Status launch_column_sums(const DeviceTensor& x, int64_t k0, int64_t r, int64_t 
       a.splits = column_splits(k0, r, k1, x.dtype);
       a.partial = partial;
       a.partial_only = true;
+      launch_split<T>(a, stream);
+    }
+  });
+  if (!dispatched || !ir::is_floating(x.dtype)) return unsupported("column sums of ", ir::dtype_name(x.dtype));
+  return check_launch("column sums");
+}
+
+Status launch_column_sums_add(const DeviceTensor& x, int64_t k0, int64_t r, int64_t k1, double* sums, cudaStream_t stream) {
+  if (k0 * r * k1 != x.numel()) return invalid_argument("column sums: ", ingot::shape_str(x.dims), " is not [", k0, ", ", r, ", ", k1, "]");
+  if (!sums && k0 * k1 > 0) return invalid_argument("column sums: no output");
+  if (x.numel() == 0) return Status::ok();
+  bool dispatched = visit_dtype(x.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (kIsFloat<T>) {
+      SplitArgs a;
+      a.x = x.data;
+      a.op = ReduceOp::kSum;
+      a.k0 = k0, a.r = r, a.k1 = k1;
+      a.splits = column_splits(k0, r, k1, x.dtype);
+      a.partial = sums;
+      a.add_atomic = true;
       launch_split<T>(a, stream);
     }
   });

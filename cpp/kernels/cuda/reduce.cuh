@@ -34,6 +34,10 @@ bool reduce_supports(net::ReduceOp op, DType dtype);
 // column_splits(k0, r, k1, dtype); the caller adds the splits.
 int64_t column_splits(int64_t k0, int64_t r, int64_t k1, DType dtype);
 Status launch_column_sums(const DeviceTensor& x, int64_t k0, int64_t r, int64_t k1, void* partial, cudaStream_t stream);
+// The same sums added into `sums` [k0, k1] (doubles, by atomics: the caller zeroes them first),
+// one launch with the splits of launch_column_sums: a convolution's channel sums where its
+// kernel does not add them itself.
+Status launch_column_sums_add(const DeviceTensor& x, int64_t k0, int64_t r, int64_t k1, double* sums, cudaStream_t stream);
 
 // Scratch launch_reduce() uses to split long columns over blocks (0: it runs in one pass).
 size_t reduce_workspace(const net::ReduceParams& p, const Tensors& in, const Tensors& out);

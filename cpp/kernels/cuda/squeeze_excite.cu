@@ -599,9 +599,16 @@ GateArgs shape_args(const Tensors& in) {
   return a;
 }
 
+// The sums over H and W that the convolution writing x added (input #5), or null.
+const double* given_sums(const Tensors& in) {
+  return in.size() > 5 ? static_cast<const double*>(in[5].data) : nullptr;
+}
+
 }  // namespace
 
 bool squeeze_excite_fuses(const net::SqueezeExciteParams& p, const Tensors& in, const Tensors& out) {
+  // (With the sums given, the fused launch still sums x itself: the runner times it against the
+  // gate blocks that pool the given sums, and keeps the faster.)
   if (!p.scale_input || !squeeze_excite_supported(p, in, out).is_ok()) return false;
   const GateArgs a = shape_args(in);
   if (a.n == 0 || a.c == 0 || a.hw == 0) return false;
@@ -616,7 +623,9 @@ bool squeeze_excite_fuses(const net::SqueezeExciteParams& p, const Tensors& in, 
 
 Status squeeze_excite_supported(const net::SqueezeExciteParams& p, const Tensors& in, const Tensors& out) {
   const char* L = "squeeze_excite";
-  if (in.size() != 5 || out.size() != 1) return invalid_argument(L, ": takes x, w1, b1?, w2, b2? and one output");
+  if ((in.size() != 5 && in.size() != 6) || out.size() != 1) {
+    return invalid_argument(L, ": takes x, w1, b1?, w2, b2?, sums? and one output");
+  }
   const DeviceTensor &x = in[0], &w1 = in[1], &w2 = in[3], &y = out[0];
   if (x.dims.size() != 4 || w1.dims.size() != 2 || w2.dims.size() != 2) {
     return invalid_argument(L, ": x must be [N, H, W, C] and the weights 2-D, got ", ingot::shape_str(x.dims), ", ",
@@ -628,6 +637,10 @@ Status squeeze_excite_supported(const net::SqueezeExciteParams& p, const Tensors
                             ", w2 ", ingot::shape_str(w2.dims), ", out ", ingot::shape_str(y.dims), ")");
   }
   if ((in[2].data && in[2].numel() != r) || (in[4].data && in[4].numel() != c)) return invalid_argument(L, ": bias sizes do not match");
+  if (given_sums(in) && (in[5].dtype != DType::kFloat64 || in[5].numel() != x.dims[0] * c || !aligned_to(in[5].data, 8))) {
+    return invalid_argument(L, ": sums must be f64 [", x.dims[0], ", ", c, "] (8-byte aligned), got ", ir::dtype_name(in[5].dtype),
+                            " ", ingot::shape_str(in[5].dims));
+  }
   for (const DeviceTensor* t : {&w1, &in[2], &w2, &in[4], &y}) {
     if (t->data && t->dtype != x.dtype) return invalid_argument(L, ": every tensor must be ", ir::dtype_name(x.dtype));
   }
@@ -685,9 +698,14 @@ Status launch_squeeze_excite(const net::SqueezeExciteParams& p, const Tensors& i
     if (launched) return check_launch(L);
     multiply = SqueezeExciteMultiply::kInGate;
   }
-  INGOT_RETURN_IF_ERROR(launch_column_sums(x, a.n, a.hw, a.c, workspace, stream));
-  a.partial = static_cast<const double*>(workspace);
-  a.splits = column_splits(a.n, a.hw, a.c, x.dtype);
+  if (const double* sums = given_sums(in)) {
+    a.partial = sums;  // [n, 1, c]: one split
+    a.splits = 1;
+  } else {
+    INGOT_RETURN_IF_ERROR(launch_column_sums(x, a.n, a.hw, a.c, workspace, stream));
+    a.partial = static_cast<const double*>(workspace);
+    a.splits = column_splits(a.n, a.hw, a.c, x.dtype);
+  }
   // The separate multiply: the gate blocks write the gates [n, c] to the workspace, a streaming
   // kernel then multiplies x by them.
   const bool separate = p.scale_input && multiply == SqueezeExciteMultiply::kSeparate;

@@ -1,6 +1,7 @@
 // The squeeze-and-excitation gate (net::SqueezeExciteParams), in one, two or three launches:
 // - the column sums of x viewed as [N, H * W, C] over H * W (reduce.cuh's split kernel: 16-byte
-//   loads, the rows split over blocks, double partial sums in the workspace);
+//   loads, the rows split over blocks, double partial sums in the workspace), unless the layer
+//   has them as its sixth input (f64 [N, C], from the convolution that wrote x: one split);
 // - where the gate blocks would together redo too much of it, the hidden layer into the
 //   workspace (a block per sample and 8 hidden units, its warps over slices of C);
 // - the gate: a block per (sample, 64 channels[, tile of pixels]) that adds the partial sums

@@ -13,6 +13,10 @@
 // cuDNN's heuristic choice instead.
 // Transposed convolutions, and graphs cuDNN cannot run (checked when the layer is prepared),
 // use the legacy-API runner (conv_runner.cpp).
+// A convolution with channel_sums (net::ConvolutionParams) also writes y's sums over H x W:
+// every path computes y as without them, the sums zeroed first (a memset) and then added by
+// the direct depthwise kernel as it stores y, or by a column-sum launch after the others; the
+// build compares the candidates with that launch's time added where they need it.
 // Built plans go through the process's CudnnPlanStore (cudnn_plans.h): prebuild() lets worker
 // threads build (compile) the plans prepare() and tune() will need, in parallel, and the runner
 // then deserializes them; a plan the store lacks is built here and added to it.
@@ -149,6 +153,8 @@ struct OwnKernel {
     if (t == "ingot:pointwise") return kernels::cuda::pointwise_conv_supported(p, in, out).is_ok();
     return kernels::cuda::small_input_conv_supported(p, in, out).is_ok();
   }
+  // Whether it adds a convolution's channel sums as it stores y (the direct depthwise kernel).
+  bool adds_sums() const { return pixels > 0; }
   // Whether tune() times it where it applies.
   bool timed() const {
     if (pixels > 0) return depthwise_direct_timed();
@@ -173,6 +179,27 @@ const OwnKernel* own_kernel_for(const std::string& tactic, const net::Convolutio
     if (tactic == k.tactic) return k.applies(p, in, out) ? &k : nullptr;
   }
   return nullptr;
+}
+
+// A layer's params and outputs split for the paths that compute y alone: with channel_sums the
+// params without it, y alone and the sums apart; else as they are (sums null).
+struct SumsSplit {
+  net::LayerParams params;
+  Tensors y;
+  const DeviceTensor* sums = nullptr;
+};
+SumsSplit split_sums(const net::LayerParams& params, const Tensors& out) {
+  const auto& p = std::get<net::ConvolutionParams>(params);
+  if (!p.channel_sums || out.size() != 2) return {params, out, nullptr};
+  net::ConvolutionParams q = p;
+  q.channel_sums = false;
+  return {q, Tensors{out[0]}, &out[1]};
+}
+
+Status zero_sums(const DeviceTensor& sums, cudaStream_t stream) {
+  if (sums.numel() == 0) return Status::ok();
+  INGOT_CUDA_TRY(cudaMemsetAsync(sums.data, 0, static_cast<size_t>(sums.numel()) * sizeof(double), stream));
+  return Status::ok();
 }
 
 // How many heuristic candidates the build times per convolution, by optimization level.
@@ -274,6 +301,48 @@ class GraphConvRunner : public LayerRunner {
 
   Status prepare(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
                  size_t* workspace) override {
+    const SumsSplit split = split_sums(params, out);
+    return prepare_y(env, split.params, in, split.y, workspace);
+  }
+
+  Status enqueue(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
+                 void* workspace, cudaStream_t stream) override {
+    const SumsSplit split = split_sums(params, out);
+    if (!split.sums) return enqueue_y(env, params, in, out, workspace, stream);
+    INGOT_RETURN_IF_ERROR(zero_sums(*split.sums, stream));
+    if (own_ && own_->adds_sums()) return own_->launch(env, params, in, out, stream);
+    INGOT_RETURN_IF_ERROR(enqueue_y(env, split.params, in, split.y, workspace, stream));
+    return kernels::cuda::launch_channel_sums(out[0], *split.sums, stream);
+  }
+
+  // With channel sums, the column-sum launch (and the memset) is timed once and added to every
+  // candidate that needs it; the direct depthwise kernels are timed adding the sums themselves.
+  Expected<std::string> tune(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
+                             void* workspace, size_t workspace_size, cudaStream_t stream,
+                             std::vector<net::TimedTactic>* timed) override {
+    const SumsSplit split = split_sums(params, out);
+    if (!split.sums) return tune_y(env, params, in, out, workspace, workspace_size, stream, timed, nullptr, nullptr, 0);
+    INGOT_ASSIGN_OR_RETURN(float sums_ms, time_on_stream(stream, [&]() -> Status {
+                             INGOT_RETURN_IF_ERROR(zero_sums(*split.sums, stream));
+                             return kernels::cuda::launch_channel_sums(out[0], *split.sums, stream);
+                           }));
+    if (timed) timed->push_back({"channel-sums (added to the others)", static_cast<double>(sums_ms)});
+    return tune_y(env, split.params, in, split.y, workspace, workspace_size, stream, timed, &params, &out, sums_ms);
+  }
+
+  // cuDNN plans that prepare() (the recorded tactic, or the heuristics' first that builds) or
+  // tune() (the first candidates of the level) will use, built on a worker's handle into the
+  // store. Nothing for layers on the legacy API or on one of our own tactics.
+  void prebuild(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
+                int tune_level, std::vector<PrebuildJob>* jobs) override {
+    const SumsSplit split = split_sums(params, out);
+    prebuild_y(env, split.params, in, split.y, tune_level, jobs);
+  }
+
+ private:
+  // prepare() for y alone (params without channel sums).
+  Status prepare_y(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
+                   size_t* workspace) {
     const auto& p = std::get<net::ConvolutionParams>(params);
     // Plans tuned on the legacy API ("fwd=...") stay there.
     use_legacy_ = takes_legacy(p, in, tactic_);
@@ -309,8 +378,8 @@ class GraphConvRunner : public LayerRunner {
     return legacy_->prepare(env, params, in, out, workspace);
   }
 
-  Status enqueue(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
-                 void* workspace, cudaStream_t stream) override {
+  Status enqueue_y(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
+                   void* workspace, cudaStream_t stream) {
     if (use_legacy_) return legacy_->enqueue(env, params, in, out, workspace, stream);
     if (own_) return own_->launch(env, params, in, out, stream);
     if (use_gemm_) return gemm_->enqueue(env, in, out, workspace, stream);
@@ -321,10 +390,13 @@ class GraphConvRunner : public LayerRunner {
 
   // Times the first candidates of cuDNN's heuristics and, where they apply, our depthwise kernel
   // and cuBLASLt's GEMMs on these buffers; keeps the fastest for the runs that follow and
-  // returns its tactic.
-  Expected<std::string> tune(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
-                             void* workspace, size_t workspace_size, cudaStream_t stream,
-                             std::vector<net::TimedTactic>* timed) override {
+  // returns its tactic. For y alone (params, out); with channel sums, `sums_params` and
+  // `sums_out` are the layer's own (the direct kernels time with them) and `sums_ms` the
+  // column-sum launch's time, added to every other candidate.
+  Expected<std::string> tune_y(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
+                               void* workspace, size_t workspace_size, cudaStream_t stream,
+                               std::vector<net::TimedTactic>* timed, const net::LayerParams* sums_params,
+                               const Tensors* sums_out, float sums_ms) {
     const auto& p = std::get<net::ConvolutionParams>(params);
     own_ = nullptr;
     use_gemm_ = false;
@@ -332,6 +404,7 @@ class GraphConvRunner : public LayerRunner {
     Expected<std::string> best =
         use_legacy_ ? tune_legacy(env, params, in, out, workspace, workspace_size, stream, timed, &best_ms)
                     : tune_cudnn(env, in, out, workspace, workspace_size, stream, timed, &best_ms);
+    best_ms += sums_ms;
     Status own_failure = Status::ok();
     // Whether a candidate of ours that ran in `ms` beats the best so far (which may be none).
     auto wins = [&](const Expected<float>& ms, const std::string& tactic) {
@@ -346,7 +419,13 @@ class GraphConvRunner : public LayerRunner {
     };
     for (const OwnKernel& k : kOwnKernels) {
       if (!k.timed() || !k.applies(p, in, out)) continue;
-      Expected<float> ms = time_on_stream(stream, [&] { return k.launch(env, params, in, out, stream); });
+      const bool fused = sums_out && k.adds_sums();
+      Expected<float> ms = time_on_stream(stream, [&]() -> Status {
+        if (!fused) return k.launch(env, params, in, out, stream);
+        INGOT_RETURN_IF_ERROR(zero_sums((*sums_out)[1], stream));
+        return k.launch(env, *sums_params, in, *sums_out, stream);
+      });
+      if (ms.has_value() && !fused) *ms += sums_ms;
       if (ms.has_value() && timed) timed->push_back({k.tactic, static_cast<double>(*ms)});
       if (wins(ms, k.tactic)) own_ = &k;
     }
@@ -356,7 +435,7 @@ class GraphConvRunner : public LayerRunner {
       Status s = gemm->configure(env, p, in, out, "");
       Expected<std::string> t = s.is_ok() ? gemm->tune(env, in, out, workspace, workspace_size, stream, timed, &layer_ms)
                                           : Expected<std::string>(s);
-      if (wins(t.has_value() ? Expected<float>(layer_ms) : Expected<float>(t.status()), t.has_value() ? *t : "")) {
+      if (wins(t.has_value() ? Expected<float>(layer_ms + sums_ms) : Expected<float>(t.status()), t.has_value() ? *t : "")) {
         use_gemm_ = true;
         own_ = nullptr;  // a 1x1 convolution is both ours and a GEMM
         gemm_ = std::move(gemm);
@@ -369,11 +448,9 @@ class GraphConvRunner : public LayerRunner {
     return best;
   }
 
-  // cuDNN plans that prepare() (the recorded tactic, or the heuristics' first that builds) or
-  // tune() (the first candidates of the level) will use, built on a worker's handle into the
-  // store. Nothing for layers on the legacy API or on one of our own tactics.
-  void prebuild(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
-                int tune_level, std::vector<PrebuildJob>* jobs) override {
+  // prebuild() for y alone.
+  void prebuild_y(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
+                  int tune_level, std::vector<PrebuildJob>* jobs) {
     const auto& p = std::get<net::ConvolutionParams>(params);
     if (takes_legacy(p, in, tactic_)) return;
     int64_t engine = 0;
@@ -415,7 +492,6 @@ class GraphConvRunner : public LayerRunner {
     });
   }
 
- private:
   // The legacy runner's tune() (for graphs cuDNN's graph API refused), with its winner's time.
   Expected<std::string> tune_legacy(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in,
                                     const Tensors& out, void* workspace, size_t workspace_size, cudaStream_t stream,

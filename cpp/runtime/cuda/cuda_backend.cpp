@@ -30,6 +30,7 @@ class CudaBackend : public Backend {
     if (!se || std::string(se) != "0") options.squeeze_excite = kernels::cuda::squeeze_excite_fits;
     options.pointwise = build::pointwise_fusion_enabled();
     options.squeeze_excite_weights = build::squeeze_excite_weights_enabled();
+    options.squeeze_excite_sums = build::squeeze_excite_sums_for();
     INGOT_ASSIGN_OR_RETURN(net::Network net, build::gpu_graph_passes(std::move(network), options));
     for (const net::Layer& layer : net.layers()) {
       Status s = cuda_supports(layer, net);

@@ -30,6 +30,7 @@
 
 #include <math.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -102,6 +103,8 @@ void run_cooperative_kernel(void (*kernel)(P...), dim3 grid, dim3 block, size_t 
 #define gridDim (::ingot_emulation::context().grid_dim)
 
 inline void __syncthreads() { ::ingot_emulation::syncthreads(); }
+// The block's threads run as OS threads: a real atomic (blocks run one after another).
+inline double atomicAdd(double* address, double value) { return std::atomic_ref<double>(*address).fetch_add(value); }
 inline void __syncwarp(unsigned = 0xffffffffu) { ::ingot_emulation::syncwarp(); }
 
 namespace ingot_emulation {
