@@ -256,6 +256,13 @@ TEST(CudaKernelsContract, SupportsOwnKindsOnly) {
   EXPECT_TRUE(supports(PoolingParams{.kernel = {3, 3}, .stride = {2, 2}, .padding = {1, 1}, .dilation = {1, 1}, .channels_last = true}, {F16}));
   EXPECT_FALSE(supports(PoolingParams{.kernel = {3}, .stride = {2}, .padding = {1}, .dilation = {1}, .channels_last = true}, {F16}));
   EXPECT_FALSE(supports(UnaryParams{.op = UnaryOp::kRelu}, {DType::kFloat64}));
+  // squeeze_excite takes f64 channel sums as its sixth input, and f64 nowhere else.
+  const SqueezeExciteParams se{.act1 = UnaryOp::kSilu, .act2 = UnaryOp::kSigmoid};
+  EXPECT_TRUE(supports(se, {F16, F16, F16, F16, F16}));
+  EXPECT_TRUE(supports(se, {F16, F16, F16, F16, F16, DType::kFloat64}));
+  EXPECT_FALSE(supports(se, {F16, F16, F16, F16, F16, F32}));
+  EXPECT_FALSE(supports(se, {DType::kFloat64, F16, F16, F16, F16, DType::kFloat64}));
+  EXPECT_FALSE(supports(se, {F16, F16, F16, F16, DType::kFloat64}));
 }
 
 TEST(CudaKernelsContract, ErrorsBeforeTouchingTheDevice) {

@@ -236,7 +236,10 @@ size_t scratch(const P&, const Tensors&, const Tensors&) {
 }  // namespace
 
 bool supports(const net::LayerParams& params, const std::vector<ir::DType>& input_dtypes) {
-  if (!all_engine(input_dtypes)) return false;
+  // squeeze_excite's sixth input is f64 (a convolution's channel sums); its supports_kind checks it.
+  const bool se_sums = std::holds_alternative<net::SqueezeExciteParams>(params) && input_dtypes.size() == 6;
+  const std::vector<DType> engine_part(input_dtypes.begin(), input_dtypes.end() - (se_sums ? 1 : 0));
+  if (!all_engine(engine_part)) return false;
   return std::visit([&](const auto& p) { return supports_kind(p, input_dtypes); }, params);
 }
 
