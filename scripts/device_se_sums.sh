@@ -7,7 +7,9 @@
 # EfficientNet-B0 at BATCHES (default 32,1) against eager and freeze, with INGOT_SE_SUMS=0 and
 # INGOT_SE_SUMS=gates timed in turns as variants; an EfficientNet-B0 bs32 kernel trace with the
 # convolutions' timed tactics, then Nsight Compute on the direct kernel, with the time left.
-# END: seconds from the start by which it all ends. Results: $OUT/se_sums_run.tgz.
+# END: seconds from the start by which it all ends; KBENCH=0 skips the kernel bench, VARIANTS
+# replaces the engine variants (default "INGOT_SE_SUMS=0 INGOT_SE_SUMS=gates").
+# Results: $OUT/se_sums_run.tgz.
 set -u
 cd "$(dirname "$0")/.."
 . scripts/device_run_common.sh
@@ -15,8 +17,8 @@ device_run_setup se_sums_run
 OUT=$R SKIP_TESTS=1 bash scripts/device_check.sh > $R/check.log 2>&1; echo "build rc=$? t=$(el)"; tail -2 $R/check.log
 timeout 100 build/gpu/tests/cuda/ingot_cuda_tests --gtest_brief=1 > $R/cuda-tests.txt 2>&1; echo "cuda tests rc=$? t=$(el)"
 tail -3 $R/cuda-tests.txt; grep -E "^\[  FAILED" $R/cuda-tests.txt | head -10
-timeout 90 build/gpu/tests/cuda/ingot_cuda_kernel_bench 200 "depthwise" > $R/kbench-depthwise.txt 2>&1; echo "kbench dw rc=$? t=$(el)"
-grep -E "\[32," $R/kbench-depthwise.txt | grep -E "direct[24] |sums|s[12] +\[" | cut -c1-110 | head -60
+[ "${KBENCH:-1}" = 0 ] || { timeout 90 build/gpu/tests/cuda/ingot_cuda_kernel_bench 200 "depthwise" > $R/kbench-depthwise.txt 2>&1; echo "kbench dw rc=$? t=$(el)"; }
+[ -f $R/kbench-depthwise.txt ] && grep -E "\[32," $R/kbench-depthwise.txt | grep -E "direct[24] |sums|s[12] +\[" | cut -c1-110 | head -60
 export PYTHONPATH=python
 (cd tests/python && PYTHONPATH=../../python timeout 200 python3 -m pytest -q -ra -p no:cacheprovider \
    test_conv_tactics_gpu.py "test_gpu.py::test_large_squeeze_excite_runs_as_gated_weights_and_a_batched_matmul" \
@@ -26,7 +28,7 @@ finish
 END=${END:-560}
 left=$(( END - 90 - $(el) ))
 [ $left -gt 60 ] && timeout $left python3 bench/run.py --models efficientnet_b0 --batches ${BATCHES:-32,1} \
-  --peers eager,freeze --timing-cache /tmp/t.tc --ingot-env INGOT_SE_SUMS=0 --ingot-env INGOT_SE_SUMS=gates \
+  --peers eager,freeze --timing-cache /tmp/t.tc $(for v in ${VARIANTS:-INGOT_SE_SUMS=0 INGOT_SE_SUMS=gates}; do echo --ingot-env $v; done) \
   --worker-timeout 200 --json $R/bench.json > $R/bench.txt 2>&1; echo "bench rc=$? t=$(el)"; grep -v "^  " $R/bench.txt | tail -10
 finish
 left=$(( END - 45 - $(el) ))
@@ -36,6 +38,6 @@ head -14 $R/trace-effnet.txt 2>/dev/null | cut -c1-150
 finish
 NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1)
 left=$(( END - $(el) ))
-[ -n "$NCU" ] && [ $left -gt 20 ] && timeout $left "$NCU" --clock-control none --set full --launch-skip 3 --launch-count 1 \
+[ "${NCU_RUN:-1}" != 0 ] && [ -n "$NCU" ] && [ $left -gt 20 ] && timeout $left "$NCU" --clock-control none --set full --launch-skip 3 --launch-count 1 \
   -k "regex:depthwise_direct" build/gpu/tests/cuda/ingot_cuda_kernel_bench 4 "direct4 [32,14,14,672]" > $R/ncu-direct4-k5-14x14x672.txt 2>&1
 echo "ncu rc=$? t=$(el)"
