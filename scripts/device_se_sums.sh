@@ -7,7 +7,7 @@
 # EfficientNet-B0 at BATCHES (default 32,1) against eager and freeze, with INGOT_SE_SUMS=0 and
 # INGOT_SE_SUMS=gates timed in turns as variants; an EfficientNet-B0 bs32 kernel trace with the
 # convolutions' timed tactics, then Nsight Compute on the direct kernel, with the time left.
-# END: seconds from the start by which it all ends; KBENCH=0 skips the kernel bench, VARIANTS
+# END: seconds from the start by which it all ends; KBENCH=0 / PYTEST=0 / NCU_RUN=0 skip those, VARIANTS
 # replaces the engine variants (default "INGOT_SE_SUMS=0 INGOT_SE_SUMS=gates").
 # Results: $OUT/se_sums_run.tgz.
 set -u
@@ -20,7 +20,7 @@ tail -3 $R/cuda-tests.txt; grep -E "^\[  FAILED" $R/cuda-tests.txt | head -10
 [ "${KBENCH:-1}" = 0 ] || { timeout 90 build/gpu/tests/cuda/ingot_cuda_kernel_bench 200 "depthwise" > $R/kbench-depthwise.txt 2>&1; echo "kbench dw rc=$? t=$(el)"; }
 [ -f $R/kbench-depthwise.txt ] && grep -E "\[32," $R/kbench-depthwise.txt | grep -E "direct[24] |sums|s[12] +\[" | cut -c1-110 | head -60
 export PYTHONPATH=python
-(cd tests/python && PYTHONPATH=../../python timeout 200 python3 -m pytest -q -ra -p no:cacheprovider \
+[ "${PYTEST:-1}" = 0 ] || (cd tests/python && PYTHONPATH=../../python timeout 200 python3 -m pytest -q -ra -p no:cacheprovider \
    test_conv_tactics_gpu.py "test_gpu.py::test_large_squeeze_excite_runs_as_gated_weights_and_a_batched_matmul" \
    > $R/pytest.log 2>&1); echo "pytest rc=$? t=$(el)"
 grep -E "passed|failed|^FAILED|^ERROR" $R/pytest.log | tail -8

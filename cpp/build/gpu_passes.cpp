@@ -157,8 +157,8 @@ bool squeeze_excite_weights_enabled() {
 SumsFor squeeze_excite_sums_for() {
   const char* env = std::getenv("INGOT_SE_SUMS");
   if (env && std::strcmp(env, "0") == 0) return SumsFor::kNone;
-  if (env && std::strcmp(env, "gates") == 0) return SumsFor::kGates;
-  return SumsFor::kAll;
+  if (env && std::strcmp(env, "1") == 0) return SumsFor::kAll;
+  return SumsFor::kGates;
 }
 
 }  // namespace ingot::build

@@ -21,9 +21,9 @@ struct GpuPassOptions {
   bool channels_last = true;             // false: INGOT_CUDA_LAYOUT=nchw
   SqueezeExciteFits squeeze_excite;      // empty: no squeeze_excite layers (INGOT_CUDA_SQUEEZE_EXCITE=0)
   bool squeeze_excite_weights = true;    // squeeze_excite_into_projections (INGOT_SE_WEIGHTS=0: off)
-  // squeeze_excite_sums: for every gate (INGOT_SE_SUMS=1, the default), for the gates that do
-  // not multiply x (INGOT_SE_SUMS=gates), or for none (INGOT_SE_SUMS=0).
-  SumsFor squeeze_excite_sums = SumsFor::kAll;
+  // squeeze_excite_sums: for the gates that do not multiply x (the default, INGOT_SE_SUMS=gates),
+  // for every gate (INGOT_SE_SUMS=1), or for none (INGOT_SE_SUMS=0): bench/NOTES.md note 62.
+  SumsFor squeeze_excite_sums = SumsFor::kGates;
   bool pointwise = true;                 // fuse_pointwise (INGOT_POINTWISE_FUSION=0: off)
 };
 
@@ -40,7 +40,7 @@ bool pointwise_fusion_enabled();
 bool squeeze_excite_weights_enabled();
 
 // Which gates squeeze_excite_sums rewrites, by INGOT_SE_SUMS (bench/NOTES.md note 62): "0"
-// none, "gates" those without the multiply, else all.
+// none, "1" all, else (unset, "gates") those without the multiply.
 SumsFor squeeze_excite_sums_for();
 
 // cuBLASLt batches share one stride per operand: an operand of a matmul or attention whose

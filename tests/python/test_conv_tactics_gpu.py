@@ -149,6 +149,7 @@ def test_depthwise_convolutions_add_the_gates_channel_sums(direct, monkeypatch):
     # tactic is followed by the column-sum launch (INGOT_CUDA_DEPTHWISE_DIRECT=0 leaves only
     # those), whose time the build adds to theirs. A replay on new data gives the new result.
     monkeypatch.setenv("INGOT_CUDA_DEPTHWISE_DIRECT", direct)
+    monkeypatch.setenv("INGOT_SE_SUMS", "1")  # these gates multiply x: the default leaves them
     m = blocks()
     x = torch.randn(4, 16, 24, 24, device="cuda")
     gm = ingot.compile(m, inputs=[x], device="cuda", enabled_precisions={torch.float16})
