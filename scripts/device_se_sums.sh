@@ -7,6 +7,8 @@
 # EfficientNet-B0 at BATCHES (default 32,1) against eager and freeze, with INGOT_SE_SUMS=0 and
 # INGOT_SE_SUMS=gates timed in turns as variants; an EfficientNet-B0 bs32 kernel trace with the
 # convolutions' timed tactics, then Nsight Compute on the direct kernel, with the time left.
+# It replaces scripts/device_depthwise.sh (note 59's run): VARIANTS="INGOT_CUDA_DEPTHWISE_DIRECT=0
+# INGOT_CUDA_SMALL_INPUT=1" times that run's engine variants.
 # END: seconds from the start by which it all ends; KBENCH=0 / PYTEST=0 / NCU_RUN=0 skip those, VARIANTS
 # replaces the engine variants (default "INGOT_SE_SUMS=0 INGOT_SE_SUMS=gates").
 # Results: $OUT/se_sums_run.tgz.

@@ -16,9 +16,12 @@
 
 #include "engine_test_util.h"
 #include "plan_test_util.h"
+#include "squeeze_excite_test_util.h"
 
 using namespace ingot;
 using ir::DType;
+using se_test::channels_last_conv;
+using se_test::fc;
 
 namespace {
 
@@ -30,25 +33,6 @@ struct Block {
   bool x_is_input = false;     // no convolution: x is the engine input
 };
 
-net::ConvolutionParams conv_params(int64_t k, int64_t groups, net::UnaryOp act) {
-  net::ConvolutionParams c;
-  c.stride = c.dilation = {1, 1};
-  c.padding = {k / 2, k / 2};
-  c.output_padding = {0, 0};
-  c.groups = groups;
-  c.channels_last = true;
-  c.activation = act;
-  return c;
-}
-
-int fc(net::Network& n, int x, int64_t out, int64_t in, net::UnaryOp act, uint32_t seed, const std::string& name) {
-  int w = n.add_constant(name + ".w", plan_test::random_f32({out, 1, 1, in}, seed));
-  int b = n.add_constant(name + ".b", plan_test::random_f32({out}, seed + 1));
-  auto y = n.add(conv_params(1, 1, act), {x, w, b}, name);
-  EXPECT_TRUE(y.has_value()) << y.status().message();
-  return *y;
-}
-
 // a -> 3x3 convolution (bias, SiLU) = x -> mean -> fc (SiLU) -> fc (sigmoid) [-> x * gate].
 net::Network block(const Block& b) {
   net::Network n;
@@ -57,15 +41,11 @@ net::Network block(const Block& b) {
   if (!b.x_is_input) {
     int w = n.add_constant("dw.w", plan_test::random_f32({b.c, 3, 3, b.c / b.groups}, 5));
     int bias = n.add_constant("dw.b", plan_test::random_f32({b.c}, 6));
-    auto y = n.add(conv_params(3, b.groups, net::UnaryOp::kSilu), {a, w, bias}, "dw");
+    auto y = n.add(channels_last_conv(3, b.groups, net::UnaryOp::kSilu), {a, w, bias}, "dw");
     EXPECT_TRUE(y.has_value()) << y.status().message();
     x = *y;
   }
-  net::ReduceParams mean;
-  mean.op = net::ReduceOp::kMean;
-  mean.axes = {1, 2};
-  mean.keepdim = true;
-  int pooled = *n.add(mean, {x}, "se.mean");
+  int pooled = se_test::mean_hw(n, x, "se.mean");
   int hidden = fc(n, pooled, b.r, b.c, net::UnaryOp::kSilu, 10, "se.reduce");
   int gate = fc(n, hidden, b.c, b.r, net::UnaryOp::kSigmoid, 20, "se.expand");
   int y = b.scale ? *n.add(net::ElementwiseParams{net::BinaryOp::kMul}, {x, gate}, "se.scale") : gate;
@@ -107,19 +87,6 @@ net::Network rewritten(const net::Network& net, int expected) {
   return std::move(*after);
 }
 
-void expect_close(const std::vector<std::vector<float>>& a, const std::vector<std::vector<float>>& b) {
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t o = 0; o < a.size(); ++o) {
-    ASSERT_EQ(a[o].size(), b[o].size());
-    double err = 0, ref = 0;
-    for (size_t i = 0; i < a[o].size(); ++i) {
-      err += (a[o][i] - b[o][i]) * double(a[o][i] - b[o][i]);
-      ref += a[o][i] * double(a[o][i]);
-    }
-    EXPECT_LT(std::sqrt(err / ref), 1e-6) << "output " << o;
-  }
-}
-
 TEST(SqueezeExciteSums, DepthwiseConvolutionWritesTheSumsTheGatePools) {
   for (bool scale : {true, false}) {
     for (bool x_is_output : {false, true}) {
@@ -143,7 +110,7 @@ TEST(SqueezeExciteSums, DepthwiseConvolutionWritesTheSumsTheGatePools) {
         }
       }
       EXPECT_GE(sums, 0);
-      expect_close(run(net, b), run(after, b));
+      se_test::expect_close(run(net, b), run(after, b), 1e-6);
     }
   }
 }
@@ -156,7 +123,7 @@ TEST(SqueezeExciteSums, LeavesGatesNoDepthwiseConvolutionWrites) {
   for (const auto& l : after.layers()) {
     if (const auto* c = std::get_if<net::ConvolutionParams>(&l.params)) EXPECT_FALSE(c->channel_sums);
   }
-  expect_close(run(net, dense), run(after, dense));
+  se_test::expect_close(run(net, dense), run(after, dense), 1e-6);
   Block input;  // x is the engine input
   input.x_is_input = true;
   rewritten(block(input), 0);
@@ -182,7 +149,7 @@ TEST(SqueezeExciteSums, ShapeFunctionsAndPlanChecksKeepTheSumsInTheirPlace) {
   net::Network n;
   int x = n.add_input("x", {DType::kFloat32, ir::shape_of({2, 5, 5, 8})});
   int w = n.add_constant("w", plan_test::random_f32({8, 3, 3, 1}, 1));
-  net::ConvolutionParams p = conv_params(3, 8, net::UnaryOp::kIdentity);
+  net::ConvolutionParams p = channels_last_conv(3, 8);
   p.channel_sums = true;
   p.channels_last = false;  // NCHW has no channel sums
   auto nchw = n.add(p, {x, w}, "nchw");

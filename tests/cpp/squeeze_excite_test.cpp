@@ -12,41 +12,22 @@
 
 #include "engine_test_util.h"
 #include "plan_test_util.h"
+#include "squeeze_excite_test_util.h"
 
 using namespace ingot;
 using ir::DType;
+using se_test::fc;
 
 namespace {
 
 constexpr int64_t kN = 2, kH = 5, kW = 6, kC = 12, kR = 3;
-
-ir::ConstantData random_constant(std::vector<int64_t> dims, uint32_t seed) {
-  return plan_test::random_f32(std::move(dims), seed);
-}
-
-int fc(net::Network& n, int x, int64_t out, int64_t in, net::UnaryOp act, uint32_t seed, const std::string& name) {
-  net::ConvolutionParams c;
-  c.stride = c.dilation = {1, 1};
-  c.padding = c.output_padding = {0, 0};
-  c.channels_last = true;
-  c.activation = act;
-  int w = n.add_constant(name + ".w", random_constant({out, 1, 1, in}, seed));
-  int b = n.add_constant(name + ".b", random_constant({out}, seed + 1));
-  auto y = n.add(c, {x, w, b}, name);
-  EXPECT_TRUE(y.has_value()) << y.status().message();
-  return *y;
-}
 
 // `pooled_reader`: the pooled means are also an engine output (the pass must leave them).
 // `gate_reader`: so is the gate (the pass fuses it but leaves the multiply).
 net::Network se_block(bool pooled_reader = false, bool gate_reader = false) {
   net::Network n;
   int x = n.add_input("x", {DType::kFloat32, ir::shape_of({kN, kH, kW, kC})});
-  net::ReduceParams mean;
-  mean.op = net::ReduceOp::kMean;
-  mean.axes = {1, 2};
-  mean.keepdim = true;
-  int pooled = *n.add(mean, {x}, "se.mean");
+  int pooled = se_test::mean_hw(n, x, "se.mean");
   int hidden = fc(n, pooled, kR, kC, net::UnaryOp::kSilu, 10, "se.reduce");
   int gate = fc(n, hidden, kC, kR, net::UnaryOp::kSigmoid, 20, "se.expand");
   n.mark_output(*n.add(net::ElementwiseParams{net::BinaryOp::kMul}, {x, gate}, "se.scale"), "y");

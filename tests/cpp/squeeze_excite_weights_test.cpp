@@ -14,9 +14,12 @@
 
 #include "engine_test_util.h"
 #include "plan_test_util.h"
+#include "squeeze_excite_test_util.h"
 
 using namespace ingot;
 using ir::DType;
+using se_test::channels_last_conv;
+using se_test::fc;
 
 namespace {
 
@@ -28,41 +31,19 @@ struct Block {
   bool scaled_output = false;  // the scaled activations are also an engine output
 };
 
-net::ConvolutionParams conv_params(int64_t k, net::UnaryOp act = net::UnaryOp::kIdentity) {
-  net::ConvolutionParams c;
-  c.stride = c.dilation = {1, 1};
-  c.padding = {k / 2, k / 2};
-  c.output_padding = {0, 0};
-  c.channels_last = true;
-  c.activation = act;
-  return c;
-}
-
-int fc(net::Network& n, int x, int64_t out, int64_t in, net::UnaryOp act, uint32_t seed, const std::string& name) {
-  int w = n.add_constant(name + ".w", plan_test::random_f32({out, 1, 1, in}, seed));
-  int b = n.add_constant(name + ".b", plan_test::random_f32({out}, seed + 1));
-  auto y = n.add(conv_params(1, act), {x, w, b}, name);
-  EXPECT_TRUE(y.has_value()) << y.status().message();
-  return *y;
-}
-
 // x -> mean -> fc (SiLU) -> fc (sigmoid) -> x * gate -> projection (+ bias, + residual input).
 net::Network block(const Block& b) {
   net::Network n;
   int x = n.add_input("x", {DType::kFloat32, ir::shape_of({b.n, b.h, b.w, b.c})});
   int res = b.residual ? n.add_input("res", {DType::kFloat32, ir::shape_of({b.n, b.h, b.w, b.o})}) : -1;
-  net::ReduceParams mean;
-  mean.op = net::ReduceOp::kMean;
-  mean.axes = {1, 2};
-  mean.keepdim = true;
-  int pooled = *n.add(mean, {x}, "se.mean");
+  int pooled = se_test::mean_hw(n, x, "se.mean");
   int hidden = fc(n, pooled, b.r, b.c, net::UnaryOp::kSilu, 10, "se.reduce");
   int gate = fc(n, hidden, b.c, b.r, net::UnaryOp::kSigmoid, 20, "se.expand");
   int xs = *n.add(net::ElementwiseParams{net::BinaryOp::kMul}, {x, gate}, "se.scale");
   std::vector<int> in{xs, n.add_constant("project.w", plan_test::random_f32({b.o, b.kernel, b.kernel, b.c}, 30))};
   in.push_back(b.bias ? n.add_constant("project.b", plan_test::random_f32({b.o}, 31)) : -1);
   if (b.residual) in.push_back(res);
-  auto y = n.add(conv_params(b.kernel), in, "project");
+  auto y = n.add(channels_last_conv(b.kernel), in, "project");
   EXPECT_TRUE(y.has_value()) << y.status().message();
   n.mark_output(*y, "y");
   if (b.scaled_output) n.mark_output(xs, "xs");
@@ -108,19 +89,6 @@ net::Network rewritten(const net::Network& net, int expected) {
   return std::move(*after);
 }
 
-void expect_close(const std::vector<std::vector<float>>& a, const std::vector<std::vector<float>>& b) {
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t o = 0; o < a.size(); ++o) {
-    ASSERT_EQ(a[o].size(), b[o].size());
-    double err = 0, ref = 0;
-    for (size_t i = 0; i < a[o].size(); ++i) {
-      err += (a[o][i] - b[o][i]) * double(a[o][i] - b[o][i]);
-      ref += a[o][i] * double(a[o][i]);
-    }
-    EXPECT_LT(std::sqrt(err / ref), 1e-5) << "output " << o;
-  }
-}
-
 TEST(SqueezeExciteIntoProjections, GatesScaleTheWeightsOfABatchedProduct) {
   for (bool residual : {true, false}) {
     for (bool bias : {true, false}) {
@@ -144,7 +112,7 @@ TEST(SqueezeExciteIntoProjections, GatesScaleTheWeightsOfABatchedProduct) {
         }
       }
       EXPECT_EQ(after.tensor(after.outputs()[0]).type, net.tensor(net.outputs()[0]).type);
-      expect_close(run(net, b), run(after, b));
+      se_test::expect_close(run(net, b), run(after, b), 1e-5);
     }
   }
 }
@@ -167,7 +135,7 @@ TEST(SqueezeExciteIntoProjections, LeavesOtherProjectionsAndSharedActivations) {
   net::Network net = block(shared);
   net::Network after = rewritten(net, 0);
   EXPECT_EQ(count(after, net::LayerKind::kConvolution), 1u);
-  expect_close(run(net, shared), run(after, shared));
+  se_test::expect_close(run(net, shared), run(after, shared), 1e-5);
 }
 
 }  // namespace

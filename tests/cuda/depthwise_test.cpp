@@ -152,13 +152,6 @@ INSTANTIATE_TEST_SUITE_P(Depthwise, DepthwiseTest, ::testing::ValuesIn(depthwise
 // 5x5 at width stride 1 and 2 (height strides 1-3), output widths that leave partial runs,
 // several channel tiles (and a partial one: C = 72 is 9 vectors), padding wider than the
 // kernel's reach, empty rows, and the fused bias, residual and activations.
-class DepthwiseDirectTest : public ::testing::TestWithParam<Case> {};
-
-TEST_P(DepthwiseDirectTest, MatchesCpuReference) {
-  INGOT_SKIP_WITHOUT_GPU();
-  run_case(GetParam());
-}
-
 std::vector<Case> depthwise_direct_cases() {
   std::vector<Case> v;
   // Each geometry with 1, 2 and 4 pixels a thread; the weights staged after the wait (and once
@@ -199,20 +192,13 @@ std::vector<Case> depthwise_direct_cases() {
   return v;
 }
 
-INSTANTIATE_TEST_SUITE_P(DepthwiseDirect, DepthwiseDirectTest, ::testing::ValuesIn(depthwise_direct_cases()), CaseName());
+INSTANTIATE_TEST_SUITE_P(DepthwiseDirect, DepthwiseTest, ::testing::ValuesIn(depthwise_direct_cases()), CaseName());
 
 // The convolution's channel sums (ConvolutionParams::channel_sums: f64 [N, C], y's sums over
 // H x W as stored), zeroed and then added as the convolution runner does: by the direct kernel
 // as it stores y (P = 1, 2, 4), or by the column-sum launch after another kernel (note 24's
 // depthwise kernel here). Blocks whose pixel runs span two or more samples (small images),
 // partial channel tiles, several tiles, and an empty image.
-class DepthwiseSumsTest : public ::testing::TestWithParam<Case> {};
-
-TEST_P(DepthwiseSumsTest, MatchesCpuReference) {
-  INGOT_SKIP_WITHOUT_GPU();
-  run_case(GetParam());
-}
-
 std::vector<Case> depthwise_sums_cases() {
   std::vector<Case> v;
   auto zero = [](const DeviceTensor& sums, cudaStream_t s) -> Status {
@@ -271,7 +257,7 @@ std::vector<Case> depthwise_sums_cases() {
   return v;
 }
 
-INSTANTIATE_TEST_SUITE_P(DepthwiseSums, DepthwiseSumsTest, ::testing::ValuesIn(depthwise_sums_cases()), CaseName());
+INSTANTIATE_TEST_SUITE_P(DepthwiseSums, DepthwiseTest, ::testing::ValuesIn(depthwise_sums_cases()), CaseName());
 
 // The sums' refusals: the wrong outputs, and the dense variants.
 TEST(DepthwiseSums, RefusesWrongSums) {

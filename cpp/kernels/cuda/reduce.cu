@@ -693,9 +693,14 @@ bool uses_split(const net::ReduceParams& p, const ReduceShape& sh) { return sh.c
 
 int64_t column_splits(int64_t k0, int64_t r, int64_t k1, DType dtype) { return split_count(k0, r, k1, dtype); }
 
-Status launch_column_sums(const DeviceTensor& x, int64_t k0, int64_t r, int64_t k1, void* partial, cudaStream_t stream) {
+namespace {
+
+// The column sums' split launch: into `out` as [k0, splits, k1] partial sums, or with
+// `add_atomic` added into [k0, k1].
+Status launch_sums(const DeviceTensor& x, int64_t k0, int64_t r, int64_t k1, void* out, bool add_atomic,
+                   cudaStream_t stream) {
   if (k0 * r * k1 != x.numel()) return invalid_argument("column sums: ", ingot::shape_str(x.dims), " is not [", k0, ", ", r, ", ", k1, "]");
-  if (!partial) return invalid_argument("column sums: no workspace");
+  if (!out && k0 * k1 > 0) return invalid_argument("column sums: no ", add_atomic ? "output" : "workspace");
   if (x.numel() == 0) return Status::ok();
   bool dispatched = visit_dtype(x.dtype, [&](auto tag) {
     using T = decltype(tag);
@@ -705,8 +710,9 @@ Status launch_column_sums(const DeviceTensor& x, int64_t k0, int64_t r, int64_t 
       a.op = ReduceOp::kSum;
       a.k0 = k0, a.r = r, a.k1 = k1;
       a.splits = column_splits(k0, r, k1, x.dtype);
-      a.partial = partial;
-      a.partial_only = true;
+      a.partial = out;
+      a.partial_only = !add_atomic;
+      a.add_atomic = add_atomic;
       launch_split<T>(a, stream);
     }
   });
@@ -714,25 +720,14 @@ Status launch_column_sums(const DeviceTensor& x, int64_t k0, int64_t r, int64_t 
   return check_launch("column sums");
 }
 
+}  // namespace
+
+Status launch_column_sums(const DeviceTensor& x, int64_t k0, int64_t r, int64_t k1, void* partial, cudaStream_t stream) {
+  return launch_sums(x, k0, r, k1, partial, false, stream);
+}
+
 Status launch_column_sums_add(const DeviceTensor& x, int64_t k0, int64_t r, int64_t k1, double* sums, cudaStream_t stream) {
-  if (k0 * r * k1 != x.numel()) return invalid_argument("column sums: ", ingot::shape_str(x.dims), " is not [", k0, ", ", r, ", ", k1, "]");
-  if (!sums && k0 * k1 > 0) return invalid_argument("column sums: no output");
-  if (x.numel() == 0) return Status::ok();
-  bool dispatched = visit_dtype(x.dtype, [&](auto tag) {
-    using T = decltype(tag);
-    if constexpr (kIsFloat<T>) {
-      SplitArgs a;
-      a.x = x.data;
-      a.op = ReduceOp::kSum;
-      a.k0 = k0, a.r = r, a.k1 = k1;
-      a.splits = column_splits(k0, r, k1, x.dtype);
-      a.partial = sums;
-      a.add_atomic = true;
-      launch_split<T>(a, stream);
-    }
-  });
-  if (!dispatched || !ir::is_floating(x.dtype)) return unsupported("column sums of ", ir::dtype_name(x.dtype));
-  return check_launch("column sums");
+  return launch_sums(x, k0, r, k1, sums, true, stream);
 }
 
 size_t reduce_workspace(const net::ReduceParams& p, const Tensors& in, const Tensors& out) {
