@@ -120,35 +120,40 @@ __device__ __forceinline__ void convolve(const DirectArgs& a, const float (*ws)[
   }
 }
 
-// The block's sums into a.sums: every thread's `sum` (zeros where it had no pixels) into
-// `part`, then a thread a (sample, tile channel) adds the block's runs of that sample and one
-// double atomic takes the result.
+// The block's sums into a.sums. Every thread's `sum` (zeros where it had no pixels) goes to
+// `part`, [run of the block][tile channel]; the runs of one sample (a segment: a block's runs
+// span few samples) then fold by a tree within the segment, all threads at once (log2 of the
+// block's runs rounds of 8 adds a thread: a walk by one thread a (sample, channel) left the rest
+// of the block waiting, +3-5 us a layer at bs32, bench/NOTES.md note 62), and the segment's
+// first run adds its 8 channels to a.sums by double atomics.
 __device__ __forceinline__ void add_block_sums(const DirectArgs& a, float* part, const float (&sum)[kVec], int64_t c0,
-                                               int tile_channels, int tid, int block_threads) {
+                                               int tile_channels) {
   float* mine = part + threadIdx.y * tile_channels + threadIdx.x * kVec;
 #pragma unroll
   for (int e = 0; e < kVec; ++e) mine[e] = sum[e];
-  __syncthreads();
   const int64_t run0 = static_cast<int64_t>(blockIdx.x) * blockDim.y;
+  const int64_t run = run0 + threadIdx.y;
   const int64_t run_end = run0 + blockDim.y < a.runs ? run0 + blockDim.y : a.runs;
+  const bool active = run < run_end;
   const int64_t sample_runs = a.out_h * a.width_runs.value;
-  const int64_t n0 = run0 / sample_runs;
-  const int64_t slots = (run_end - 1) / sample_runs - n0 + 1;
-  for (int64_t item = tid; item < slots * tile_channels; item += block_threads) {
-    const int64_t slot = item / tile_channels;
-    const int ch = static_cast<int>(item - slot * tile_channels);
-    if (c0 + ch >= a.channels) continue;
-    const int64_t n = n0 + slot;
-    const int64_t lo = n * sample_runs > run0 ? n * sample_runs : run0;
-    const int64_t hi = (n + 1) * sample_runs < run_end ? (n + 1) * sample_runs : run_end;
-    float s[4] = {0.0f, 0.0f, 0.0f, 0.0f};  // independent adds
-    int64_t y = lo - run0;
-    for (; y + 3 < hi - run0; y += 4) {
+  const int64_t n = run / sample_runs;
+  // This run's place in its segment, and the segment's length (runs of sample n in the block).
+  const int64_t seg_begin = n * sample_runs > run0 ? n * sample_runs : run0;
+  const int64_t seg_end = (n + 1) * sample_runs < run_end ? (n + 1) * sample_runs : run_end;
+  const int at = static_cast<int>(run - seg_begin), len = static_cast<int>(seg_end - seg_begin);
+  __syncthreads();
+  for (int stride = 1; stride < static_cast<int>(blockDim.y); stride *= 2) {
+    if (active && at % (2 * stride) == 0 && at + stride < len) {
+      const float* other = mine + stride * tile_channels;
 #pragma unroll
-      for (int u = 0; u < 4; ++u) s[u] += part[(y + u) * tile_channels + ch];
+      for (int e = 0; e < kVec; ++e) mine[e] += other[e];
     }
-    for (; y < hi - run0; ++y) s[0] += part[y * tile_channels + ch];
-    atomicAdd(a.sums + n * a.channels + c0 + ch, static_cast<double>((s[0] + s[1]) + (s[2] + s[3])));
+    __syncthreads();
+  }
+  const int64_t c = c0 + threadIdx.x * kVec;
+  if (active && at == 0 && c < a.channels) {
+#pragma unroll
+    for (int e = 0; e < kVec; ++e) atomicAdd(a.sums + n * a.channels + c + e, static_cast<double>(mine[e]));
   }
 }
 
@@ -156,8 +161,8 @@ __device__ __forceinline__ void add_block_sums(const DirectArgs& a, float* part,
 // (blockIdx.x * blockDim.y + threadIdx.y). A thread computes P pixels of a row, 8 channels.
 // MINB > 1 caps the registers so that MINB blocks fit an SM (the dense variants).
 // SUMS: the block also adds its outputs (as stored) into a.sums: each thread's P pixels in
-// float, the block's runs of each sample in shared memory, then one double atomic a (sample,
-// channel) of the block (its runs span few samples).
+// float, the block's runs of each sample folded in shared memory, then double atomics from
+// each sample's first run in the block (add_block_sums).
 template <typename T, int K, int S, int P, int MINB, bool SUMS>
 __global__ void __launch_bounds__(kThreads, MINB) depthwise_direct_kernel(const __grid_constant__ DirectArgs a) {
   constexpr int KK = K * K;
@@ -188,7 +193,7 @@ __global__ void __launch_bounds__(kThreads, MINB) depthwise_direct_kernel(const 
 #pragma unroll
   for (int e = 0; e < kVec; ++e) sum[e] = 0.0f;
   if (run < a.runs && c < a.channels) convolve<T, K, S, P, SUMS>(a, ws, run, c, lc, sum);
-  if constexpr (SUMS) add_block_sums(a, part, sum, c0, tile_channels, tid, block_threads);
+  if constexpr (SUMS) add_block_sums(a, part, sum, c0, tile_channels);
 }
 
 template <typename T, int K, int S, int P, int MINB>
