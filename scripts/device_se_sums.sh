@@ -9,6 +9,9 @@
 # convolutions' timed tactics, then Nsight Compute on the direct kernel, with the time left.
 # It replaces scripts/device_depthwise.sh (note 59's run): VARIANTS="INGOT_CUDA_DEPTHWISE_DIRECT=0
 # INGOT_CUDA_SMALL_INPUT=1" times that run's engine variants.
+# BEFORE: a tar.xz of ingot_cuda_kernel_bench and libingot.so built from an earlier commit
+# (carried; e.g. tmp_probe/car/before.tar.xz): its depthwise kernel bench runs first, in the same
+# call, as kbench-depthwise-before.txt.
 # END: seconds from the start by which it all ends; KBENCH=0 / PYTEST=0 / NCU_RUN=0 skip those, VARIANTS
 # replaces the engine variants (default "INGOT_SE_SUMS=0 INGOT_SE_SUMS=gates").
 # Results: $OUT/se_sums_run.tgz.
@@ -19,6 +22,11 @@ device_run_setup se_sums_run
 OUT=$R SKIP_TESTS=1 bash scripts/device_check.sh > $R/check.log 2>&1; echo "build rc=$? t=$(el)"; tail -2 $R/check.log
 timeout 100 build/gpu/tests/cuda/ingot_cuda_tests --gtest_brief=1 > $R/cuda-tests.txt 2>&1; echo "cuda tests rc=$? t=$(el)"
 tail -3 $R/cuda-tests.txt; grep -E "^\[  FAILED" $R/cuda-tests.txt | head -10
+if [ "${KBENCH:-1}" != 0 ] && [ -n "${BEFORE:-}" ]; then
+  mkdir -p /tmp/before && tar xJf "$BEFORE" -C /tmp/before
+  LD_LIBRARY_PATH=/tmp/before:/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-} timeout 90 \
+    /tmp/before/ingot_cuda_kernel_bench 200 "depthwise" > $R/kbench-depthwise-before.txt 2>&1; echo "kbench dw before rc=$? t=$(el)"
+fi
 [ "${KBENCH:-1}" = 0 ] || { timeout 90 build/gpu/tests/cuda/ingot_cuda_kernel_bench 200 "depthwise" > $R/kbench-depthwise.txt 2>&1; echo "kbench dw rc=$? t=$(el)"; }
 [ -f $R/kbench-depthwise.txt ] && grep -E "\[32," $R/kbench-depthwise.txt | grep -E "direct[24] |sums|s[12] +\[" | cut -c1-110 | head -60
 export PYTHONPATH=python

@@ -31,11 +31,26 @@ struct DirectArgs {
   bool constant_weights = false;  // w is no kernel's output: staged before the wait
 };
 
+// One tap's weights of a block's channel tile, as float. Channel 8 v + 4 h + i (the thread of
+// channel vector v, its 8 channels as two float4) sits at half[h][v].i: a warp's lanes read
+// float4s of one half at once, and its distinct vectors (one a threadIdx.x) are then contiguous,
+// one shared wavefront, where [tap][channel] rows with 8 floats a lane cost several
+// (bench/NOTES.md note 63: 7.7-way conflicts on the loads).
+struct TapWeights {
+  float4 half[2][kTileVecs];
+};
+
+__device__ __forceinline__ float& tap_weight(TapWeights* ws, int tap, int channel) {
+  float4& q = ws[tap].half[(channel / 4) % 2][channel / kVec];
+  const int i = channel % 4;
+  return i == 0 ? q.x : i == 1 ? q.y : i == 2 ? q.z : q.w;
+}
+
 // The P pixels of pixel run `run`, channels c .. c + 7 (lc in the tile), stored to y; with
 // SUMS, their stored values added to `sum`.
 template <typename T, int K, int S, int P, bool SUMS>
-__device__ __forceinline__ void convolve(const DirectArgs& a, const float (*ws)[kTileVecs * kVec], int64_t run,
-                                         int64_t c, int lc, float (&sum)[kVec]) {
+__device__ __forceinline__ void convolve(const DirectArgs& a, const TapWeights* ws, int64_t run, int64_t c, int lv,
+                                         float (&sum)[kVec]) {
   constexpr int L = (P - 1) * S + K;
   const int64_t q = a.width_runs.div(run, true);
   const int64_t ow0 = (run - q * a.width_runs.value) * P;
@@ -89,7 +104,8 @@ __device__ __forceinline__ void convolve(const DirectArgs& a, const float (*ws)[
       for (int t = 0; t < P; ++t) {
         const int kw = j - t * S;
         if (kw < 0 || kw >= K) continue;
-        const float* wt = &ws[kh * K + kw][lc];
+        const float4 lo = ws[kh * K + kw].half[0][lv], hi = ws[kh * K + kw].half[1][lv];
+        const float wt[kVec] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
 #pragma unroll
         for (int e = 0; e < kVec; ++e) acc[t][e] = fmaf(f[e], wt[e], acc[t][e]);
       }
@@ -128,9 +144,11 @@ __device__ __forceinline__ void convolve(const DirectArgs& a, const float (*ws)[
 // first run adds its 8 channels to a.sums by double atomics.
 __device__ __forceinline__ void add_block_sums(const DirectArgs& a, float* part, const float (&sum)[kVec], int64_t c0,
                                                int tile_channels) {
-  float* mine = part + threadIdx.y * tile_channels + threadIdx.x * kVec;
-#pragma unroll
-  for (int e = 0; e < kVec; ++e) mine[e] = sum[e];
+  // As float4s (part and every thread's 8 floats are 16-byte aligned): two shared stores a
+  // thread instead of eight.
+  float4* mine = reinterpret_cast<float4*>(part + threadIdx.y * tile_channels + threadIdx.x * kVec);
+  mine[0] = make_float4(sum[0], sum[1], sum[2], sum[3]);
+  mine[1] = make_float4(sum[4], sum[5], sum[6], sum[7]);
   const int64_t run0 = static_cast<int64_t>(blockIdx.x) * blockDim.y;
   const int64_t run = run0 + threadIdx.y;
   const int64_t run_end = run0 + blockDim.y < a.runs ? run0 + blockDim.y : a.runs;
@@ -144,16 +162,23 @@ __device__ __forceinline__ void add_block_sums(const DirectArgs& a, float* part,
   __syncthreads();
   for (int stride = 1; stride < static_cast<int>(blockDim.y); stride *= 2) {
     if (active && at % (2 * stride) == 0 && at + stride < len) {
-      const float* other = mine + stride * tile_channels;
+      const float4* other = mine + stride * tile_channels / 4;
 #pragma unroll
-      for (int e = 0; e < kVec; ++e) mine[e] += other[e];
+      for (int h = 0; h < 2; ++h) {
+        const float4 o = other[h];
+        mine[h] = make_float4(mine[h].x + o.x, mine[h].y + o.y, mine[h].z + o.z, mine[h].w + o.w);
+      }
     }
     __syncthreads();
   }
   const int64_t c = c0 + threadIdx.x * kVec;
   if (active && at == 0 && c < a.channels) {
 #pragma unroll
-    for (int e = 0; e < kVec; ++e) atomicAdd(a.sums + n * a.channels + c + e, static_cast<double>(mine[e]));
+    for (int e = 0; e < kVec; ++e) {
+      const float4 q = mine[e / 4];
+      const float v = e % 4 == 0 ? q.x : e % 4 == 1 ? q.y : e % 4 == 2 ? q.z : q.w;
+      atomicAdd(a.sums + n * a.channels + c + e, static_cast<double>(v));
+    }
   }
 }
 
@@ -166,8 +191,7 @@ __device__ __forceinline__ void add_block_sums(const DirectArgs& a, float* part,
 template <typename T, int K, int S, int P, int MINB, bool SUMS>
 __global__ void __launch_bounds__(kThreads, MINB) depthwise_direct_kernel(const __grid_constant__ DirectArgs a) {
   constexpr int KK = K * K;
-  constexpr int TC = kTileVecs * kVec;
-  __shared__ __align__(16) float ws[KK][TC];  // [tap][tile channel]
+  __shared__ TapWeights ws[KK];
   __shared__ __align__(16) float part[SUMS ? kThreads * kVec : 1];  // [run of the block][tile channel]
   const int tile_channels = static_cast<int>(blockDim.x) * kVec;
   const int64_t c0 = static_cast<int64_t>(blockIdx.y) * tile_channels;
@@ -175,24 +199,26 @@ __global__ void __launch_bounds__(kThreads, MINB) depthwise_direct_kernel(const 
   const int block_threads = static_cast<int>(blockDim.x * blockDim.y);
   if (!a.constant_weights) wait_for_producers();
   {
-    // The tile's weights in memory order ([C, K, K]: coalesced), written transposed.
+    // Tap by tap, consecutive threads on consecutive channels: their shared stores fall in
+    // distinct banks but for a 2-way pair (note 63: 21.8-way when consecutive threads took the
+    // taps of one channel, 64 floats apart). The global reads ([C, K, K], KK apart) are the
+    // tile's few KB, served by L1 after the first touch.
     const T* w = static_cast<const T*>(a.w) + c0 * KK;
     const int64_t left = a.channels - c0;
-    const int valid = static_cast<int>((left < tile_channels ? left : tile_channels) * KK);
-    for (int i = tid; i < valid; i += block_threads) {
-      const int cl = i / KK, tap = i - cl * KK;
-      ws[tap][cl] = to_float(w[i]);
+    const int valid_channels = static_cast<int>(left < tile_channels ? left : tile_channels);
+    for (int i = tid; i < valid_channels * KK; i += block_threads) {
+      const int tap = i / valid_channels, cl = i - tap * valid_channels;
+      tap_weight(ws, tap, cl) = to_float(w[cl * KK + tap]);
     }
   }
   if (a.constant_weights) wait_for_producers();
   __syncthreads();
   const int64_t run = static_cast<int64_t>(blockIdx.x) * blockDim.y + threadIdx.y;
-  const int lc = static_cast<int>(threadIdx.x) * kVec;
-  const int64_t c = c0 + lc;
+  const int64_t c = c0 + static_cast<int64_t>(threadIdx.x) * kVec;
   float sum[kVec];  // SUMS: this thread's pixels, as stored
 #pragma unroll
   for (int e = 0; e < kVec; ++e) sum[e] = 0.0f;
-  if (run < a.runs && c < a.channels) convolve<T, K, S, P, SUMS>(a, ws, run, c, lc, sum);
+  if (run < a.runs && c < a.channels) convolve<T, K, S, P, SUMS>(a, ws, run, c, static_cast<int>(threadIdx.x), sum);
   if constexpr (SUMS) add_block_sums(a, part, sum, c0, tile_channels);
 }
 
