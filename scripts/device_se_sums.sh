@@ -13,7 +13,8 @@
 # (carried; e.g. tmp_probe/car/before.tar.xz): its depthwise kernel bench runs first, in the same
 # call, as kbench-depthwise-before.txt.
 # END: seconds from the start by which it all ends; KBENCH=0 / PYTEST=0 / NCU_RUN=0 skip those, VARIANTS
-# replaces the engine variants (default "INGOT_SE_SUMS=0 INGOT_SE_SUMS=gates").
+# replaces the engine variants (default "INGOT_SE_SUMS=0 INGOT_SE_SUMS=gates"; "none": the default engine
+# only); TRACE=0 skips the trace.
 # Results: $OUT/se_sums_run.tgz.
 set -u
 cd "$(dirname "$0")/.."
@@ -38,11 +39,11 @@ finish
 END=${END:-560}
 left=$(( END - 90 - $(el) ))
 [ $left -gt 60 ] && timeout $left python3 bench/run.py --models efficientnet_b0 --batches ${BATCHES:-32,1} \
-  --peers eager,freeze --timing-cache /tmp/t.tc $(for v in ${VARIANTS:-INGOT_SE_SUMS=0 INGOT_SE_SUMS=gates}; do echo --ingot-env $v; done) \
+  --peers eager,freeze --timing-cache /tmp/t.tc $(for v in ${VARIANTS:-INGOT_SE_SUMS=0 INGOT_SE_SUMS=gates}; do [ "$v" = none ] || echo --ingot-env $v; done) \
   --worker-timeout 200 --json $R/bench.json > $R/bench.txt 2>&1; echo "bench rc=$? t=$(el)"; grep -v "^  " $R/bench.txt | tail -10
 finish
 left=$(( END - 45 - $(el) ))
-[ $left -gt 25 ] && timeout $left python3 bench/kernel_trace.py --model efficientnet_b0 --batch 32 --sequence --timed convolution \
+[ "${TRACE:-1}" != 0 ] && [ $left -gt 25 ] && timeout $left python3 bench/kernel_trace.py --model efficientnet_b0 --batch 32 --sequence --timed convolution \
   --timing-cache /tmp/t.tc --json $R/trace-effnet-bs32.json > $R/trace-effnet.txt 2>&1; echo "trace rc=$? t=$(el)"
 head -14 $R/trace-effnet.txt 2>/dev/null | cut -c1-150
 finish

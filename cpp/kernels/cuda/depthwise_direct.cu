@@ -32,12 +32,16 @@ struct DirectArgs {
 };
 
 // One tap's weights of a block's channel tile, as float. Channel 8 v + 4 h + i (the thread of
-// channel vector v, its 8 channels as two float4) sits at half[h][v].i: a warp's lanes read
-// float4s of one half at once, and its distinct vectors (one a threadIdx.x) are then contiguous,
-// one shared wavefront, where [tap][channel] rows with 8 floats a lane cost several
-// (bench/NOTES.md note 63: 7.7-way conflicts on the loads).
+// channel vector v, its 8 channels as two float4) sits at half[h][v].i: a warp reads float4s of
+// one half at once, its distinct vectors (one a threadIdx.x) contiguous, one shared wavefront
+// (bench/NOTES.md note 63: 7.7-way conflicts with [tap][channel] rows of 8 floats a lane). The
+// pad makes a tap 68 floats, so that the staging's stores, consecutive taps of a channel from
+// coalesced reads of [C, K, K], fall 4 banks apart (about 4-way, where a 64-float tap made
+// them 21.8-way); staging tap by tap instead, with strided global reads, was 10-17% slower on
+// an H100 (note 64).
 struct TapWeights {
   float4 half[2][kTileVecs];
+  float4 pad;
 };
 
 __device__ __forceinline__ float& tap_weight(TapWeights* ws, int tap, int channel) {
@@ -136,49 +140,35 @@ __device__ __forceinline__ void convolve(const DirectArgs& a, const TapWeights* 
   }
 }
 
-// The block's sums into a.sums. Every thread's `sum` (zeros where it had no pixels) goes to
-// `part`, [run of the block][tile channel]; the runs of one sample (a segment: a block's runs
-// span few samples) then fold by a tree within the segment, all threads at once (log2 of the
-// block's runs rounds of 8 adds a thread: a walk by one thread a (sample, channel) left the rest
-// of the block waiting, +3-5 us a layer at bs32, bench/NOTES.md note 62), and the segment's
-// first run adds its 8 channels to a.sums by double atomics.
+// The block's sums into a.sums: every thread's `sum` (zeros where it had no pixels) into
+// `part`, then a thread a (sample, tile channel) adds the block's runs of that sample and one
+// double atomic takes the result.
 __device__ __forceinline__ void add_block_sums(const DirectArgs& a, float* part, const float (&sum)[kVec], int64_t c0,
-                                               int tile_channels) {
-  // As float4s (part and every thread's 8 floats are 16-byte aligned): two shared stores a
-  // thread instead of eight.
-  float4* mine = reinterpret_cast<float4*>(part + threadIdx.y * tile_channels + threadIdx.x * kVec);
-  mine[0] = make_float4(sum[0], sum[1], sum[2], sum[3]);
-  mine[1] = make_float4(sum[4], sum[5], sum[6], sum[7]);
-  const int64_t run0 = static_cast<int64_t>(blockIdx.x) * blockDim.y;
-  const int64_t run = run0 + threadIdx.y;
-  const int64_t run_end = run0 + blockDim.y < a.runs ? run0 + blockDim.y : a.runs;
-  const bool active = run < run_end;
-  const int64_t sample_runs = a.out_h * a.width_runs.value;
-  const int64_t n = run / sample_runs;
-  // This run's place in its segment, and the segment's length (runs of sample n in the block).
-  const int64_t seg_begin = n * sample_runs > run0 ? n * sample_runs : run0;
-  const int64_t seg_end = (n + 1) * sample_runs < run_end ? (n + 1) * sample_runs : run_end;
-  const int at = static_cast<int>(run - seg_begin), len = static_cast<int>(seg_end - seg_begin);
+                                               int tile_channels, int tid, int block_threads) {
+  float* mine = part + threadIdx.y * tile_channels + threadIdx.x * kVec;
+#pragma unroll
+  for (int e = 0; e < kVec; ++e) mine[e] = sum[e];
   __syncthreads();
-  for (int stride = 1; stride < static_cast<int>(blockDim.y); stride *= 2) {
-    if (active && at % (2 * stride) == 0 && at + stride < len) {
-      const float4* other = mine + stride * tile_channels / 4;
+  const int64_t run0 = static_cast<int64_t>(blockIdx.x) * blockDim.y;
+  const int64_t run_end = run0 + blockDim.y < a.runs ? run0 + blockDim.y : a.runs;
+  const int64_t sample_runs = a.out_h * a.width_runs.value;
+  const int64_t n0 = run0 / sample_runs;
+  const int64_t slots = (run_end - 1) / sample_runs - n0 + 1;
+  for (int64_t item = tid; item < slots * tile_channels; item += block_threads) {
+    const int64_t slot = item / tile_channels;
+    const int ch = static_cast<int>(item - slot * tile_channels);
+    if (c0 + ch >= a.channels) continue;
+    const int64_t n = n0 + slot;
+    const int64_t lo = n * sample_runs > run0 ? n * sample_runs : run0;
+    const int64_t hi = (n + 1) * sample_runs < run_end ? (n + 1) * sample_runs : run_end;
+    float s[4] = {0.0f, 0.0f, 0.0f, 0.0f};  // independent adds
+    int64_t y = lo - run0;
+    for (; y + 3 < hi - run0; y += 4) {
 #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const float4 o = other[h];
-        mine[h] = make_float4(mine[h].x + o.x, mine[h].y + o.y, mine[h].z + o.z, mine[h].w + o.w);
-      }
+      for (int u = 0; u < 4; ++u) s[u] += part[(y + u) * tile_channels + ch];
     }
-    __syncthreads();
-  }
-  const int64_t c = c0 + threadIdx.x * kVec;
-  if (active && at == 0 && c < a.channels) {
-#pragma unroll
-    for (int e = 0; e < kVec; ++e) {
-      const float4 q = mine[e / 4];
-      const float v = e % 4 == 0 ? q.x : e % 4 == 1 ? q.y : e % 4 == 2 ? q.z : q.w;
-      atomicAdd(a.sums + n * a.channels + c + e, static_cast<double>(v));
-    }
+    for (; y < hi - run0; ++y) s[0] += part[y * tile_channels + ch];
+    atomicAdd(a.sums + n * a.channels + c0 + ch, static_cast<double>((s[0] + s[1]) + (s[2] + s[3])));
   }
 }
 
@@ -186,8 +176,8 @@ __device__ __forceinline__ void add_block_sums(const DirectArgs& a, float* part,
 // (blockIdx.x * blockDim.y + threadIdx.y). A thread computes P pixels of a row, 8 channels.
 // MINB > 1 caps the registers so that MINB blocks fit an SM (the dense variants).
 // SUMS: the block also adds its outputs (as stored) into a.sums: each thread's P pixels in
-// float, the block's runs of each sample folded in shared memory, then double atomics from
-// each sample's first run in the block (add_block_sums).
+// float, the block's runs of each sample in shared memory, then one double atomic a (sample,
+// channel) of the block (its runs span few samples).
 template <typename T, int K, int S, int P, int MINB, bool SUMS>
 __global__ void __launch_bounds__(kThreads, MINB) depthwise_direct_kernel(const __grid_constant__ DirectArgs a) {
   constexpr int KK = K * K;
@@ -199,16 +189,13 @@ __global__ void __launch_bounds__(kThreads, MINB) depthwise_direct_kernel(const 
   const int block_threads = static_cast<int>(blockDim.x * blockDim.y);
   if (!a.constant_weights) wait_for_producers();
   {
-    // Tap by tap, consecutive threads on consecutive channels: their shared stores fall in
-    // distinct banks but for a 2-way pair (note 63: 21.8-way when consecutive threads took the
-    // taps of one channel, 64 floats apart). The global reads ([C, K, K], KK apart) are the
-    // tile's few KB, served by L1 after the first touch.
+    // The tile's weights in memory order ([C, K, K]: coalesced), written transposed.
     const T* w = static_cast<const T*>(a.w) + c0 * KK;
     const int64_t left = a.channels - c0;
-    const int valid_channels = static_cast<int>(left < tile_channels ? left : tile_channels);
-    for (int i = tid; i < valid_channels * KK; i += block_threads) {
-      const int tap = i / valid_channels, cl = i - tap * valid_channels;
-      tap_weight(ws, tap, cl) = to_float(w[cl * KK + tap]);
+    const int valid = static_cast<int>((left < tile_channels ? left : tile_channels) * KK);
+    for (int i = tid; i < valid; i += block_threads) {
+      const int cl = i / KK, tap = i - cl * KK;
+      tap_weight(ws, tap, cl) = to_float(w[i]);
     }
   }
   if (a.constant_weights) wait_for_producers();
@@ -219,7 +206,7 @@ __global__ void __launch_bounds__(kThreads, MINB) depthwise_direct_kernel(const 
 #pragma unroll
   for (int e = 0; e < kVec; ++e) sum[e] = 0.0f;
   if (run < a.runs && c < a.channels) convolve<T, K, S, P, SUMS>(a, ws, run, c, static_cast<int>(threadIdx.x), sum);
-  if constexpr (SUMS) add_block_sums(a, part, sum, c0, tile_channels);
+  if constexpr (SUMS) add_block_sums(a, part, sum, c0, tile_channels, tid, block_threads);
 }
 
 template <typename T, int K, int S, int P, int MINB>
