@@ -14,7 +14,8 @@
 # call, as kbench-depthwise-before.txt.
 # END: seconds from the start by which it all ends; KBENCH=0 / PYTEST=0 / NCU_RUN=0 skip those, VARIANTS
 # replaces the engine variants (default "INGOT_SE_SUMS=0 INGOT_SE_SUMS=gates"; "none": the default engine
-# only); TRACE=0 skips the trace.
+# only); TRACE=0 skips the trace; TAIL (default 90): the seconds before END the bench leaves to the
+# trace and Nsight Compute.
 # Results: $OUT/se_sums_run.tgz.
 set -u
 cd "$(dirname "$0")/.."
@@ -37,7 +38,7 @@ export PYTHONPATH=python
 grep -E "passed|failed|^FAILED|^ERROR" $R/pytest.log | tail -8
 finish
 END=${END:-560}
-left=$(( END - 90 - $(el) ))
+left=$(( END - ${TAIL:-90} - $(el) ))
 [ $left -gt 60 ] && timeout $left python3 bench/run.py --models efficientnet_b0 --batches ${BATCHES:-32,1} \
   --peers eager,freeze --timing-cache /tmp/t.tc $(for v in ${VARIANTS:-INGOT_SE_SUMS=0 INGOT_SE_SUMS=gates}; do [ "$v" = none ] || echo --ingot-env $v; done) \
   --worker-timeout 200 --json $R/bench.json > $R/bench.txt 2>&1; echo "bench rc=$? t=$(el)"; grep -v "^  " $R/bench.txt | tail -10
