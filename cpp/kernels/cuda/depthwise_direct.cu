@@ -1,6 +1,7 @@
 #include "kernels/cuda/depthwise_direct.cuh"
 
 #include <algorithm>
+#include <type_traits>
 
 #include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/conv_operands.cuh"
@@ -30,6 +31,26 @@ struct DirectArgs {
   bool bias_vector = false;       // the bias is 16-byte aligned: one vector load a thread
   bool constant_weights = false;  // w is no kernel's output: staged before the wait
 };
+
+// One 16-byte vector of 8 f16 / bf16 values (four 32-bit words; zeros for a padding column) as
+// float. Each word converts in place: f16 by two HADD2.F32 of its .H0 / .H1, bf16 by a shift and
+// a mask. A Vec<T, 8> chosen between a load and its zero fallback was merged half by half
+// instead: 16 PRMT a vector, 649 of the 4096 SASS instructions of the 5x5 P = 4 kernel
+// (bench/NOTES.md note 65).
+template <typename T>
+__device__ __forceinline__ void unpack8(const uint4& q, float (&f)[kVec]) {
+  const unsigned w[4] = {q.x, q.y, q.z, q.w};
+#pragma unroll
+  for (int e = 0; e < 4; ++e) {
+    if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+      f[2 * e] = __uint_as_float(w[e] << 16);
+      f[2 * e + 1] = __uint_as_float(w[e] & 0xffff0000u);
+    } else {
+      f[2 * e] = __half2float(__ushort_as_half(static_cast<unsigned short>(w[e] & 0xffffu)));
+      f[2 * e + 1] = __half2float(__ushort_as_half(static_cast<unsigned short>(w[e] >> 16)));
+    }
+  }
+}
 
 // The P pixels of pixel run `run`, channels c .. c + 7 (lc in the tile), stored to y; with
 // SUMS, their stored values added to `sum`.
@@ -69,22 +90,16 @@ __device__ __forceinline__ void convolve(const DirectArgs& a, const float (*ws)[
     if (ih < 0 || ih >= a.in_h) continue;  // a padding row adds zeros
     const T* row = xn + ih * a.in_w * a.channels;
     // The row's L input vectors first (independent loads in flight), then the products.
-    Vec<T, kVec> v[L];
+    uint4 v[L];
 #pragma unroll
     for (int j = 0; j < L; ++j) {
       const int64_t iw = iw0 + j;
-      if (iw >= 0 && iw < a.in_w) {
-        v[j] = *vec_ptr<const Vec<T, kVec>>(row + iw * a.channels);
-      } else {
-#pragma unroll
-        for (int e = 0; e < kVec; ++e) v[j].v[e] = from_float<T>(0.0f);
-      }
+      v[j] = iw >= 0 && iw < a.in_w ? *vec_ptr<const uint4>(row + iw * a.channels) : make_uint4(0u, 0u, 0u, 0u);
     }
 #pragma unroll
     for (int j = 0; j < L; ++j) {
       float f[kVec];
-#pragma unroll
-      for (int e = 0; e < kVec; ++e) f[e] = to_float(v[j].v[e]);
+      unpack8<T>(v[j], f);
 #pragma unroll
       for (int t = 0; t < P; ++t) {
         const int kw = j - t * S;
@@ -154,12 +169,13 @@ __device__ __forceinline__ void add_block_sums(const DirectArgs& a, float* part,
 
 // blockDim.x: the channel vectors of this block's tile (blockIdx.y); blockDim.y: pixel runs
 // (blockIdx.x * blockDim.y + threadIdx.y). A thread computes P pixels of a row, 8 channels.
-// MINB > 1 caps the registers so that MINB blocks fit an SM (the dense variants).
+// MINB > 1 caps the registers so that MINB blocks fit an SM (the dense variants); SUMS variants
+// keep 2 blocks an SM (128 registers: the 5x5 P = 4 one needs 130 uncapped, which would leave one).
 // SUMS: the block also adds its outputs (as stored) into a.sums: each thread's P pixels in
 // float, the block's runs of each sample in shared memory, then one double atomic a (sample,
 // channel) of the block (its runs span few samples).
 template <typename T, int K, int S, int P, int MINB, bool SUMS>
-__global__ void __launch_bounds__(kThreads, MINB) depthwise_direct_kernel(const __grid_constant__ DirectArgs a) {
+__global__ void __launch_bounds__(kThreads, SUMS && MINB < 2 ? 2 : MINB) depthwise_direct_kernel(const __grid_constant__ DirectArgs a) {
   constexpr int KK = K * K;
   constexpr int TC = kTileVecs * kVec;
   __shared__ __align__(16) float ws[KK][TC];  // [tap][tile channel]
