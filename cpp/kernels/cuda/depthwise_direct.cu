@@ -52,11 +52,30 @@ __device__ __forceinline__ void unpack8(const uint4& q, float (&f)[kVec]) {
   }
 }
 
-// The P pixels of pixel run `run`, channels c .. c + 7 (lc in the tile), stored to y; with
+// One tap's weights of a block's channel tile, as float. Channel 8 v + 4 h + i (the thread of
+// channel vector v, its 8 channels as two float4) sits at half[h][v].i: a warp reads float4s of
+// one half at once, its distinct vectors (one a threadIdx.x) contiguous, one shared wavefront
+// (bench/NOTES.md note 63: 7.7-way conflicts with [tap][channel] rows of 8 floats a lane). The
+// pad makes a tap 68 floats, so that the staging's stores, consecutive taps of a channel from
+// coalesced reads of [C, K, K], fall 4 banks apart (about 4-way, where a 64-float tap made
+// them 21.8-way); staging tap by tap instead, with strided global reads, was 10-17% slower on
+// an H100 (note 64).
+struct TapWeights {
+  float4 half[2][kTileVecs];
+  float4 pad;
+};
+
+__device__ __forceinline__ float& tap_weight(TapWeights* ws, int tap, int channel) {
+  float4& q = ws[tap].half[(channel / 4) % 2][channel / kVec];
+  const int i = channel % 4;
+  return i == 0 ? q.x : i == 1 ? q.y : i == 2 ? q.z : q.w;
+}
+
+// The P pixels of pixel run `run`, channels c .. c + 7 (vector lv of the tile), stored to y; with
 // SUMS, their stored values added to `sum`.
 template <typename T, int K, int S, int P, bool SUMS>
-__device__ __forceinline__ void convolve(const DirectArgs& a, const float (*ws)[kTileVecs * kVec], int64_t run,
-                                         int64_t c, int lc, float (&sum)[kVec]) {
+__device__ __forceinline__ void convolve(const DirectArgs& a, const TapWeights* ws, int64_t run, int64_t c, int lv,
+                                         float (&sum)[kVec]) {
   constexpr int L = (P - 1) * S + K;
   const int64_t q = a.width_runs.div(run, true);
   const int64_t ow0 = (run - q * a.width_runs.value) * P;
@@ -104,7 +123,8 @@ __device__ __forceinline__ void convolve(const DirectArgs& a, const float (*ws)[
       for (int t = 0; t < P; ++t) {
         const int kw = j - t * S;
         if (kw < 0 || kw >= K) continue;
-        const float* wt = &ws[kh * K + kw][lc];
+        const float4 lo = ws[kh * K + kw].half[0][lv], hi = ws[kh * K + kw].half[1][lv];
+        const float wt[kVec] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
 #pragma unroll
         for (int e = 0; e < kVec; ++e) acc[t][e] = fmaf(f[e], wt[e], acc[t][e]);
       }
@@ -177,8 +197,7 @@ __device__ __forceinline__ void add_block_sums(const DirectArgs& a, float* part,
 template <typename T, int K, int S, int P, int MINB, bool SUMS>
 __global__ void __launch_bounds__(kThreads, SUMS && MINB < 2 ? 2 : MINB) depthwise_direct_kernel(const __grid_constant__ DirectArgs a) {
   constexpr int KK = K * K;
-  constexpr int TC = kTileVecs * kVec;
-  __shared__ __align__(16) float ws[KK][TC];  // [tap][tile channel]
+  __shared__ TapWeights ws[KK];
   __shared__ __align__(16) float part[SUMS ? kThreads * kVec : 1];  // [run of the block][tile channel]
   const int tile_channels = static_cast<int>(blockDim.x) * kVec;
   const int64_t c0 = static_cast<int64_t>(blockIdx.y) * tile_channels;
@@ -192,18 +211,17 @@ __global__ void __launch_bounds__(kThreads, SUMS && MINB < 2 ? 2 : MINB) depthwi
     const int valid = static_cast<int>((left < tile_channels ? left : tile_channels) * KK);
     for (int i = tid; i < valid; i += block_threads) {
       const int cl = i / KK, tap = i - cl * KK;
-      ws[tap][cl] = to_float(w[i]);
+      tap_weight(ws, tap, cl) = to_float(w[i]);
     }
   }
   if (a.constant_weights) wait_for_producers();
   __syncthreads();
   const int64_t run = static_cast<int64_t>(blockIdx.x) * blockDim.y + threadIdx.y;
-  const int lc = static_cast<int>(threadIdx.x) * kVec;
-  const int64_t c = c0 + lc;
+  const int64_t c = c0 + static_cast<int64_t>(threadIdx.x) * kVec;
   float sum[kVec];  // SUMS: this thread's pixels, as stored
 #pragma unroll
   for (int e = 0; e < kVec; ++e) sum[e] = 0.0f;
-  if (run < a.runs && c < a.channels) convolve<T, K, S, P, SUMS>(a, ws, run, c, lc, sum);
+  if (run < a.runs && c < a.channels) convolve<T, K, S, P, SUMS>(a, ws, run, c, static_cast<int>(threadIdx.x), sum);
   if constexpr (SUMS) add_block_sums(a, part, sum, c0, tile_channels, tid, block_threads);
 }
 
