@@ -2,8 +2,8 @@
 # Runs on the GPU machine (device tool, carry tmp_probe/car), without a device build: a kernel
 # A/B of builds made on the CPU machine for sm_90 (scripts/pack_kernel_revisions.sh packs them).
 # BUILDS (default "before after"): names of tmp_probe/car/NAME.tar.xz, each holding
-# ingot_cuda_kernel_bench and libingot.so; every build after the first (the baseline) also
-# holds ingot_cuda_tests, which run first (every CUDA kernel test of that build). Then the
+# ingot_cuda_kernel_bench and libingot.so; where a build after the first (the baseline) also
+# holds ingot_cuda_tests, they run first (every CUDA kernel test of that build). Then the
 # kernel bench of FILTER (default "depthwise") ROUNDS times (default 2), the builds in turns,
 # and with NCU_RUN=1 Nsight Compute on one launch of NCU_CASE / NCU_KERNEL of each build.
 # Results: $OUT/kbench_ab.tgz.
@@ -16,7 +16,7 @@ BUILDS=${BUILDS:-before after}
 first=${BUILDS%% *}
 for v in $BUILDS; do mkdir -p /tmp/kb/$v && tar xJf tmp_probe/car/$v.tar.xz -C /tmp/kb/$v || echo "no build $v"; done
 for v in $BUILDS; do
-  [ "$v" = "$first" ] && continue
+  [ "$v" = "$first" ] || [ ! -x /tmp/kb/$v/ingot_cuda_tests ] && continue
   LD_LIBRARY_PATH=/tmp/kb/$v:$L timeout 90 /tmp/kb/$v/ingot_cuda_tests --gtest_brief=1 > $R/cuda-tests-$v.txt 2>&1
   echo "cuda tests $v rc=$? t=$(el)"; tail -1 $R/cuda-tests-$v.txt; grep -E "^\[  FAILED" $R/cuda-tests-$v.txt | head -10
 done

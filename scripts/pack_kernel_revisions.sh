@@ -4,8 +4,9 @@
 # not a full build), for scripts/device_kbench_ab.sh to compare on the GPU machine without a
 # device build. Usage: scripts/pack_kernel_revisions.sh "FILE..." NAME=REV...
 # e.g. scripts/pack_kernel_revisions.sh cpp/kernels/cuda/depthwise_direct.cu base=f2e68da conv=4521158
-# Each NAME=REV gives tmp_probe/car/NAME.tar.xz (ingot_cuda_kernel_bench, ingot_cuda_tests,
-# libingot.so). The files are put back as they are in the working tree at the end.
+# Each NAME=REV gives tmp_probe/car/NAME.tar.xz (ingot_cuda_kernel_bench and libingot.so, ~12 MB;
+# the names in TESTS also ingot_cuda_tests, ~23 MB in all: the device tool carries 64 MiB).
+# The files are put back as they are in the working tree at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FILES=$1; shift
@@ -21,7 +22,8 @@ for spec in "$@"; do
   cmake --build $B --target ingot_cuda_kernel_bench ingot_cuda_tests > /tmp/pack_$name.log 2>&1 ||
     { echo "build of $name ($rev) failed: /tmp/pack_$name.log"; exit 1; }
   T=$(mktemp -d)
-  cp $B/tests/cuda/ingot_cuda_kernel_bench $B/tests/cuda/ingot_cuda_tests $B/cpp/libingot.so "$T"/
+  cp $B/tests/cuda/ingot_cuda_kernel_bench $B/cpp/libingot.so "$T"/
+  case " ${TESTS:-} " in *" $name "*) cp $B/tests/cuda/ingot_cuda_tests "$T"/ ;; esac
   tar cJf tmp_probe/car/$name.tar.xz -C "$T" . && rm -rf "$T"
   ls -la tmp_probe/car/$name.tar.xz
 done
