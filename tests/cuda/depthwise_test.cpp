@@ -259,16 +259,24 @@ std::vector<Case> depthwise_sums_cases() {
 
 INSTANTIATE_TEST_SUITE_P(DepthwiseSums, DepthwiseTest, ::testing::ValuesIn(depthwise_sums_cases()), CaseName());
 
-// The sums' refusals: the wrong outputs, and the dense variants.
-TEST(DepthwiseSums, RefusesWrongSums) {
+// The refusal tests' starting point: a channels-last 3x3 depthwise convolution of `channels`
+// channels, stride 1, padding 1; and a tensor of a shape and dtype without data.
+ConvolutionParams refusal_params(int64_t channels) {
   ConvolutionParams p;
   p.stride = p.dilation = {1, 1};
   p.padding = {1, 1};
   p.output_padding = {0, 0};
-  p.groups = 16;
+  p.groups = channels;
   p.channels_last = true;
+  return p;
+}
+
+DeviceTensor t(DType dt, Dims d) { return DeviceTensor{nullptr, dt, std::move(d)}; }
+
+// The sums' refusals: the wrong outputs, and the dense variants.
+TEST(DepthwiseSums, RefusesWrongSums) {
+  ConvolutionParams p = refusal_params(16);
   p.channel_sums = true;
-  auto t = [](DType dt, Dims d) { return DeviceTensor{nullptr, dt, std::move(d)}; };
   const std::vector<DeviceTensor> in{t(F16, {2, 5, 5, 16}), t(F16, {16, 3, 3, 1}), t(F16, {}), t(F16, {})};
   const DeviceTensor y = t(F16, {2, 5, 5, 16});
   EXPECT_TRUE(depthwise_direct_conv_supported(p, in, {y, t(DType::kFloat64, {2, 16})}, 2).is_ok());
@@ -294,13 +302,7 @@ TEST(DepthwiseSums, RefusesWrongSums) {
 
 // What the direct kernel refuses beyond the depthwise kernel's limits, each with its reason.
 TEST(DepthwiseDirectConv, RefusesWhatItDoesNotRun) {
-  ConvolutionParams p;
-  p.stride = p.dilation = {1, 1};
-  p.padding = {1, 1};
-  p.output_padding = {0, 0};
-  p.groups = 16;
-  p.channels_last = true;
-  auto t = [](DType dt, Dims d) { return DeviceTensor{nullptr, dt, std::move(d)}; };
+  ConvolutionParams p = refusal_params(16);
   const std::vector<DeviceTensor> ok_in{t(F16, {1, 5, 5, 16}), t(F16, {16, 3, 3, 1}), t(F16, {}), t(F16, {})};
   const std::vector<DeviceTensor> ok_out{t(F16, {1, 5, 5, 16})};
   for (int pixels : {1, 2, 4}) EXPECT_TRUE(depthwise_direct_conv_supported(p, ok_in, ok_out, pixels).is_ok());
@@ -341,13 +343,7 @@ TEST(DepthwiseDirectConv, RefusesWhatItDoesNotRun) {
 // Convolutions the kernel does not run get an error naming why (the runner then keeps cuDNN),
 // and launch() refuses them the same way instead of reading out of bounds.
 TEST(DepthwiseConv, RefusesWhatItDoesNotRun) {
-  ConvolutionParams p;
-  p.stride = p.dilation = {1, 1};
-  p.padding = {1, 1};
-  p.output_padding = {0, 0};
-  p.groups = 8;
-  p.channels_last = true;
-  auto t = [](DType dt, Dims d) { return DeviceTensor{nullptr, dt, std::move(d)}; };
+  ConvolutionParams p = refusal_params(8);
   const std::vector<DeviceTensor> ok_in{t(F16, {1, 5, 5, 8}), t(F16, {8, 3, 3, 1}), t(F16, {}), t(F16, {})};
   const std::vector<DeviceTensor> ok_out{t(F16, {1, 5, 5, 8})};
   EXPECT_TRUE(depthwise_conv_supported(p, ok_in, ok_out).is_ok()) << depthwise_conv_supported(p, ok_in, ok_out).message();
