@@ -2,16 +2,19 @@
 # Runs on the GPU machine (device tool, carry .deps): the first GPU run of the squeeze-excite
 # channel sums (build/squeeze_excite_sums.cpp, bench/NOTES.md note 62). Build; every CUDA kernel
 # test (the direct kernel's and the column-sum launch's sums, the gates with given sums among
-# them); the kernel bench of EfficientNet-B0's depthwise layers (with and without the sums);
+# them) and the generated pointwise kernels' tests; the kernel bench of EfficientNet-B0's
+# depthwise layers (with and without the sums);
 # the GPU pytest cases of the convolution tactics and the large squeeze-excite gates;
 # EfficientNet-B0 at BATCHES (default 32,1) against eager and freeze, with INGOT_SE_SUMS=0 and
 # INGOT_SE_SUMS=gates timed in turns as variants; an EfficientNet-B0 bs32 kernel trace with the
 # convolutions' timed tactics, then Nsight Compute on the direct kernel, with the time left.
 # It replaces scripts/device_depthwise.sh (note 59's run): VARIANTS="INGOT_CUDA_DEPTHWISE_DIRECT=0
 # INGOT_CUDA_SMALL_INPUT=1" times that run's engine variants.
-# BEFORE: a tar.xz of ingot_cuda_kernel_bench and libingot.so built from an earlier commit
-# (carried; e.g. tmp_probe/car/before.tar.xz): its depthwise kernel bench runs first, in the same
-# call, as kbench-depthwise-before.txt.
+# BEFORE: tar.xz archives of ingot_cuda_kernel_bench and libingot.so built from earlier commits
+# (carried; e.g. "tmp_probe/car/base.tar.xz tmp_probe/car/conv.tar.xz", packed by
+# scripts/pack_kernel_revisions.sh): their depthwise kernel bench runs in the same call, in turns
+# with this build's, ROUNDS times (default 1), as kbench-depthwise-NAME-ROUND.txt against
+# kbench-depthwise-ROUND.txt.
 # END: seconds from the start by which it all ends; KBENCH=0 / PYTEST=0 / NCU_RUN=0 skip those, VARIANTS
 # replaces the engine variants (default "INGOT_SE_SUMS=0 INGOT_SE_SUMS=gates"; "none": the default engine
 # only); TRACE=0 skips the trace; TAIL (default 90): the seconds before END the bench leaves to the
@@ -24,12 +27,21 @@ device_run_setup se_sums_run
 OUT=$R SKIP_TESTS=1 bash scripts/device_check.sh > $R/check.log 2>&1; echo "build rc=$? t=$(el)"; tail -2 $R/check.log
 timeout 100 build/gpu/tests/cuda/ingot_cuda_tests --gtest_brief=1 > $R/cuda-tests.txt 2>&1; echo "cuda tests rc=$? t=$(el)"
 tail -3 $R/cuda-tests.txt; grep -E "^\[  FAILED" $R/cuda-tests.txt | head -10
-if [ "${KBENCH:-1}" != 0 ] && [ -n "${BEFORE:-}" ]; then
-  mkdir -p /tmp/before && tar xJf "$BEFORE" -C /tmp/before
-  LD_LIBRARY_PATH=/tmp/before:/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-} timeout 90 \
-    /tmp/before/ingot_cuda_kernel_bench 200 "depthwise" > $R/kbench-depthwise-before.txt 2>&1; echo "kbench dw before rc=$? t=$(el)"
+[ -x build/gpu/tests/cuda/ingot_pointwise_tests ] && { timeout 60 build/gpu/tests/cuda/ingot_pointwise_tests --gtest_brief=1 > $R/pointwise-tests.txt 2>&1
+  echo "pointwise tests rc=$? t=$(el)"; tail -1 $R/pointwise-tests.txt; }
+if [ "${KBENCH:-1}" != 0 ]; then
+  for b in ${BEFORE:-}; do n=$(basename "$b" .tar.xz); mkdir -p /tmp/before/$n && tar xJf "$b" -C /tmp/before/$n; done
+  for i in $(seq 1 "${ROUNDS:-1}"); do
+    for b in ${BEFORE:-}; do
+      n=$(basename "$b" .tar.xz)
+      LD_LIBRARY_PATH=/tmp/before/$n:/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-} timeout 90 \
+        /tmp/before/$n/ingot_cuda_kernel_bench 200 "depthwise" > $R/kbench-depthwise-$n-$i.txt 2>&1; echo "kbench dw $n $i rc=$? t=$(el)"
+    done
+    timeout 90 build/gpu/tests/cuda/ingot_cuda_kernel_bench 200 "depthwise" > $R/kbench-depthwise-$i.txt 2>&1; echo "kbench dw $i rc=$? t=$(el)"
+    finish
+  done
+  cp $R/kbench-depthwise-1.txt $R/kbench-depthwise.txt 2>/dev/null
 fi
-[ "${KBENCH:-1}" = 0 ] || { timeout 90 build/gpu/tests/cuda/ingot_cuda_kernel_bench 200 "depthwise" > $R/kbench-depthwise.txt 2>&1; echo "kbench dw rc=$? t=$(el)"; }
 [ -f $R/kbench-depthwise.txt ] && grep -E "\[32," $R/kbench-depthwise.txt | grep -E "direct[24] |sums|s[12] +\[" | cut -c1-110 | head -60
 export PYTHONPATH=python
 [ "${PYTEST:-1}" = 0 ] || (cd tests/python && PYTHONPATH=../../python timeout 200 python3 -m pytest -q -ra -p no:cacheprovider \
