@@ -139,12 +139,6 @@ inline float __int_as_float(int x) {
   return f;
 }
 
-inline float __uint_as_float(unsigned int x) {
-  float f;
-  std::memcpy(&f, &x, 4);
-  return f;
-}
-
 inline double __longlong_as_double(long long x) {
   double d;
   std::memcpy(&d, &x, 8);
