@@ -14,7 +14,8 @@
 # (carried; e.g. "tmp_probe/car/base.tar.xz tmp_probe/car/conv.tar.xz", packed by
 # scripts/pack_kernel_revisions.sh): their depthwise kernel bench runs in the same call, in turns
 # with this build's, ROUNDS times (default 1), as kbench-FILTER-NAME-ROUND.txt against
-# kbench-FILTER-ROUND.txt, for each kernel-bench filter in KFILTERS (default "depthwise").
+# kbench-FILTER-ROUND.txt, for each kernel-bench filter in KFILTERS (default "depthwise"); a
+# filter written FILTER@NAME,NAME runs only those carried builds (e.g. "layer_norm@base").
 # END: seconds from the start by which it all ends; KBENCH=0 / PYTEST=0 / NCU_RUN=0 skip those, VARIANTS
 # replaces the engine variants (default "INGOT_SE_SUMS=0 INGOT_SE_SUMS=gates"; "none": the default engine
 # only); TRACE=0 skips the trace; TAIL (default 90): the seconds before END the bench leaves to the
@@ -32,9 +33,11 @@ tail -3 $R/cuda-tests.txt; grep -E "^\[  FAILED" $R/cuda-tests.txt | head -10
 if [ "${KBENCH:-1}" != 0 ]; then
   for b in ${BEFORE:-}; do n=$(basename "$b" .tar.xz); mkdir -p /tmp/before/$n && tar xJf "$b" -C /tmp/before/$n; done
   for i in $(seq 1 "${ROUNDS:-1}"); do
-    for f in ${KFILTERS:-depthwise}; do
+    for spec in ${KFILTERS:-depthwise}; do
+      f=${spec%%@*}; only=""; [ "$spec" = "$f" ] || only=",${spec#*@},"
       for b in ${BEFORE:-}; do
         n=$(basename "$b" .tar.xz)
+        [ -n "$only" ] && [[ "$only" != *",$n,"* ]] && continue
         LD_LIBRARY_PATH=/tmp/before/$n:/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-} timeout 90 \
           /tmp/before/$n/ingot_cuda_kernel_bench 200 "$f" > $R/kbench-$f-$n-$i.txt 2>&1; echo "kbench $f $n $i rc=$? t=$(el)"
       done
