@@ -228,15 +228,13 @@ int main(int argc, char** argv) {
         std::vector<std::vector<int64_t>> dims{{s.rows, pr.k}, {pr.n, pr.k}, {pr.n}};
         if (pr.residual) dims.push_back({s.rows, pr.n});
         for (auto [r, c] : {std::pair{128, 64}, std::pair{64, 128}, std::pair{64, 64}}) {
-          for (bool deep : {false, true}) {  // the default pipeline, then the deep one (note 70)
-            for (int split : {1, 2, 4, 8}) {
-              const LinearKernel k{.block_rows = r, .block_cols = c, .split = split, .deep = deep};
-              const std::string name = std::string("linear ") + pr.tag + " " + std::to_string(r) + "x" +
-                                       std::to_string(c) + " s" + std::to_string(split) + (deep ? " deep" : "");
-              bench(name.c_str(), mm, dims, std::vector<DType>(dims.size(), H), iters, stream, {s.rows, pr.n},
-                    [mm, k](const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out, cudaStream_t st,
-                            void*) { return ingot::kernels::cuda::launch_linear(mm, in, out, st, k); });
-            }
+          for (int split : {1, 2, 4, 8}) {
+            const LinearKernel k{.block_rows = r, .block_cols = c, .split = split};
+            const std::string name = std::string("linear ") + pr.tag + " " + std::to_string(r) + "x" + std::to_string(c) +
+                                     " s" + std::to_string(split);
+            bench(name.c_str(), mm, dims, std::vector<DType>(dims.size(), H), iters, stream, {s.rows, pr.n},
+                  [mm, k](const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out, cudaStream_t st,
+                          void*) { return ingot::kernels::cuda::launch_linear(mm, in, out, st, k); });
           }
         }
       }

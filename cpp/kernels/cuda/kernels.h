@@ -152,10 +152,6 @@ struct LinearKernel {
   int block_rows = 128;
   int block_cols = 64;
   int split = 1;
-  // The deep pipeline: K staged 64 values at a time through 4 stages (74-111 KB of shared
-  // memory, opted into at launch) instead of 32 through 3 (the default: within 48 KB). Kernel
-  // bench and tests only until a GPU measures it (bench/NOTES.md note 70): not a tactic yet.
-  bool deep = false;
   // b is a constant of the engine (a weight no layer writes): under programmatic launch the
   // kernel fetches its first tiles of b before waiting for the kernel before it. Not part of the
   // tactic (the runner sets it from the operand).

@@ -10,24 +10,11 @@ namespace ingot::kernels::cuda::detail {
 
 namespace {
 
+constexpr int kTileK = 32;               // values of K a pipeline stage holds
+constexpr int kStages = 3;               // cp.async pipeline depth
+constexpr int kRowValues = kTileK + 8;   // a staged row: 80 bytes, 20 words (conflict-free fragments)
+constexpr int kChunksPerRow = kTileK / 8;  // 16-byte copies a staged row
 constexpr int kMaxSplit = 8;             // blocks of a cluster, the portable limit
-constexpr size_t kDefaultSmem = 48 * 1024;  // dynamic shared memory a launch gets without opting in
-
-// The cp.async pipeline: KT values of K a stage, ST stages. Staged rows are padded by 8 values
-// (KT 32: 80 bytes, 20 words; KT 64: 144 bytes, 36 words), so that the 16-byte rows an ldmatrix
-// names fall on distinct banks. The default (32, 3) keeps the 64x64 .. 128x64 tiles within
-// 48 KB; the deep one (64, 4) holds three stages in flight of twice the K, 3x the bytes, for
-// products whose time is the latency of streaming w (LinearKernel::deep, note 70).
-template <int KT, int ST>
-struct Pipeline {
-  static_assert(KT % 16 == 0 && ST >= 2);
-  static constexpr int kTileK = KT;
-  static constexpr int kStages = ST;
-  static constexpr int kRowValues = KT + 8;
-  static constexpr int kChunksPerRow = KT / 8;  // 16-byte copies a staged row
-};
-using ShallowPipeline = Pipeline<32, 3>;
-using DeepPipeline = Pipeline<64, 4>;
 
 struct LinearArgs {
   const void* a = nullptr;
@@ -37,7 +24,7 @@ struct LinearArgs {
   void* y = nullptr;
   int64_t m = 0;
   int n = 0, k = 0;
-  int split = 1, k_per_split = 0;  // k_per_split: a multiple of the pipeline's KT
+  int split = 1, k_per_split = 0;  // k_per_split: a multiple of kTileK
   bool constant_w = false;         // w is read before wait_for_producers()
   net::UnaryOp act = net::UnaryOp::kIdentity;
   float alpha = 0.0f, beta = 0.0f;
@@ -50,17 +37,16 @@ __host__ __device__ constexpr int red_stride() {
   return BN + 8;
 }
 
-template <int BM, int BN, typename P>
+template <int BM, int BN>
 constexpr size_t smem_bytes() {
-  const size_t pipe = static_cast<size_t>(P::kStages) * (BM + BN) * P::kRowValues * 2;
+  const size_t pipe = static_cast<size_t>(kStages) * (BM + BN) * kRowValues * 2;
   const size_t red = static_cast<size_t>(BM) * red_stride<BN>() * sizeof(float);
   return pipe > red ? pipe : red;
 }
 
-template <typename T, int BM, int BN, typename P>
+template <typename T, int BM, int BN>
 __global__ void __launch_bounds__(BM * BN / 32) linear_mma_kernel(const __grid_constant__ LinearArgs a) {
   constexpr int kThreads = BM * BN / 32, kWarpsN = BN / 32;
-  constexpr int kTileK = P::kTileK, kStages = P::kStages, kRowValues = P::kRowValues, kChunksPerRow = P::kChunksPerRow;
   unsigned char* smem = dynamic_smem<unsigned char>();
   T* sa = reinterpret_cast<T*>(smem);    // [kStages][BM][kRowValues]
   T* sw = sa + kStages * BM * kRowValues;  // [kStages][BN][kRowValues]
@@ -233,38 +219,21 @@ __global__ void __launch_bounds__(BM * BN / 32) linear_mma_kernel(const __grid_c
   if (split > 1) cluster_sync();  // a block's tile stays until every block of the cluster has read it
 }
 
-template <typename T, int BM, int BN, typename P>
+template <typename T, int BM, int BN>
 void launch_as(const LinearArgs& a, cudaStream_t stream) {
   const dim3 grid(static_cast<unsigned>(a.split * ceil_div(a.n, BN)), static_cast<unsigned>(ceil_div(a.m, BM)));
-  constexpr size_t smem = smem_bytes<BM, BN, P>();
-  // Over 48 KB the kernel opts in, on the current device, before each launch (cheap, and
-  // allowed while a stream is captured); a failure shows in the launch's error.
-  void (*kernel)(LinearArgs) = linear_mma_kernel<T, BM, BN, P>;
-  if constexpr (smem > kDefaultSmem) {
-    cudaFuncSetAttribute(reinterpret_cast<const void*>(kernel), cudaFuncAttributeMaxDynamicSharedMemorySize,
-                         static_cast<int>(smem));
-  }
-  launch_clustered(kernel, grid, dim3(BM * BN / 32), smem, stream, static_cast<unsigned>(a.split), a);
-}
-
-template <typename T, typename P>
-void launch_tile(const LinearArgs& a, const LinearKernel& kernel, cudaStream_t stream) {
-  if (kernel.block_rows == 128) launch_as<T, 128, 64, P>(a, stream);
-  else if (kernel.block_cols == 128) launch_as<T, 64, 128, P>(a, stream);
-  else launch_as<T, 64, 64, P>(a, stream);
+  launch_clustered(linear_mma_kernel<T, BM, BN>, grid, dim3(BM * BN / 32), smem_bytes<BM, BN>(), stream,
+                   static_cast<unsigned>(a.split), a);
 }
 
 template <typename T>
 void launch_typed(const LinearArgs& a, const LinearKernel& kernel, cudaStream_t stream) {
-  if (kernel.deep) launch_tile<T, DeepPipeline>(a, kernel, stream);
-  else launch_tile<T, ShallowPipeline>(a, kernel, stream);
+  if (kernel.block_rows == 128) launch_as<T, 128, 64>(a, stream);
+  else if (kernel.block_cols == 128) launch_as<T, 64, 128>(a, stream);
+  else launch_as<T, 64, 64>(a, stream);
 }
 
-// K of a split's slice: a multiple of the kernel's stage.
-int k_per_split(int64_t k, const LinearKernel& kernel) {
-  const int kt = kernel.deep ? DeepPipeline::kTileK : ShallowPipeline::kTileK;
-  return static_cast<int>(ceil_div(ceil_div(k, kernel.split), kt) * kt);
-}
+int k_per_split(int64_t k, int split) { return static_cast<int>(ceil_div(ceil_div(k, split), kTileK) * kTileK); }
 
 }  // namespace
 
@@ -291,7 +260,7 @@ Status linear_mma_supported(const LinearOperands& o, const LinearKernel& kernel)
   if (o.k > (int64_t{1} << 30) || o.n > (int64_t{1} << 30) || ceil_div(o.m, kernel.block_rows) > 65535) {
     return unsupported("linear kernel: [", o.m, ", ", o.k, "] x [", o.k, ", ", o.n, "] too large");
   }
-  if (s > 1 && int64_t{s - 1} * k_per_split(o.k, kernel) >= o.k) {
+  if (s > 1 && int64_t{s - 1} * k_per_split(o.k, s) >= o.k) {
     return unsupported("linear kernel: K = ", o.k, " leaves blocks of a split of ", s, " without work");
   }
   if (!is_epilogue_activation(o.act)) return unsupported("linear kernel: activation ", net::enum_name(o.act));
@@ -308,7 +277,7 @@ void launch_linear_mma(const LinearOperands& o, const LinearKernel& kernel, cuda
   a.m = o.m, a.n = static_cast<int>(o.n), a.k = static_cast<int>(o.k);
   a.split = kernel.split;
   a.constant_w = kernel.constant_b;
-  a.k_per_split = k_per_split(o.k, kernel);
+  a.k_per_split = k_per_split(o.k, kernel.split);
   a.act = o.act, a.alpha = o.alpha, a.beta = o.beta;
   if (o.dtype == DType::kFloat16) launch_typed<__half>(a, kernel, stream);
   else launch_typed<__nv_bfloat16>(a, kernel, stream);
