@@ -28,3 +28,17 @@ carried_binaries() {
   case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
   export LD_LIBRARY_PATH=$BIN:/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-}
 }
+
+# unpack_build ARCHIVE: a carried build (scripts/pack_kernel_revisions.sh: the kernel bench,
+# libingot.so and maybe the CUDA tests) unpacked into /tmp/kb/NAME, NAME the archive's name
+# without .tar.xz.
+unpack_build() {
+  local n; n=$(basename "$1" .tar.xz)
+  mkdir -p /tmp/kb/$n && tar xJf "$1" -C /tmp/kb/$n || echo "no build $n"
+}
+# run_build SECONDS DIR PROGRAM ARGS...: one of that build's programs under a timeout, its own
+# libingot.so first on the library path, then the CUDA toolkit's.
+run_build() {
+  local t=$1 d=$2 p=$3; shift 3
+  LD_LIBRARY_PATH=$d:/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-} timeout "$t" "$d/$p" "$@"
+}

@@ -31,15 +31,15 @@ tail -3 $R/cuda-tests.txt; grep -E "^\[  FAILED" $R/cuda-tests.txt | head -10
 [ -x build/gpu/tests/cuda/ingot_pointwise_tests ] && { timeout 60 build/gpu/tests/cuda/ingot_pointwise_tests --gtest_brief=1 > $R/pointwise-tests.txt 2>&1
   echo "pointwise tests rc=$? t=$(el)"; tail -1 $R/pointwise-tests.txt; }
 if [ "${KBENCH:-1}" != 0 ]; then
-  for b in ${BEFORE:-}; do n=$(basename "$b" .tar.xz); mkdir -p /tmp/before/$n && tar xJf "$b" -C /tmp/before/$n; done
+  for b in ${BEFORE:-}; do unpack_build "$b"; done
   for i in $(seq 1 "${ROUNDS:-1}"); do
     for spec in ${KFILTERS:-depthwise}; do
       f=${spec%%@*}; only=""; [ "$spec" = "$f" ] || only=",${spec#*@},"
       for b in ${BEFORE:-}; do
         n=$(basename "$b" .tar.xz)
         [ -n "$only" ] && [[ "$only" != *",$n,"* ]] && continue
-        LD_LIBRARY_PATH=/tmp/before/$n:/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-} timeout 90 \
-          /tmp/before/$n/ingot_cuda_kernel_bench 200 "$f" > $R/kbench-$f-$n-$i.txt 2>&1; echo "kbench $f $n $i rc=$? t=$(el)"
+        run_build 90 /tmp/kb/$n ingot_cuda_kernel_bench 200 "$f" > $R/kbench-$f-$n-$i.txt 2>&1
+        echo "kbench $f $n $i rc=$? t=$(el)"
       done
       timeout 90 build/gpu/tests/cuda/ingot_cuda_kernel_bench 200 "$f" > $R/kbench-$f-$i.txt 2>&1; echo "kbench $f $i rc=$? t=$(el)"
     done
