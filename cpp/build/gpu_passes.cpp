@@ -113,6 +113,11 @@ Expected<net::Network> gpu_graph_passes(net::Network network, const GpuPassOptio
   INGOT_ASSIGN_OR_RETURN(net, bool_masks_as_bias(net, sdpa_reads_strided));
   INGOT_ASSIGN_OR_RETURN(net, fold_attention_layouts(net, sdpa_reads_strided));
   INGOT_ASSIGN_OR_RETURN(net, fuse_epilogues(net));
+  // FC1, FC2 and the LayerNorm of a transformer block as one layer, once the matmuls carry
+  // their bias, activation and residual.
+  if (options.feed_forward) {
+    INGOT_ASSIGN_OR_RETURN(net, fuse_feed_forward(net, options.feed_forward));
+  }
   // Half-precision 2-D convolutions run NHWC (tensor-core kernels want channels-last).
   if (options.channels_last) {
     INGOT_ASSIGN_OR_RETURN(net, channels_last(net, {ir::DType::kFloat16, ir::DType::kBFloat16}, nullptr));
@@ -147,6 +152,11 @@ bool cpu_runs_gpu_passes() {
 bool pointwise_fusion_enabled() {
   const char* env = std::getenv("INGOT_POINTWISE_FUSION");
   return !env || std::strcmp(env, "0") != 0;
+}
+
+bool feed_forward_fusion_enabled() {
+  const char* env = std::getenv("INGOT_FFN_FUSION");
+  return env && std::strcmp(env, "1") == 0;
 }
 
 bool squeeze_excite_weights_enabled() {

@@ -25,6 +25,9 @@ struct GpuPassOptions {
   // for every gate (INGOT_SE_SUMS=1), or for none (INGOT_SE_SUMS=0): bench/NOTES.md note 62.
   SumsFor squeeze_excite_sums = SumsFor::kGates;
   bool pointwise = true;                 // fuse_pointwise (INGOT_POINTWISE_FUSION=0: off)
+  // fuse_feed_forward where this says the backend runs the layer; empty (the default until a
+  // GPU has measured the fused kernel, bench/NOTES.md note 71): no feed_forward layers.
+  FeedForwardFits feed_forward;
 };
 
 // The passes, in the order the CUDA backend runs them.
@@ -35,6 +38,9 @@ bool cpu_runs_gpu_passes();
 
 // fuse_pointwise runs unless INGOT_POINTWISE_FUSION=0 (bench/NOTES.md notes 54, 56).
 bool pointwise_fusion_enabled();
+
+// fuse_feed_forward runs only with INGOT_FFN_FUSION=1 (bench/NOTES.md note 71).
+bool feed_forward_fusion_enabled();
 
 // squeeze_excite_into_projections runs unless INGOT_SE_WEIGHTS=0 (bench/NOTES.md note 57).
 bool squeeze_excite_weights_enabled();

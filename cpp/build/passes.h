@@ -100,6 +100,25 @@ Expected<net::Network> squeeze_excite_into_projections(const net::Network& net, 
 //   after:  %x, %s = conv(%a, %w, %b) [channel_sums]; %g = squeeze_excite(%x, %w1, %b1, %w2, %b2, %s)
 Expected<net::Network> squeeze_excite_sums(const net::Network& net, bool scaled = true, int* rewritten = nullptr);
 
+// Whether a backend runs a feed_forward layer of `rows` rows, D and F in `dtype`.
+using FeedForwardFits = std::function<bool(int64_t rows, int64_t d, int64_t f, ir::DType dtype)>;
+
+// The feed-forward half of a transformer encoder block becomes one feed_forward layer
+// (net::FeedForwardParams): a matmul x . w1^T (+ b1, activation, no residual) read only by a
+// matmul h . w2^T (+ b2, no activation) whose residual is x, read only by a layer
+// normalization over the last dim with weight and bias. Then, of what is left, a matmul with a
+// residual and no activation read only by such a normalization becomes a feed_forward layer
+// without w1 (BERT's attention output and its LayerNorm). Weights constant, shapes static,
+// every tensor of one floating dtype, and `fits` true (for rows, the output's width and the
+// second product's K). Run it after fuse_epilogues (which gives the matmuls their bias,
+// activation and residual). Returns how many layers it made.
+//   before: %h = matmul(%x, %w1, %b1) transpose_b, act; %z = matmul(%h, %w2, %b2, %x) transpose_b
+//           %y = normalization(%z, %gamma, %beta) layer, axis = last
+//   after:  %y = feed_forward(%x, %w1, %b1, %w2, %b2, %gamma, %beta) act, eps
+//   before: %z = matmul(%a, %w, %b, %r) transpose_b; %y = normalization(%z, %gamma, %beta) layer, last
+//   after:  %y = feed_forward(%a, -, -, %w, %b, %gamma, %beta, %r) eps
+Expected<net::Network> fuse_feed_forward(const net::Network& net, const FeedForwardFits& fits, int* fused = nullptr);
+
 // Which attention layers a backend reads through strides (fold_attention_layouts).
 using AttentionFilter = std::function<bool(const net::Layer& attention, const net::Network& net)>;
 

@@ -628,6 +628,48 @@ Expected<Types> infer(const SqueezeExciteParams& p, const Inputs& in) {
   return Types{{x.dtype, {x.shape[0], SymExpr(1), SymExpr(1), SymExpr(*c)}}};
 }
 
+Expected<Types> infer(const FeedForwardParams& p, const Inputs& in) {
+  const char* L = "feed_forward";
+  if ((in.size() != 7 && in.size() != 8) || !in[0] || !in[3] || !in[5] || !in[6]) {
+    return bad(L, "takes x, w1?, b1?, w2, b2?, gamma, beta, residual? (7 or 8 inputs), got ", in.size());
+  }
+  if (p.act >= UnaryOp::kCount) return bad(L, "unknown activation");
+  if (!(p.eps >= 0.0)) return bad(L, "eps must be >= 0, got ", p.eps);
+  const TensorType& x = *in[0];
+  if (x.rank() < 2 || !ir::is_floating(x.dtype)) return bad(L, "x must be a floating [..., K] tensor, got ", x.str());
+  auto k = x.shape.back().as_constant();
+  if (!k) return bad(L, "K (x's last dim) must be static, got ", x.str());
+  int64_t f = *k;
+  if (in[1]) {
+    auto w1d = ir::static_dims(in[1]->shape);
+    if (!w1d || w1d->size() != 2 || (*w1d)[1] != *k || in[1]->dtype != x.dtype) {
+      return bad(L, "w1 must be ", ir::dtype_name(x.dtype), "[F, ", *k, "], got ", in[1]->str());
+    }
+    f = (*w1d)[0];
+  } else if (in[2] || p.act != UnaryOp::kIdentity) {
+    return bad(L, "b1 and an activation need w1");
+  }
+  auto w2d = ir::static_dims(in[3]->shape);
+  if (!w2d || w2d->size() != 2 || (*w2d)[1] != f || in[3]->dtype != x.dtype) {
+    return bad(L, "w2 must be ", ir::dtype_name(x.dtype), "[D, ", f, "], got ", in[3]->str());
+  }
+  const int64_t d = (*w2d)[0];
+  TensorType y = x;
+  y.shape.back() = SymExpr(d);
+  const char* names[] = {"", "", "b1", "", "b2", "gamma", "beta"};
+  for (size_t i : {size_t{2}, size_t{4}, size_t{5}, size_t{6}}) {
+    if (!in[i]) continue;
+    const int64_t n = i == 2 ? f : d;
+    if (in[i]->dtype != x.dtype || in[i]->shape != ir::shape_of({n})) {
+      return bad(L, names[i], " must be ", ir::dtype_name(x.dtype), "[", n, "], got ", in[i]->str());
+    }
+  }
+  const bool residual = in.size() > 7 && in[7];
+  if (residual && *in[7] != y) return bad(L, "the residual must be ", y.str(), ", got ", in[7]->str());
+  if (!residual && d != *k) return bad(L, "without a residual x is the residual: D (", d, ") must equal K (", *k, ")");
+  return Types{y};
+}
+
 Expected<Types> infer(const PointwiseParams& p, const Inputs& in) {
   INGOT_RETURN_IF_ERROR(check_pointwise(p, in));
   return Types{{pointwise_step(p, p.steps() - 1).dtype, p.shape}};

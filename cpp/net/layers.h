@@ -297,6 +297,23 @@ struct SqueezeExciteParams {
   }
 };
 
+// in: x [..., K], w1? [F, K], b1? [F], w2 [D, F], b2? [D], gamma [D], beta [D], residual?
+// [..., D], all of one floating dtype. out: [..., D], the feed-forward half of a transformer
+// encoder block:
+//   h = act(x . w1^T + b1)            (rounded to the dtype, as a layer boundary would)
+//   y = LayerNorm(r + h . w2^T + b2) * gamma + beta   over the last dim, with eps
+// where r is the residual (absent: x, and D = K) and the sum before the LayerNorm is not
+// rounded. Without w1 (then no b1 and no activation), h is x: a linear layer with its residual
+// and the LayerNorm after it (w2 [D, K]). build::fuse_feed_forward makes it from matmuls and a
+// layer normalization; converters do not emit it.
+struct FeedForwardParams {
+  static constexpr const char* kName = "feed_forward";
+  UnaryOp act = UnaryOp::kIdentity;
+  double act_alpha = 0.0, act_beta = 0.0;
+  double eps = 1e-5;
+  template <typename V> void fields(V& v) { v("act", act); v("act_alpha", act_alpha); v("act_beta", act_beta); v("eps", eps); }
+};
+
 // in: the chain's inputs, f32 / f16 / bf16 / bool, each broadcast to `shape`. out: `shape`, of
 // the last step's dtype.
 // A chain of elementwise, unary, select and cast layers as one layer (build::fuse_pointwise
@@ -326,12 +343,12 @@ using LayerParams =
                  ReduceParams, SoftmaxParams, NormalizationParams, ReshapeParams, PermuteParams,
                  ExpandParams, ConcatParams, SliceParams, GatherParams, PoolingParams, CastParams,
                  AttentionParams, FillParams, IdentityParams, IotaParams, SqueezeExciteParams,
-                 PointwiseParams>;
+                 PointwiseParams, FeedForwardParams>;
 
 enum class LayerKind : uint8_t {
   kConvolution, kMatMul, kElementwise, kUnary, kSelect, kReduce, kSoftmax, kNormalization,
   kReshape, kPermute, kExpand, kConcat, kSlice, kGather, kPooling, kCast, kAttention, kFill,
-  kIdentity, kIota, kSqueezeExcite, kPointwise,
+  kIdentity, kIota, kSqueezeExcite, kPointwise, kFeedForward,
   kCount
 };
 static_assert(static_cast<size_t>(LayerKind::kCount) == std::variant_size_v<LayerParams>);

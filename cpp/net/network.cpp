@@ -16,7 +16,7 @@ const char* layer_kind_name(LayerKind k) {
       ReshapeParams::kName, PermuteParams::kName, ExpandParams::kName, ConcatParams::kName,
       SliceParams::kName, GatherParams::kName, PoolingParams::kName, CastParams::kName,
       AttentionParams::kName, FillParams::kName, IdentityParams::kName, IotaParams::kName,
-      SqueezeExciteParams::kName, PointwiseParams::kName};
+      SqueezeExciteParams::kName, PointwiseParams::kName, FeedForwardParams::kName};
   static_assert(sizeof(kNames) / sizeof(kNames[0]) == static_cast<size_t>(LayerKind::kCount));
   auto i = static_cast<size_t>(k);
   return i < static_cast<size_t>(LayerKind::kCount) ? kNames[i] : "unknown";

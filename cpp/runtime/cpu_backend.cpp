@@ -84,6 +84,9 @@ class CpuBackend : public Backend {
       options.enabled_precisions = settings.enabled_precisions;
       options.squeeze_excite = [](int64_t, int64_t) { return true; };
       options.pointwise = build::pointwise_fusion_enabled();
+      if (build::feed_forward_fusion_enabled()) {
+        options.feed_forward = [](int64_t, int64_t, int64_t, ir::DType) { return true; };
+      }
       options.squeeze_excite_weights = build::squeeze_excite_weights_enabled();
       options.squeeze_excite_sums = build::squeeze_excite_sums_for();
       INGOT_ASSIGN_OR_RETURN(network, build::gpu_graph_passes(std::move(network), options));

@@ -139,7 +139,7 @@ TEST(PlanRoundTrip, LayoutPlacesWeightsLastAndAligned) {
     }
   }
   EXPECT_EQ(last_end, bytes->size());
-  EXPECT_EQ(constants, 12u);
+  EXPECT_EQ(constants, 17u);
 }
 
 TEST(PlanRoundTrip, NoConstantsNoActivations) {

@@ -192,6 +192,14 @@ inline Plan all_kinds_plan() {
              1, 0, -1, -1, -1, 1,  3, 2, 0, 4, -1, 1,  4, 0, 3, 5, 1, 1};
   pw.scalars = {0, 0,  0, 0,  0.25, 0,  0, 0,  -1.5, 0,  0, 0,  0, 0};
   int pointwise = add(net, pw, {h, fill}, "pointwise");
+  // feed_forward over the layer norm's [s0, 16] rows: F = 8, no second bias.
+  int ff_w1 = net.add_constant("ff.w1", random_f32({8, 16}, 21));
+  int ff_b1 = net.add_constant("ff.b1", random_f32({8}, 22));
+  int ff_w2 = net.add_constant("ff.w2", random_f32({16, 8}, 23));
+  int ff_g = net.add_constant("ff.gamma", random_f32({16}, 24));
+  int ff_b = net.add_constant("ff.beta", random_f32({16}, 25));
+  int ff = add(net, net::FeedForwardParams{net::UnaryOp::kGeluTanh, 0.5, 0.25, 1e-6},
+               {ln, ff_w1, ff_b1, ff_w2, -1, ff_g, ff_b}, "ffn");
   int w3 = net.add_constant("mask", ConstantData::owned(DType::kBool, {3}, {1, 0, 1}));
   int copy_mask = add(net, net::IdentityParams{}, {w3}, "mask_copy");
 
@@ -201,6 +209,7 @@ inline Plan all_kinds_plan() {
   net.mark_output(copy_mask, "mask");
   net.mark_output(se, "gate");
   net.mark_output(pointwise, "pointwise");
+  net.mark_output(ff, "feed_forward");
   return finish(std::move(net), "all kinds");
 }
 

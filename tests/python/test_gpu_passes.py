@@ -82,6 +82,37 @@ def test_attention_layouts_and_masks_in_half_precision(gpu_passes):
     assert kinds["attention"] == 1 and kinds["select"] == 1 and kinds["matmul"] == 4 and kinds["permute"] == 0, kinds
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16], ids=["f32", "f16", "bf16"])
+def test_feed_forward_becomes_one_layer_when_asked(dtype, gpu_passes, monkeypatch):
+    # INGOT_FFN_FUSION=1 (opt-in until a GPU measures the fused kernel, bench/NOTES.md note 71):
+    # FC1 + GELU, FC2 + bias + residual and the LayerNorm become one feed_forward layer, and the
+    # attention output with its residual and LayerNorm another, which the CPU reference computes;
+    # unset, the matmuls and the two LayerNorms stay.
+    torch.manual_seed(0)
+    model = _Encoder().eval()
+    x = torch.randn(2, 16, 64)
+    keep = torch.ones(2, 16, dtype=torch.bool)
+    keep[0, 13:] = False
+    with torch.inference_mode():
+        expected = model(x, keep)
+    tol = {torch.float32: 1e-5, torch.float16: 1e-2, torch.bfloat16: 3e-2}[dtype]
+    kinds = {}
+    for env in ("1", None):
+        if env:
+            monkeypatch.setenv("INGOT_FFN_FUSION", env)
+        else:
+            monkeypatch.delenv("INGOT_FFN_FUSION", raising=False)
+        compiled = _compile(model, [x, keep], dtype)
+        with torch.inference_mode():
+            got = compiled(x.to(dtype), keep).float()
+        assert rel_l2(got, expected) < tol, env
+        kinds[env] = collections.Counter(l["kind"] for l in _layers(compiled))
+    # FC1 / FC2 / n2 as one layer, the attention output / n1 as another (without w1).
+    on, off = kinds["1"], kinds[None]
+    assert on["feed_forward"] == 2 and on["normalization"] == 0 and on["matmul"] == off["matmul"] - 3, kinds
+    assert off["feed_forward"] == 0 and off["normalization"] == 2, kinds
+
+
 class _SqueezeExcite(torch.nn.Module):
     """An MBConv-like block: 1x1 expand + BN + SiLU, the squeeze-excite gate, 1x1 project + BN, residual."""
 

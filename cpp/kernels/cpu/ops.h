@@ -33,6 +33,7 @@ Status run(const net::IotaParams& p, const Tensors& in, const Tensors& out);    
 Status run(const net::AttentionParams& p, const Tensors& in, const Tensors& out);     // attention.cpp
 Status run(const net::SqueezeExciteParams& p, const Tensors& in, const Tensors& out); // squeeze_excite.cpp
 Status run(const net::PointwiseParams& p, const Tensors& in, const Tensors& out);     // pointwise.cpp
+Status run(const net::FeedForwardParams& p, const Tensors& in, const Tensors& out);   // feed_forward.cpp
 
 // An input that may be absent (index past the end, or no data).
 inline bool has_input(const Tensors& in, size_t i) { return i < in.size() && in[i].present(); }

@@ -167,6 +167,9 @@ bool supports_kind(const net::SqueezeExciteParams& p, const std::vector<DType>& 
   return (d.size() == 5 || (d.size() == 6 && d[5] == DType::kFloat64)) && is_float_dtype(d[0]) && d[1] == d[0] &&
          d[3] == d[0] && detail::is_epilogue_activation(p.act1) && detail::is_epilogue_activation(p.act2);
 }
+// No CUDA kernel runs feed_forward layers yet (the fused kernel waits for a GPU run,
+// bench/NOTES.md note 71), and the CUDA backend does not ask fuse_feed_forward for them.
+bool supports_kind(const net::FeedForwardParams&, const std::vector<DType>&) { return false; }
 // Matmul and attention run on cuBLASLt / cuDNN (runtime/cuda/); so do convolutions, except the
 // depthwise ones that depthwise_conv_supported() accepts, which depends on the shapes. Our
 // attention kernel runs where attention_supported() says so, when the SDPA runner picks it.
