@@ -19,7 +19,9 @@
 # END: seconds from the start by which it all ends; KBENCH=0 / PYTEST=0 / NCU_RUN=0 skip those, VARIANTS
 # replaces the engine variants (default "INGOT_SE_SUMS=0 INGOT_SE_SUMS=gates"; "none": the default engine
 # only); TRACE=0 skips the trace; TAIL (default 90): the seconds before END the bench leaves to the
-# trace and Nsight Compute.
+# trace and Nsight Compute. MODELS (default efficientnet_b0) and PEERS (default eager,freeze) replace
+# the bench's models and peers; PYTEST_EXTRA adds GPU pytest files (e.g. test_feed_forward_gpu.py);
+# a filter written FILTER@none runs only this build's kernel bench (rows older builds lack).
 # Results: $OUT/se_sums_run.tgz.
 set -u
 cd "$(dirname "$0")/.."
@@ -50,14 +52,14 @@ fi
 [ -f $R/kbench-depthwise.txt ] && grep -E "\[32," $R/kbench-depthwise.txt | grep -E "direct[24] |sums|s[12] +\[" | cut -c1-110 | head -60
 export PYTHONPATH=python
 [ "${PYTEST:-1}" = 0 ] || (cd tests/python && PYTHONPATH=../../python timeout 200 python3 -m pytest -q -ra -p no:cacheprovider \
-   test_conv_tactics_gpu.py "test_gpu.py::test_large_squeeze_excite_runs_as_gated_weights_and_a_batched_matmul" \
+   test_conv_tactics_gpu.py "test_gpu.py::test_large_squeeze_excite_runs_as_gated_weights_and_a_batched_matmul" ${PYTEST_EXTRA:-} \
    > $R/pytest.log 2>&1); echo "pytest rc=$? t=$(el)"
 grep -E "passed|failed|^FAILED|^ERROR" $R/pytest.log | tail -8
 finish
 END=${END:-560}
 left=$(( END - ${TAIL:-90} - $(el) ))
-[ $left -gt 60 ] && timeout $left python3 bench/run.py --models efficientnet_b0 --batches ${BATCHES:-32,1} \
-  --peers eager,freeze --timing-cache /tmp/t.tc $(for v in ${VARIANTS:-INGOT_SE_SUMS=0 INGOT_SE_SUMS=gates}; do [ "$v" = none ] || echo --ingot-env $v; done) \
+[ $left -gt 60 ] && timeout $left python3 bench/run.py --models ${MODELS:-efficientnet_b0} --batches ${BATCHES:-32,1} \
+  --peers ${PEERS:-eager,freeze} --timing-cache /tmp/t.tc $(for v in ${VARIANTS:-INGOT_SE_SUMS=0 INGOT_SE_SUMS=gates}; do [ "$v" = none ] || echo --ingot-env $v; done) \
   --worker-timeout 200 --json $R/bench.json > $R/bench.txt 2>&1; echo "bench rc=$? t=$(el)"; grep -v "^  " $R/bench.txt | tail -10
 finish
 left=$(( END - 45 - $(el) ))
