@@ -3,8 +3,6 @@
 // leaves alone; the layer's shape function.
 #include <gtest/gtest.h>
 
-#include <random>
-
 #include "build/builder.h"
 #include "build/passes.h"
 #include "net/layers.h"
@@ -55,53 +53,49 @@ net::Network block(const Options& o = {}) {
   return n;
 }
 
-std::vector<std::vector<float>> run(net::Network net) {
-  auto plan = build::build_plan(std::move(net), {});
-  EXPECT_TRUE(plan.has_value()) << plan.status().message();
-  if (!plan) return {};
-  auto engine = runtime::Engine::from_plan(std::move(*plan));
-  EXPECT_TRUE(engine.has_value()) << engine.status().message();
-  auto ctx = (*engine)->create_context();
-  std::vector<float> x(static_cast<size_t>(kB * kS * kD));
-  std::mt19937 rng(9);
-  std::uniform_real_distribution<float> u(-2, 2);
-  for (auto& v : x) v = u(rng);
-  EXPECT_TRUE(ctx->set_input_shapes({{kB, kS, kD}}).is_ok());
-  return engine_test::execute_f32(**engine, *ctx, {{x.data(), DType::kFloat32, {kB, kS, kD}}});
-}
-
 size_t count(const net::Network& n, net::LayerKind kind) {
   size_t c = 0;
   for (const auto& l : n.layers()) c += l.kind() == kind;
   return c;
 }
 
-void expect_same_outputs(const net::Network& before, const net::Network& after) {
-  auto a = run(before), b = run(after);
+// Both networks' outputs on the same random inputs of `shapes`, within 1e-4.
+void expect_same_outputs(const net::Network& before, const net::Network& after,
+                         const std::vector<std::vector<int64_t>>& shapes = {{kB, kS, kD}}) {
+  auto a = engine_test::run_random_f32(before, shapes, 9), b = engine_test::run_random_f32(after, shapes, 9);
   ASSERT_EQ(a.size(), 1u);
   ASSERT_EQ(b.size(), 1u);
   ASSERT_EQ(a[0].size(), b[0].size());
   for (size_t i = 0; i < a[0].size(); ++i) EXPECT_NEAR(a[0][i], b[0][i], 1e-4) << "element " << i;
 }
 
+// The pass on `net`, which must make exactly one layer and leave nothing else: that feed_forward
+// layer, with `inputs` inputs, in the returned network.
+net::Network fused_alone(const net::Network& net, size_t inputs) {
+  int fused = 0;
+  auto after = build::fuse_feed_forward(net, nullptr, &fused);
+  EXPECT_TRUE(after.has_value()) << after.status().message();
+  if (!after) return {};
+  EXPECT_EQ(fused, 1);
+  EXPECT_EQ(after->layers().size(), 1u);
+  EXPECT_EQ(count(*after, net::LayerKind::kFeedForward), 1u);
+  if (!after->layers().empty()) EXPECT_EQ(after->layers()[0].inputs.size(), inputs);
+  return std::move(*after);
+}
+
 TEST(FuseFeedForward, TwoMatmulsAndTheLayerNormBecomeOneLayer) {
   for (bool second_bias : {true, false}) {
     for (net::UnaryOp act : {net::UnaryOp::kGeluErf, net::UnaryOp::kRelu}) {
       net::Network net = block({.second_bias = second_bias, .act = act});
-      int fused = 0;
-      auto after = build::fuse_feed_forward(net, nullptr, &fused);
-      ASSERT_TRUE(after.has_value()) << after.status().message();
-      EXPECT_EQ(fused, 1);
-      ASSERT_EQ(after->layers().size(), 1u);
-      const net::Layer& ff = after->layers()[0];
-      ASSERT_EQ(ff.kind(), net::LayerKind::kFeedForward);
-      ASSERT_EQ(ff.inputs.size(), 7u);
+      const net::Network after = fused_alone(net, 7);
+      ASSERT_EQ(count(after, net::LayerKind::kFeedForward), 1u);
+      const net::Layer& ff = after.layers()[0];
       EXPECT_EQ(ff.inputs[4] >= 0, second_bias);
       const auto& p = std::get<net::FeedForwardParams>(ff.params);
       EXPECT_EQ(p.act, act);
       EXPECT_DOUBLE_EQ(p.eps, 1e-5);
-      EXPECT_EQ(after->tensor(ff.outputs[0]).type, net.tensor(net.outputs()[0]).type);
-      expect_same_outputs(net, *after);
+      EXPECT_EQ(after.tensor(ff.outputs[0]).type, net.tensor(net.outputs()[0]).type);
+      expect_same_outputs(net, after);
     }
   }
 }
@@ -168,41 +162,17 @@ net::Network linear_norm(bool r_is_also_read = false) {
 
 TEST(FuseFeedForward, ALinearLayerWithItsResidualAndLayerNormBecomesOneLayerWithoutW1) {
   net::Network net = linear_norm();
-  int fused = 0;
-  auto after = build::fuse_feed_forward(net, nullptr, &fused);
-  ASSERT_TRUE(after.has_value()) << after.status().message();
-  EXPECT_EQ(fused, 1);
-  ASSERT_EQ(after->layers().size(), 1u);
-  const net::Layer& ff = after->layers()[0];
-  ASSERT_EQ(ff.kind(), net::LayerKind::kFeedForward);
-  ASSERT_EQ(ff.inputs.size(), 8u);
+  const net::Network after = fused_alone(net, 8);
+  ASSERT_EQ(count(after, net::LayerKind::kFeedForward), 1u);
+  const net::Layer& ff = after.layers()[0];
   EXPECT_LT(ff.inputs[1], 0);
   EXPECT_LT(ff.inputs[2], 0);
-  EXPECT_EQ(after->tensor(ff.inputs[7]).name, "r");
+  EXPECT_EQ(after.tensor(ff.inputs[7]).name, "r");
   EXPECT_EQ(std::get<net::FeedForwardParams>(ff.params).act, net::UnaryOp::kIdentity);
-  // The same outputs as the two layers, on the CPU reference.
-  const auto outputs = [](net::Network n) {
-    auto plan = build::build_plan(std::move(n), {});
-    EXPECT_TRUE(plan.has_value()) << plan.status().message();
-    auto engine = runtime::Engine::from_plan(std::move(*plan));
-    EXPECT_TRUE(engine.has_value()) << engine.status().message();
-    auto ctx = (*engine)->create_context();
-    std::vector<float> a(static_cast<size_t>(kB * kS * kF)), r(static_cast<size_t>(kB * kS * kD));
-    std::mt19937 rng(4);
-    std::uniform_real_distribution<float> u(-2, 2);
-    for (auto& v : a) v = u(rng);
-    for (auto& v : r) v = u(rng);
-    EXPECT_TRUE(ctx->set_input_shapes({{kB, kS, kF}, {kB, kS, kD}}).is_ok());
-    return engine_test::execute_f32(**engine, *ctx,
-                                    {{a.data(), DType::kFloat32, {kB, kS, kF}}, {r.data(), DType::kFloat32, {kB, kS, kD}}});
-  };
-  const auto want = outputs(net), got = outputs(*after);
-  ASSERT_EQ(want.size(), 1u);
-  ASSERT_EQ(got.size(), 1u);
-  ASSERT_EQ(want[0].size(), got[0].size());
-  for (size_t i = 0; i < want[0].size(); ++i) EXPECT_NEAR(want[0][i], got[0][i], 1e-4) << "element " << i;
+  expect_same_outputs(net, after, {{kB, kS, kF}, {kB, kS, kD}});
 
   net::Network shared = linear_norm(/*r_is_also_read=*/true);  // z read elsewhere: left alone
+  int fused = -1;
   auto left = build::fuse_feed_forward(shared, nullptr, &fused);
   ASSERT_TRUE(left.has_value()) << left.status().message();
   EXPECT_EQ(fused, 0);

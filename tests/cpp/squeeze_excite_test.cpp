@@ -3,7 +3,6 @@
 // multiply) before and after the pass, on the CPU reference.
 #include <gtest/gtest.h>
 
-#include <random>
 
 #include "build/builder.h"
 #include "build/passes.h"
@@ -37,18 +36,7 @@ net::Network se_block(bool pooled_reader = false, bool gate_reader = false) {
 }
 
 std::vector<std::vector<float>> run(net::Network net) {
-  auto plan = build::build_plan(std::move(net), {});
-  EXPECT_TRUE(plan.has_value()) << plan.status().message();
-  if (!plan) return {};
-  auto engine = runtime::Engine::from_plan(std::move(*plan));
-  EXPECT_TRUE(engine.has_value()) << engine.status().message();
-  auto ctx = (*engine)->create_context();
-  std::vector<float> x(static_cast<size_t>(kN * kH * kW * kC));
-  std::mt19937 rng(3);
-  std::uniform_real_distribution<float> u(-2, 2);
-  for (auto& v : x) v = u(rng);
-  EXPECT_TRUE(ctx->set_input_shapes({{kN, kH, kW, kC}}).is_ok());
-  return engine_test::execute_f32(**engine, *ctx, {{x.data(), DType::kFloat32, {kN, kH, kW, kC}}});
+  return engine_test::run_random_f32(std::move(net), {{kN, kH, kW, kC}}, 3);
 }
 
 size_t count(const net::Network& n, net::LayerKind kind) {

@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 
 #include "build/builder.h"
 #include "build/passes.h"
@@ -51,25 +50,9 @@ net::Network block(const Block& b) {
 }
 
 std::vector<std::vector<float>> run(net::Network net, const Block& b) {
-  auto plan = build::build_plan(std::move(net), {});
-  EXPECT_TRUE(plan.has_value()) << plan.status().message();
-  if (!plan) return {};
-  auto engine = runtime::Engine::from_plan(std::move(*plan));
-  EXPECT_TRUE(engine.has_value()) << engine.status().message();
-  auto ctx = (*engine)->create_context();
-  std::mt19937 rng(3);
-  std::uniform_real_distribution<float> u(-2, 2);
-  std::vector<float> x(static_cast<size_t>(b.n * b.h * b.w * b.c)), res(static_cast<size_t>(b.n * b.h * b.w * b.o));
-  for (auto& v : x) v = u(rng);
-  for (auto& v : res) v = u(rng);
-  std::vector<runtime::TensorArg> args{{x.data(), DType::kFloat32, {b.n, b.h, b.w, b.c}}};
   std::vector<std::vector<int64_t>> shapes{{b.n, b.h, b.w, b.c}};
-  if (b.residual) {
-    args.push_back({res.data(), DType::kFloat32, {b.n, b.h, b.w, b.o}});
-    shapes.push_back({b.n, b.h, b.w, b.o});
-  }
-  EXPECT_TRUE(ctx->set_input_shapes(shapes).is_ok());
-  return engine_test::execute_f32(**engine, *ctx, args);
+  if (b.residual) shapes.push_back({b.n, b.h, b.w, b.o});
+  return engine_test::run_random_f32(std::move(net), shapes, 3);
 }
 
 size_t count(const net::Network& n, net::LayerKind kind) {

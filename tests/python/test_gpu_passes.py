@@ -65,14 +65,21 @@ class _Encoder(torch.nn.Module):
         return self.n2(x + self.fc2(F.gelu(self.fc1(x))))
 
 
-def test_attention_layouts_and_masks_in_half_precision(gpu_passes):
+def _encoder_case(padded_row):
+    """_Encoder with random weights, x [2, 16, 64] and a mask keeping 11 keys of `padded_row`;
+    eager fp32's output."""
     torch.manual_seed(0)
     model = _Encoder().eval()
     x = torch.randn(2, 16, 64)
     keep = torch.ones(2, 16, dtype=torch.bool)
-    keep[1, 11:] = False
+    keep[padded_row, 11:] = False
     with torch.inference_mode():
         expected = model(x, keep)
+    return model, x, keep, expected
+
+
+def test_attention_layouts_and_masks_in_half_precision(gpu_passes):
+    model, x, keep, expected = _encoder_case(1)
     compiled = _compile(model, [x, keep], torch.float16)
     with torch.inference_mode():
         got = compiled(x.half(), keep).float()
@@ -88,13 +95,7 @@ def test_feed_forward_becomes_one_layer_when_asked(dtype, gpu_passes, monkeypatc
     # FC1 + GELU, FC2 + bias + residual and the LayerNorm become one feed_forward layer, and the
     # attention output with its residual and LayerNorm another, which the CPU reference computes;
     # unset, the matmuls and the two LayerNorms stay.
-    torch.manual_seed(0)
-    model = _Encoder().eval()
-    x = torch.randn(2, 16, 64)
-    keep = torch.ones(2, 16, dtype=torch.bool)
-    keep[0, 13:] = False
-    with torch.inference_mode():
-        expected = model(x, keep)
+    model, x, keep, expected = _encoder_case(0)
     tol = {torch.float32: 1e-5, torch.float16: 1e-2, torch.bfloat16: 3e-2}[dtype]
     kinds = {}
     for env in ("1", None):
