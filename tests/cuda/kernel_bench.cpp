@@ -228,85 +228,16 @@ int main(int argc, char** argv) {
         std::vector<std::vector<int64_t>> dims{{s.rows, pr.k}, {pr.n, pr.k}, {pr.n}};
         if (pr.residual) dims.push_back({s.rows, pr.n});
         for (auto [r, c] : {std::pair{128, 64}, std::pair{64, 128}, std::pair{64, 64}}) {
-          for (bool deep : {false, true}) {  // the default pipeline, then the deep one (note 70)
-            for (int split : {1, 2, 4, 8}) {
-              const LinearKernel k{.block_rows = r, .block_cols = c, .split = split, .deep = deep};
-              const std::string name = std::string("linear ") + pr.tag + " " + std::to_string(r) + "x" +
-                                       std::to_string(c) + " s" + std::to_string(split) + (deep ? " deep" : "");
-              bench(name.c_str(), mm, dims, std::vector<DType>(dims.size(), H), iters, stream, {s.rows, pr.n},
-                    [mm, k](const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out, cudaStream_t st,
-                            void*) { return ingot::kernels::cuda::launch_linear(mm, in, out, st, k); });
-            }
+          for (int split : {1, 2, 4, 8}) {
+            const LinearKernel k{.block_rows = r, .block_cols = c, .split = split};
+            const std::string name = std::string("linear ") + pr.tag + " " + std::to_string(r) + "x" + std::to_string(c) +
+                                     " s" + std::to_string(split);
+            bench(name.c_str(), mm, dims, std::vector<DType>(dims.size(), H), iters, stream, {s.rows, pr.n},
+                  [mm, k](const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out, cudaStream_t st,
+                          void*) { return ingot::kernels::cuda::launch_linear(mm, in, out, st, k); });
           }
         }
       }
-    }
-    // The feed-forward half of a block (note 71): FC1 + GELU, FC2 + bias + residual and the
-    // LayerNorm as one cooperative launch (split of FC2's K chosen, then given), against the
-    // same three as separate launches of ours (the deep linear kernel, then our LayerNorm).
-    // The weights (9.4 MB) stay in L2 across the graph's launches, as in the rows above.
-    if (s.rows <= 1024) {
-      using namespace ingot::kernels::cuda;
-      const int64_t d = s.hidden, f = 4 * s.hidden;
-      const std::vector<std::vector<int64_t>> dims{{s.rows, d}, {f, d}, {f}, {d, f}, {d}, {d}, {d}};
-      const std::vector<DType> types(dims.size(), H);
-      const auto operands = [](const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out, int split) {
-        return FfnOperands{.x = in[0], .w1 = in[1], .b1 = in[2], .w2 = in[3], .b2 = in[4], .gamma = in[5],
-                           .beta = in[6], .y = out[0], .act = net::UnaryOp::kGeluErf, .split = split};
-      };
-      const size_t ws_bytes = 2 * static_cast<size_t>(s.rows * f) + 256 + 8 * static_cast<size_t>(s.rows * d) * 4;
-      auto ws = std::make_shared<Buffer>(ws_bytes);
-      for (int split : {0, 1, 2, 4, 8}) {
-        const std::string name = "ffn fused " + (split ? "s" + std::to_string(split) : std::string("chosen"));
-        bench(name.c_str(), net::MatMulParams{}, dims, types, iters, stream, {s.rows, d},
-              [ws, ws_bytes, split, operands](const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out,
-                                             cudaStream_t st, void*) {
-                const FfnOperands o = operands(in, out, split);
-                if (ffn_fused_workspace(o) > ws_bytes) return ingot::invalid_argument("bench workspace too small");
-                return launch_ffn_fused(o, ws->ptr, st);
-              });
-      }
-      auto h = std::make_shared<Buffer>(2 * static_cast<size_t>(s.rows * f));
-      auto z = std::make_shared<Buffer>(2 * static_cast<size_t>(s.rows * d));
-      bench("ffn ours in 3 launches", net::MatMulParams{}, dims, types, iters, stream, {s.rows, d},
-            [h, z, rows = s.rows, d, f](const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out,
-                                        cudaStream_t st, void*) {
-              const DeviceTensor ht{h->ptr, DType::kFloat16, {rows, f}}, zt{z->ptr, DType::kFloat16, {rows, d}};
-              const net::MatMulParams fc1{.transpose_b = true, .activation = net::UnaryOp::kGeluErf};
-              const net::MatMulParams fc2{.transpose_b = true};
-              INGOT_RETURN_IF_ERROR(launch_linear(fc1, {in[0], in[1], in[2]}, {ht}, st,
-                                                  LinearKernel{.block_rows = 64, .block_cols = 64, .deep = true}));
-              INGOT_RETURN_IF_ERROR(launch_linear(fc2, {ht, in[3], in[4], in[0]}, {zt}, st,
-                                                  LinearKernel{.block_rows = 64, .block_cols = 64, .split = 4, .deep = true}));
-              return launch(net::NormalizationParams{.kind = net::NormKind::kLayer, .axis = 1}, {zt, in[5], in[6]}, out,
-                            st);
-            });
-      // The attention output with its residual and LayerNorm: the same launch without w1
-      // (x the attention's output, w [D, D], the residual the block's input), against our
-      // deep linear kernel and LayerNorm as two launches.
-      const std::vector<std::vector<int64_t>> out_dims{{s.rows, d}, {d, d}, {d}, {d}, {d}, {s.rows, d}};
-      const std::vector<DType> out_types(out_dims.size(), H);
-      for (int split : {0, 2, 4, 8}) {
-        const std::string name = "attn-out fused " + (split ? "s" + std::to_string(split) : std::string("chosen"));
-        bench(name.c_str(), net::MatMulParams{}, out_dims, out_types, iters, stream, {s.rows, d},
-              [ws, ws_bytes, split](const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out,
-                                    cudaStream_t st, void*) {
-                const FfnOperands o{.x = in[0], .w2 = in[1], .b2 = in[2], .gamma = in[3], .beta = in[4], .y = out[0],
-                                    .act = net::UnaryOp::kIdentity, .split = split, .residual = in[5]};
-                if (ffn_fused_workspace(o) > ws_bytes) return ingot::invalid_argument("bench workspace too small");
-                return launch_ffn_fused(o, ws->ptr, st);
-              });
-      }
-      bench("attn-out ours in 2 launches", net::MatMulParams{}, out_dims, out_types, iters, stream, {s.rows, d},
-            [z, rows = s.rows, d](const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out,
-                                  cudaStream_t st, void*) {
-              const DeviceTensor zt{z->ptr, DType::kFloat16, {rows, d}};
-              INGOT_RETURN_IF_ERROR(launch_linear(net::MatMulParams{.transpose_b = true}, {in[0], in[1], in[2], in[5]},
-                                                  {zt}, st,
-                                                  LinearKernel{.block_rows = 64, .block_cols = 64, .split = 4, .deep = true}));
-              return launch(net::NormalizationParams{.kind = net::NormKind::kLayer, .axis = 1}, {zt, in[3], in[4]}, out,
-                            st);
-            });
     }
     // Without the mask: what the mask costs each kernel.
     for (const auto& [name, kernel] : {kernels[0], kernels[3]}) {
@@ -314,16 +245,6 @@ int main(int argc, char** argv) {
             [&attn, kernel](const std::vector<DeviceTensor>& in, const std::vector<DeviceTensor>& out, cudaStream_t st,
                             void*) { return ingot::kernels::cuda::launch_attention(attn, in, out, st, kernel); });
     }
-  }
-  // What a grid barrier costs (note 71): a cooperative grid of one block an SM that waits at N
-  // barriers and does nothing else; (time at 8 - time at 0) / 8 is one barrier.
-  std::printf("-- grid barriers\n");
-  for (int n : {0, 1, 2, 8}) {
-    const std::string name = "grid barriers " + std::to_string(n);
-    bench(name.c_str(), net::MatMulParams{}, {{8}}, {H}, iters, stream, {8},
-          [n](const std::vector<DeviceTensor>&, const std::vector<DeviceTensor>&, cudaStream_t st, void*) {
-            return ingot::kernels::cuda::launch_grid_barriers(n, st);
-          });
   }
 #ifdef INGOT_BENCH_POINTWISE
   // Pointwise fusion (INGOT_POINTWISE_FUSION=1): GPT-2's gelu_new on an FC1 output as the kernel

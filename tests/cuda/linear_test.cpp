@@ -44,7 +44,7 @@ Case linear_case(std::string name, DType t, const Lin& d) {
   if (d.residual) inputs.push_back(in(t, y, unit));
   const LinearKernel k = d.kernel;
   name += "_" + std::to_string(k.block_rows) + "x" + std::to_string(k.block_cols) + "_s" + std::to_string(k.split) +
-          (k.constant_b ? "_early_w" : "") + (k.deep ? "_deep" : "");
+          (k.constant_b ? "_early_w" : "");
   Case c = make_case(std::move(name), p, std::move(inputs));
   c.rtol = t == F16 ? 2e-3 : 1.6e-2;
   c.atol = t == F16 ? 2e-3 : 1.6e-2;
@@ -81,19 +81,6 @@ std::vector<Case> linear_cases() {
   // K = 520, split 4: slices of 160 (five stages of 32) and a last one of 40.
   add("bf16_uneven_slices_tanh", BF16, {.a = {9, 520}, .n = 136, .act = UnaryOp::kTanh, .kernel = split(t64x128, 4)});
   add("f16_k8_single_row", F16, {.a = {1, 8}, .n = 8, .residual = true, .kernel = t64x64});
-  // The deep pipeline (64 values of K a stage, 4 stages, over 48 KB of shared memory): every
-  // tile; K = 200 is three full stages and one of 8; K = 520 in 2 slices of 320 and 200; K = 768
-  // in 4 slices of 192 (BERT's K, rows scaled down); a constant w fetched first.
-  auto deep = [](LinearKernel k) {
-    k.deep = true;
-    return k;
-  };
-  add("f16_bias_gelu", F16, {.a = {37, 200}, .n = 72, .act = UnaryOp::kGeluErf, .kernel = deep(t64x64)});
-  add("bf16_rank3_residual", BF16, {.a = {2, 19, 520}, .n = 136, .residual = true, .kernel = deep(split(t128x64, 2))});
-  add("f16_bert_k", F16, {.a = {20, 768}, .n = 128, .residual = true, .kernel = deep(split(t64x128, 4))});
-  LinearKernel deep_early = deep(split(t64x64, 8));
-  deep_early.constant_b = true;
-  add("f16_constant_w_first", F16, {.a = {3, 1024}, .n = 64, .act = UnaryOp::kRelu, .kernel = deep_early});
   return v;
 }
 
@@ -138,16 +125,6 @@ TEST(LinearKernelChoice, RefusesIdleBlocksOfASplit) {
   p.transpose_b = true;
   const std::string m = linear_supported(p, {t({4, 64}), t({8, 64})}, {t({4, 8})}, LinearKernel{.split = 8}).message();
   EXPECT_TRUE(m.find("without work") != std::string::npos || m.find("clusters") != std::string::npos) << m;
-  // K = 128 split 4: slices of 32 with the default stage, of 64 (the last two empty) with the
-  // deep one.
-  const auto k128 = [&](bool deep) {
-    return linear_supported(p, {t({4, 128}), t({8, 128})}, {t({4, 8})}, LinearKernel{.split = 4, .deep = deep}).message();
-  };
-  const std::string shallow = k128(false), deep = k128(true);
-  if (shallow.find("clusters") == std::string::npos) {
-    EXPECT_EQ(shallow, "");
-    EXPECT_NE(deep.find("without work"), std::string::npos) << deep;
-  }
 }
 
 }  // namespace

@@ -80,7 +80,7 @@ __global__ void __launch_bounds__(kWarps * 32) attention_kernel(const __grid_con
         float sc = s[r];
         if (valid && a.bias) sc += per_key_bias ? key_bias[lane] : bias_at(a, b, h, i, j);
         if (!valid) sc = kNegInf;
-        const float m_new = ingot_float_ops::max_nan(m[r], warp_max(sc));
+        const float m_new = nan_max(m[r], warp_max(sc));
         const float p = m_new == kNegInf ? 0.0f : expf(sc - m_new);
         const float corr = m_new == kNegInf ? 1.0f : expf(m[r] - m_new);
         l[r] = l[r] * corr + warp_reduce(p, [](float x, float y) { return x + y; });

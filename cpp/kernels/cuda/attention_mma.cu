@@ -133,15 +133,15 @@ __global__ void __launch_bounds__(W * 32) attention_mma_kernel(const __grid_cons
           float x = s[n][e] * a.scale;
           if (valid && a.bias) x += per_key_bias ? key_bias[j - j0] : bias_at(a, b, h, i, j);
           s[n][e] = valid ? x : kNegInf;
-          mx[e >> 1] = ingot_float_ops::max_nan(mx[e >> 1], s[n][e]);
+          mx[e >> 1] = nan_max(mx[e >> 1], s[n][e]);
         }
       }
       float corr[2];
 #pragma unroll
       for (int r = 0; r < 2; ++r) {  // the four lanes of a quad share rows g and g + 8
-        mx[r] = ingot_float_ops::max_nan(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
-        mx[r] = ingot_float_ops::max_nan(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
-        const float m_new = ingot_float_ops::max_nan(m[r], mx[r]);
+        mx[r] = nan_max(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
+        mx[r] = nan_max(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
+        const float m_new = nan_max(m[r], mx[r]);
         corr[r] = m_new == kNegInf ? 1.0f : expf(m[r] - m_new);
         m[r] = m_new;
         l[r] *= corr[r];

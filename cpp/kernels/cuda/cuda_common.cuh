@@ -21,7 +21,6 @@
 #include <vector>
 
 #include "kernels/cuda/divisor.cuh"
-#include "kernels/cuda/float_ops.cuh"
 #include "kernels/cuda/kernels.h"
 #include "support/status.h"
 
@@ -592,9 +591,16 @@ __device__ __forceinline__ T warp_sum(T v) {
   return v;
 }
 
+// Max with NaN propagation (any NaN makes the result NaN).
+__device__ __forceinline__ float nan_max(float a, float b) {
+  if (a != a) return a;
+  if (b != b) return b;
+  return a < b ? b : a;
+}
+
 __device__ __forceinline__ float warp_max(float v) {
 #pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v = ingot_float_ops::max_nan(v, __shfl_xor_sync(0xffffffffu, v, o));
+  for (int o = 16; o > 0; o >>= 1) v = nan_max(v, __shfl_xor_sync(0xffffffffu, v, o));
   return v;
 }
 

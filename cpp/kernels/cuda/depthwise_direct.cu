@@ -1,7 +1,6 @@
 #include "kernels/cuda/depthwise_direct.cuh"
 
 #include <algorithm>
-#include <type_traits>
 
 #include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/conv_operands.cuh"
@@ -32,50 +31,11 @@ struct DirectArgs {
   bool constant_weights = false;  // w is no kernel's output: staged before the wait
 };
 
-// One 16-byte vector of 8 f16 / bf16 values (four 32-bit words; zeros for a padding column) as
-// float. Each word converts in place: f16 by two HADD2.F32 of its .H0 / .H1, bf16 by a shift and
-// a mask. A Vec<T, 8> chosen between a load and its zero fallback was merged half by half
-// instead: 16 PRMT a vector, 649 of the 4096 SASS instructions of the 5x5 P = 4 kernel
-// (bench/NOTES.md note 65).
-template <typename T>
-__device__ __forceinline__ void unpack8(const uint4& q, float (&f)[kVec]) {
-  const unsigned w[4] = {q.x, q.y, q.z, q.w};
-#pragma unroll
-  for (int e = 0; e < 4; ++e) {
-    if constexpr (std::is_same_v<T, __nv_bfloat16>) {
-      f[2 * e] = __uint_as_float(w[e] << 16);
-      f[2 * e + 1] = __uint_as_float(w[e] & 0xffff0000u);
-    } else {
-      f[2 * e] = __half2float(__ushort_as_half(static_cast<unsigned short>(w[e] & 0xffffu)));
-      f[2 * e + 1] = __half2float(__ushort_as_half(static_cast<unsigned short>(w[e] >> 16)));
-    }
-  }
-}
-
-// One tap's weights of a block's channel tile, as float. Channel 8 v + 4 h + i (the thread of
-// channel vector v, its 8 channels as two float4) sits at half[h][v].i: a warp reads float4s of
-// one half at once, its distinct vectors (one a threadIdx.x) contiguous, one shared wavefront
-// (bench/NOTES.md note 63: 7.7-way conflicts with [tap][channel] rows of 8 floats a lane). The
-// pad makes a tap 68 floats, so that the staging's stores, consecutive taps of a channel from
-// coalesced reads of [C, K, K], fall 4 banks apart (about 4-way, where a 64-float tap made
-// them 21.8-way); staging tap by tap instead, with strided global reads, was 10-17% slower on
-// an H100 (note 64).
-struct TapWeights {
-  float4 half[2][kTileVecs];
-  float4 pad;
-};
-
-__device__ __forceinline__ float& tap_weight(TapWeights* ws, int tap, int channel) {
-  float4& q = ws[tap].half[(channel / 4) % 2][channel / kVec];
-  const int i = channel % 4;
-  return i == 0 ? q.x : i == 1 ? q.y : i == 2 ? q.z : q.w;
-}
-
-// The P pixels of pixel run `run`, channels c .. c + 7 (vector lv of the tile), stored to y; with
+// The P pixels of pixel run `run`, channels c .. c + 7 (lc in the tile), stored to y; with
 // SUMS, their stored values added to `sum`.
 template <typename T, int K, int S, int P, bool SUMS>
-__device__ __forceinline__ void convolve(const DirectArgs& a, const TapWeights* ws, int64_t run, int64_t c, int lv,
-                                         float (&sum)[kVec]) {
+__device__ __forceinline__ void convolve(const DirectArgs& a, const float (*ws)[kTileVecs * kVec], int64_t run,
+                                         int64_t c, int lc, float (&sum)[kVec]) {
   constexpr int L = (P - 1) * S + K;
   const int64_t q = a.width_runs.div(run, true);
   const int64_t ow0 = (run - q * a.width_runs.value) * P;
@@ -101,14 +61,7 @@ __device__ __forceinline__ void convolve(const DirectArgs& a, const TapWeights* 
     }
   }
   const T* xn = static_cast<const T*>(a.x) + n * a.in_h * a.in_w * a.channels + c;
-  // Within a row the offsets fit 32 bits (supported(): W * C < 2^31), and which of the L columns
-  // lie inside the row does not depend on the kernel row: one 32-bit test each, once, where
-  // 64-bit compares and addresses a (row, column) cost ~240 instructions a thread (note 65).
-  const int in_w = static_cast<int>(a.in_w), ch = static_cast<int>(a.channels);
-  const int iw0 = static_cast<int>(ow0 * S - a.pad_w);
-  unsigned inside = 0;  // bit j: column iw0 + j
-#pragma unroll
-  for (int j = 0; j < L; ++j) inside |= static_cast<unsigned>(static_cast<unsigned>(iw0 + j) < static_cast<unsigned>(in_w)) << j;
+  const int64_t iw0 = ow0 * S - a.pad_w;
   const int64_t ih0 = oh * a.stride_h - a.pad_h;
 #pragma unroll
   for (int kh = 0; kh < K; ++kh) {
@@ -116,21 +69,27 @@ __device__ __forceinline__ void convolve(const DirectArgs& a, const TapWeights* 
     if (ih < 0 || ih >= a.in_h) continue;  // a padding row adds zeros
     const T* row = xn + ih * a.in_w * a.channels;
     // The row's L input vectors first (independent loads in flight), then the products.
-    uint4 v[L];
+    Vec<T, kVec> v[L];
 #pragma unroll
     for (int j = 0; j < L; ++j) {
-      v[j] = (inside >> j) & 1u ? *vec_ptr<const uint4>(row + (iw0 + j) * ch) : make_uint4(0u, 0u, 0u, 0u);
+      const int64_t iw = iw0 + j;
+      if (iw >= 0 && iw < a.in_w) {
+        v[j] = *vec_ptr<const Vec<T, kVec>>(row + iw * a.channels);
+      } else {
+#pragma unroll
+        for (int e = 0; e < kVec; ++e) v[j].v[e] = from_float<T>(0.0f);
+      }
     }
 #pragma unroll
     for (int j = 0; j < L; ++j) {
       float f[kVec];
-      unpack8<T>(v[j], f);
+#pragma unroll
+      for (int e = 0; e < kVec; ++e) f[e] = to_float(v[j].v[e]);
 #pragma unroll
       for (int t = 0; t < P; ++t) {
         const int kw = j - t * S;
         if (kw < 0 || kw >= K) continue;
-        const float4 lo = ws[kh * K + kw].half[0][lv], hi = ws[kh * K + kw].half[1][lv];
-        const float wt[kVec] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
+        const float* wt = &ws[kh * K + kw][lc];
 #pragma unroll
         for (int e = 0; e < kVec; ++e) acc[t][e] = fmaf(f[e], wt[e], acc[t][e]);
       }
@@ -195,15 +154,15 @@ __device__ __forceinline__ void add_block_sums(const DirectArgs& a, float* part,
 
 // blockDim.x: the channel vectors of this block's tile (blockIdx.y); blockDim.y: pixel runs
 // (blockIdx.x * blockDim.y + threadIdx.y). A thread computes P pixels of a row, 8 channels.
-// MINB > 1 caps the registers so that MINB blocks fit an SM (the dense variants); SUMS variants
-// keep 2 blocks an SM (128 registers: the 5x5 P = 4 one needs 130 uncapped, which would leave one).
+// MINB > 1 caps the registers so that MINB blocks fit an SM (the dense variants).
 // SUMS: the block also adds its outputs (as stored) into a.sums: each thread's P pixels in
 // float, the block's runs of each sample in shared memory, then one double atomic a (sample,
 // channel) of the block (its runs span few samples).
 template <typename T, int K, int S, int P, int MINB, bool SUMS>
-__global__ void __launch_bounds__(kThreads, SUMS && MINB < 2 ? 2 : MINB) depthwise_direct_kernel(const __grid_constant__ DirectArgs a) {
+__global__ void __launch_bounds__(kThreads, MINB) depthwise_direct_kernel(const __grid_constant__ DirectArgs a) {
   constexpr int KK = K * K;
-  __shared__ TapWeights ws[KK];
+  constexpr int TC = kTileVecs * kVec;
+  __shared__ __align__(16) float ws[KK][TC];  // [tap][tile channel]
   __shared__ __align__(16) float part[SUMS ? kThreads * kVec : 1];  // [run of the block][tile channel]
   const int tile_channels = static_cast<int>(blockDim.x) * kVec;
   const int64_t c0 = static_cast<int64_t>(blockIdx.y) * tile_channels;
@@ -217,17 +176,18 @@ __global__ void __launch_bounds__(kThreads, SUMS && MINB < 2 ? 2 : MINB) depthwi
     const int valid = static_cast<int>((left < tile_channels ? left : tile_channels) * KK);
     for (int i = tid; i < valid; i += block_threads) {
       const int cl = i / KK, tap = i - cl * KK;
-      tap_weight(ws, tap, cl) = to_float(w[i]);
+      ws[tap][cl] = to_float(w[i]);
     }
   }
   if (a.constant_weights) wait_for_producers();
   __syncthreads();
   const int64_t run = static_cast<int64_t>(blockIdx.x) * blockDim.y + threadIdx.y;
-  const int64_t c = c0 + static_cast<int64_t>(threadIdx.x) * kVec;
+  const int lc = static_cast<int>(threadIdx.x) * kVec;
+  const int64_t c = c0 + lc;
   float sum[kVec];  // SUMS: this thread's pixels, as stored
 #pragma unroll
   for (int e = 0; e < kVec; ++e) sum[e] = 0.0f;
-  if (run < a.runs && c < a.channels) convolve<T, K, S, P, SUMS>(a, ws, run, c, static_cast<int>(threadIdx.x), sum);
+  if (run < a.runs && c < a.channels) convolve<T, K, S, P, SUMS>(a, ws, run, c, lc, sum);
   if constexpr (SUMS) add_block_sums(a, part, sum, c0, tile_channels, tid, block_threads);
 }
 
@@ -306,7 +266,6 @@ Status depthwise_direct_conv_supported(const net::ConvolutionParams& p, const st
   if (!aligned_to(x.data, 16) || !aligned_to(y.data, 16) || (residual && !aligned_to(in[3].data, 16))) {
     return unsupported(L, ": needs x, y and the residual 16-byte aligned");
   }
-  if (x.dims[2] * c >= kNarrowLimit) return unsupported(L, ": input rows of ", x.dims[2], " x ", c, " values are too long");
   const int64_t width_runs = (y.dims[2] + pixels - 1) / pixels;
   if (y.dims[0] * y.dims[1] * width_runs >= kNarrowLimit) {
     return unsupported(L, ": output ", ingot::shape_str(y.dims), " has too many pixels");

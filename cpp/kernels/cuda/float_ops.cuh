@@ -26,16 +26,13 @@ __device__ __forceinline__ float remainder_of(float a, float b) {
   return mod;
 }
 
-// torch.maximum / torch.minimum (and the max / min reductions, in float or double): NaN wins;
-// between equal values (-0 and +0) the first.
-template <typename F>
-__device__ __forceinline__ F max_nan(F a, F b) {
+// torch.maximum / torch.minimum: NaN wins; between equal values (-0 and +0) the first.
+__device__ __forceinline__ float max_nan(float a, float b) {
   if (a != a) return a;
   if (b != b) return b;
   return a < b ? b : a;
 }
-template <typename F>
-__device__ __forceinline__ F min_nan(F a, F b) {
+__device__ __forceinline__ float min_nan(float a, float b) {
   if (a != a) return a;
   if (b != b) return b;
   return a > b ? b : a;

@@ -152,10 +152,6 @@ struct LinearKernel {
   int block_rows = 128;
   int block_cols = 64;
   int split = 1;
-  // The deep pipeline: K staged 64 values at a time through 4 stages (74-111 KB of shared
-  // memory, opted into at launch) instead of 32 through 3 (the default: within 48 KB). Kernel
-  // bench and tests only until a GPU measures it (bench/NOTES.md note 70): not a tactic yet.
-  bool deep = false;
   // b is a constant of the engine (a weight no layer writes): under programmatic launch the
   // kernel fetches its first tiles of b before waiting for the kernel before it. Not part of the
   // tactic (the runner sets it from the operand).
@@ -170,43 +166,6 @@ Status linear_supported(const net::MatMulParams& p, const std::vector<DeviceTens
 // Enqueues the layer on that kernel (checks linear_supported first).
 Status launch_linear(const net::MatMulParams& p, const std::vector<DeviceTensor>& inputs,
                      const std::vector<DeviceTensor>& outputs, cudaStream_t stream, LinearKernel kernel);
-
-// The feed-forward half of a transformer encoder block as one cooperative launch
-// (ffn_fused.cu): y = LayerNorm(r + act(x . w1^T + b1) . w2^T + b2) * gamma + beta over the last
-// dim, with x [..., K] (M rows), w1 [F, K], w2 [D, F], b1 [F]?, b2 [D]?, gamma and beta [D], the
-// residual r [..., D] (absent: x, and D = K), y [..., D]. Without w1 (data == nullptr; no b1, no
-// activation) it is y = LayerNorm(r + x . w2^T + b2) * gamma + beta, w2 [D, K]: a linear layer
-// with its residual and the LayerNorm after it. All f16 or all bf16, 16-byte aligned, K, F and D
-// multiples of 8, D <= 1024; h = act(...) is rounded to the dtype (as a layer boundary would),
-// the sum before the LayerNorm is not. For products with few rows (transformers at batch 1),
-// where the layers it replaces are each a partial wave bound by latency. Kernel bench and tests
-// only until a GPU measures it (bench/NOTES.md note 71).
-struct FfnOperands {
-  DeviceTensor x, w1, b1, w2, b2, gamma, beta, y;  // w1 / b1 / b2 absent: no data and no dims
-  net::UnaryOp act = net::UnaryOp::kGeluErf;       // an epilogue activation (identity without w1)
-  float act_alpha = 0.0f, act_beta = 0.0f;          // as in net::UnaryParams
-  float eps = 1e-12f;
-  int split = 0;          // slices of F in the second product (1, 2, 4, 8); 0: chosen from the grid
-  DeviceTensor residual;  // absent (no data, no dims): x
-};
-// Whether the kernel runs these operands; the reason when not.
-Status ffn_fused_supported(const FfnOperands& o);
-// Scratch bytes launch_ffn_fused needs (h and the second product's float partials).
-size_t ffn_fused_workspace(const FfnOperands& o);
-// Enqueues it; `workspace` 16-byte aligned, ffn_fused_workspace() bytes.
-Status launch_ffn_fused(const FfnOperands& o, void* workspace, cudaStream_t stream);
-// The operands of a feed_forward layer (net::FeedForwardParams; inputs x, w1?, b1?, w2, b2?,
-// gamma, beta, residual?) for the kernel above; launch() runs the layer that way, with
-// workspace_size() bytes of scratch.
-FfnOperands ffn_operands(const net::FeedForwardParams& p, const std::vector<DeviceTensor>& inputs,
-                         const std::vector<DeviceTensor>& outputs);
-// Whether build::fuse_feed_forward should make a feed_forward layer for the CUDA backend: f16 /
-// bf16, D and F (K without a first product) multiples of 8, D <= 1024, and at most 256 rows
-// (where each of the layers it replaces is a partial wave).
-bool feed_forward_fits(int64_t rows, int64_t d, int64_t f, ir::DType dtype);
-// A cooperative launch of one block an SM that waits at `barriers` grid barriers and does
-// nothing else: the kernel bench's measure of what a barrier costs.
-Status launch_grid_barriers(int barriers, cudaStream_t stream);
 
 // Enqueues one layer on `stream`. Errors: unsupported parameters/dtypes, or a failed launch
 // (cudaGetLastError after the launch), each naming the layer kind.

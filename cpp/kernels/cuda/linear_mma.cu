@@ -4,14 +4,17 @@
 #include <algorithm>
 
 #include "kernels/cuda/activation.cuh"
-#include "kernels/cuda/linear_tile.cuh"
+#include "kernels/cuda/mma.cuh"
 
 namespace ingot::kernels::cuda::detail {
 
 namespace {
 
+constexpr int kTileK = 32;               // values of K a pipeline stage holds
+constexpr int kStages = 3;               // cp.async pipeline depth
+constexpr int kRowValues = kTileK + 8;   // a staged row: 80 bytes, 20 words (conflict-free fragments)
+constexpr int kChunksPerRow = kTileK / 8;  // 16-byte copies a staged row
 constexpr int kMaxSplit = 8;             // blocks of a cluster, the portable limit
-constexpr size_t kDefaultSmem = 48 * 1024;  // dynamic shared memory a launch gets without opting in
 
 struct LinearArgs {
   const void* a = nullptr;
@@ -21,7 +24,7 @@ struct LinearArgs {
   void* y = nullptr;
   int64_t m = 0;
   int n = 0, k = 0;
-  int split = 1, k_per_split = 0;  // k_per_split: a multiple of the pipeline's KT
+  int split = 1, k_per_split = 0;  // k_per_split: a multiple of kTileK
   bool constant_w = false;         // w is read before wait_for_producers()
   net::UnaryOp act = net::UnaryOp::kIdentity;
   float alpha = 0.0f, beta = 0.0f;
@@ -34,30 +37,67 @@ __host__ __device__ constexpr int red_stride() {
   return BN + 8;
 }
 
-template <int BM, int BN, typename P>
+template <int BM, int BN>
 constexpr size_t smem_bytes() {
-  const size_t pipe = pipeline_smem_bytes<BM, BN, P>();
+  const size_t pipe = static_cast<size_t>(kStages) * (BM + BN) * kRowValues * 2;
   const size_t red = static_cast<size_t>(BM) * red_stride<BN>() * sizeof(float);
   return pipe > red ? pipe : red;
 }
 
-template <typename T, int BM, int BN, typename P>
+template <typename T, int BM, int BN>
 __global__ void __launch_bounds__(BM * BN / 32) linear_mma_kernel(const __grid_constant__ LinearArgs a) {
-  using Tile = TileProduct<T, BM, BN, P>;
-  constexpr int kThreads = Tile::kThreads, kWarpsN = Tile::kWarpsN;
+  constexpr int kThreads = BM * BN / 32, kWarpsN = BN / 32;
   unsigned char* smem = dynamic_smem<unsigned char>();
+  T* sa = reinterpret_cast<T*>(smem);    // [kStages][BM][kRowValues]
+  T* sw = sa + kStages * BM * kRowValues;  // [kStages][BN][kRowValues]
+  const T* A = static_cast<const T*>(a.a);
+  const T* W = static_cast<const T*>(a.w);
   const int split = a.split;
   const int rank = static_cast<int>(blockIdx.x) % split;  // the block's rank in its cluster
   const int64_t row0 = static_cast<int64_t>(blockIdx.y) * BM;
   const int col0 = static_cast<int>(blockIdx.x) / split * BN;
   const int k_begin = rank * a.k_per_split;
   const int k_end = k_begin + a.k_per_split < a.k ? k_begin + a.k_per_split : a.k;
-  Tile tile(reinterpret_cast<T*>(smem), static_cast<const T*>(a.a), static_cast<const T*>(a.w), a.k, a.m, a.n, row0, col0,
-            k_begin, k_end);
+  const int tiles = k_end > k_begin ? (k_end - k_begin + kTileK - 1) / kTileK : 0;
+
+  // This thread's 16-byte copies of a stage, set up once: chunk c = threadIdx.x + i * kThreads of
+  // the a tile (kAChunks of them) and of the w tile (kWChunks), each a row piece of 8 values at
+  // column kc of its K slice; a copy past M, N or the slice's end is a zero fill.
+  constexpr int kAChunks = BM * kChunksPerRow / kThreads, kWChunks = BN * kChunksPerRow / kThreads;
+  static_assert(kAChunks * kThreads == BM * kChunksPerRow && kWChunks * kThreads == BN * kChunksPerRow);
+  struct Copy {
+    const T* src;  // the piece in the slice's first K tile (a valid address even where unused)
+    int dst;       // offset in a stage
+    int kc;        // column in the K tile
+    bool row_ok;
+  };
+  auto copy_of = [&](const T* base, int64_t first, int64_t limit, int c) {
+    const int r = c / kChunksPerRow, kc = c % kChunksPerRow * 8;
+    const bool row_ok = first + r < limit;
+    return Copy{row_ok ? base + (first + r) * a.k + k_begin + kc : base, r * kRowValues + kc, kc, row_ok};
+  };
+  Copy ca[kAChunks], cw[kWChunks];
+#pragma unroll
+  for (int i = 0; i < kAChunks; ++i) ca[i] = copy_of(A, row0, a.m, static_cast<int>(threadIdx.x) + i * kThreads);
+#pragma unroll
+  for (int i = 0; i < kWChunks; ++i) cw[i] = copy_of(W, col0, a.n, static_cast<int>(threadIdx.x) + i * kThreads);
+  auto issue = [&](T* stage, const Copy& c, int kt) {
+    const bool ok = c.row_ok && k_begin + kt * kTileK + c.kc < k_end;
+    cp_async16(stage + c.dst, ok ? c.src + kt * kTileK : c.src, ok);
+  };
+  auto load_a = [&](int stage, int kt) {
+#pragma unroll
+    for (int i = 0; i < kAChunks; ++i) issue(sa + stage * BM * kRowValues, ca[i], kt);
+  };
+  auto load_w = [&](int stage, int kt) {
+#pragma unroll
+    for (int i = 0; i < kWChunks; ++i) issue(sw + stage * BN * kRowValues, cw[i], kt);
+  };
 
   const int warp = static_cast<int>(threadIdx.x >> 5), lane = static_cast<int>(threadIdx.x & 31);
   const int g = lane >> 2, t = lane & 3;
   const int wm = warp / kWarpsN, wn = warp % kWarpsN;
+  const bool rows_here = row0 + wm * 32 < a.m;  // the warp's sub-tile has rows of a (uniform per warp)
   float acc[2][4][4];
 #pragma unroll
   for (int i = 0; i < 2; ++i) {
@@ -68,13 +108,61 @@ __global__ void __launch_bounds__(BM * BN / 32) linear_mma_kernel(const __grid_c
     }
   }
 
-  // A constant w is fetched before the wait for the kernel before (programmatic launch: that
-  // kernel may still be running); a is its output, so after.
-  if (a.constant_w) tile.prefetch_w();
+  // The pipeline's first stages. A constant w is fetched before the wait for the kernel before
+  // (programmatic launch: that kernel may still be running); a is its output, so after. The
+  // first group holds those w tiles too: waiting for it waits for them.
+  if (a.constant_w) {
+#pragma unroll
+    for (int s = 0; s < kStages - 1; ++s) {
+      if (s < tiles) load_w(s, s);
+    }
+  }
   wait_for_producers();  // launched by launch_clustered, programmatic where enabled
-  tile.run(acc, a.constant_w, static_cast<int>(a.m - row0 < BM ? a.m - row0 : BM));
+#pragma unroll
+  for (int s = 0; s < kStages - 1; ++s) {
+    if (s < tiles) {
+      if (!a.constant_w) load_w(s, s);
+      load_a(s, s);
+    }
+    cp_async_commit();  // empty groups keep the count uniform
+  }
+  for (int kt = 0; kt < tiles; ++kt) {
+    cp_async_wait<kStages - 2>();  // tile kt has landed (this thread's copies)
+    __syncthreads();               // ... everyone's; and tile kt - 1 is consumed
+    const int next = kt + kStages - 1;
+    if (next < tiles) {
+      load_w(next % kStages, next);
+      load_a(next % kStages, next);
+    }
+    cp_async_commit();
+    if (!rows_here) continue;
+    // Fragments by ldmatrix (mma.cuh says which row each lane names): the warp's two 16-row
+    // tiles of a and four 8-column tiles of w, 16 values of K at a time.
+    const T* ta = sa + (kt % kStages) * BM * kRowValues + (wm * 32 + (lane & 7) + ((lane >> 3) & 1) * 8) * kRowValues +
+                  (lane >> 4) * 8;
+    const T* tw = sw + (kt % kStages) * BN * kRowValues + (wn * 32 + (lane & 7) + (lane >> 4) * 8) * kRowValues +
+                  ((lane >> 3) & 1) * 8;
+#pragma unroll
+    for (int ks = 0; ks < kTileK / 16; ++ks) {
+      uint32_t af[2][4], bf[4][2];
+#pragma unroll
+      for (int i = 0; i < 2; ++i) ldmatrix_x4(af[i], ta + i * 16 * kRowValues + ks * 16);
+#pragma unroll
+      for (int jp = 0; jp < 2; ++jp) {
+        uint32_t r[4];
+        ldmatrix_x4(r, tw + jp * 16 * kRowValues + ks * 16);
+        bf[2 * jp][0] = r[0], bf[2 * jp][1] = r[1], bf[2 * jp + 1][0] = r[2], bf[2 * jp + 1][1] = r[3];
+      }
+#pragma unroll
+      for (int i = 0; i < 2; ++i) {
+#pragma unroll
+        for (int j = 0; j < 4; ++j) mma_16x8x16<T>(acc[i][j], af[i], bf[j]);
+      }
+    }
+  }
   allow_dependents();  // what remains is the epilogue: the next kernel may start its prologue
-  // The stages are free (run() waited): the partial tile takes their place.
+  cp_async_wait<0>();
+  __syncthreads();  // the stages are free: the partial tile takes their place
 
   constexpr int kRed = red_stride<BN>();
   float* red = reinterpret_cast<float*>(smem);  // [BM][kRed]
@@ -131,38 +219,21 @@ __global__ void __launch_bounds__(BM * BN / 32) linear_mma_kernel(const __grid_c
   if (split > 1) cluster_sync();  // a block's tile stays until every block of the cluster has read it
 }
 
-template <typename T, int BM, int BN, typename P>
+template <typename T, int BM, int BN>
 void launch_as(const LinearArgs& a, cudaStream_t stream) {
   const dim3 grid(static_cast<unsigned>(a.split * ceil_div(a.n, BN)), static_cast<unsigned>(ceil_div(a.m, BM)));
-  constexpr size_t smem = smem_bytes<BM, BN, P>();
-  // Over 48 KB the kernel opts in, on the current device, before each launch (cheap, and
-  // allowed while a stream is captured); a failure shows in the launch's error.
-  void (*kernel)(LinearArgs) = linear_mma_kernel<T, BM, BN, P>;
-  if constexpr (smem > kDefaultSmem) {
-    cudaFuncSetAttribute(reinterpret_cast<const void*>(kernel), cudaFuncAttributeMaxDynamicSharedMemorySize,
-                         static_cast<int>(smem));
-  }
-  launch_clustered(kernel, grid, dim3(BM * BN / 32), smem, stream, static_cast<unsigned>(a.split), a);
-}
-
-template <typename T, typename P>
-void launch_tile(const LinearArgs& a, const LinearKernel& kernel, cudaStream_t stream) {
-  if (kernel.block_rows == 128) launch_as<T, 128, 64, P>(a, stream);
-  else if (kernel.block_cols == 128) launch_as<T, 64, 128, P>(a, stream);
-  else launch_as<T, 64, 64, P>(a, stream);
+  launch_clustered(linear_mma_kernel<T, BM, BN>, grid, dim3(BM * BN / 32), smem_bytes<BM, BN>(), stream,
+                   static_cast<unsigned>(a.split), a);
 }
 
 template <typename T>
 void launch_typed(const LinearArgs& a, const LinearKernel& kernel, cudaStream_t stream) {
-  if (kernel.deep) launch_tile<T, DeepPipeline>(a, kernel, stream);
-  else launch_tile<T, ShallowPipeline>(a, kernel, stream);
+  if (kernel.block_rows == 128) launch_as<T, 128, 64>(a, stream);
+  else if (kernel.block_cols == 128) launch_as<T, 64, 128>(a, stream);
+  else launch_as<T, 64, 64>(a, stream);
 }
 
-// K of a split's slice: a multiple of the kernel's stage.
-int k_per_split(int64_t k, const LinearKernel& kernel) {
-  const int kt = kernel.deep ? DeepPipeline::kTileK : ShallowPipeline::kTileK;
-  return static_cast<int>(ceil_div(ceil_div(k, kernel.split), kt) * kt);
-}
+int k_per_split(int64_t k, int split) { return static_cast<int>(ceil_div(ceil_div(k, split), kTileK) * kTileK); }
 
 }  // namespace
 
@@ -189,7 +260,7 @@ Status linear_mma_supported(const LinearOperands& o, const LinearKernel& kernel)
   if (o.k > (int64_t{1} << 30) || o.n > (int64_t{1} << 30) || ceil_div(o.m, kernel.block_rows) > 65535) {
     return unsupported("linear kernel: [", o.m, ", ", o.k, "] x [", o.k, ", ", o.n, "] too large");
   }
-  if (s > 1 && int64_t{s - 1} * k_per_split(o.k, kernel) >= o.k) {
+  if (s > 1 && int64_t{s - 1} * k_per_split(o.k, s) >= o.k) {
     return unsupported("linear kernel: K = ", o.k, " leaves blocks of a split of ", s, " without work");
   }
   if (!is_epilogue_activation(o.act)) return unsupported("linear kernel: activation ", net::enum_name(o.act));
@@ -206,7 +277,7 @@ void launch_linear_mma(const LinearOperands& o, const LinearKernel& kernel, cuda
   a.m = o.m, a.n = static_cast<int>(o.n), a.k = static_cast<int>(o.k);
   a.split = kernel.split;
   a.constant_w = kernel.constant_b;
-  a.k_per_split = k_per_split(o.k, kernel);
+  a.k_per_split = k_per_split(o.k, kernel.split);
   a.act = o.act, a.alpha = o.alpha, a.beta = o.beta;
   if (o.dtype == DType::kFloat16) launch_typed<__half>(a, kernel, stream);
   else launch_typed<__nv_bfloat16>(a, kernel, stream);

@@ -10,14 +10,11 @@
 // and the blocks add their partial tiles through distributed shared memory: no workspace, no
 // second kernel, and bias, residual and activation applied once, in the same launch.
 //
-// The block (its main loop is linear_tile.cuh's TileProduct, which the fused feed-forward
-// kernel shares): (BM / 32) x (BN / 32) warps, each a 32 x 32 sub-tile of 2 x 4 mma tiles
+// The block: (BM / 32) x (BN / 32) warps, each a 32 x 32 sub-tile of 2 x 4 mma tiles
 // (m16n8k16, mma.cuh); a and w staged 32 values of K at a time through a 3-stage cp.async
-// pipeline (rows padded to 40 values: the fragment loads hit 32 distinct banks), or with
-// LinearKernel::deep 64 values through 4 stages (rows of 72 values; over 48 KB of shared memory,
-// opted into at launch); then the float tile in shared memory, and each block of the cluster sums
-// its 1 / split of the tile's rows over the cluster's blocks and stores them (bias, residual,
-// activation; 16-byte stores).
+// pipeline (rows padded to 40 values: the fragment loads hit 32 distinct banks); then the float
+// tile in shared memory, and each block of the cluster sums its 1 / split of the tile's rows over
+// the cluster's blocks and stores them (bias, residual, activation; 16-byte stores).
 #pragma once
 
 #include "kernels/cuda/cuda_common.cuh"

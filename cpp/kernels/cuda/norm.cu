@@ -67,19 +67,22 @@ __device__ __forceinline__ void apply_param(const void* p, DType t, bool vec_p, 
   }
 }
 
-// Blocks an SM the warp-row kernel is compiled for: 8 (32 warps) where a row's E floats a lane
-// fit 64 registers without spills, 6 for E = 32 (80 registers).
-template <int E>
-constexpr int kWarpRowsMinBlocks = E > 24 ? 6 : 8;
-
 template <typename T, int E>
-__global__ void __launch_bounds__(kWarpRowsThreads, kWarpRowsMinBlocks<E>) norm_warp_kernel(const __grid_constant__ NormArgs a) {
+__global__ void __launch_bounds__(kWarpRowsThreads) norm_warp_kernel(const __grid_constant__ NormArgs a) {
   wait_for_producers();  // launched by launch_dependent
   allow_dependents();    // the next kernel may start its prologue
   constexpr int V = kRowVec<T, E>;
   const int lane = threadIdx.x & 31;
   const int64_t warps = blockDim.x / 32;
   const float n = static_cast<float>(a.len);
+  // The weight and bias of this lane's slots, the same for every row: read once, before the
+  // first row, so that their loads overlap the row's instead of following its reductions.
+  float wv[E], bv[E];
+#pragma unroll
+  for (int i = 0; i < E; ++i) wv[i] = 1.0f, bv[i] = 0.0f;
+  auto take = [](float, float p) { return p; };
+  if (a.w) apply_param<T, E>(a.w, a.w_dtype, a.vec_w, a.len, lane, a.vec, wv, take);
+  if (a.b) apply_param<T, E>(a.b, a.b_dtype, a.vec_b, a.len, lane, a.vec, bv, take);
   for (int64_t row = blockIdx.x * warps + threadIdx.x / 32; row < a.rows; row += gridDim.x * warps) {
     const T* x = static_cast<const T*>(a.x) + row * a.len;
     T* y = static_cast<T*>(a.y) + row * a.len;
@@ -115,11 +118,14 @@ __global__ void __launch_bounds__(kWarpRowsThreads, kWarpRowsMinBlocks<E>) norm_
     }
 #pragma unroll
     for (int i = 0; i < E; ++i) v[i] = ((v[i] - center) - shift) * scale;
-    // The weight and bias are read per row (L1 hits after the first): held in registers across
-    // rows they cost 2 E registers a thread, and the occupancy that removes slows the large
-    // row counts (bs32) more than the loads slow a row (note 67).
-    if (a.w) apply_param<T, E>(a.w, a.w_dtype, a.vec_w, a.len, lane, a.vec, v, [](float x, float p) { return x * p; });
-    if (a.b) apply_param<T, E>(a.b, a.b_dtype, a.vec_b, a.len, lane, a.vec, v, [](float x, float p) { return x + p; });
+    if (a.w) {
+#pragma unroll
+      for (int i = 0; i < E; ++i) v[i] *= wv[i];
+    }
+    if (a.b) {
+#pragma unroll
+      for (int i = 0; i < E; ++i) v[i] += bv[i];
+    }
     store_row<T, E>(y, a.len, lane, a.vec, v);
   }
 }

@@ -19,6 +19,16 @@ __device__ __forceinline__ Acc<T> acc_value(T v) {
   else return to_int(v);
 }
 
+__device__ __forceinline__ double nan_max_d(double a, double b) {
+  if (a != a) return a;
+  if (b != b) return b;
+  return a < b ? b : a;
+}
+__device__ __forceinline__ double nan_min_d(double a, double b) {
+  if (a != a) return a;
+  if (b != b) return b;
+  return a > b ? b : a;
+}
 
 template <typename A>
 struct SumOp {
@@ -44,7 +54,7 @@ struct MaxOp {
   }
   static __device__ __forceinline__ A combine(A a, A b) {
     if constexpr (std::is_same_v<A, int64_t>) return a > b ? a : b;
-    else return ingot_float_ops::max_nan(a, b);
+    else return nan_max_d(a, b);
   }
 };
 template <typename A>
@@ -55,7 +65,7 @@ struct MinOp {
   }
   static __device__ __forceinline__ A combine(A a, A b) {
     if constexpr (std::is_same_v<A, int64_t>) return a < b ? a : b;
-    else return ingot_float_ops::min_nan(a, b);
+    else return nan_min_d(a, b);
   }
 };
 template <typename A>
@@ -490,7 +500,7 @@ __global__ void __launch_bounds__(kSoftmaxWarpThreads) softmax_warp_kernel(const
     load_row<T, E>(x, a.len, lane, a.vec, kNegInf, v);
     float m = kNegInf;
 #pragma unroll
-    for (int i = 0; i < E; ++i) m = ingot_float_ops::max_nan(m, v[i]);
+    for (int i = 0; i < E; ++i) m = nan_max(m, v[i]);
     m = warp_max(m);
     float s = 0.0f;
 #pragma unroll
@@ -519,7 +529,7 @@ __global__ void __launch_bounds__(1024) softmax_block_kernel(const __grid_consta
   float* cache = dynamic_smem<float>();  // a.len floats when the launch provides them, else none
   const bool cached = a.len <= kMaxCachedFloats;
   const int t = threadIdx.x, S = blockDim.x;
-  auto max_op = [](float p, float q) { return ingot_float_ops::max_nan(p, q); };
+  auto max_op = [](float p, float q) { return nan_max(p, q); };
   auto sum_op = [](float p, float q) { return p + q; };
   for (int64_t row = blockIdx.x; row < a.rows; row += gridDim.x) {
     const T* x = static_cast<const T*>(a.x) + row * a.len;
@@ -528,7 +538,7 @@ __global__ void __launch_bounds__(1024) softmax_block_kernel(const __grid_consta
     for (int64_t i = t; i < a.len; i += S) {
       float v = to_float(x[i]);
       if (cached) cache[i] = v;
-      m = ingot_float_ops::max_nan(m, v);
+      m = nan_max(m, v);
     }
     m = block_reduce(m, max_op, kNegInf);
     float s = 0.0f;
@@ -557,7 +567,7 @@ __global__ void __launch_bounds__(256) softmax_cols_kernel(const __grid_constant
     int64_t o = a.inner_div.div(c, a.narrow);
     int64_t base = o * a.len * a.inner + (c - o * a.inner);
     float m = kNegInf;
-    for (int64_t l = 0; l < a.len; ++l) m = ingot_float_ops::max_nan(m, to_float(x[base + l * a.inner]));
+    for (int64_t l = 0; l < a.len; ++l) m = nan_max(m, to_float(x[base + l * a.inner]));
     float s = 0.0f;
     for (int64_t l = 0; l < a.len; ++l) s += expf(to_float(x[base + l * a.inner]) - m);
     float ls = logf(s);

@@ -188,12 +188,10 @@ struct SumsSplit {
   Tensors y;
   const DeviceTensor* sums = nullptr;
 };
-bool has_sums(const net::LayerParams& params, const Tensors& out) {
-  return std::get<net::ConvolutionParams>(params).channel_sums && out.size() == 2;
-}
 SumsSplit split_sums(const net::LayerParams& params, const Tensors& out) {
-  if (!has_sums(params, out)) return {params, out, nullptr};
-  net::ConvolutionParams q = std::get<net::ConvolutionParams>(params);
+  const auto& p = std::get<net::ConvolutionParams>(params);
+  if (!p.channel_sums || out.size() != 2) return {params, out, nullptr};
+  net::ConvolutionParams q = p;
   q.channel_sums = false;
   return {q, Tensors{out[0]}, &out[1]};
 }
@@ -309,10 +307,8 @@ class GraphConvRunner : public LayerRunner {
 
   Status enqueue(const RunnerEnv& env, const net::LayerParams& params, const Tensors& in, const Tensors& out,
                  void* workspace, cudaStream_t stream) override {
-    // Without sums, no copies of the params and outputs (enqueue runs on every call when the
-    // engine is not replayed as a graph).
-    if (!has_sums(params, out)) return enqueue_y(env, params, in, out, workspace, stream);
     const SumsSplit split = split_sums(params, out);
+    if (!split.sums) return enqueue_y(env, params, in, out, workspace, stream);
     INGOT_RETURN_IF_ERROR(zero_sums(*split.sums, stream));
     if (own_ && own_->adds_sums()) return own_->launch(env, params, in, out, stream);
     INGOT_RETURN_IF_ERROR(enqueue_y(env, split.params, in, split.y, workspace, stream));

@@ -29,7 +29,6 @@ class CudaBackend : public Backend {
     const char* se = std::getenv("INGOT_CUDA_SQUEEZE_EXCITE");
     if (!se || std::string(se) != "0") options.squeeze_excite = kernels::cuda::squeeze_excite_fits;
     options.pointwise = build::pointwise_fusion_enabled();
-    if (build::feed_forward_fusion_enabled()) options.feed_forward = kernels::cuda::feed_forward_fits;
     options.squeeze_excite_weights = build::squeeze_excite_weights_enabled();
     options.squeeze_excite_sums = build::squeeze_excite_sums_for();
     INGOT_ASSIGN_OR_RETURN(net::Network net, build::gpu_graph_passes(std::move(network), options));

@@ -10,9 +10,7 @@
 //   launch and within a cluster of a cluster launch: those kernels keep to dynamic shared
 //   memory), dynamic shared memory is a per-block buffer of the launch's size.
 // - The launch configuration is checked as the device would (block and grid limits, dynamic
-//   shared memory up to 48 KB, or up to what cudaFuncSetAttribute's
-//   cudaFuncAttributeMaxDynamicSharedMemorySize opted the kernel into); errors are reported
-//   through cudaGetLastError().
+//   shared memory without opt-in); errors are reported through cudaGetLastError().
 // - "Device" memory is host memory (cudaMalloc with 256-byte alignment and no slack, so that
 //   AddressSanitizer sees every out-of-bounds access); vector accesses check their alignment.
 // emulator.cpp implements the runtime functions the kernels and the tests call.
@@ -60,14 +58,13 @@ uint64_t shuffle_idx_bits(uint64_t bits, int src_lane);
 void exchange_words(const uint32_t (&mine)[6], uint32_t (&all)[32][6]);
 void syncwarp();
 
-// Runs body() on every thread of every block of the launch (after checking the configuration;
-// `kernel` names the function whose shared-memory opt-in applies).
-void run_blocks(const void* kernel, dim3 grid, dim3 block, size_t smem, const std::function<void()>& body);
+// Runs body() on every thread of every block of the launch (after checking the configuration).
+void run_blocks(dim3 grid, dim3 block, size_t smem, const std::function<void()>& body);
 // A cooperative launch: every block of the grid at once (grid * block OS threads), so that
 // grid_sync() is a barrier over all of them; grids over kCooperativeBlocks blocks fail with
 // cudaErrorCooperativeLaunchTooLarge as on the device.
 inline constexpr int64_t kCooperativeBlocks = 8;
-void run_grid(const void* kernel, dim3 grid, dim3 block, size_t smem, const std::function<void()>& body);
+void run_grid(dim3 grid, dim3 block, size_t smem, const std::function<void()>& body);
 void grid_sync();
 // A cluster launch (clusters of `cluster_x` consecutive blocks along x, at most
 // kMaxClusterBlocks as the device's portable limit): the blocks of one cluster run at once (the
@@ -75,8 +72,7 @@ void grid_sync();
 // maps a pointer into this block's dynamic shared memory to the same offset in the block of
 // that rank.
 inline constexpr unsigned kMaxClusterBlocks = 8;
-void run_clusters(const void* kernel, dim3 grid, dim3 block, size_t smem, unsigned cluster_x,
-                  const std::function<void()>& body);
+void run_clusters(dim3 grid, dim3 block, size_t smem, unsigned cluster_x, const std::function<void()>& body);
 void cluster_sync();
 unsigned cluster_rank();
 void* cluster_peer(void* p, unsigned rank);
@@ -84,19 +80,19 @@ void* cluster_peer(void* p, unsigned rank);
 template <typename... P, typename... A>
 void run_kernel(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, A&&... args) {
   const std::tuple<std::decay_t<P>...> params(std::forward<A>(args)...);
-  run_blocks(reinterpret_cast<const void*>(kernel), grid, block, smem, [&] { std::apply(kernel, params); });
+  run_blocks(grid, block, smem, [&] { std::apply(kernel, params); });
 }
 
 template <typename... P, typename... A>
 void run_cluster_kernel(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, unsigned cluster_x, A&&... args) {
   const std::tuple<std::decay_t<P>...> params(std::forward<A>(args)...);
-  run_clusters(reinterpret_cast<const void*>(kernel), grid, block, smem, cluster_x, [&] { std::apply(kernel, params); });
+  run_clusters(grid, block, smem, cluster_x, [&] { std::apply(kernel, params); });
 }
 
 template <typename... P, typename... A>
 void run_cooperative_kernel(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, A&&... args) {
   const std::tuple<std::decay_t<P>...> params(std::forward<A>(args)...);
-  run_grid(reinterpret_cast<const void*>(kernel), grid, block, smem, [&] { std::apply(kernel, params); });
+  run_grid(grid, block, smem, [&] { std::apply(kernel, params); });
 }
 
 }  // namespace ingot_emulation
@@ -138,12 +134,6 @@ inline T __shfl_sync(unsigned, T v, int src_lane, int = 32) {
 
 
 inline float __int_as_float(int x) {
-  float f;
-  std::memcpy(&f, &x, 4);
-  return f;
-}
-
-inline float __uint_as_float(unsigned int x) {
   float f;
   std::memcpy(&f, &x, 4);
   return f;

@@ -5,7 +5,6 @@
 #include <array>
 #include <barrier>
 #include <latch>
-#include <map>
 #include <semaphore>
 #include <cstdio>
 #include <cstdlib>
@@ -19,18 +18,7 @@ namespace ingot_emulation {
 namespace {
 
 constexpr size_t kStackBytes = size_t{1} << 20;
-constexpr size_t kDefaultDynamicSmem = 48 * 1024;  // without cudaFuncSetAttribute opt-in
-constexpr int kMaxOptInSmem = 227 * 1024;           // the most an sm_90 block may opt into
-
-// The dynamic shared memory each kernel opted into (cudaFuncSetAttribute).
-std::mutex g_opt_in_mutex;
-std::map<const void*, size_t> g_opt_in;
-
-size_t dynamic_smem_limit(const void* kernel) {
-  std::lock_guard<std::mutex> lock(g_opt_in_mutex);
-  auto it = g_opt_in.find(kernel);
-  return it == g_opt_in.end() ? kDefaultDynamicSmem : it->second;
-}
+constexpr size_t kMaxDynamicSmem = 48 * 1024;  // without cudaFuncSetAttribute opt-in
 
 struct Warp {
   explicit Warp(std::ptrdiff_t lanes) : bar(lanes) {}
@@ -190,11 +178,11 @@ void syncwarp() { tls_block->warps[static_cast<size_t>(tls_warp)]->bar.arrive_an
 namespace {
 
 // Checks the configuration as the device would; reports an invalid one.
-bool valid_launch(const void* kernel, dim3 grid, dim3 block, size_t smem) {
+bool valid_launch(dim3 grid, dim3 block, size_t smem) {
   uint64_t threads = uint64_t{block.x} * block.y * block.z;
   bool bad = threads == 0 || threads > 1024 || block.x > 1024 || block.y > 1024 || block.z > 64 || grid.x == 0 ||
              grid.y == 0 || grid.z == 0 || grid.x > 2147483647u || grid.y > 65535 || grid.z > 65535 ||
-             smem > dynamic_smem_limit(kernel);
+             smem > kMaxDynamicSmem;
   if (bad) {
     std::fprintf(stderr, "emulation: invalid launch configuration grid (%u, %u, %u) block (%u, %u, %u) smem %zu\n", grid.x,
                  grid.y, grid.z, block.x, block.y, block.z, smem);
@@ -226,8 +214,8 @@ void add_block_starts(dim3 grid, dim3 block, uint3 block_idx, Block* b, const st
 
 }  // namespace
 
-void run_blocks(const void* kernel, dim3 grid, dim3 block, size_t smem, const std::function<void()>& body) {
-  if (!valid_launch(kernel, grid, block, smem)) return;
+void run_blocks(dim3 grid, dim3 block, size_t smem, const std::function<void()>& body) {
+  if (!valid_launch(grid, block, smem)) return;
   const auto threads = static_cast<std::ptrdiff_t>(uint64_t{block.x} * block.y * block.z);
   for (unsigned bz = 0; bz < grid.z; ++bz) {
     for (unsigned by = 0; by < grid.y; ++by) {
@@ -244,8 +232,8 @@ void run_blocks(const void* kernel, dim3 grid, dim3 block, size_t smem, const st
   }
 }
 
-void run_grid(const void* kernel, dim3 grid, dim3 block, size_t smem, const std::function<void()>& body) {
-  if (!valid_launch(kernel, grid, block, smem)) return;
+void run_grid(dim3 grid, dim3 block, size_t smem, const std::function<void()>& body) {
+  if (!valid_launch(grid, block, smem)) return;
   const uint64_t blocks = uint64_t{grid.x} * grid.y * grid.z;
   if (blocks > static_cast<uint64_t>(kCooperativeBlocks)) {
     std::fprintf(stderr, "emulation: cooperative grid of %llu blocks (at most %lld)\n", static_cast<unsigned long long>(blocks),
@@ -272,9 +260,8 @@ void run_grid(const void* kernel, dim3 grid, dim3 block, size_t smem, const std:
   done.wait();
 }
 
-void run_clusters(const void* kernel, dim3 grid, dim3 block, size_t smem, unsigned cluster_x,
-                  const std::function<void()>& body) {
-  if (!valid_launch(kernel, grid, block, smem)) return;
+void run_clusters(dim3 grid, dim3 block, size_t smem, unsigned cluster_x, const std::function<void()>& body) {
+  if (!valid_launch(grid, block, smem)) return;
   if (cluster_x == 0 || cluster_x > kMaxClusterBlocks || grid.x % cluster_x != 0) {
     std::fprintf(stderr, "emulation: invalid cluster of %u blocks for grid.x %u\n", cluster_x, grid.x);
     set_error(cudaErrorInvalidClusterSize);
@@ -419,15 +406,5 @@ cudaError_t cudaStreamDestroy(cudaStream_t stream) {
 cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
 
 cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
-
-cudaError_t cudaFuncSetAttribute(const void* func, enum cudaFuncAttribute attr, int value) {
-  using ingot_emulation::g_opt_in;
-  using ingot_emulation::g_opt_in_mutex;
-  if (attr != cudaFuncAttributeMaxDynamicSharedMemorySize) return cudaSuccess;  // hints the emulation ignores
-  if (value < 0 || value > ingot_emulation::kMaxOptInSmem) return cudaErrorInvalidValue;
-  std::lock_guard<std::mutex> lock(g_opt_in_mutex);
-  g_opt_in[func] = static_cast<size_t>(value);
-  return cudaSuccess;
-}
 
 }  // extern "C"
