@@ -82,22 +82,16 @@ Expected<net::Network> fuse_feed_forward(const net::Network& net, const FeedForw
   }
   // Then a matmul with a residual (no activation) read only by a layer normalization, where
   // the first pattern took neither: BERT's attention output and its LayerNorm.
-  std::vector<std::optional<size_t>> producer(net.tensors().size());
-  for (size_t l = 0; l < layers.size(); ++l) {
-    for (int id : layers[l].outputs) producer[static_cast<size_t>(id)] = l;
-  }
-  for (size_t n = 0; n < layers.size(); ++n) {
-    const net::Layer& norm = layers[n];
-    if (match[n] || !last_dim_layer_norm(net, norm)) continue;
-    const auto b = producer[static_cast<size_t>(norm.inputs[0])];
-    if (!b || absorbed[*b] || sole[static_cast<size_t>(norm.inputs[0])] != n) continue;
-    const net::MatMulParams* p = linear(net, layers[*b], true);
+  for (size_t b = 0; b < layers.size(); ++b) {
+    const net::MatMulParams* p = absorbed[b] ? nullptr : linear(net, layers[b], true);
     if (!p || p->activation != net::UnaryOp::kIdentity) continue;
-    const ir::TensorType& xt = net.tensor(layers[*b].inputs[0]).type;
+    const auto n = sole[static_cast<size_t>(layers[b].outputs[0])];
+    if (!n || match[*n] || !last_dim_layer_norm(net, layers[*n]) || layers[*n].inputs[0] != layers[b].outputs[0]) continue;
+    const ir::TensorType& xt = net.tensor(layers[b].inputs[0]).type;
     auto k = xt.rank() >= 2 ? xt.shape.back().as_constant() : std::nullopt;
-    if (!k || !fits_here(net, {&layers[*b], &norm}, fits, *k)) continue;
-    match[n] = Match{std::nullopt, *b};
-    absorbed[*b] = true;
+    if (!k || !fits_here(net, {&layers[b], &layers[*n]}, fits, *k)) continue;
+    match[*n] = Match{std::nullopt, b};
+    absorbed[b] = true;
   }
 
   NetworkRewriter rw(net);

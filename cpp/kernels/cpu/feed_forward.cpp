@@ -48,12 +48,11 @@ Status run(const net::FeedForwardParams& p, const Tensors& in, const Tensors& ou
   FloatInput xs(x), w2(in[3]), res(has_input(in, 7) ? in[7] : x);
   const std::vector<float> b2 = has_input(in, 4) ? load_floats(in[4]) : std::vector<float>(static_cast<size_t>(d), 0.0f);
   const std::vector<float> gamma = load_floats(in[5]), beta = load_floats(in[6]);
-  std::vector<float> h;
+  std::vector<float> first_out;
   if (first) {
-    INGOT_ASSIGN_OR_RETURN(h, first_product(p, in, rows, k, f));
-  } else {
-    h.assign(xs.data(), xs.data() + rows * k);
+    INGOT_ASSIGN_OR_RETURN(first_out, first_product(p, in, rows, k, f));
   }
+  const float* h = first ? first_out.data() : xs.data();  // without w1 the second product reads x
 
   std::vector<double> z(static_cast<size_t>(d));
   std::vector<float> y(static_cast<size_t>(rows * d));
@@ -61,7 +60,7 @@ Status run(const net::FeedForwardParams& p, const Tensors& in, const Tensors& ou
     double mean = 0.0;
     for (int64_t j = 0; j < d; ++j) {
       double s = static_cast<double>(res[r * d + j]) + b2[static_cast<size_t>(j)];
-      for (int64_t c = 0; c < f; ++c) s += static_cast<double>(h[static_cast<size_t>(r * f + c)]) * w2[j * f + c];
+      for (int64_t c = 0; c < f; ++c) s += static_cast<double>(h[r * f + c]) * w2[j * f + c];
       z[static_cast<size_t>(j)] = s;
       mean += s;
     }
